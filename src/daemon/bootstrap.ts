@@ -1,0 +1,118 @@
+/**
+ * Daemon bootstrap: takes the data-root lock, builds every service, registers every route group, listens, and shuts
+ * down cleanly on SIGTERM/SIGINT. Containers are NOT stopped on shutdown: each has its own monitor process and the
+ * next berthd re-adopts it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { flock, FlockOp } from '../sys/linux.js';
+import type { DaemonConfig } from './config.js';
+import { Logger } from './logger.js';
+import { registerSystemRoutes } from './routes/system.js';
+import { ApiServer, parseListenAddress } from './server/http-server.js';
+import { Router } from './server/router.js';
+import { SystemService } from './services/system-service.js';
+
+export class DaemonLockedError extends Error {
+  readonly kind = 'Conflict';
+}
+
+/** A service that needs to start after construction and stop before the daemon exits. */
+export interface Lifecycle {
+  start?(): Promise<void>;
+  shutdown?(): Promise<void>;
+}
+
+export class Daemon {
+  readonly router = new Router();
+  readonly logger: Logger;
+  readonly system: SystemService;
+  private server: ApiServer | undefined;
+  private lockFd: number | undefined;
+  private readonly lifecycles: Lifecycle[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(readonly config: DaemonConfig) {
+    this.logger = new Logger(config.logLevel);
+    this.system = new SystemService(config);
+  }
+
+  /** Takes the data-root lock so a second daemon on the same root is refused instead of corrupting state. */
+  private lock(): void {
+    fs.mkdirSync(this.config.dataRoot, { recursive: true, mode: 0o711 });
+    fs.mkdirSync(this.config.execRoot, { recursive: true, mode: 0o700 });
+    const lockPath = path.join(this.config.dataRoot, 'berthd.lock');
+    const fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    try {
+      flock(fd, FlockOp.EX | FlockOp.NB);
+    } catch (e) {
+      const holder = fs.readFileSync(lockPath, 'utf8').trim();
+      fs.closeSync(fd);
+      if ((e as { code?: string }).code === 'EWOULDBLOCK' || (e as { code?: string }).code === 'EAGAIN')
+        throw new DaemonLockedError(
+          `another berthd${holder ? ` (pid ${holder})` : ''} is already running with data root ${this.config.dataRoot}; stop it first or use a different --data-root`,
+        );
+      throw e;
+    }
+    fs.ftruncateSync(fd);
+    fs.writeSync(fd, `${process.pid}\n`, 0);
+    this.lockFd = fd;
+  }
+
+  async start(): Promise<void> {
+    this.lock();
+    fs.mkdirSync(path.dirname(this.config.pidfile), { recursive: true });
+    fs.writeFileSync(this.config.pidfile, `${process.pid}`);
+
+    // Services and route groups. Each route group registers against the narrow backend it needs.
+    registerSystemRoutes(this.router, this.system);
+    // (images, containers, networks, volumes register here as they land)
+
+    for (const l of this.lifecycles) await l.start?.();
+
+    this.server = new ApiServer({ router: this.router, logger: this.logger, socketGid: lookupGroup('berth') });
+    for (const host of this.config.hosts) {
+      const addr = parseListenAddress(host);
+      await this.server.listen(addr);
+      this.logger.info(`API listen on ${addr.proto === 'unix' ? addr.address : `${addr.address}:${addr.port}`}`);
+    }
+    this.logger.info(`berthd started (pid ${process.pid}, data root ${this.config.dataRoot})`);
+  }
+
+  /** Stops serving; containers keep running under their monitors. Idempotent. */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      // A daemon that never got the lock owns nothing here: the socket and pidfile belong to the one holding it.
+      if (this.lockFd === undefined) return;
+      this.logger.info('shutting down');
+      await this.server?.close();
+      for (const l of [...this.lifecycles].reverse()) {
+        try {
+          await l.shutdown?.();
+        } catch (e) {
+          this.logger.error(`shutdown: ${(e as Error).message}`);
+        }
+      }
+      for (const host of this.config.hosts) {
+        const addr = parseListenAddress(host);
+        if (addr.proto === 'unix') fs.rmSync(addr.address, { force: true });
+      }
+      fs.rmSync(this.config.pidfile, { force: true });
+      if (this.lockFd !== undefined) fs.closeSync(this.lockFd);
+    })();
+    return this.stopping;
+  }
+}
+
+/** The gid of a group from /etc/group, if it exists. */
+function lookupGroup(name: string): number | undefined {
+  try {
+    for (const line of fs.readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [g, , gid] = line.split(':');
+      if (g === name) return Number(gid);
+    }
+  } catch {
+    /* no /etc/group: no group ownership */
+  }
+  return undefined;
+}

@@ -1,0 +1,143 @@
+/**
+ * Daemon configuration: dockerd-compatible command-line flags merged with a daemon.json that uses Docker's key names.
+ * As dockerd does, a directive given both as a flag and in the file is an error, and unknown file keys are refused.
+ */
+import fs from 'node:fs';
+import { FlagSpec, parseFlags } from '../pkg/flags/flags.js';
+import { isLogLevel, LogLevel } from './logger.js';
+
+export interface AddressPool {
+  base: string;
+  size: number;
+}
+
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  debug: boolean;
+  logLevel: LogLevel;
+  insecureRegistries: string[];
+  registryMirrors: string[];
+  /** The default bridge's address in CIDR form (`--bip`), empty for the built-in default. */
+  bip: string;
+  defaultAddressPools: AddressPool[];
+  iptables: boolean;
+  /** Path of the OCI runtime binary. */
+  runtime: string;
+  /** Storage driver: overlay2, or `vfs` (copying) where overlay is missing. Empty = detect. */
+  storageDriver: string;
+  labels: string[];
+  /** Always true for berth: containers outlive the daemon. Accepted for compatibility. */
+  liveRestore: boolean;
+}
+
+export const DEFAULT_SOCKET = '/run/berth/berth.sock';
+
+export const daemonFlags: FlagSpec[] = [
+  { name: 'host', short: 'H', type: 'list', description: 'Daemon socket(s) to connect to', valueName: 'list' },
+  { name: 'data-root', type: 'string', description: 'Root directory of persistent berth state', default: '/var/lib/berth' },
+  { name: 'exec-root', type: 'string', description: 'Root directory for execution state files', default: '/run/berth' },
+  { name: 'pidfile', short: 'p', type: 'string', description: 'Path to use for daemon PID file', default: '/run/berth.pid' },
+  { name: 'config-file', type: 'string', description: 'Daemon configuration file', default: '/etc/berth/daemon.json' },
+  { name: 'debug', short: 'D', type: 'bool', description: 'Enable debug mode' },
+  { name: 'log-level', short: 'l', type: 'string', description: 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")', default: 'info' },
+  { name: 'insecure-registry', type: 'list', description: 'Enable insecure registry communication' },
+  { name: 'registry-mirror', type: 'list', description: 'Preferred registry mirror' },
+  { name: 'bip', type: 'string', description: 'Specify network bridge IP' },
+  { name: 'default-address-pool', type: 'list', description: 'Default address pools for node specific local networks' },
+  { name: 'iptables', type: 'bool', description: 'Enable addition of iptables rules', default: true },
+  { name: 'storage-driver', short: 's', type: 'string', description: 'Storage driver to use' },
+  { name: 'label', type: 'list', description: 'Set key=value labels to the daemon' },
+  { name: 'live-restore', type: 'bool', description: 'Enable live restore of containers (always on in berth)', default: true },
+  { name: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
+  { name: 'help', short: 'h', type: 'bool', description: 'Print usage' },
+];
+
+/** daemon.json key → flag name, for the keys berth understands. */
+const fileKeys: Record<string, string> = {
+  hosts: 'host',
+  'data-root': 'data-root',
+  'exec-root': 'exec-root',
+  pidfile: 'pidfile',
+  debug: 'debug',
+  'log-level': 'log-level',
+  'insecure-registries': 'insecure-registry',
+  'registry-mirrors': 'registry-mirror',
+  bip: 'bip',
+  'default-address-pools': 'default-address-pool',
+  iptables: 'iptables',
+  'storage-driver': 'storage-driver',
+  labels: 'label',
+  'live-restore': 'live-restore',
+};
+
+export class ConfigError extends Error {
+  readonly kind = 'InvalidArgument';
+}
+
+export interface ParsedDaemonArgs {
+  config: DaemonConfig;
+  showVersion: boolean;
+  showHelp: boolean;
+}
+
+export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
+  const { values, set, args } = parseFlags(argv, daemonFlags);
+  if (args.length) throw new ConfigError(`berthd: unexpected argument(s): ${args.join(' ')}`);
+  const configFile = values['config-file'] as string;
+  let file: Record<string, unknown> = {};
+  if (fs.existsSync(configFile)) {
+    try {
+      file = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`unable to configure the berth daemon with file ${configFile}: ${(e as Error).message}`);
+    }
+  } else if (set.has('config-file')) {
+    throw new ConfigError(`unable to configure the berth daemon with file ${configFile}: open ${configFile}: no such file or directory`);
+  }
+  const unknown = Object.keys(file).filter((k) => !(k in fileKeys));
+  if (unknown.length) throw new ConfigError(`the following directives don't match any configuration option: ${unknown.join(', ')}`);
+  const both = Object.keys(file).filter((k) => set.has(fileKeys[k]));
+  if (both.length)
+    throw new ConfigError(
+      `the following directives are specified both as a flag and in the configuration file: ${both
+        .map((k) => `${k}: (from flag: ${JSON.stringify(values[fileKeys[k]])}, from file: ${JSON.stringify(file[k])})`)
+        .join(', ')}`,
+    );
+  const pick = <T>(key: string, flag: string): T => (key in file ? (file[key] as T) : (values[flag] as T));
+
+  const pools = pick<unknown[]>('default-address-pools', 'default-address-pool').map((p) => {
+    if (typeof p === 'string') {
+      const kv = Object.fromEntries(p.split(',').map((x) => x.split('=') as [string, string]));
+      return { base: kv.base, size: Number(kv.size) };
+    }
+    return p as AddressPool;
+  });
+  const debug = Boolean(pick('debug', 'debug'));
+  const level = String(pick('log-level', 'log-level'));
+  if (!isLogLevel(level)) throw new ConfigError(`unable to parse logging level: ${level}`);
+  const hosts = pick<string[]>('hosts', 'host');
+  return {
+    showVersion: Boolean(values.version),
+    showHelp: Boolean(values.help),
+    config: {
+      hosts: hosts.length ? hosts : [`unix://${DEFAULT_SOCKET}`],
+      dataRoot: pick('data-root', 'data-root'),
+      execRoot: pick('exec-root', 'exec-root'),
+      pidfile: pick('pidfile', 'pidfile'),
+      debug,
+      logLevel: debug ? 'debug' : level,
+      insecureRegistries: pick('insecure-registries', 'insecure-registry'),
+      registryMirrors: pick('registry-mirrors', 'registry-mirror'),
+      bip: pick('bip', 'bip') ?? '',
+      defaultAddressPools: pools,
+      iptables: pick('iptables', 'iptables'),
+      runtime: 'runc',
+      storageDriver: pick('storage-driver', 'storage-driver') ?? '',
+      labels: pick('labels', 'label'),
+      liveRestore: true,
+    },
+  };
+}
