@@ -12,6 +12,18 @@ import { registerSystemRoutes } from './routes/system.js';
 import { ApiServer, parseListenAddress } from './server/http-server.js';
 import { Router } from './server/router.js';
 import { SystemService } from './services/system-service.js';
+import { ImageService } from './services/image-service.js';
+import { registerImageRoutes } from './routes/images.js';
+import { registerContainerRoutes } from './routes/containers.js';
+import { registerEventRoutes } from './routes/events.js';
+import { ContainerService, ImageAccess } from './services/containers/service.js';
+import { ExecService } from './services/containers/exec.js';
+import { EventBus } from './services/events.js';
+import { readHostFacts } from '../plugins/runtime/oci/host.js';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (bin/, native/build/ live there); dist/src/daemon → ../../.. */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export class DaemonLockedError extends Error {
   readonly kind = 'Conflict';
@@ -27,6 +39,11 @@ export class Daemon {
   readonly router = new Router();
   readonly logger: Logger;
   readonly system: SystemService;
+  /** Image store (content, snapshots, image records); set during start(). */
+  images!: ImageService;
+  readonly events = new EventBus();
+  containers!: ContainerService;
+  execs!: ExecService;
   private server: ApiServer | undefined;
   private lockFd: number | undefined;
   private readonly lifecycles: Lifecycle[] = [];
@@ -66,7 +83,73 @@ export class Daemon {
 
     // Services and route groups. Each route group registers against the narrow backend it needs.
     registerSystemRoutes(this.router, this.system);
-    // (images, containers, networks, volumes register here as they land)
+    this.images = await ImageService.open({ dataRoot: this.config.dataRoot, log: (m) => this.logger.info(m) });
+    this.system.providers.imageCount = () => this.images.count();
+    this.system.providers.storageDriver = () => ({ name: this.images.driverName, status: [] });
+    registerImageRoutes(this.router, this.images);
+
+    // Containers: runc + one berth-monitor per container; images provide root filesystems.
+    const images = this.images;
+    const imageAccess: ImageAccess = {
+      async resolve(ref) {
+        const img = images.resolve(ref);
+        const cfg = await images.config(img.id);
+        return { id: img.id, config: (cfg.config ?? null) as never };
+      },
+      async prepareContainerLayer(imageId, key) {
+        await images.rootfsMounts(imageId, key);
+      },
+      containerLayerMounts: (key) => images.containerMounts(key),
+      removeContainerLayer: (key) => images.removeContainerLayer(key),
+    };
+    this.containers = new ContainerService({
+      dataRoot: this.config.dataRoot,
+      execRoot: this.config.execRoot,
+      runtimePath: this.config.runtime,
+      monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
+      initPath: '/usr/bin/tini-static',
+      images: imageAccess,
+      events: this.events,
+      logger: this.logger,
+    });
+    this.execs = new ExecService({
+      containers: this.containers,
+      runtimePath: this.config.runtime,
+      monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
+      execRoot: this.config.execRoot,
+      events: this.events,
+      hostCaps: async () => (await readHostFacts()).boundingCaps,
+    });
+    images.setUsageProvider((id) => this.containers.imageUser(id));
+    this.system.providers.containerCounts = () => this.containers.counts();
+    registerContainerRoutes(this.router, {
+      containers: this.containers,
+      execs: this.execs,
+      imageDisplayName: (id, asGiven) => {
+        try {
+          return images.resolve(asGiven).id === id ? asGiven : id;
+        } catch {
+          return id;
+        }
+      },
+      ancestorIds: (ref) => {
+        try {
+          return [images.resolve(ref).id];
+        } catch {
+          return [];
+        }
+      },
+      graphDriver: async (id) => ({ Name: images.driverName, Data: null }),
+    });
+    registerEventRoutes(this.router, this.events);
+    this.lifecycles.push({
+      start: async () => {
+        await this.containers.restore();
+        await this.containers.applyRestartPoliciesAtBoot();
+      },
+      shutdown: () => this.containers.shutdown(),
+    });
+    // (networks, volumes register here as they land)
 
     for (const l of this.lifecycles) await l.start?.();
 

@@ -1,0 +1,1063 @@
+/*
+ * berth-monitor — one small process per container (and per exec) that owns the container's stdio, pty, json-file
+ * log and exit status, so that berthd can die (even with SIGKILL) and be restarted without losing anything.
+ *
+ * COMMAND LINE
+ *   berth-monitor --id ID --bundle DIR --runc PATH --runc-root DIR --mode create|exec
+ *                 [--process FILE]          exec mode: the OCI process.json for `runc exec --process`
+ *                 [--tty] [--stdin]         allocate a pty (runc --console-socket); keep stdin open
+ *                 [--log FILE]              create mode: append Docker json-file records for stdout/stderr
+ *                 --exit-file FILE --socket PATH --pid-file FILE
+ *   All paths should be absolute. berthd spawns the monitor detached (own session, stdin /dev/null, stdout a pipe).
+ *
+ * STARTUP
+ *   The monitor ignores SIGPIPE/SIGHUP/SIGINT, makes itself a child subreaper (so the container's init, or the exec'd
+ *   process, is reparented to it when runc exits and it can waitpid() the real exit status), binds the attach socket
+ *   (mode 0600) and writes its own pid to "<socket>.pid" (removed again when it exits; used for re-adoption).
+ *   create mode: runs `runc --root R --log /dev/null create --bundle B --pid-file P [--console-socket S] ID`.
+ *   exec mode:   nothing is run yet; `runc exec -d` only runs on the client's start frame so no output is lost.
+ *   It then writes exactly ONE JSON line on its stdout and closes it (write errors ignored: berthd may be gone):
+ *     {"pid":N,"monitorPid":M}     create mode: container init pid
+ *     {"monitorPid":M}             exec mode: ready for the start frame
+ *     {"error":"<runc's stderr, trimmed>"}   then it cleans up and exits 1 (2 for usage / setup errors)
+ *   runc runs with `--log /dev/null` so that on failure its stderr carries exactly its plain error message.
+ *
+ * ATTACH SOCKET (unix stream, --socket). Frames both ways: 1 byte type, 4 bytes big-endian payload length, payload.
+ *   client -> monitor                          monitor -> client
+ *     0 stdin data                               1 stdout data (with a tty all output is stdout)
+ *     1 close stdin (tty: sends VEOF, ^D)        2 stderr data
+ *     2 resize: u16 rows, u16 cols (BE)          3 started: container/exec pid as decimal text
+ *     3 start (create: runc start;               4 exit: exit status as decimal text (code, or 128+signal);
+ *              exec: runc exec -d)                 the monitor then closes the connection
+ *                                                5 start error: runc's message
+ *   Several clients may attach; each receives the output produced after it connected; stdin from any client goes to
+ *   the container (discarded without --stdin). A client connecting after the exit gets the exit frame at once. A
+ *   client whose unsent output exceeds 4 MiB is dropped silently, so a slow client never blocks the container.
+ *   A client may half-close its write side and keep receiving output. A second start frame after a successful
+ *   start is answered with "started" to that client only.
+ *
+ * EXIT
+ *   When the init (exec: the process) is reaped, the monitor drains the output (until EOF, at most 1 s; a pty's
+ *   last bytes arrive asynchronously), flushes partial log lines, writes the exit file atomically (temp + rename):
+ *     {"exitCode":N,"signal":S?,"finishedAt":"RFC3339Nano","oomKilled":B,"pid":P}
+ *   (oomKilled: the cgroup's memory.oom_control / memory.events "oom_kill" counter grew since start; create mode
+ *   only), sends the exit frame to every client, flushes them (at most 2 s), removes the socket and "<socket>.pid"
+ *   and exits 0. It never runs `runc delete` (berthd does, also after a restart; exec processes need none).
+ *   exec mode: if `runc exec` fails, clients get frame 5, the exit file gets {"exitCode":-1,"startError":"…",…}.
+ *   SIGTERM is honoured only before anything was started (exec mode waiting for start); otherwise ignored, because
+ *   a container without its monitor would lose its stdout/stderr.
+ *
+ * LOG (create mode, --log): Docker json-file records, one per line of output:
+ *   {"log":"hello\n","stream":"stdout","time":"2026-11-25T12:16:03.123456789Z"}
+ *   escaped like moby's jsonlog (\u003c \u003e \u0026, control bytes \u00XX except \n \r, invalid UTF-8 \ufffd,
+ *   U+2028/2029 escaped); lines longer than 16 KiB are split into records without a trailing "\n".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { C_STDIN = 0, C_CLOSE_STDIN = 1, C_RESIZE = 2, C_START = 3 };
+enum { M_STDOUT = 1, M_STDERR = 2, M_STARTED = 3, M_EXIT = 4, M_START_ERROR = 5 };
+
+#define HDR 5
+#define CLIENT_OUT_MAX (4u << 20) /* unsent bytes before a slow client is dropped */
+#define FRAME_IN_MAX (1u << 20)   /* largest accepted client frame */
+#define STDIN_MAX (1u << 20)      /* pending stdin; beyond it clients are not read (back-pressure) */
+#define LOG_LINE_MAX 16384        /* Docker's copier buffer: longer lines become partial records */
+#define MAX_CLIENTS 128
+#define DRAIN_MS 1000
+#define LINGER_MS 2000
+#define READ_CHUNK 65536
+
+struct buf {
+    char *p;
+    size_t off, len, cap; /* valid bytes are p[off .. len) */
+};
+
+static void buf_reserve(struct buf *b, size_t more) {
+    if (b->off > 0 && b->len + more > b->cap) { /* compact before growing */
+        memmove(b->p, b->p + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+    }
+    if (b->len + more <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) abort();
+    b->p = p;
+    b->cap = cap;
+}
+static void buf_add(struct buf *b, const void *d, size_t n) {
+    buf_reserve(b, n);
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+static void buf_addc(struct buf *b, char c) { buf_add(b, &c, 1); }
+static void buf_adds(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
+static size_t buf_size(const struct buf *b) { return b->len - b->off; }
+static char *buf_data(const struct buf *b) { return b->p + b->off; }
+static void buf_drop(struct buf *b, size_t n) {
+    b->off += n;
+    if (b->off >= b->len) b->off = b->len = 0;
+}
+static void buf_clear(struct buf *b) { b->off = b->len = 0; }
+static void buf_free(struct buf *b) {
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+static const char *buf_cstr(struct buf *b) { /* NUL-terminate without counting it */
+    buf_reserve(b, 1);
+    b->p[b->len] = 0;
+    return buf_data(b);
+}
+
+struct client {
+    int fd;
+    int rd_eof;  /* peer shut down its write side */
+    int closing; /* close once `out` is flushed */
+    struct buf in, out;
+};
+
+static struct {
+    const char *id, *bundle, *runc, *runc_root, *process, *log, *exit_file, *socket, *pid_file;
+    int exec_mode, tty, stdin_open;
+} o;
+
+static int sigfd = -1, listen_fd = -1, log_fd = -1;
+static int out_fd = -1, err_fd = -1; /* container stdout/stderr read ends, or the pty master as out_fd */
+static int in_fd = -1;               /* container stdin write end (the pty master with a tty) */
+static int stdin_closing;
+static struct buf stdin_buf, pend[2];
+static struct client *clients[MAX_CLIENTS];
+static int nclients;
+static char monitor_pid_path[4200];
+static char oom_path[4200];
+static long long oom_base = -1;
+static unsigned short win_rows, win_cols;
+
+enum { ST_IDLE, ST_CREATED, ST_RUNNING, ST_DRAINING, ST_DONE } state = ST_IDLE;
+static pid_t cpid;       /* container init / exec process */
+static int exit_status;  /* Docker semantics */
+static int exit_signal;  /* 0 unless killed by a signal */
+static struct timespec finished_at;
+static struct timespec deadline;
+
+/* ---------- small helpers ---------- */
+
+static void now_ts(struct timespec *ts) { clock_gettime(CLOCK_REALTIME, ts); }
+static long long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Go's time.RFC3339Nano in UTC: fraction with trailing zeros trimmed. */
+static void fmt_time(const struct timespec *ts, char *out, size_t n) {
+    struct tm tm;
+    time_t s = ts->tv_sec;
+    gmtime_r(&s, &tm);
+    char frac[16] = "";
+    if (ts->tv_nsec) {
+        snprintf(frac, sizeof frac, ".%09ld", ts->tv_nsec);
+        size_t l = strlen(frac);
+        while (frac[l - 1] == '0') frac[--l] = 0;
+    }
+    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, frac);
+}
+
+/* Length of a valid UTF-8 sequence at s (same acceptance as Go's utf8.DecodeRune), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    if (c < 0xC2 || c > 0xF4) return 0;
+    if (c < 0xE0) return (n >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c == 0xE0) lo = 0xA0;
+    else if (c == 0xED) hi = 0x9F; /* no surrogates */
+    else if (c == 0xF0) lo = 0x90;
+    else if (c == 0xF4) hi = 0x8F;
+    if (n < 2 || s[1] < lo || s[1] > hi) return 0;
+    if (c < 0xF0) return (n >= 3 && (s[2] & 0xC0) == 0x80) ? 3 : 0;
+    return (n >= 4 && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80) ? 4 : 0;
+}
+
+/* JSON string exactly as moby's jsonlog writes it (Go encoding/json with HTML escaping). */
+static void json_str(struct buf *b, const char *d, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)d;
+    size_t i = 0, start = 0;
+    buf_addc(b, '"');
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c >= 0x20 && c != '\\' && c != '"' && c != '<' && c != '>' && c != '&') {
+                i++;
+                continue;
+            }
+            buf_add(b, s + start, i - start);
+            if (c == '\\' || c == '"') {
+                buf_addc(b, '\\');
+                buf_addc(b, (char)c);
+            } else if (c == '\n') buf_adds(b, "\\n");
+            else if (c == '\r') buf_adds(b, "\\r");
+            else {
+                char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+                buf_adds(b, e);
+            }
+            start = ++i;
+            continue;
+        }
+        size_t l = utf8_len(s + i, n - i);
+        if (l == 0) {
+            buf_add(b, s + start, i - start);
+            buf_adds(b, "\\ufffd");
+            start = ++i;
+            continue;
+        }
+        if (l == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+            buf_add(b, s + start, i - start);
+            buf_adds(b, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+            start = i + 3;
+        }
+        i += l;
+    }
+    buf_add(b, s + start, n - start);
+    buf_addc(b, '"');
+}
+
+static void write_all(int fd, const char *d, size_t n) { /* blocking fds only */
+    while (n > 0) {
+        ssize_t w = write(fd, d, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        d += w;
+        n -= (size_t)w;
+    }
+}
+
+static int write_file_atomic(const char *path, const char *data, size_t n) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    write_all(fd, data, n);
+    close(fd);
+    return rename(tmp, path);
+}
+
+static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+static void trim(struct buf *b) {
+    while (buf_size(b) > 0 && (unsigned char)b->p[b->len - 1] <= ' ') b->len--;
+    while (buf_size(b) > 0 && (unsigned char)buf_data(b)[0] <= ' ') b->off++;
+}
+
+/* The one startup report; berthd may be gone, so errors are ignored. */
+static void report(const char *json) {
+    write_all(1, json, strlen(json));
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) {
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        close(devnull);
+    }
+}
+
+static void cleanup_paths(void) {
+    if (o.socket) unlink(o.socket);
+    if (monitor_pid_path[0]) unlink(monitor_pid_path);
+}
+
+static void die_report(int code, const char *fmt, ...) {
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct buf b = {0};
+    buf_adds(&b, "{\"error\":");
+    json_str(&b, msg, strlen(msg));
+    buf_adds(&b, "}\n");
+    report(buf_cstr(&b));
+    cleanup_paths();
+    exit(code);
+}
+
+/* ---------- runc invocations ---------- */
+
+/*
+ * Runs runc synchronously with the given stdio. Safe to block: runc create/start/exec -d never wait for the
+ * container's output to be read. SIGCHLD stays blocked; other children stay zombies for the main loop to reap.
+ */
+static int run_runc(char *const argv[], int fd0, int fd1, int fd2) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        /* ignored dispositions survive exec: give runc and the container the defaults back */
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        umask(022);
+        if (dup2(fd0, 0) < 0 || dup2(fd1, 1) < 0 || dup2(fd2, 2) < 0) _exit(127);
+        execv(o.runc, argv);
+        dprintf(2, "exec %s: %s\n", o.runc, strerror(errno));
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void read_available(int fd, struct buf *b) {
+    char tmp[4096];
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    for (;;) {
+        ssize_t r = read(fd, tmp, sizeof tmp);
+        if (r > 0) {
+            if (buf_size(b) < 65536) buf_add(b, tmp, (size_t)r);
+            continue;
+        }
+        if (r < 0 && errno == EINTR) continue;
+        break;
+    }
+    fcntl(fd, F_SETFL, fl);
+}
+
+static pid_t read_pid_file(const char *path) {
+    char tmp[32] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t r = read(fd, tmp, sizeof tmp - 1);
+    close(fd);
+    return r > 0 ? (pid_t)atoi(tmp) : -1;
+}
+
+static int bind_unix(const char *path, int backlog) {
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    unlink(path);
+    mode_t old = umask(077); /* socket file mode 0600 */
+    int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (r < 0 || listen(fd, backlog) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* runc connected to the console socket and sent the pty master with SCM_RIGHTS before it exited. */
+static int recv_console(int lfd) {
+    int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) return -1;
+    char data[512];
+    struct iovec iov = {data, sizeof data};
+    union {
+        char b[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
+    ssize_t r;
+    do r = recvmsg(c, &msg, MSG_CMSG_CLOEXEC);
+    while (r < 0 && errno == EINTR);
+    close(c);
+    if (r < 0) return -1;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+            return fd;
+        }
+    }
+    errno = EBADMSG;
+    return -1;
+}
+
+static void apply_winsize(void) {
+    if (!o.tty || out_fd < 0 || (!win_rows && !win_cols)) return;
+    struct winsize ws = {.ws_row = win_rows, .ws_col = win_cols};
+    ioctl(out_fd, TIOCSWINSZ, &ws);
+}
+
+/* "oom_kill N" from memory.oom_control (v1) or memory.events (v2), -1 if unknown. */
+static long long read_oom_kills(void) {
+    if (!oom_path[0]) return -1;
+    FILE *f = fopen(oom_path, "re");
+    if (!f) return -1;
+    char line[256];
+    long long v = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "oom_kill ", 9) == 0) v = atoll(line + 9);
+    fclose(f);
+    return v;
+}
+
+static void find_oom_counter(pid_t pid) {
+    char p[64], line[4096], v2[4096] = "";
+    snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
+    FILE *f = fopen(p, "re");
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = 0;
+        const char *ctrls = c1 + 1, *path = c2 + 1;
+        if (strcmp(ctrls, "") == 0 && strncmp(line, "0", 1) == 0) snprintf(v2, sizeof v2, "%s", path);
+        for (char *t = strtok((char *)ctrls, ","); t; t = strtok(NULL, ","))
+            if (strcmp(t, "memory") == 0) {
+                snprintf(oom_path, sizeof oom_path, "/sys/fs/cgroup/memory%s/memory.oom_control", path);
+                fclose(f);
+                oom_base = read_oom_kills();
+                return;
+            }
+    }
+    fclose(f);
+    if (v2[0]) {
+        snprintf(oom_path, sizeof oom_path, "/sys/fs/cgroup%s/memory.events", v2);
+        oom_base = read_oom_kills();
+    }
+}
+
+/* ---------- clients ---------- */
+
+static void client_drop(int i) {
+    struct client *c = clients[i];
+    close(c->fd);
+    buf_free(&c->in);
+    buf_free(&c->out);
+    free(c);
+    clients[i] = clients[--nclients];
+}
+
+static int client_flush(struct client *c) { /* 0 ok, -1 drop */
+    while (buf_size(&c->out) > 0) {
+        ssize_t w = send(c->fd, buf_data(&c->out), buf_size(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+        }
+        buf_drop(&c->out, (size_t)w);
+    }
+    return 0;
+}
+
+static int client_send(struct client *c, int type, const void *d, size_t n) {
+    if (buf_size(&c->out) + HDR + n > CLIENT_OUT_MAX) return -1;
+    unsigned char h[HDR] = {(unsigned char)type, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
+    int was_empty = buf_size(&c->out) == 0;
+    buf_add(&c->out, h, HDR);
+    buf_add(&c->out, d, n);
+    return was_empty ? client_flush(c) : 0; /* write at once when nothing is queued: lower latency */
+}
+
+static void broadcast(int type, const void *d, size_t n) {
+    for (int i = nclients - 1; i >= 0; i--)
+        if (!clients[i]->closing && client_send(clients[i], type, d, n) < 0) client_drop(i);
+}
+
+static void send_exit(struct client *c) {
+    char s[16];
+    int n = snprintf(s, sizeof s, "%d", exit_status);
+    client_send(c, M_EXIT, s, (size_t)n);
+    c->closing = 1;
+}
+
+/* ---------- output and log ---------- */
+
+static void log_record(struct buf *lb, int stream, const char *d, size_t n, const char *ts) {
+    buf_adds(lb, "{\"log\":");
+    json_str(lb, d, n);
+    buf_adds(lb, stream ? ",\"stream\":\"stderr\",\"time\":\"" : ",\"stream\":\"stdout\",\"time\":\"");
+    buf_adds(lb, ts);
+    buf_adds(lb, "\"}\n");
+}
+
+static void log_feed(int stream, const char *d, size_t n, int flush) {
+    if (log_fd < 0) return;
+    struct buf lb = {0};
+    struct buf *p = &pend[stream];
+    struct timespec ts;
+    char tbuf[64];
+    now_ts(&ts);
+    fmt_time(&ts, tbuf, sizeof tbuf);
+    while (n > 0) {
+        const char *nl = memchr(d, '\n', n);
+        size_t take = nl ? (size_t)(nl - d) + 1 : n;
+        size_t room = LOG_LINE_MAX - buf_size(p);
+        int complete = nl != NULL;
+        if (take > room) {
+            take = room;
+            complete = 0;
+        }
+        buf_add(p, d, take);
+        d += take;
+        n -= take;
+        if (complete || buf_size(p) == LOG_LINE_MAX) {
+            log_record(&lb, stream, buf_data(p), buf_size(p), tbuf);
+            buf_clear(p);
+        }
+    }
+    if (flush && buf_size(p) > 0) {
+        log_record(&lb, stream, buf_data(p), buf_size(p), tbuf);
+        buf_clear(p);
+    }
+    if (buf_size(&lb) > 0) write_all(log_fd, buf_data(&lb), buf_size(&lb)); /* one write per read: few syscalls */
+    buf_free(&lb);
+}
+
+/* Returns 0 when the fd hit EOF (and was closed), 1 otherwise. */
+static int pump_output(int *fdp, int stream) {
+    static char chunk[READ_CHUNK];
+    for (int rounds = 0; rounds < 16; rounds++) { /* bounded so other fds get their turn */
+        ssize_t r = read(*fdp, chunk, sizeof chunk);
+        if (r > 0) {
+            log_feed(stream, chunk, (size_t)r, 0);
+            broadcast(stream ? M_STDERR : M_STDOUT, chunk, (size_t)r);
+            continue;
+        }
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
+        /* EOF, or EIO from a pty master whose slave side is closed */
+        if (*fdp == in_fd) in_fd = -1;
+        close(*fdp);
+        *fdp = -1;
+        return 0;
+    }
+    return 1;
+}
+
+static void stdin_close_now(void) {
+    buf_clear(&stdin_buf);
+    stdin_closing = 0;
+    if (in_fd < 0) return;
+    if (o.tty) {
+        /* a pty has no half-close: deliver end-of-file the way a terminal does */
+        struct termios t;
+        char eof = 4;
+        if (tcgetattr(in_fd, &t) == 0 && t.c_cc[VEOF]) eof = (char)t.c_cc[VEOF];
+        (void)!write(in_fd, &eof, 1);
+    } else {
+        close(in_fd);
+    }
+    in_fd = -1;
+}
+
+static void pump_stdin(void) {
+    while (in_fd >= 0 && buf_size(&stdin_buf) > 0) {
+        ssize_t w = write(in_fd, buf_data(&stdin_buf), buf_size(&stdin_buf));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return;
+            /* EPIPE: the container closed its stdin */
+            buf_clear(&stdin_buf);
+            if (!o.tty) close(in_fd);
+            in_fd = -1;
+            return;
+        }
+        buf_drop(&stdin_buf, (size_t)w);
+    }
+    if (stdin_closing && buf_size(&stdin_buf) == 0) stdin_close_now();
+}
+
+/* ---------- exit ---------- */
+
+static void on_container_exit(int st) {
+    now_ts(&finished_at);
+    if (WIFSIGNALED(st)) {
+        exit_signal = WTERMSIG(st);
+        exit_status = 128 + exit_signal;
+    } else {
+        exit_status = WEXITSTATUS(st);
+    }
+    state = ST_DRAINING;
+    long long d = mono_ms() + DRAIN_MS;
+    deadline.tv_sec = d / 1000;
+    deadline.tv_nsec = (d % 1000) * 1000000;
+}
+
+static void write_exit_file(const char *start_error) {
+    char ts[64];
+    fmt_time(&finished_at, ts, sizeof ts);
+    struct buf b = {0};
+    char num[96];
+    snprintf(num, sizeof num, "{\"exitCode\":%d", start_error ? -1 : exit_status);
+    buf_adds(&b, num);
+    if (exit_signal) {
+        snprintf(num, sizeof num, ",\"signal\":%d", exit_signal);
+        buf_adds(&b, num);
+    }
+    buf_adds(&b, ",\"finishedAt\":\"");
+    buf_adds(&b, ts);
+    buf_adds(&b, "\"");
+    long long oom = read_oom_kills();
+    buf_adds(&b, oom_base >= 0 && oom > oom_base ? ",\"oomKilled\":true" : ",\"oomKilled\":false");
+    snprintf(num, sizeof num, ",\"pid\":%d", (int)cpid);
+    buf_adds(&b, num);
+    if (start_error) {
+        buf_adds(&b, ",\"startError\":");
+        json_str(&b, start_error, strlen(start_error));
+    }
+    buf_adds(&b, "}\n");
+    write_file_atomic(o.exit_file, buf_data(&b), buf_size(&b));
+    buf_free(&b);
+}
+
+/* Exit file, exit frames, then linger until clients are flushed (new clients still get the exit frame). */
+static void finish(const char *start_error) {
+    if (log_fd >= 0) {
+        log_feed(0, "", 0, 1);
+        log_feed(1, "", 0, 1);
+        close(log_fd);
+        log_fd = -1;
+    }
+    if (in_fd >= 0 && in_fd != out_fd) close(in_fd);
+    in_fd = -1;
+    if (out_fd >= 0) close(out_fd);
+    if (err_fd >= 0) close(err_fd);
+    out_fd = err_fd = -1;
+    if (!finished_at.tv_sec) now_ts(&finished_at);
+    write_exit_file(start_error);
+    if (start_error) broadcast(M_START_ERROR, start_error, strlen(start_error));
+    for (int i = 0; i < nclients; i++) {
+        if (start_error) clients[i]->closing = 1;
+        else send_exit(clients[i]);
+    }
+    state = ST_DONE;
+    long long d = mono_ms() + LINGER_MS;
+    deadline.tv_sec = d / 1000;
+    deadline.tv_nsec = (d % 1000) * 1000000;
+}
+
+/* ---------- start ---------- */
+
+static void make_pipe(int p[2]) {
+    if (pipe2(p, O_CLOEXEC) < 0) die_report(2, "pipe: %s", strerror(errno));
+}
+
+/*
+ * Runs `runc create` (create mode) or `runc exec -d` (exec mode) with the container's stdio. On failure returns -1
+ * and puts runc's message into errmsg; on success sets cpid and the stdio fds.
+ */
+static int launch(struct buf *errmsg) {
+    char console_path[4200] = "";
+    int console_fd = -1;
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int child_in = devnull, child_out, child_err;
+    int inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
+
+    if (o.tty) {
+        snprintf(console_path, sizeof console_path, "%s.tty", o.socket);
+        console_fd = bind_unix(console_path, 1);
+        if (console_fd < 0) {
+            buf_adds(errmsg, "console socket ");
+            buf_adds(errmsg, console_path);
+            buf_adds(errmsg, ": ");
+            buf_adds(errmsg, strerror(errno));
+            close(devnull);
+            return -1;
+        }
+        make_pipe(errp); /* runc's own messages only: the container's output comes through the pty */
+        child_out = child_err = errp[1];
+    } else {
+        if (o.stdin_open) {
+            make_pipe(inp);
+            child_in = inp[0];
+        }
+        make_pipe(outp);
+        make_pipe(errp);
+        child_out = outp[1];
+        child_err = errp[1];
+    }
+
+    char *argv[24];
+    int a = 0;
+    argv[a++] = (char *)o.runc;
+    argv[a++] = "--root";
+    argv[a++] = (char *)o.runc_root;
+    argv[a++] = "--log"; /* keeps logrus off stderr so stderr holds only the plain error message */
+    argv[a++] = "/dev/null";
+    if (o.exec_mode) {
+        argv[a++] = "exec";
+        argv[a++] = "-d";
+        argv[a++] = "--process";
+        argv[a++] = (char *)o.process;
+    } else {
+        argv[a++] = "create";
+        argv[a++] = "--bundle";
+        argv[a++] = (char *)o.bundle;
+    }
+    argv[a++] = "--pid-file";
+    argv[a++] = (char *)o.pid_file;
+    if (o.tty) {
+        argv[a++] = "--console-socket";
+        argv[a++] = console_path;
+    }
+    argv[a++] = (char *)o.id;
+    argv[a] = NULL;
+
+    unlink(o.pid_file);
+    int rc = run_runc(argv, child_in, child_out, child_err);
+    close(devnull);
+    if (inp[0] >= 0) close(inp[0]);
+    if (outp[1] >= 0) close(outp[1]);
+    close(errp[1]);
+
+    int ok = rc == 0;
+    pid_t pid = ok ? read_pid_file(o.pid_file) : -1;
+    if (ok && pid <= 0) {
+        ok = 0;
+        buf_adds(errmsg, "runc did not write the pid file");
+    }
+    int master = -1;
+    if (ok && o.tty) {
+        master = recv_console(console_fd);
+        if (master < 0) {
+            ok = 0;
+            buf_adds(errmsg, "runc did not send the console: ");
+            buf_adds(errmsg, strerror(errno));
+        }
+    }
+    if (console_fd >= 0) {
+        close(console_fd);
+        unlink(console_path);
+    }
+    if (!ok) {
+        if (buf_size(errmsg) == 0) {
+            read_available(errp[0], errmsg);
+            trim(errmsg);
+        }
+        if (buf_size(errmsg) == 0) {
+            char m[64];
+            snprintf(m, sizeof m, "runc exited with status %d", rc);
+            buf_adds(errmsg, m);
+        }
+        close(errp[0]);
+        if (outp[0] >= 0) close(outp[0]);
+        if (inp[1] >= 0) close(inp[1]);
+        if (master >= 0) close(master);
+        return -1;
+    }
+
+    cpid = pid;
+    if (o.tty) {
+        close(errp[0]);
+        out_fd = master;
+        set_nonblock(out_fd);
+        if (o.stdin_open) in_fd = out_fd;
+        apply_winsize();
+    } else {
+        if (!o.exec_mode) {
+            /* the container has not run yet: anything here came from runc itself, not the container */
+            struct buf junk = {0};
+            read_available(errp[0], &junk);
+            buf_free(&junk);
+        }
+        out_fd = outp[0];
+        err_fd = errp[0];
+        set_nonblock(out_fd);
+        set_nonblock(err_fd);
+        if (inp[1] >= 0) {
+            in_fd = inp[1];
+            set_nonblock(in_fd);
+        }
+    }
+    return 0;
+}
+
+static void start(struct client *req) {
+    char pidtxt[16];
+    if (state == ST_RUNNING) { /* idempotent */
+        int n = snprintf(pidtxt, sizeof pidtxt, "%d", (int)cpid);
+        if (req) client_send(req, M_STARTED, pidtxt, (size_t)n);
+        return;
+    }
+    if (state != ST_IDLE && state != ST_CREATED) return; /* exiting: the exit frame follows */
+    struct buf err = {0};
+    if (o.exec_mode) {
+        if (launch(&err) < 0) {
+            finish(buf_cstr(&err));
+            buf_free(&err);
+            return;
+        }
+    } else {
+        char *argv[] = {(char *)o.runc, "--root", (char *)o.runc_root, "--log", "/dev/null",
+                        "start",        (char *)o.id, NULL};
+        int p[2];
+        make_pipe(p);
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        int rc = run_runc(argv, devnull, p[1], p[1]);
+        close(devnull);
+        close(p[1]);
+        if (rc != 0) {
+            read_available(p[0], &err);
+            trim(&err);
+            if (buf_size(&err) == 0) buf_adds(&err, "runc start failed");
+            close(p[0]);
+            broadcast(M_START_ERROR, buf_data(&err), buf_size(&err));
+            buf_free(&err);
+            return;
+        }
+        close(p[0]);
+    }
+    state = ST_RUNNING;
+    int n = snprintf(pidtxt, sizeof pidtxt, "%d", (int)cpid);
+    broadcast(M_STARTED, pidtxt, (size_t)n);
+    buf_free(&err);
+}
+
+static void handle_frame(struct client *c, int type, const unsigned char *p, size_t n) {
+    switch (type) {
+    case C_STDIN:
+        if (o.stdin_open && in_fd >= 0 && !stdin_closing) {
+            buf_add(&stdin_buf, p, n);
+            pump_stdin();
+        }
+        break;
+    case C_CLOSE_STDIN:
+        stdin_closing = 1;
+        pump_stdin();
+        break;
+    case C_RESIZE:
+        if (n >= 4) {
+            win_rows = (unsigned short)(p[0] << 8 | p[1]);
+            win_cols = (unsigned short)(p[2] << 8 | p[3]);
+            apply_winsize();
+        }
+        break;
+    case C_START:
+        start(c);
+        break;
+    default:
+        break; /* unknown frames are ignored so the protocol can grow */
+    }
+}
+
+/* Returns -1 when the client must be dropped. */
+static int client_read(struct client *c) {
+    char tmp[65536];
+    ssize_t r = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT);
+    if (r < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+    if (r == 0) {
+        c->rd_eof = 1; /* half-close: keep sending output */
+        return 0;
+    }
+    buf_add(&c->in, tmp, (size_t)r);
+    while (buf_size(&c->in) >= HDR) {
+        const unsigned char *h = (const unsigned char *)buf_data(&c->in);
+        size_t len = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
+        if (len > FRAME_IN_MAX) return -1;
+        if (buf_size(&c->in) < HDR + len) break;
+        handle_frame(c, h[0], h + HDR, len);
+        buf_drop(&c->in, HDR + len);
+        if (state == ST_DONE) break; /* start failed in exec mode: nothing more to do */
+    }
+    return 0;
+}
+
+static void accept_clients(void) {
+    for (;;) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) return;
+        if (nclients == MAX_CLIENTS) {
+            close(fd);
+            continue;
+        }
+        struct client *c = calloc(1, sizeof *c);
+        if (!c) abort();
+        c->fd = fd;
+        clients[nclients++] = c;
+        if (state == ST_DONE) send_exit(c);
+    }
+}
+
+static void reap(void) {
+    struct signalfd_siginfo si;
+    int term = 0;
+    while (read(sigfd, &si, sizeof si) == sizeof si)
+        if (si.ssi_signo == SIGTERM) term = 1;
+    if (term && o.exec_mode && state == ST_IDLE) {
+        cleanup_paths();
+        exit(0);
+    }
+    for (;;) {
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p <= 0) return;
+        if (p == cpid && cpid > 0 && (state == ST_CREATED || state == ST_RUNNING)) on_container_exit(st);
+        /* anything else (runc's intermediate processes, orphans) is just reaped */
+    }
+}
+
+static int deadline_ms(void) {
+    long long d = (long long)deadline.tv_sec * 1000 + deadline.tv_nsec / 1000000 - mono_ms();
+    return d < 0 ? 0 : (int)d;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR --runc PATH --runc-root DIR --mode create|exec "
+                    "[--process FILE] [--tty] [--stdin] [--log FILE] --exit-file FILE --socket PATH --pid-file FILE\n");
+}
+
+int main(int argc, char **argv) {
+    static const struct option lo[] = {
+        {"id", 1, 0, 'i'},        {"bundle", 1, 0, 'b'},    {"runc", 1, 0, 'r'}, {"runc-root", 1, 0, 'R'},
+        {"mode", 1, 0, 'm'},      {"process", 1, 0, 'p'},   {"tty", 0, 0, 't'},  {"stdin", 0, 0, 's'},
+        {"log", 1, 0, 'l'},       {"exit-file", 1, 0, 'e'}, {"socket", 1, 0, 'S'}, {"pid-file", 1, 0, 'P'},
+        {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    const char *mode = "create";
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'i': o.id = optarg; break;
+        case 'b': o.bundle = optarg; break;
+        case 'r': o.runc = optarg; break;
+        case 'R': o.runc_root = optarg; break;
+        case 'm': mode = optarg; break;
+        case 'p': o.process = optarg; break;
+        case 't': o.tty = 1; break;
+        case 's': o.stdin_open = 1; break;
+        case 'l': o.log = optarg; break;
+        case 'e': o.exit_file = optarg; break;
+        case 'S': o.socket = optarg; break;
+        case 'P': o.pid_file = optarg; break;
+        case 'h': usage(); return 0;
+        default: usage(); die_report(2, "invalid arguments");
+        }
+    }
+    o.exec_mode = strcmp(mode, "exec") == 0;
+    if (!o.exec_mode && strcmp(mode, "create") != 0) die_report(2, "--mode must be create or exec");
+    if (!o.id || !o.runc || !o.runc_root || !o.exit_file || !o.socket || !o.pid_file ||
+        (o.exec_mode ? !o.process : !o.bundle))
+        die_report(2, "missing required arguments (--id --runc --runc-root --exit-file --socket --pid-file and "
+                      "--bundle for create / --process for exec)");
+
+    /* nothing from berthd's fd table may keep pipes or sockets alive */
+    close_range(3, ~0U, 0);
+
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    if (getsid(0) != getpid()) setsid(); /* berthd spawns us detached already; be safe when run by hand */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) die_report(2, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd < 0) die_report(2, "signalfd: %s", strerror(errno));
+
+    listen_fd = bind_unix(o.socket, 16);
+    if (listen_fd < 0) die_report(2, "attach socket %s: %s", o.socket, strerror(errno));
+    snprintf(monitor_pid_path, sizeof monitor_pid_path, "%s.pid", o.socket);
+    char pidtxt[32];
+    int pl = snprintf(pidtxt, sizeof pidtxt, "%d\n", (int)getpid());
+    if (write_file_atomic(monitor_pid_path, pidtxt, (size_t)pl) < 0) {
+        monitor_pid_path[0] = 0;
+        die_report(2, "%s.pid: %s", o.socket, strerror(errno));
+    }
+
+    if (o.log && !o.exec_mode) {
+        log_fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (log_fd < 0) die_report(2, "log %s: %s", o.log, strerror(errno));
+    }
+
+    char line[128];
+    if (o.exec_mode) {
+        snprintf(line, sizeof line, "{\"monitorPid\":%d}\n", (int)getpid());
+    } else {
+        struct buf err = {0};
+        if (launch(&err) < 0) die_report(1, "%s", buf_cstr(&err));
+        state = ST_CREATED;
+        find_oom_counter(cpid);
+        snprintf(line, sizeof line, "{\"pid\":%d,\"monitorPid\":%d}\n", (int)cpid, (int)getpid());
+    }
+    report(line);
+
+    struct pollfd pf[MAX_CLIENTS + 8];
+    for (;;) {
+        if (state == ST_DRAINING && ((out_fd < 0 && err_fd < 0) || deadline_ms() == 0)) finish(NULL);
+        for (int i = nclients - 1; i >= 0; i--) /* finished clients: their exit frame is out */
+            if (clients[i]->closing && buf_size(&clients[i]->out) == 0) client_drop(i);
+        if (state == ST_DONE && (nclients == 0 || deadline_ms() == 0)) break;
+
+        int n = 0, i_sig, i_lis, i_out = -1, i_err = -1, i_in = -1, i_cl = 0;
+        pf[i_sig = n++] = (struct pollfd){sigfd, POLLIN, 0};
+        pf[i_lis = n++] = (struct pollfd){listen_fd, POLLIN, 0};
+        if (out_fd >= 0) pf[i_out = n++] = (struct pollfd){out_fd, POLLIN, 0};
+        if (err_fd >= 0) pf[i_err = n++] = (struct pollfd){err_fd, POLLIN, 0};
+        if (in_fd >= 0 && buf_size(&stdin_buf) > 0) pf[i_in = n++] = (struct pollfd){in_fd, POLLOUT, 0};
+        i_cl = n;
+        int stdin_full = buf_size(&stdin_buf) >= STDIN_MAX;
+        for (int i = 0; i < nclients; i++) {
+            struct client *c = clients[i];
+            short ev = 0;
+            if (!c->rd_eof && !c->closing && !stdin_full) ev |= POLLIN;
+            if (buf_size(&c->out) > 0) ev |= POLLOUT;
+            pf[n++] = (struct pollfd){c->fd, ev, 0};
+        }
+        int timeout = (state == ST_DRAINING || state == ST_DONE) ? deadline_ms() : -1;
+        int r = poll(pf, (nfds_t)n, timeout);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (pf[i_sig].revents) reap();
+        if (i_out >= 0 && pf[i_out].revents && out_fd >= 0) pump_output(&out_fd, 0);
+        if (i_err >= 0 && pf[i_err].revents && err_fd >= 0) pump_output(&err_fd, 1);
+        if (i_in >= 0 && pf[i_in].revents && in_fd >= 0) pump_stdin();
+        /* clients: walk backwards over the snapshot so drops (which move the last entry) stay consistent */
+        int snap = n - i_cl;
+        for (int k = snap - 1; k >= 0; k--) {
+            struct pollfd *p = &pf[i_cl + k];
+            if (!p->revents || k >= nclients || clients[k]->fd != p->fd) continue;
+            struct client *c = clients[k];
+            int drop = 0;
+            if ((p->revents & POLLIN) && !c->closing && client_read(c) < 0) drop = 1;
+            if (!drop && (p->revents & (POLLOUT | POLLERR | POLLHUP)) && client_flush(c) < 0) drop = 1;
+            if (!drop && (p->revents & (POLLERR | POLLHUP)) && !(p->revents & POLLIN)) drop = 1;
+            if (!drop && c->closing && buf_size(&c->out) == 0) drop = 1;
+            if (drop) client_drop(k);
+        }
+        if (pf[i_lis].revents) accept_clients();
+    }
+    cleanup_paths();
+    return 0;
+}

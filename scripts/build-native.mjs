@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Builds the small native pieces with the system compiler (called by `npm run build` and setup).
+// Skips a target whose output is newer than all of its sources; exits non-zero on a compile error.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const cc = process.env.CC || 'cc';
+const force = process.argv.includes('--force');
+
+const targets = [{ name: 'berth-monitor', dir: 'native/monitor' }];
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+let failed = false;
+for (const t of targets) {
+  const srcDir = join(root, t.dir);
+  const files = readdirSync(srcDir).filter((f) => f.endsWith('.c') || f.endsWith('.h'));
+  const sources = files.filter((f) => f.endsWith('.c')).map((f) => join(srcDir, f));
+  const out = join(root, 'native/build', t.name);
+  // this script is an input too: a changed flag must rebuild
+  const inputs = [...files.map((f) => join(srcDir, f)), fileURLToPath(import.meta.url)];
+  const newest = Math.max(...inputs.map(mtime));
+  if (!force && mtime(out) >= newest) {
+    console.log(`build-native: ${t.name} is up to date`);
+    continue;
+  }
+  mkdirSync(dirname(out), { recursive: true });
+  const args = ['-O2', '-Wall', '-Wextra', '-o', out, ...sources];
+  const r = spawnSync(cc, args, { stdio: 'inherit' });
+  if (r.error || r.status !== 0) {
+    console.error(`build-native: ${cc} ${args.join(' ')} failed${r.error ? `: ${r.error.message}` : ''}`);
+    failed = true;
+    continue;
+  }
+  console.log(`build-native: built ${t.name}`);
+}
+process.exit(failed ? 1 : 0);

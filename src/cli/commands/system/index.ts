@@ -1,0 +1,10 @@
+import type { Command } from '../../command.js';
+import { infoCommand } from './info.js';
+
+/** `berth system …`. */
+export const systemCommand: Command = {
+  name: 'system',
+  usage: 'COMMAND',
+  description: 'Manage berth',
+  subcommands: [infoCommand],
+};

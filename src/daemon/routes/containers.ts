@@ -1,0 +1,244 @@
+/**
+ * Container and exec routes: HTTP ↔ ContainerService / ExecService, nothing else.
+ */
+import { frame } from '../../api/stdcopy.js';
+import { versionAtLeast } from '../../api/version.js';
+import { invalidArgument } from '../../errdefs/index.js';
+import { parseFilters } from '../../pkg/filters/filters.js';
+import { parseTimestamp, timestampToMillis } from '../../pkg/units/units.js';
+import type { RequestContext, Router } from '../server/router.js';
+import type { ExecCreateRequest, ExecService } from '../services/containers/exec.js';
+import { parseDetachKeys } from '../services/containers/io.js';
+import { fixedTimestamp, readLogs } from '../services/containers/logs.js';
+import type { ContainerService, CreateRequest } from '../services/containers/service.js';
+import { inspectView, listItem, selectContainers } from '../services/containers/views.js';
+
+/** What the container routes need beyond the two services: image names for display and ancestor filters. */
+export interface ContainerRouteDeps {
+  containers: ContainerService;
+  execs: ExecService;
+  /** The reference a container's image is shown by in `ps` (its name as given, or the image ID when untagged). */
+  imageDisplayName(imageId: string, asGiven: string): string;
+  /** Image IDs an `ancestor=` filter value names. */
+  ancestorIds(ref: string): string[];
+  /** Inspect's GraphDriver block and size figures for a container's writable layer. */
+  graphDriver(containerId: string): Promise<Record<string, unknown>>;
+  layerSize?(containerId: string): Promise<{ rw: number; rootfs: number }>;
+}
+
+function nsFromTimestamp(v: string | undefined): bigint | undefined {
+  if (!v) return undefined;
+  const t = parseTimestamp(v);
+  return BigInt(t.seconds) * 1_000_000_000n + BigInt(t.nanos);
+}
+
+export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): void {
+  const { containers, execs } = d;
+
+  router.get('/containers/json', async (ctx) => {
+    const filters = parseFilters(ctx.query.string('filters'));
+    const list = selectContainers(containers.store.all(), {
+      all: ctx.query.bool('all'),
+      limit: ctx.query.int('limit'),
+      filters,
+      ancestorIds: d.ancestorIds,
+      find: (ref) => containers.store.find(ref),
+    });
+    const withSize = ctx.query.bool('size');
+    const items = await Promise.all(
+      list.map(async (c) => listItem(c, d.imageDisplayName(c.Image, c.Config.Image), withSize && d.layerSize ? await d.layerSize(c.Id) : undefined)),
+    );
+    ctx.json(200, items);
+  });
+
+  router.post('/containers/create', async (ctx) => {
+    const body = await ctx.body<CreateRequest>();
+    if (body === undefined) throw invalidArgument('config cannot be empty in order to create a container');
+    if (typeof body !== 'object' || Array.isArray(body)) throw invalidArgument('json: cannot unmarshal into Go value of type container.Config');
+    ctx.json(201, await containers.create(ctx.query.string('name'), body));
+  });
+
+  router.get('/containers/{id}/json', async (ctx) => {
+    const rec = containers.store.get(ctx.params.id);
+    const size = ctx.query.bool('size') && d.layerSize ? await d.layerSize(rec.Id) : undefined;
+    ctx.json(200, inspectView(rec, await d.graphDriver(rec.Id), size));
+  });
+
+  router.post('/containers/{id}/start', async (ctx) => {
+    const r = await containers.start(ctx.params.id);
+    ctx.noContent(r === 'already' ? 304 : 204);
+  });
+
+  router.post('/containers/{id}/stop', async (ctx) => {
+    const r = await containers.stop(ctx.params.id, ctx.query.int('t'), ctx.query.string('signal'));
+    ctx.noContent(r === 'already' ? 304 : 204);
+  });
+
+  router.post('/containers/{id}/restart', async (ctx) => {
+    await containers.restart(ctx.params.id, ctx.query.int('t'), ctx.query.string('signal'));
+    ctx.noContent();
+  });
+
+  router.post('/containers/{id}/kill', async (ctx) => {
+    await containers.kill(ctx.params.id, ctx.query.string('signal') || 'KILL');
+    ctx.noContent();
+  });
+
+  router.post('/containers/{id}/wait', async (ctx) => {
+    const condition = ctx.query.string('condition') ?? '';
+    containers.store.get(ctx.params.id); // 404 before the headers go out
+    // Docker sends the headers at once so clients know the wait is registered before they start the container.
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+    ctx.res.flushHeaders();
+    try {
+      const r = await containers.wait(ctx.params.id, condition, ctx.signal);
+      ctx.res.end(JSON.stringify(r) + '\n');
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') return;
+      ctx.res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (e as Error).message } }) + '\n');
+    }
+  });
+
+  router.delete('/containers/{id}', async (ctx) => {
+    if (ctx.query.bool('link')) throw invalidArgument('links are not supported by berth');
+    const rec = containers.store.get(ctx.params.id);
+    await containers.remove(rec.Id, { force: ctx.query.bool('force'), volumes: ctx.query.bool('v') });
+    execs.forgetContainer(rec.Id);
+    ctx.noContent();
+  });
+
+  router.post('/containers/{id}/rename', async (ctx) => {
+    containers.rename(ctx.params.id, ctx.query.string('name') ?? '');
+    ctx.noContent();
+  });
+
+  router.post('/containers/{id}/pause', async (ctx) => {
+    await containers.pause(ctx.params.id);
+    ctx.noContent();
+  });
+
+  router.post('/containers/{id}/unpause', async (ctx) => {
+    await containers.unpause(ctx.params.id);
+    ctx.noContent();
+  });
+
+  router.post('/containers/{id}/resize', async (ctx) => {
+    const { h, w } = dims(ctx);
+    containers.resize(ctx.params.id, h, w);
+    ctx.text(200, '');
+  });
+
+  router.post('/containers/{id}/attach', async (ctx) => {
+    const rec = containers.store.get(ctx.params.id);
+    const detachKeys = ctx.query.string('detachKeys') ? parseDetachKeys(ctx.query.string('detachKeys')!) : undefined;
+    const opts = {
+      stdin: ctx.query.bool('stdin'),
+      stdout: ctx.query.bool('stdout'),
+      stderr: ctx.query.bool('stderr'),
+      stdinOnce: rec.Config.StdinOnce,
+      detachKeys,
+    };
+    const tty = rec.Config.Tty;
+    const socket = ctx.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+    if (ctx.query.bool('logs')) {
+      for await (const r of readLogs(rec.LogPath, { stdout: opts.stdout, stderr: opts.stderr, follow: false, signal: ctx.signal, stopped: Promise.resolve() })) {
+        socket.write(tty ? r.log : frame(r.stream === 'stdout' ? 1 : 2, r.log));
+      }
+    }
+    if (!ctx.query.bool('stream')) {
+      socket.end();
+      return;
+    }
+    await containers.attach(rec.Id, socket, opts);
+  });
+
+  router.get('/containers/{id}/logs', async (ctx) => {
+    const rec = containers.store.get(ctx.params.id);
+    const stdout = ctx.query.bool('stdout');
+    const stderr = ctx.query.bool('stderr');
+    if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    const tailRaw = ctx.query.string('tail');
+    let tail: number | undefined;
+    if (tailRaw && tailRaw !== 'all') {
+      if (!/^-?\d+$/.test(tailRaw)) throw invalidArgument(`invalid value for "tail": "${tailRaw}"`);
+      tail = Number(tailRaw);
+    }
+    const sinceNs = nsFromTimestamp(ctx.query.string('since'));
+    const untilNs = nsFromTimestamp(ctx.query.string('until'));
+    const timestamps = ctx.query.bool('timestamps');
+    const tty = rec.Config.Tty;
+    ctx.res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    ctx.res.flushHeaders();
+    const follow = ctx.query.bool('follow') && rec.State.Running;
+    for await (const r of readLogs(rec.LogPath, { stdout, stderr, tail, sinceNs, untilNs, follow, signal: ctx.signal, stopped: containers.stopped(rec.Id) })) {
+      const text = timestamps ? `${fixedTimestamp(r.time)} ${r.log}` : r.log;
+      const ok = ctx.res.write(tty ? text : frame(r.stream === 'stdout' ? 1 : 2, text));
+      if (!ok) await new Promise((res) => ctx.res.once('drain', res));
+    }
+    ctx.res.end();
+  });
+
+  router.post('/containers/prune', async (ctx) => {
+    const filters = parseFilters(ctx.query.string('filters'));
+    filters.validate(['until', 'label', 'label!']);
+    const until = filters.get('until')[0];
+    const untilMs = until ? timestampToMillis(parseTimestamp(until)) : undefined;
+    const deleted: string[] = [];
+    for (const rec of containers.store.all()) {
+      if (rec.State.Running || rec.State.Status === 'restarting') continue;
+      if (untilMs !== undefined && Date.parse(rec.Created) >= untilMs) continue;
+      if (filters.has('label') && !filters.matchKVList('label', rec.Config.Labels ?? {})) continue;
+      if (filters.has('label!') && filters.get('label!').some((l) => {
+        const [k, v] = l.split('=');
+        const labels = rec.Config.Labels ?? {};
+        return v === undefined ? k in labels : labels[k] === v;
+      })) continue;
+      await containers.remove(rec.Id, { force: false, volumes: false });
+      execs.forgetContainer(rec.Id);
+      deleted.push(rec.Id);
+    }
+    ctx.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+  });
+
+  // ---------------------------------------------------------------- exec
+
+  router.post('/containers/{id}/exec', async (ctx) => {
+    const body = (await ctx.body<ExecCreateRequest>()) ?? {};
+    ctx.json(201, execs.create(ctx.params.id, body));
+  });
+
+  router.post('/exec/{id}/start', async (ctx) => {
+    const body = (await ctx.body<{ Detach?: boolean; Tty?: boolean }>()) ?? {};
+    if (body.Detach) {
+      await execs.start(ctx.params.id, { detach: true });
+      ctx.noContent(200);
+      return;
+    }
+    execs.inspect(ctx.params.id); // 404 before hijacking
+    const tty = Boolean((execs.inspect(ctx.params.id).ProcessConfig as { tty: boolean }).tty);
+    const socket = ctx.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+    try {
+      await execs.start(ctx.params.id, { detach: false }, socket);
+    } catch (e) {
+      const msg = `${(e as Error).message}\r\n`;
+      if (socket.writable) socket.end(tty ? msg : frame(3, msg));
+    }
+  });
+
+  router.post('/exec/{id}/resize', async (ctx) => {
+    const { h, w } = dims(ctx);
+    execs.resize(ctx.params.id, h, w);
+    ctx.text(200, '');
+  });
+
+  router.get('/exec/{id}/json', async (ctx) => ctx.json(200, execs.inspect(ctx.params.id)));
+
+  void versionAtLeast;
+}
+
+function dims(ctx: RequestContext): { h: number; w: number } {
+  const h = ctx.query.int('h');
+  const w = ctx.query.int('w');
+  if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('invalid resize dimensions');
+  return { h, w };
+}

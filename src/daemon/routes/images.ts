@@ -1,0 +1,155 @@
+/**
+ * Image routes: list, inspect, history, tag, delete, prune, load, save, import. They map HTTP onto the narrow
+ * `ImagesBackend` and nothing else.
+ */
+import type { Readable } from 'node:stream';
+import type { Router, RequestContext, JsonStream } from '../server/router.js';
+import { parseFilters, type Filters } from '../../pkg/filters/filters.js';
+import { invalidArgument, notImplemented } from '../../errdefs/index.js';
+
+export type LoadMessage = { stream?: string; status?: string; id?: string; error?: string; errorDetail?: { message: string } };
+
+export interface ImagesBackend {
+  list(opts: { all?: boolean; filters?: Filters; apiVersion?: string }): Promise<unknown[]>;
+  inspect(name: string, apiVersion?: string): Promise<unknown>;
+  history(name: string): Promise<unknown[]>;
+  tag(source: string, repo: string, tag?: string): Promise<void>;
+  remove(name: string, opts: { force?: boolean; noprune?: boolean }): Promise<unknown[]>;
+  prune(filters: Filters): Promise<unknown>;
+  load(input: Readable, progress: (m: LoadMessage) => void, opts: { signal?: AbortSignal; quiet?: boolean }): Promise<void>;
+  save(names: string[]): Readable;
+  importImage(input: Readable, opts: { repo?: string; tag?: string; changes?: string[]; message?: string; platform?: string; signal?: AbortSignal }): Promise<string>;
+  /** Pull, once the registry client lands. */
+  pull?(ctx: RequestContext): Promise<void>;
+}
+
+/** A progress stream whose HTTP headers go out with the first message, so early errors still get a real status. */
+function lazyStream(ctx: RequestContext) {
+  let s: JsonStream | undefined;
+  return {
+    write(m: unknown) {
+      s ??= ctx.jsonStream(200);
+      s.write(m);
+    },
+    started: () => s !== undefined,
+    end() {
+      s ??= ctx.jsonStream(200);
+      s.end();
+    },
+  };
+}
+
+function sendTar(ctx: RequestContext, tar: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    let started = false;
+    tar.on('data', (c: Buffer) => {
+      if (!started) {
+        started = true;
+        ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      }
+      if (!ctx.res.write(c)) {
+        tar.pause();
+        ctx.res.once('drain', () => tar.resume());
+      }
+    });
+    tar.on('end', () => {
+      if (!started) ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      ctx.res.end();
+      resolve();
+    });
+    tar.on('error', (e) => {
+      if (!started) {
+        ctx.res.writeHead(500, { 'Content-Type': 'application/json' });
+        ctx.res.end(JSON.stringify({ message: e.message }) + '\n');
+      } else ctx.res.destroy(e);
+      resolve();
+    });
+    ctx.signal.addEventListener('abort', () => tar.destroy(), { once: true });
+  });
+}
+
+export function registerImageRoutes(router: Router, backend: ImagesBackend): void {
+  router.get('/images/json', async (ctx) => {
+    const filters = parseFilters(ctx.query.string('filters'));
+    // legacy `filter=<reference>` parameter
+    const legacy = ctx.query.string('filter');
+    if (legacy) filters.add('reference', legacy);
+    ctx.json(200, await backend.list({ all: ctx.query.bool('all'), filters, apiVersion: ctx.apiVersion }));
+  });
+
+  router.post('/images/create', async (ctx) => {
+    const fromSrc = ctx.query.string('fromSrc');
+    if (fromSrc !== undefined) {
+      if (fromSrc !== '-') throw notImplemented('importing from a URL is not supported; use fromSrc=- with the tar as the body');
+      const out = lazyStream(ctx);
+      try {
+        const id = await backend.importImage(ctx.req, {
+          repo: ctx.query.string('repo') || undefined,
+          tag: ctx.query.string('tag') || undefined,
+          changes: ctx.query.strings('changes'),
+          message: ctx.query.string('message') || undefined,
+          platform: ctx.query.string('platform') || undefined,
+          signal: ctx.signal,
+        });
+        out.write({ status: id });
+        out.end();
+      } catch (e) {
+        if (!out.started()) throw e;
+        out.write({ errorDetail: { message: (e as Error).message }, error: (e as Error).message });
+        out.end();
+      }
+      return;
+    }
+    if (ctx.query.string('fromImage') !== undefined) {
+      if (!backend.pull) throw notImplemented('pulling images is not supported yet');
+      return backend.pull(ctx);
+    }
+    throw invalidArgument('either fromSrc or fromImage must be given');
+  });
+
+  router.post('/images/load', async (ctx) => {
+    const out = lazyStream(ctx);
+    try {
+      await backend.load(ctx.req, (m) => out.write(m), { signal: ctx.signal, quiet: ctx.query.bool('quiet') });
+      out.end();
+    } catch (e) {
+      // drain the upload so the client sees our answer rather than a reset
+      ctx.req.resume();
+      if (!out.started()) throw e;
+      out.write({ errorDetail: { message: (e as Error).message }, error: (e as Error).message });
+      out.end();
+    }
+  });
+
+  router.get('/images/get', async (ctx) => {
+    const names = ctx.query.strings('names').flatMap((n) => n.split(',')).filter(Boolean);
+    await sendTar(ctx, backend.save(names));
+  });
+
+  router.post('/images/prune', async (ctx) => {
+    ctx.json(200, await backend.prune(parseFilters(ctx.query.string('filters'))));
+  });
+
+  router.get('/images/{name*}/get', async (ctx) => {
+    await sendTar(ctx, backend.save([ctx.params.name!]));
+  });
+
+  router.get('/images/{name*}/json', async (ctx) => {
+    ctx.json(200, await backend.inspect(ctx.params.name!, ctx.apiVersion));
+  });
+
+  router.get('/images/{name*}/history', async (ctx) => {
+    ctx.json(200, await backend.history(ctx.params.name!));
+  });
+
+  router.post('/images/{name*}/tag', async (ctx) => {
+    const repo = ctx.query.string('repo');
+    if (!repo) throw invalidArgument('repository name (repo) is required');
+    await backend.tag(ctx.params.name!, repo, ctx.query.string('tag') || undefined);
+    ctx.noContent(201);
+  });
+
+  router.delete('/images/{name*}', async (ctx) => {
+    ctx.json(200, await backend.remove(ctx.params.name!, { force: ctx.query.bool('force'), noprune: ctx.query.bool('noprune') }));
+  });
+}

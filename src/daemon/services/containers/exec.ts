@@ -1,0 +1,207 @@
+/**
+ * ExecService: `docker exec` — extra processes in a running container, each under its own monitor (exec mode) so a
+ * TTY can be handed over by runc and the exit status is captured exactly.
+ *
+ * Exec instances live in memory (as in dockerd): create returns an ID, start runs it (attached over a hijacked
+ * connection, or detached), inspect reports Running/ExitCode/Pid.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { frame } from '../../../api/stdcopy.js';
+import { conflict, invalidArgument, notFound } from '../../../errdefs/index.js';
+import { generateId } from '../../../pkg/stringid/stringid.js';
+import { replaceOrAppendEnv } from '../../../plugins/runtime/oci/spec.js';
+import { resolveUser } from '../../../plugins/runtime/oci/user.js';
+import { startMonitor } from '../../../plugins/runtime/runc/monitor.js';
+import type { EventBus } from '../events.js';
+import { ContainerIO, parseDetachKeys } from './io.js';
+import type { ContainerService } from './service.js';
+
+export interface ExecCreateRequest {
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  DetachKeys?: string;
+  Tty?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | string;
+  Privileged?: boolean;
+  User?: string;
+  WorkingDir?: string;
+  ConsoleSize?: [number, number] | null;
+}
+
+interface ExecInstance {
+  id: string;
+  containerId: string;
+  req: ExecCreateRequest;
+  cmd: string[];
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  io?: ContainerIO;
+  started: boolean;
+}
+
+export interface ExecServiceOptions {
+  containers: ContainerService;
+  runtimePath: string;
+  monitorPath: string;
+  execRoot: string;
+  events: EventBus;
+  hostCaps: () => Promise<string[]>;
+}
+
+export class ExecService {
+  private readonly execs = new Map<string, ExecInstance>();
+
+  constructor(private readonly o: ExecServiceOptions) {}
+
+  create(containerRef: string, req: ExecCreateRequest): { Id: string } {
+    const { rec } = this.o.containers.runningInfo(containerRef);
+    const cmd = typeof req.Cmd === 'string' ? [req.Cmd] : req.Cmd ?? [];
+    if (!Array.isArray(cmd) || cmd.length === 0) throw invalidArgument('No exec command specified');
+    if (req.DetachKeys) parseDetachKeys(req.DetachKeys);
+    const id = generateId();
+    this.execs.set(id, { id, containerId: rec.Id, req, cmd, running: false, exitCode: null, pid: 0, started: false });
+    rec.ExecIDs = [...(rec.ExecIDs ?? []), id];
+    this.o.events.publish('container', `exec_create: ${cmd.join(' ')}`, rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id });
+    return { Id: id };
+  }
+
+  private get(id: string): ExecInstance {
+    const e = this.execs.get(id);
+    if (!e) throw notFound(`No such exec instance: ${id}`);
+    return e;
+  }
+
+  /**
+   * Starts an exec. `socket` is the hijacked client connection (absent when detached). Resolves when the process
+   * has exited (attached) or has started (detached).
+   */
+  async start(id: string, opts: { detach: boolean; tty?: boolean }, socket?: Duplex): Promise<void> {
+    const e = this.get(id);
+    if (e.started) throw conflict(`Error: Exec command ${id} has already run`);
+    const { rec, bundle } = this.o.containers.runningInfo(e.containerId);
+    e.started = true;
+    const tty = Boolean(e.req.Tty);
+    const dir = path.join(this.o.execRoot, 'execs', id);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      const spec = JSON.parse(await fs.promises.readFile(path.join(bundle, 'config.json'), 'utf8'));
+      const proc = spec.process;
+      const rootfs = path.join(bundle, 'rootfs');
+      if (e.req.User) {
+        const u = await resolveUser(rootfs, e.req.User, rec.HostConfig.GroupAdd ?? []);
+        proc.user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
+      }
+      proc.args = e.cmd;
+      proc.terminal = tty;
+      proc.env = replaceOrAppendEnv(proc.env ?? [], e.req.Env ?? []);
+      if (tty && !proc.env.some((v: string) => v.startsWith('TERM='))) proc.env.push('TERM=xterm');
+      if (e.req.WorkingDir) proc.cwd = e.req.WorkingDir;
+      if (e.req.Privileged) {
+        const caps = await this.o.hostCaps();
+        proc.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
+      }
+      if (e.req.ConsoleSize) proc.consoleSize = { height: e.req.ConsoleSize[0], width: e.req.ConsoleSize[1] };
+      const processFile = path.join(dir, 'process.json');
+      await fs.promises.writeFile(processFile, JSON.stringify(proc));
+
+      await startMonitor({
+        monitorPath: this.o.monitorPath,
+        id: rec.Id,
+        bundle,
+        runcPath: this.o.runtimePath,
+        runcRoot: path.join(this.o.execRoot, 'runc'),
+        mode: 'exec',
+        processFile,
+        tty,
+        stdin: Boolean(e.req.AttachStdin) && !opts.detach,
+        exitFile: path.join(dir, 'exit.json'),
+        socket: path.join(dir, 'attach.sock'),
+        pidFile: path.join(dir, 'exec.pid'),
+      });
+      const io = new ContainerIO(tty);
+      e.io = io;
+      const conn = await io.connect(path.join(dir, 'attach.sock'));
+      const exited = new Promise<void>((resolve) =>
+        io.once('exit', (code: number) => {
+          e.running = false;
+          e.exitCode = code;
+          this.o.events.publish('container', 'exec_die', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id, exitCode: String(code) });
+          fs.rmSync(dir, { recursive: true, force: true });
+          resolve();
+        }),
+      );
+      let attached: Promise<void> | undefined;
+      if (socket && !opts.detach) {
+        attached = io.attach(socket, {
+          stdin: Boolean(e.req.AttachStdin),
+          stdout: e.req.AttachStdout !== false,
+          stderr: e.req.AttachStderr !== false,
+          stdinOnce: true,
+          detachKeys: e.req.DetachKeys ? parseDetachKeys(e.req.DetachKeys) : undefined,
+        });
+      }
+      try {
+        e.pid = await conn.start();
+      } catch (err) {
+        // Docker reports exec start failures in the stream and gives the exec exit code 126.
+        e.exitCode = 126;
+        e.running = false;
+        const msg = `OCI runtime exec failed: exec failed: ${(err as Error).message}: unknown\r\n`;
+        if (socket) {
+          socket.write(tty ? Buffer.from(msg) : frame(1, Buffer.from(msg)));
+          socket.end();
+        }
+        io.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+        return;
+      }
+      e.running = true;
+      this.o.events.publish('container', `exec_start: ${e.cmd.join(' ')}`, rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id });
+      if (attached) await Promise.race([exited, attached]);
+    } catch (err) {
+      e.running = false;
+      if (e.exitCode === null) e.exitCode = 126;
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  resize(id: string, rows: number, cols: number): void {
+    const e = this.get(id);
+    if (!e.io) throw conflict(`Exec ${id} is not running`);
+    e.io.resize(rows, cols);
+  }
+
+  inspect(id: string): Record<string, unknown> {
+    const e = this.get(id);
+    return {
+      ID: e.id,
+      Running: e.running,
+      ExitCode: e.exitCode,
+      ProcessConfig: {
+        tty: Boolean(e.req.Tty),
+        entrypoint: e.cmd[0],
+        arguments: e.cmd.slice(1),
+        privileged: Boolean(e.req.Privileged),
+        user: e.req.User ?? '',
+      },
+      OpenStdin: Boolean(e.req.AttachStdin),
+      OpenStderr: Boolean(e.req.AttachStderr),
+      OpenStdout: Boolean(e.req.AttachStdout),
+      CanRemove: false,
+      ContainerID: e.containerId,
+      DetachKeys: e.req.DetachKeys ?? '',
+      Pid: e.pid,
+    };
+  }
+
+  /** Forgets the exec instances of a removed container. */
+  forgetContainer(containerId: string): void {
+    for (const [id, e] of this.execs) if (e.containerId === containerId) this.execs.delete(id);
+  }
+}

@@ -1,0 +1,428 @@
+/**
+ * Applying an OCI/Docker layer tar to a directory.
+ *
+ * Terms:
+ * - *root*: the directory the layer is applied to (an overlay upper dir for image layers, any directory for
+ *   `docker cp`). Nothing outside it is ever created or modified.
+ * - *whiteout*: an entry `<dir>/.wh.<name>` meaning "<name> was deleted"; *opaque marker*: `<dir>/.wh..wh..opq`
+ *   meaning "hide everything lower layers had in <dir>".
+ * - *whiteouts mode*: 'overlay' turns them into overlayfs's own encoding (a 0/0 char device; the xattr
+ *   `trusted.overlay.opaque=y`); 'none' performs the deletion in root itself (plain extraction, `docker cp`).
+ * - *diffID*: sha256 of the uncompressed tar, computed on the fly.
+ *
+ * Safety: entry names are normalised lexically (a leading '/' is dropped; a '..' that climbs above root rejects the
+ * entry with "invalid tar entry: <name> escapes the layer root"). Parent directories are resolved one component at a
+ * time with lstat; a symlink met on the way is resolved *inside root* (absolute targets are relative to root, '..'
+ * stops at root), as Docker's chrooted extraction does, so only symlink-free paths ever reach the kernel. The final
+ * component is never followed: an existing entry there is replaced, and files are opened O_EXCL|O_NOFOLLOW.
+ */
+import { createHash } from 'node:crypto';
+import fs, { constants as fsc, promises as fsp } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { readTar } from '../tar/reader.js';
+import type { TarHeader } from '../tar/header.js';
+import { FileType, lsetxattr, makedev, mknod } from '../../sys/linux.js';
+import { decompress } from './compression.js';
+
+export interface ApplyLayerOptions {
+  /** How whiteouts and opaque markers are materialised (default 'overlay'). */
+  whiteouts?: 'overlay' | 'none';
+  signal?: AbortSignal;
+}
+
+export interface ApplyLayerResult {
+  /** `sha256:<hex>` of the uncompressed tar stream. */
+  diffID: string;
+  /** Bytes of regular-file content written to disk. */
+  size: number;
+}
+
+const WH_PREFIX = '.wh.';
+const WH_OPAQUE = '.wh..wh..opq';
+const MAX_SYMLINK_HOPS = 40;
+/** Files up to this size are buffered and written concurrently with parsing the rest of the stream. */
+const SMALL_FILE = 1 << 20;
+const MAX_INFLIGHT = 32;
+const IS_ROOT = process.getuid?.() === 0;
+
+/** The process umask, read without changing it (process.umask() with no argument is deprecated). */
+const UMASK = (() => {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+    if (m) return parseInt(m[1]!, 8);
+  } catch {
+    /* not Linux procfs */
+  }
+  return 0o022;
+})();
+
+function fdOpen(path: string, flags: number, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function fdWrite(fd: number, b: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, b, 0, b.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function fdCall<A extends unknown[]>(fn: (...args: [...A, (err: NodeJS.ErrnoException | null) => void]) => void, ...args: A): Promise<void> {
+  return new Promise((resolve, reject) => fn(...args, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Splits an entry name into safe components, or throws when it climbs above the root. */
+export function normalizeEntryName(name: string): string[] {
+  const parts: string[] = [];
+  for (const c of name.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (parts.length === 0) throw new Error(`invalid tar entry: ${name} escapes the layer root`);
+      parts.pop();
+    } else parts.push(c);
+  }
+  return parts;
+}
+
+function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Applies one layer tar (plain, gzip or zstd) to `root`. See the module comment for semantics and safety. */
+export async function applyLayer(input: Readable, root: string, opts: ApplyLayerOptions = {}): Promise<ApplyLayerResult> {
+  const mode = opts.whiteouts ?? 'overlay';
+  const rootReal = await fsp.realpath(root);
+  if (!(await fsp.stat(rootReal)).isDirectory()) throw new Error(`apply layer: ${root} is not a directory`);
+
+  const stream = decompress(input);
+  const onAbort = () => stream.destroy(opts.signal?.reason as Error);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const hash = createHash('sha256');
+  async function* tap(): AsyncGenerator<Buffer> {
+    for await (const chunk of stream) {
+      hash.update(chunk as Buffer);
+      yield chunk as Buffer;
+    }
+  }
+
+  const st = new ApplyState(rootReal, mode);
+  try {
+    opts.signal?.throwIfAborted();
+    for await (const { header, body } of readTar(tap(), { signal: opts.signal })) {
+      await st.apply(header, body);
+      st.throwIfFailed();
+    }
+    await st.settle();
+    st.throwIfFailed();
+    await st.finishDirs();
+  } catch (err) {
+    stream.destroy();
+    await st.settle();
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  return { diffID: `sha256:${hash.digest('hex')}`, size: st.size };
+}
+
+class ApplyState {
+  size = 0;
+  /** Keys (root-relative, symlink-free) of paths known to be real directories. */
+  private readonly dirs = new Set<string>(['']);
+  /** Keys of everything this layer created, so its own whiteouts never delete its own entries. */
+  private readonly created = new Set<string>();
+  /** Directory metadata applied at the end, after their contents are in place. */
+  private readonly dirMeta = new Map<string, TarHeader>();
+  private readonly inflight = new Map<string, Promise<void>>();
+  /** Keys of pre-existing directories with the setgid bit (their new children inherit the group). */
+  private readonly setgidDirs = new Set<string>();
+  private failure: unknown;
+
+  constructor(
+    private readonly root: string,
+    private readonly mode: 'overlay' | 'none',
+  ) {}
+
+  private abs(key: string): string {
+    return key ? `${this.root}/${key}` : this.root;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  private async waitFor(key: string): Promise<void> {
+    const p = this.inflight.get(key);
+    if (p) await p.catch(() => {});
+  }
+
+  /** Forgets cached directories at or below `key` (after it was removed or replaced). */
+  private forget(key: string): void {
+    if (!this.dirs.delete(key) && key !== '') return;
+    const prefix = key ? `${key}/` : '';
+    for (const d of this.dirs) if (d.startsWith(prefix) && d !== '') this.dirs.delete(d);
+  }
+
+  /**
+   * Resolves directory components to a symlink-free key inside root, creating missing directories (0755).
+   * Symlinks are followed inside root only.
+   */
+  private async resolveDir(parts: string[]): Promise<string> {
+    const resolved: string[] = [];
+    const queue = parts.slice();
+    let hops = 0;
+    while (queue.length) {
+      const c = queue.shift()!;
+      if (c === '' || c === '.') continue;
+      if (c === '..') {
+        resolved.pop();
+        continue;
+      }
+      resolved.push(c);
+      const key = resolved.join('/');
+      if (this.dirs.has(key)) continue;
+      const abs = this.abs(key);
+      let st;
+      try {
+        st = await fsp.lstat(abs);
+      } catch (err) {
+        if (errCode(err) !== 'ENOENT') throw err;
+        await this.waitFor(key);
+        await fsp.mkdir(abs, 0o755);
+        this.dirs.add(key);
+        continue;
+      }
+      if (st.isDirectory()) {
+        this.dirs.add(key);
+        if (st.mode & 0o2000) this.setgidDirs.add(key);
+      } else if (st.isSymbolicLink()) {
+        if (++hops > MAX_SYMLINK_HOPS) throw new Error(`apply layer: too many levels of symbolic links at ${key}`);
+        const target = await fsp.readlink(abs);
+        resolved.pop();
+        if (target.startsWith('/')) resolved.length = 0;
+        queue.unshift(...target.split('/'));
+      } else {
+        throw new Error(`apply layer: ${key} is not a directory`);
+      }
+    }
+    return resolved.join('/');
+  }
+
+  /** Resolves an entry name to the key of its parent directory and its own key. */
+  private async locate(name: string): Promise<{ parent: string; key: string; base: string } | undefined> {
+    const parts = normalizeEntryName(name);
+    if (parts.length === 0) return undefined;
+    const base = parts.pop()!;
+    const parent = await this.resolveDir(parts);
+    return { parent, base, key: parent ? `${parent}/${base}` : base };
+  }
+
+  /** Removes whatever is at `key` (recursively, never following symlinks). */
+  private async remove(key: string): Promise<void> {
+    await this.settle(); // an in-flight write may be below key
+    await fsp.rm(this.abs(key), { recursive: true, force: true });
+    this.forget(key);
+    // Nothing recorded at or below key may be touched later: the path may soon be a symlink.
+    const prefix = `${key}/`;
+    for (const k of this.dirMeta.keys()) if (k === key || k.startsWith(prefix)) this.dirMeta.delete(k);
+  }
+
+  /** Runs `create`; when the path exists, clears it (keeping a directory if `keepDir`) and retries once. */
+  private async createAt(key: string, keepDir: boolean, create: () => Promise<void>): Promise<'created' | 'kept'> {
+    try {
+      await create();
+      return 'created';
+    } catch (err) {
+      if (errCode(err) !== 'EEXIST') throw err;
+    }
+    await this.waitFor(key);
+    const st = await fsp.lstat(this.abs(key));
+    if (keepDir && st.isDirectory()) return 'kept';
+    if (st.isDirectory()) await this.remove(key);
+    else await fsp.unlink(this.abs(key));
+    await create();
+    return 'created';
+  }
+
+  private setXattrs(abs: string, h: TarHeader): void {
+    for (const [name, value] of h.xattrs) {
+      if (name.startsWith('trusted.overlay.')) continue; // overlay's own bookkeeping is never taken from a tar
+      try {
+        lsetxattr(abs, name, value);
+      } catch (err) {
+        if (errCode(err) !== 'ENOTSUP' && errCode(err) !== 'EOPNOTSUPP') throw err;
+      }
+    }
+  }
+
+  private async chown(abs: string, h: TarHeader): Promise<void> {
+    if (!IS_ROOT && h.uid === process.getuid?.() && h.gid === process.getgid?.()) return;
+    await fsp.lchown(abs, h.uid, h.gid);
+  }
+
+  async apply(h: TarHeader, body: Readable): Promise<void> {
+    const parts = normalizeEntryName(h.name);
+    const base = parts[parts.length - 1];
+    if (base === undefined) return; // the root itself ('./'): its metadata belongs to the snapshot, not the layer
+    if (base.startsWith(WH_PREFIX)) return this.whiteout(h.name, parts);
+
+    const loc = (await this.locate(h.name))!;
+    const { key } = loc;
+    const abs = this.abs(key);
+    await this.waitFor(key);
+
+    switch (h.type) {
+      case 'dir': {
+        if ((await this.createAt(key, true, () => fsp.mkdir(abs, 0o700))) === 'kept') {
+          if ((await fsp.lstat(abs)).mode & 0o2000) this.setgidDirs.add(key);
+        }
+        this.dirs.add(key);
+        await this.chown(abs, h);
+        this.setXattrs(abs, h);
+        this.dirMeta.set(key, h);
+        break;
+      }
+      case 'file': {
+        this.size += h.size;
+        if (h.size <= SMALL_FILE) {
+          const chunks: Buffer[] = [];
+          for await (const c of body) chunks.push(c as Buffer);
+          const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          if (this.inflight.size >= MAX_INFLIGHT) await Promise.race(this.inflight.values()).catch(() => {});
+          const p = this.writeFile(key, h, data).then(
+            () => {
+              this.inflight.delete(key);
+            },
+            (err) => {
+              this.inflight.delete(key);
+              this.failure ??= err;
+            },
+          );
+          this.inflight.set(key, p);
+        } else {
+          await this.writeFile(key, h, body);
+        }
+        break;
+      }
+      case 'symlink': {
+        await this.createAt(key, false, () => fsp.symlink(h.linkname, abs));
+        await this.chown(abs, h);
+        this.setXattrs(abs, h);
+        await fsp.lutimes(abs, h.mtime, h.mtime);
+        break;
+      }
+      case 'hardlink': {
+        const target = await this.locate(h.linkname);
+        if (!target) throw new Error(`invalid tar entry: hardlink ${h.name} points at the layer root`);
+        await this.waitFor(target.key);
+        if (target.key === key) break;
+        try {
+          await fsp.lstat(this.abs(target.key));
+        } catch {
+          throw new Error(`invalid tar entry: hardlink ${h.name} -> ${h.linkname}: target not found in the layer root`);
+        }
+        await this.createAt(key, false, () => fsp.link(this.abs(target.key), abs));
+        break;
+      }
+      case 'char':
+      case 'block':
+      case 'fifo': {
+        const kind = h.type === 'char' ? FileType.S_IFCHR : h.type === 'block' ? FileType.S_IFBLK : FileType.S_IFIFO;
+        const dev = h.type === 'fifo' ? 0n : makedev(h.devmajor, h.devminor);
+        await this.createAt(key, false, async () => mknod(abs, kind | (h.mode & 0o777), dev));
+        await this.chown(abs, h);
+        await fsp.chmod(abs, h.mode & 0o7777);
+        this.setXattrs(abs, h);
+        await fsp.lutimes(abs, h.mtime, h.mtime);
+        break;
+      }
+    }
+    if (h.type !== 'dir') this.forget(key);
+    this.created.add(key);
+  }
+
+  private async writeFile(key: string, h: TarHeader, data: Buffer | Readable): Promise<void> {
+    const abs = this.abs(key);
+    const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+    const perm = h.mode & 0o7777;
+    let fd = -1;
+    // fd-based callback calls: measurably cheaper per call than FileHandle, which matters for many small files.
+    await this.createAt(key, false, async () => {
+      fd = await fdOpen(abs, flags, perm & 0o777);
+    });
+    try {
+      if (Buffer.isBuffer(data)) {
+        let off = 0;
+        while (off < data.length) off += await fdWrite(fd, data.subarray(off));
+      } else {
+        for await (const c of data) {
+          const b = c as Buffer;
+          let off = 0;
+          while (off < b.length) off += await fdWrite(fd, b.subarray(off));
+        }
+      }
+      // Order matters: chown clears setuid/setgid and file capabilities, so chmod and xattrs come after it.
+      const chowned = this.needsChown(h, this.parentOf(key));
+      if (chowned) await fdCall(fs.fchown, fd, h.uid, h.gid);
+      // open() applied the umask and cannot set setuid/setgid/sticky; fix the mode only when that changed it.
+      if (chowned || perm !== (perm & 0o777 & ~UMASK)) await fdCall(fs.fchmod, fd, perm);
+      this.setXattrs(abs, h);
+      await fdCall(fs.futimes, fd, h.mtime, h.mtime);
+    } finally {
+      await fdCall(fs.close, fd);
+    }
+  }
+
+  private parentOf(key: string): string {
+    const i = key.lastIndexOf('/');
+    return i < 0 ? '' : key.slice(0, i);
+  }
+
+  /** New files are owned by us, or by a setgid parent's group: chown only when that differs from the header. */
+  private needsChown(h: TarHeader, parent: string): boolean {
+    if (!IS_ROOT) return h.uid !== process.getuid?.() || h.gid !== process.getgid?.();
+    return h.uid !== 0 || h.gid !== 0 || this.setgidDirs.has(parent);
+  }
+
+  private async whiteout(name: string, parts: string[]): Promise<void> {
+    const base = parts.pop()!;
+    const dir = await this.resolveDir(parts);
+    if (base === WH_OPAQUE) {
+      if (this.mode === 'overlay') {
+        lsetxattr(this.abs(dir), 'trusted.overlay.opaque', Buffer.from('y'));
+      } else {
+        await this.settle();
+        for (const child of await fsp.readdir(this.abs(dir))) {
+          const ck = dir ? `${dir}/${child}` : child;
+          if (!this.created.has(ck)) await this.remove(ck);
+        }
+      }
+      return;
+    }
+    if (base.startsWith(WH_PREFIX + WH_PREFIX)) return; // other aufs metadata (.wh..wh.plnk etc.)
+    const victim = base.slice(WH_PREFIX.length);
+    if (victim === '' || victim === '.' || victim === '..' || victim.includes('/')) {
+      throw new Error(`invalid tar entry: whiteout ${name}`);
+    }
+    const key = dir ? `${dir}/${victim}` : victim;
+    if (this.created.has(key)) return; // a layer's whiteouts only hide lower layers
+    await this.remove(key);
+    if (this.mode === 'overlay') mknod(this.abs(key), FileType.S_IFCHR, 0n);
+  }
+
+  /** Applies directory ownership-independent metadata last: permissions, then mtimes. */
+  async finishDirs(): Promise<void> {
+    const items = [...this.dirMeta];
+    for (let i = 0; i < items.length; i += 16) {
+      await Promise.all(
+        items.slice(i, i + 16).map(async ([key, h]) => {
+          const abs = this.abs(key);
+          await fsp.chmod(abs, h.mode & 0o7777);
+          await fsp.utimes(abs, h.mtime, h.mtime);
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Filters, encodeFilters, filtersFromArgs, parseFilters } from './filters.js';
+
+const invalid = (message: string) => (e: any) => {
+  assert.equal(e.kind, 'InvalidArgument');
+  assert.equal(e.message, message);
+  return true;
+};
+
+test('parseFilters accepts both wire forms and empty input', () => {
+  assert.equal(parseFilters('').size, 0);
+  assert.equal(parseFilters(undefined).size, 0);
+  assert.equal(parseFilters('{}').size, 0);
+  const cur = parseFilters('{"label":{"a=b":true,"c":true},"status":{"running":true,"paused":false}}');
+  assert.deepEqual(cur.get('label'), ['a=b', 'c']);
+  assert.deepEqual(cur.get('status'), ['running']);
+  const legacy = parseFilters('{"label":["a=b","c"]}');
+  assert.deepEqual(legacy.get('label'), ['a=b', 'c']);
+  assert.ok(legacy.has('label') && !legacy.has('status'));
+  assert.deepEqual(legacy.get('status'), []);
+  assert.throws(() => parseFilters('{bad'), (e: any) => e.kind === 'InvalidArgument');
+  assert.throws(() => parseFilters('["x"]'), (e: any) => e.kind === 'InvalidArgument');
+  assert.throws(() => parseFilters('{"a":"b"}'), (e: any) => e.kind === 'InvalidArgument');
+});
+
+test('validate uses moby wording', () => {
+  const f = parseFilters('{"label":{"x":true},"colour":{"red":true}}');
+  f.validate(['label', 'colour']);
+  assert.throws(() => f.validate(['label', 'status']), invalid("invalid filter 'colour'"));
+});
+
+test('matchKVList: every label filter must match', () => {
+  const f = filtersFromArgs(['label=app=web', 'label=tier']);
+  assert.ok(f.matchKVList('label', { app: 'web', tier: 'front', x: 'y' }));
+  assert.ok(!f.matchKVList('label', { app: 'db', tier: 'front' }));
+  assert.ok(!f.matchKVList('label', { app: 'web' }));
+  assert.ok(!f.matchKVList('label', {}));
+  assert.ok(!f.matchKVList('label', null));
+  assert.ok(filtersFromArgs(['label=a=']).matchKVList('label', { a: '' }));
+  assert.ok(new Filters().matchKVList('label', {}));
+});
+
+test('exact, fuzzy and regex matches', () => {
+  const f = filtersFromArgs(['id=1089', 'name=^sa', 'status=exited', 'status=running']);
+  assert.ok(f.exactMatch('status', 'running'));
+  assert.ok(!f.exactMatch('status', 'paused'));
+  assert.ok(f.exactMatch('absent', 'anything'));
+  assert.ok(f.fuzzyMatch('id', '10890787a420'));
+  assert.ok(!f.fuzzyMatch('id', 'b5ef4a481966'));
+  assert.ok(f.match('name', 'samp2'));
+  assert.ok(!f.match('name', 'other'));
+  assert.ok(!f.uniqueExactMatch('status', 'running'));
+  assert.ok(filtersFromArgs(['status=running']).uniqueExactMatch('status', 'running'));
+});
+
+test('bool filters', () => {
+  assert.equal(new Filters().bool('dangling'), false);
+  assert.equal(new Filters().bool('dangling', true), true);
+  assert.equal(filtersFromArgs(['dangling=true']).bool('dangling'), true);
+  assert.equal(filtersFromArgs(['dangling=1']).bool('dangling'), true);
+  assert.equal(filtersFromArgs(['dangling=false']).bool('dangling'), false);
+  assert.throws(() => filtersFromArgs(['dangling=maybe']).bool('dangling'), invalid("invalid filter 'dangling=maybe'"));
+  assert.throws(
+    () => filtersFromArgs(['dangling=true', 'dangling=false']).bool('dangling'),
+    invalid("invalid filter 'dangling=true,false'"),
+  );
+  assert.throws(() => parseFilters('{"dangling":{}}').bool('dangling'), invalid("invalid filter 'dangling'"));
+});
+
+test('encodeFilters builds the query value the docker CLI sends', () => {
+  assert.equal(encodeFilters([]), '');
+  assert.equal(
+    encodeFilters(['a=b', 'a=c', 'label=x=y', ' Status = running ']),
+    '{"a":{"b":true,"c":true},"label":{"x=y":true},"status":{"running":true}}',
+  );
+  assert.deepEqual(parseFilters(encodeFilters(['label=x=y'])).get('label'), ['x=y']);
+  assert.throws(() => encodeFilters(['novalue']), invalid('bad format of filter (expected name=value)'));
+});

@@ -1,0 +1,320 @@
+/**
+ * Streaming tar reader.
+ *
+ * `readTar(input)` is an async generator of entries. Each entry carries its header and a `body` Readable that streams
+ * exactly `header.size` bytes straight from the input (no copies, no whole-archive buffering). The body must be
+ * consumed before asking for the next entry, or it is skipped (read and discarded) when the generator resumes.
+ * Backpressure is natural: nothing is read from the input until the consumer reads a body or asks for the next entry.
+ *
+ * Understood: ustar (with name prefix), PAX extended headers (path, linkpath, size, uid, gid, uname, gname, mtime
+ * with fractions, SCHILY.xattr.* and LIBARCHIVE.xattr.*), GNU long names/links ('L'/'K'), base-256 numbers, old-style
+ * directories (type '0' with a trailing '/'). PAX global headers and volume labels are ignored.
+ */
+import { Readable } from 'node:stream';
+import {
+  BLOCK_SIZE,
+  type EntryType,
+  type TarHeader,
+  TarFormatError,
+  checksumOK,
+  decodeNumeric,
+  decodeString,
+  isZeroBlock,
+  parsePax,
+} from './header.js';
+
+/** One archive entry: its header and a stream of its body bytes. */
+export interface TarEntry {
+  header: TarHeader;
+  /** Streams header.size bytes; consume it (or leave it, and it is skipped) before the next entry. */
+  body: Readable;
+}
+
+export interface ReadTarOptions {
+  /** After the end-of-archive marker, read the input to its end (default true) so a hash tap upstream sees it all. */
+  drain?: boolean;
+  signal?: AbortSignal;
+  /** Largest PAX / GNU long-name body accepted, in bytes (default 16 MiB). */
+  maxMetaSize?: number;
+}
+
+/** Pulls exact byte counts out of a chunked async source without copying when a chunk already holds them. */
+class ByteSource {
+  private chunk: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private done = false;
+  private readonly it: AsyncIterator<Buffer | Uint8Array | string>;
+
+  constructor(input: AsyncIterable<Buffer | Uint8Array | string>) {
+    this.it = input[Symbol.asyncIterator]();
+  }
+
+  private async fill(): Promise<boolean> {
+    while (this.pos >= this.chunk.length) {
+      if (this.done) return false;
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        return false;
+      }
+      const v = r.value;
+      this.chunk = Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      this.pos = 0;
+    }
+    return true;
+  }
+
+  /** Up to `n` bytes (at least 1), or null at end of input. */
+  async readSome(n: number): Promise<Buffer | null> {
+    if (!(await this.fill())) return null;
+    const take = Math.min(n, this.chunk.length - this.pos);
+    const out = this.chunk.subarray(this.pos, this.pos + take);
+    this.pos += take;
+    return out;
+  }
+
+  /** Exactly `n` bytes, or null if the input ends first (a partial read is an error for the caller). */
+  async readExact(n: number): Promise<Buffer | null> {
+    const first = await this.readSome(n);
+    if (!first || first.length === n) return first;
+    const parts = [first];
+    let got = first.length;
+    while (got < n) {
+      const more = await this.readSome(n - got);
+      if (!more) throw new TarFormatError('unexpected end of tar archive');
+      parts.push(more);
+      got += more.length;
+    }
+    return Buffer.concat(parts, n);
+  }
+
+  async skip(n: number): Promise<void> {
+    while (n > 0) {
+      const b = await this.readSome(n);
+      if (!b) throw new TarFormatError('unexpected end of tar archive');
+      n -= b.length;
+    }
+  }
+
+  async drain(): Promise<void> {
+    while (await this.readSome(Infinity)) {
+      /* discard */
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.it.return?.();
+    }
+  }
+}
+
+function typeOf(flag: string, name: string): EntryType | undefined {
+  switch (flag) {
+    case '0':
+    case '\0':
+    case '7':
+      return name.endsWith('/') ? 'dir' : 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '3':
+      return 'char';
+    case '4':
+      return 'block';
+    case '5':
+      return 'dir';
+    case '6':
+      return 'fifo';
+    default:
+      return undefined;
+  }
+}
+
+function paxTime(s: string): Date {
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(s);
+  if (!m) throw new TarFormatError(`invalid PAX mtime ${JSON.stringify(s)}`);
+  const ms = Number(m[2]) * 1000 + Number((m[3] ?? '').padEnd(3, '0').slice(0, 3));
+  return new Date(m[1] ? -ms : ms);
+}
+
+function paxNumber(key: string, v: Buffer): number {
+  const s = v.toString('latin1');
+  if (!/^\d+$/.test(s)) throw new TarFormatError(`invalid PAX ${key} ${JSON.stringify(s)}`);
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) throw new TarFormatError(`PAX ${key} out of range`);
+  return n;
+}
+
+interface PendingBody {
+  remaining: number;
+  pad: number;
+  body: Readable;
+  inflight: Promise<void> | undefined;
+}
+
+/** Iterates the entries of a tar stream. See the module comment for the body contract. */
+export async function* readTar(
+  input: AsyncIterable<Buffer | Uint8Array | string>,
+  opts: ReadTarOptions = {},
+): AsyncGenerator<TarEntry, void, undefined> {
+  const src = new ByteSource(input);
+  const maxMeta = opts.maxMetaSize ?? 16 << 20;
+  let pax: Map<string, Buffer> | undefined;
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  let pending: PendingBody | undefined;
+
+  const readMeta = async (size: number): Promise<Buffer> => {
+    if (size > maxMeta) throw new TarFormatError(`tar extended header of ${size} bytes exceeds the limit`);
+    const data = size === 0 ? Buffer.alloc(0) : await src.readExact(size);
+    if (!data) throw new TarFormatError('unexpected end of tar archive');
+    await src.skip((BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE);
+    return data;
+  };
+
+  try {
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      if (pending) {
+        // Skip what the consumer left unread, then the padding.
+        const p = pending;
+        pending = undefined;
+        // A body read may still be in flight if the consumer abandoned the body mid-way; let it land first.
+        await p.inflight;
+        if (p.remaining > 0) {
+          if (!p.body.destroyed) p.body.destroy();
+          await src.skip(p.remaining);
+        }
+        await src.skip(p.pad);
+      }
+
+      const block = await src.readExact(BLOCK_SIZE);
+      if (!block) {
+        if (pax || longName || longLink) throw new TarFormatError('unexpected end of tar archive');
+        return; // tolerate archives without the end-of-archive marker
+      }
+      if (isZeroBlock(block)) {
+        if (opts.drain !== false) await src.drain();
+        return;
+      }
+      if (!checksumOK(block)) throw new TarFormatError('invalid tar header checksum');
+
+      const flag = String.fromCharCode(block[156]!);
+      const size = decodeNumeric(block, 124, 12);
+      if (size < 0) throw new TarFormatError('negative tar entry size');
+
+      // Extension pseudo-entries modify the next real entry.
+      if (flag === 'x') {
+        const recs = parsePax(await readMeta(size));
+        pax = pax ? new Map([...pax, ...recs]) : recs;
+        continue;
+      }
+      if (flag === 'g' || flag === 'V') {
+        await src.skip(size + ((BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE));
+        continue;
+      }
+      if (flag === 'L' || flag === 'K') {
+        const data = await readMeta(size);
+        const end = data.indexOf(0);
+        const s = data.toString('utf8', 0, end < 0 ? data.length : end);
+        if (flag === 'L') longName = s;
+        else longLink = s;
+        continue;
+      }
+
+      const magic = block.toString('latin1', 257, 263);
+      const isUstar = magic === 'ustar\0';
+      let name = decodeString(block, 0, 100);
+      if (isUstar) {
+        const prefix = decodeString(block, 345, 155);
+        if (prefix) name = `${prefix}/${name}`;
+      }
+      if (longName !== undefined) name = longName;
+      let linkname = longLink ?? decodeString(block, 157, 100);
+
+      const header: TarHeader = {
+        name,
+        type: 'file',
+        mode: decodeNumeric(block, 100, 8) & 0o7777,
+        uid: decodeNumeric(block, 108, 8),
+        gid: decodeNumeric(block, 116, 8),
+        uname: decodeString(block, 265, 32),
+        gname: decodeString(block, 297, 32),
+        size,
+        mtime: new Date(decodeNumeric(block, 136, 12) * 1000),
+        linkname,
+        devmajor: decodeNumeric(block, 329, 8),
+        devminor: decodeNumeric(block, 337, 8),
+        xattrs: new Map(),
+      };
+
+      if (pax) {
+        for (const [k, v] of pax) {
+          if (k === 'path') header.name = v.toString('utf8');
+          else if (k === 'linkpath') header.linkname = v.toString('utf8');
+          else if (k === 'size') header.size = paxNumber(k, v);
+          else if (k === 'uid') header.uid = paxNumber(k, v);
+          else if (k === 'gid') header.gid = paxNumber(k, v);
+          else if (k === 'uname') header.uname = v.toString('utf8');
+          else if (k === 'gname') header.gname = v.toString('utf8');
+          else if (k === 'mtime') header.mtime = paxTime(v.toString('latin1'));
+          else if (k.startsWith('SCHILY.xattr.')) header.xattrs.set(k.slice(13), v);
+          else if (k.startsWith('LIBARCHIVE.xattr.')) {
+            // libarchive: URL-encoded name, base64 value.
+            header.xattrs.set(decodeURIComponent(k.slice(17)), Buffer.from(v.toString('latin1'), 'base64'));
+          }
+        }
+      }
+      pax = undefined;
+      longName = undefined;
+      longLink = undefined;
+      linkname = header.linkname;
+
+      const type = typeOf(flag, header.name);
+      if (!type) {
+        if (flag === 'S') throw new TarFormatError(`GNU sparse tar entries are not supported: ${header.name}`);
+        throw new TarFormatError(`unsupported tar entry type ${JSON.stringify(flag)}: ${header.name}`);
+      }
+      header.type = type;
+      // Like Go's archive/tar, every type but regular files is header-only: a size field there is informational.
+      if (type !== 'file') header.size = 0;
+
+      const state: PendingBody = {
+        remaining: header.size,
+        pad: (BLOCK_SIZE - (header.size % BLOCK_SIZE)) % BLOCK_SIZE,
+        body: undefined as unknown as Readable,
+        inflight: undefined,
+      };
+      state.body = new Readable({
+        highWaterMark: 0,
+        read() {
+          if (state.remaining === 0) {
+            this.push(null);
+            return;
+          }
+          state.inflight = src.readSome(state.remaining).then(
+            (b) => {
+              if (!b) {
+                this.destroy(new TarFormatError('unexpected end of tar archive'));
+                return;
+              }
+              state.remaining -= b.length;
+              this.push(b);
+              if (state.remaining === 0) this.push(null);
+            },
+            (err: Error) => {
+              this.destroy(err);
+            },
+          );
+        },
+      });
+      pending = state;
+      yield { header, body: state.body };
+    }
+  } finally {
+    await src.close();
+  }
+}

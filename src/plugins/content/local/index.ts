@@ -1,0 +1,2 @@
+export { LocalContentStore } from './store.js';
+export { FileLeaseManager } from './leases.js';

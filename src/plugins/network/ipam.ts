@@ -1,0 +1,114 @@
+/**
+ * IPAM: address allocation inside one network's subnet, and subnet selection from the daemon's address pools.
+ *
+ * An `AddressSpace` is plain data (persisted by the network service with the network record): the subnet, the
+ * optional ip-range addresses are handed out from, the gateway, and the allocated addresses with their owner
+ * (endpoint id). Allocation is sequential after the last address handed out (wrapping), as Docker's bitmap
+ * allocator does, so a just-released address is not reused at once.
+ */
+import { conflict, invalidArgument } from '../../errdefs/index.js';
+import {
+  broadcast, contains, formatIp, formatPrefix, overlaps, parseCidr, parseIp, Prefix, subnetsOf,
+} from './ipv4.js';
+
+export interface AddressSpace {
+  subnet: string;
+  ipRange?: string;
+  gateway: string;
+  /** address → owner (endpoint id). */
+  allocated: Record<string, string>;
+  /** The last address handed out (sequential allocation). */
+  last?: string;
+}
+
+export interface PoolSpec {
+  base: string;
+  size: number;
+}
+
+/** Docker's default local pools (172.17–31/16, then 192.168/20s). */
+export const DEFAULT_POOLS: PoolSpec[] = [
+  { base: '172.17.0.0/16', size: 16 },
+  { base: '172.18.0.0/16', size: 16 },
+  { base: '172.19.0.0/16', size: 16 },
+  { base: '172.20.0.0/14', size: 16 },
+  { base: '172.24.0.0/14', size: 16 },
+  { base: '172.28.0.0/14', size: 16 },
+  { base: '192.168.0.0/16', size: 20 },
+];
+
+/** Builds an address space; validates that the gateway and range lie in the subnet. */
+export function newAddressSpace(subnet: string, gateway?: string, ipRange?: string): AddressSpace {
+  const p = parseCidr(subnet);
+  if (p.bits > 30) throw invalidArgument(`invalid subnet ${subnet}: too small for a network`);
+  const sub = formatPrefix(p);
+  let gw: number;
+  if (gateway) {
+    gw = parseIp(gateway);
+    if (!contains(p, gw)) throw invalidArgument(`no matching subnet for gateway ${gateway}`);
+  } else gw = (p.base + 1) >>> 0;
+  let range: string | undefined;
+  if (ipRange) {
+    const r = parseCidr(ipRange);
+    if (!contains(p, r.base) || r.bits < p.bits) throw invalidArgument(`no matching subnet for range ${ipRange}`);
+    range = formatPrefix(r);
+  }
+  return { subnet: sub, gateway: formatIp(gw), ipRange: range, allocated: {} };
+}
+
+function usable(space: AddressSpace): { from: number; to: number; subnet: Prefix } {
+  const subnet = parseCidr(space.subnet);
+  const r = space.ipRange ? parseCidr(space.ipRange) : subnet;
+  let from = r.base;
+  let to = broadcast(r);
+  if (from === subnet.base) from++;
+  if (to === broadcast(subnet)) to--;
+  return { from, to, subnet };
+}
+
+/** Allocates an address for `owner`: the requested one (must be in the subnet and free) or the next free one. */
+export function allocate(space: AddressSpace, owner: string, requested?: string): string {
+  const { from, to, subnet } = usable(space);
+  if (requested) {
+    const ip = parseIp(requested);
+    if (!contains(subnet, ip)) throw invalidArgument(`no available IPv4 address on this network's address pools: ${requested} is not in ${space.subnet}`);
+    const s = formatIp(ip);
+    if (s === space.gateway || ip === subnet.base || ip === broadcast(subnet)) throw invalidArgument(`Address already in use: ${s}`);
+    if (space.allocated[s] && space.allocated[s] !== owner) throw conflict(`Address already in use`);
+    space.allocated[s] = owner;
+    return s;
+  }
+  const count = to - from + 1;
+  const last = space.last ? parseIp(space.last) : from - 1;
+  let start = last + 1;
+  if (start < from || start > to) start = from;
+  for (let i = 0; i < count; i++) {
+    const ip = from + ((start - from + i) % count);
+    const s = formatIp(ip >>> 0);
+    if (s === space.gateway || space.allocated[s]) continue;
+    space.allocated[s] = owner;
+    space.last = s;
+    return s;
+  }
+  throw conflict(`no available IPv4 address on this network's address pools: ${space.subnet}`);
+}
+
+/** Releases `ip` if `owner` holds it (or any owner when owner is undefined). */
+export function release(space: AddressSpace, ip: string, owner?: string): void {
+  if (space.allocated[ip] && (owner === undefined || space.allocated[ip] === owner)) delete space.allocated[ip];
+}
+
+/**
+ * Picks the first subnet from `pools` overlapping neither `taken` (other networks' subnets) nor the host's routes.
+ * `skip` names subnets never to pick (Docker's 172.17.0.0/16, so docker0 can come up beside berth).
+ */
+export function pickSubnet(pools: PoolSpec[], taken: string[], hostRoutes: string[], skip: string[] = []): string {
+  const busy = [...taken, ...hostRoutes, ...skip].map((s) => parseCidr(s));
+  for (const pool of pools) {
+    for (const sub of subnetsOf(parseCidr(pool.base), pool.size)) {
+      if (busy.some((b) => overlaps(b, sub))) continue;
+      return formatPrefix(sub);
+    }
+  }
+  throw invalidArgument('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+}

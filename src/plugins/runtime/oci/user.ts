@@ -1,0 +1,184 @@
+/**
+ * Resolve a Docker `User` string ("", "name", "uid", "name:group", "uid:gid") and `--group-add` entries to numeric
+ * ids using the container rootfs' /etc/passwd and /etc/group, with runc's (libcontainer/user) matching rules.
+ *
+ * The rootfs is untrusted: its /etc/passwd may be a symlink to "/etc/shadow" or "../../../etc/passwd". Files are
+ * therefore found with a *confined resolver*: each path component is lstat'ed and symlinks are expanded as if the
+ * rootfs were "/", so nothing outside the rootfs is ever read.
+ */
+import { promises as fs, constants as fsc } from 'node:fs';
+import path from 'node:path';
+import { invalidArgument } from '../../../errdefs/index.js';
+
+/** The ids the container's process runs as. `additionalGids` starts with `gid`, as Docker's spec does. */
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+const MAX_ID = 2 ** 31 - 1;
+const MAX_SYMLINKS = 40;
+
+/**
+ * Host path of `rel` inside `root`, following symlinks as the container would see them (absolute targets and `..`
+ * never leave `root`). The final component may not exist.
+ */
+export async function resolveInRoot(root: string, rel: string): Promise<string> {
+  const todo = rel.split('/').filter(Boolean);
+  const done: string[] = [];
+  let links = 0;
+  while (todo.length > 0) {
+    const part = todo.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const candidate = path.join(root, ...done, part);
+    let st;
+    try {
+      st = await fs.lstat(candidate);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return path.join(candidate, ...todo);
+      throw e;
+    }
+    if (st.isSymbolicLink()) {
+      if (++links > MAX_SYMLINKS) throw Object.assign(new Error(`too many symlinks resolving ${rel}`), { code: 'ELOOP' });
+      const target = await fs.readlink(candidate);
+      if (target.startsWith('/')) done.length = 0;
+      todo.unshift(...target.split('/').filter(Boolean));
+      continue;
+    }
+    done.push(part);
+  }
+  return path.join(root, ...done);
+}
+
+/** Contents of `rel` inside `root` via the confined resolver, or undefined when it is absent or not a regular file. */
+export async function readFileInRoot(root: string, rel: string): Promise<string | undefined> {
+  const p = await resolveInRoot(root, rel);
+  let fh;
+  try {
+    // O_NOFOLLOW: a symlink swapped in after resolving fails instead of being followed.
+    fh = await fs.open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
+    throw e;
+  }
+  try {
+    if (!(await fh.stat()).isFile()) return undefined;
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** An /etc/passwd entry. */
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** An /etc/group entry; `members` is the comma-separated user list. */
+export interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+// Like Go's strconv.Atoi with the error ignored, which is what libcontainer's line parser does.
+const atoi = (s: string | undefined) => (s !== undefined && /^[+-]?\d+$/.test(s) ? Number(s) : 0);
+const isNumeric = (s: string) => /^[+-]?\d+$/.test(s);
+
+function lines(text: string): string[][] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .map((l) => l.split(':'));
+}
+
+export function parsePasswd(text: string): PasswdEntry[] {
+  return lines(text).map((f) => ({ name: f[0] ?? '', uid: atoi(f[2]), gid: atoi(f[3]), home: f[5] ?? '' }));
+}
+
+export function parseGroup(text: string): GroupEntry[] {
+  return lines(text).map((f) => ({
+    name: f[0] ?? '',
+    gid: atoi(f[2]),
+    members: (f[3] ?? '').split(',').filter(Boolean),
+  }));
+}
+
+function checkRange(id: number): number {
+  if (id < 0 || id > MAX_ID) throw invalidArgument(`uids and gids must be in range 0-${MAX_ID}`);
+  return id;
+}
+
+/**
+ * Resolve `spec` against passwd/group contents (undefined = file absent). Pure; resolveUser does the reading.
+ * Rules (runc's): "" means uid 0; a name must exist in passwd; a number may lack an entry (gid then 0); a matched
+ * user gets its passwd gid and, unless a group is given, the gids of groups listing it as a member.
+ */
+export function resolveUserFrom(
+  spec: string,
+  groupAdd: readonly string[],
+  passwdText: string | undefined,
+  groupText: string | undefined,
+): ResolvedUser {
+  const colon = spec.indexOf(':');
+  const userArg = colon < 0 ? spec : spec.slice(0, colon);
+  const groupArg = colon < 0 ? '' : spec.slice(colon + 1);
+  const passwd = passwdText === undefined ? [] : parsePasswd(passwdText);
+  const groups = groupText === undefined ? [] : parseGroup(groupText);
+
+  let uid = 0;
+  let gid = 0;
+  let sgids: number[] = [];
+  const match = passwd.find((u) =>
+    userArg === '' ? u.uid === 0 : isNumeric(userArg) ? u.uid === Number(userArg) : u.name === userArg,
+  );
+  if (match) {
+    uid = match.uid;
+    gid = match.gid;
+  } else if (userArg !== '') {
+    if (!isNumeric(userArg)) {
+      throw invalidArgument(`unable to find user ${userArg}: no matching entries in passwd file`);
+    }
+    uid = checkRange(Number(userArg));
+  }
+
+  if (groupArg !== '') {
+    const g = groups.find((e) => (isNumeric(groupArg) ? e.gid === Number(groupArg) : e.name === groupArg));
+    if (g) gid = g.gid;
+    else if (isNumeric(groupArg)) gid = checkRange(Number(groupArg));
+    else throw invalidArgument(`unable to find group ${groupArg}: no matching entries in group file`);
+  } else if (match) {
+    // Supplementary groups only come with the implicit form ("user", not "user:group").
+    sgids = groups.filter((e) => e.members.includes(match.name)).map((e) => e.gid);
+  }
+
+  const added: number[] = [];
+  for (const ag of groupAdd) {
+    const g = groups.find((e) => e.name === ag || String(e.gid) === ag);
+    let id: number;
+    if (g) id = g.gid;
+    else if (isNumeric(ag)) id = checkRange(Number(ag));
+    else throw invalidArgument(`Unable to find group ${ag}: no matching entries in group file`);
+    if (!added.includes(id)) added.push(id);
+  }
+  return { uid, gid, additionalGids: [gid, ...sgids, ...added] };
+}
+
+/** Resolve a Docker user string and --group-add list inside a rootfs (see resolveUserFrom for the rules). */
+export async function resolveUser(rootfs: string, user: string, groupAdd: readonly string[] = []): Promise<ResolvedUser> {
+  const [passwd, group] = await Promise.all([
+    readFileInRoot(rootfs, '/etc/passwd'),
+    readFileInRoot(rootfs, '/etc/group'),
+  ]);
+  return resolveUserFrom(user, groupAdd, passwd, group);
+}

@@ -1,0 +1,223 @@
+/**
+ * Test harness: starts a real berthd on a temp data root / exec root / socket, drives it through the real docker CLI
+ * and through `berth`, and tears down everything it made — containers (through runc, by the daemon's own runc
+ * root), monitors and the daemon (by PID), and mounts under the temp root. Never kills by name, never touches another
+ * daemon's state.
+ */
+import { execFile, execFileSync, spawn, ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineClient } from '../src/client/client.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The repository root (works from test/ and from dist/test/). */
+export const repoRoot = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+export const berthdBin = path.join(repoRoot, 'bin/berthd');
+export const berthBin = path.join(repoRoot, 'bin/berth');
+/** The docker 28 CLI (preinstalled); Debian's docker.io may add an older /usr/bin/docker we must not pick. */
+export const dockerBin = fs.existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : 'docker';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface DaemonOptions {
+  /** Extra berthd flags. */
+  args?: string[];
+  /** Reuse an existing temp root (for restart tests). */
+  root?: string;
+}
+
+export class TestDaemon {
+  proc: ChildProcess | undefined;
+  pid = 0;
+  readonly client: EngineClient;
+  private logFd: number | undefined;
+
+  constructor(readonly root: string, private readonly opts: DaemonOptions) {
+    this.client = new EngineClient(this.host);
+  }
+
+  get dataRoot(): string { return path.join(this.root, 'data'); }
+  get execRoot(): string { return path.join(this.root, 'exec'); }
+  get socket(): string { return path.join(this.root, 'berth.sock'); }
+  get host(): string { return `unix://${this.socket}`; }
+  get logPath(): string { return path.join(this.root, 'berthd.log'); }
+
+  async start(): Promise<void> {
+    this.logFd = fs.openSync(this.logPath, 'a');
+    const proc = spawn(
+      process.execPath,
+      [berthdBin, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--pidfile', path.join(this.root, 'berthd.pid'), '--config-file', path.join(this.root, 'daemon.json'), ...(this.opts.args ?? [])],
+      { stdio: ['ignore', this.logFd, this.logFd], detached: true },
+    );
+    this.proc = proc;
+    this.pid = proc.pid!;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}:\n${fs.readFileSync(this.logPath, 'utf8')}`);
+      if (await this.client.ping()) return;
+      await sleep(25);
+    }
+    throw new Error(`berthd did not answer /_ping within 15 s:\n${fs.readFileSync(this.logPath, 'utf8')}`);
+  }
+
+  /** Stops the daemon with a signal and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    process.kill(this.pid, signal);
+    await Promise.race([exited, sleep(10_000)]);
+    this.client.close();
+    if (this.logFd !== undefined) fs.closeSync(this.logFd);
+    this.logFd = undefined;
+  }
+
+  /** Runs the real docker CLI against this daemon. */
+  docker(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+    return run(dockerBin, args, { ...opts, env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'docker-config'), ...opts.env } });
+  }
+
+  /** Runs berth's own CLI against this daemon. */
+  berth(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+    return run(process.execPath, [berthBin, '-H', this.host, ...args], opts);
+  }
+
+  log(): string {
+    return fs.readFileSync(this.logPath, 'utf8');
+  }
+}
+
+/** Runs a command, collecting its output; never rejects on a non-zero exit. */
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      cmd,
+      args,
+      { env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 256 * 1024 * 1024, encoding: 'buffer' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : child.exitCode ?? 1) : 0;
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') return reject(err);
+        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+      },
+    );
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    else child.stdin!.end();
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+const live = new Set<{ root: string; daemons: TestDaemon[] }>();
+
+/** A temp root with one berthd started in it. Call `teardown()` in an `after` hook. */
+export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon & { teardown(): Promise<void>; restart(signal?: NodeJS.Signals): Promise<TestDaemon> }> {
+  const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-'));
+  const entry = { root, daemons: [] as TestDaemon[] };
+  live.add(entry);
+  const d = new TestDaemon(root, opts) as TestDaemon & { teardown(): Promise<void>; restart(signal?: NodeJS.Signals): Promise<TestDaemon> };
+  entry.daemons.push(d);
+  await d.start();
+  d.teardown = async () => {
+    for (const x of entry.daemons) await x.stop('SIGTERM');
+    await cleanupRoot(root);
+    live.delete(entry);
+  };
+  /** Stops (SIGKILL by default: the crash case) and starts a new daemon on the same root; the returned one is live. */
+  d.restart = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    const last = entry.daemons[entry.daemons.length - 1];
+    await last.stop(signal);
+    const next = new TestDaemon(root, opts);
+    entry.daemons.push(next);
+    await next.start();
+    return next;
+  };
+  return d;
+}
+
+/** Removes everything under a test root: runc containers, monitor processes (by pid files), mounts, files. */
+export async function cleanupRoot(root: string): Promise<void> {
+  const execRoot = path.join(root, 'exec');
+  const runcRoot = path.join(execRoot, 'runc');
+  if (fs.existsSync(runcRoot)) {
+    const list = await run('runc', ['--root', runcRoot, 'list', '-q']).catch(() => ({ stdout: '' }) as RunResult);
+    for (const id of list.stdout.split('\n').filter(Boolean)) await run('runc', ['--root', runcRoot, 'delete', '-f', id]);
+  }
+  // Monitors write <name>.pid files under the exec root; kill those PIDs only if they still run our monitor.
+  for (const file of walk(execRoot).filter((f) => f.endsWith('monitor.pid'))) {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes(root)) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  unmountUnder(root);
+  fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Unmounts every mount point under `dir`, deepest first. */
+export function unmountUnder(dir: string): void {
+  const mounts = fs
+    .readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
+    .filter((m): m is string => Boolean(m) && (m === dir || m.startsWith(dir + '/')))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      /* raced with the daemon's own unmount */
+    }
+  }
+}
+
+export function mountsUnder(dir: string): string[] {
+  return fs
+    .readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m) => m && (m === dir || m.startsWith(dir + '/')));
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Builds a small rootfs tar from the host's static busybox (for tests that need an image without set-up). */
+export function busyboxRootfsTar(dir: string): string {
+  const rootfs = path.join(dir, 'rootfs');
+  fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
+  fs.mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
+  fs.mkdirSync(path.join(rootfs, 'tmp'), { recursive: true, mode: 0o1777 });
+  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin/busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  for (const a of ['sh', 'echo', 'cat', 'sleep', 'id', 'hostname', 'ls', 'true', 'false', 'env', 'grep', 'head', 'wc', 'touch', 'mkdir', 'rm', 'ps', 'kill', 'stty', 'tty', 'pwd', 'test', 'nc', 'wget', 'httpd', 'ip', 'ifconfig', 'ping', 'cp', 'mount', 'stat', 'date', 'whoami', 'sh', 'tr', 'seq', 'yes', 'dd', 'sync', 'top', 'printf'])
+    if (!fs.existsSync(path.join(rootfs, 'bin', a))) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+  fs.writeFileSync(path.join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  fs.writeFileSync(path.join(rootfs, 'etc/group'), 'root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n');
+  const tar = path.join(dir, 'rootfs.tar');
+  execFileSync('tar', ['-C', rootfs, '-cf', tar, '.']);
+  return tar;
+}
