@@ -150,8 +150,8 @@ export async function cleanupRoot(root: string): Promise<void> {
     const list = await run('runc', ['--root', runcRoot, 'list', '-q']).catch(() => ({ stdout: '' }) as RunResult);
     for (const id of list.stdout.split('\n').filter(Boolean)) await run('runc', ['--root', runcRoot, 'delete', '-f', id]);
   }
-  // Monitors write <name>.pid files under the exec root; kill those PIDs only if they still run our monitor.
-  for (const file of walk(execRoot).filter((f) => f.endsWith('monitor.pid'))) {
+  // Monitors write <socket>.pid files under the exec root; kill those PIDs only if they still run our monitor.
+  for (const file of walk(execRoot).filter((f) => f.endsWith('.sock.pid'))) {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');

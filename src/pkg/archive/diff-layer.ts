@@ -124,7 +124,7 @@ class TreeTar {
   }
 
   async children(absDir: string, prefix: string): Promise<void> {
-    for (const child of await sortedDir(absDir)) await this.entry(`${absDir}/${child}`, `${prefix}${child}`);
+    for (const child of await sortedDir(absDir || '/')) await this.entry(`${absDir}/${child}`, `${prefix}${child}`);
   }
 
   run(body: () => Promise<void>): Readable {

@@ -1,0 +1,81 @@
+/**
+ * The kernel seam of the network plugin: every link, address, route and namespace change goes through `ip`
+ * (iproute2) batches, `unshare`/`nsenter` and /proc/sys writes, as child processes — berthd never calls setns itself
+ * (Node is multi-threaded). One batch per namespace keeps a container's network set-up at three spawns.
+ *
+ * `NetOps` is the interface; `SystemNetOps` the real implementation; tests may pass a recording fake.
+ */
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { internal } from '../../errdefs/index.js';
+
+export interface NetOps {
+  /** Runs `ip -batch -` in the host namespace, or in the namespace bound at `netns`. */
+  ipBatch(lines: string[], netns?: string): Promise<void>;
+  /** `ip -j <args>` in the host namespace, parsed. */
+  ipJson<T = unknown>(args: string[]): Promise<T>;
+  /** Creates a new network namespace bound (bind-mounted) at `path`. */
+  createNetns(path: string): Promise<void>;
+  /** Unmounts and removes a namespace bind mount; no error when it is already gone. */
+  deleteNetns(path: string): Promise<void>;
+  /** Writes a /proc/sys value (e.g. net/ipv4/ip_forward). */
+  sysctl(key: string, value: string): Promise<void>;
+}
+
+export function execText(cmd: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(internal(`${cmd} ${args.join(' ')}: ${(stderr || err.message).trim()}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+export class SystemNetOps implements NetOps {
+  async ipBatch(lines: string[], netns?: string): Promise<void> {
+    if (!lines.length) return;
+    const input = lines.join('\n') + '\n';
+    if (netns) await execText('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], input);
+    else await execText('ip', ['-batch', '-'], input);
+  }
+
+  async ipJson<T>(args: string[]): Promise<T> {
+    const out = await execText('ip', ['-j', ...args]);
+    return (out.trim() ? JSON.parse(out) : []) as T;
+  }
+
+  async createNetns(path: string): Promise<void> {
+    await fs.writeFile(path, '', { flag: 'w' });
+    await execText('unshare', [`--net=${path}`, 'true']);
+  }
+
+  async deleteNetns(path: string): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const c = spawn('umount', ['-l', path], { stdio: 'ignore' });
+      c.on('close', () => resolve());
+      c.on('error', () => resolve());
+    });
+    await fs.rm(path, { force: true });
+  }
+
+  async sysctl(key: string, value: string): Promise<void> {
+    const p = `/proc/sys/${key}`;
+    try {
+      if ((await fs.readFile(p, 'utf8')).trim() === value) return;
+    } catch {
+      /* fall through to the write, which reports */
+    }
+    await fs.writeFile(p, value);
+  }
+}
+
+/** Whether a link exists in the host namespace (sync check through sysfs; cheap). */
+export async function linkExists(name: string): Promise<boolean> {
+  try {
+    await fs.access(`/sys/class/net/${name}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
