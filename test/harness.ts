@@ -49,6 +49,9 @@ export class TestDaemon {
   get logPath(): string { return path.join(this.root, 'berthd.log'); }
 
   async start(): Promise<void> {
+    // An explicit (empty) config file keeps a host's /etc/berth/daemon.json out of tests.
+    const cfg = path.join(this.root, 'daemon.json');
+    if (!fs.existsSync(cfg)) fs.writeFileSync(cfg, '{}\n');
     this.logFd = fs.openSync(this.logPath, 'a');
     const proc = spawn(
       process.execPath,
@@ -161,7 +164,45 @@ export async function cleanupRoot(root: string): Promise<void> {
     }
   }
   unmountUnder(root);
+  await cleanupNetwork(path.join(root, 'data'));
   fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+}
+
+// ---------------------------------------------------------------- networking cleanup (network engineer)
+
+/**
+ * Removes the network devices and iptables chains a test daemon made: its bridges (named from its data root, see
+ * networkNaming), veths still attached to them, and its BERTH-*-<tag> chains with their jump rules. Never touches
+ * the default data root's names or anything of another daemon.
+ */
+export async function cleanupNetwork(dataRoot: string): Promise<void> {
+  const { networkNaming } = await import('../src/daemon/services/network-service.js');
+  const { chainNames, purgeChains } = await import('../src/plugins/network/iptables.js');
+  const naming = networkNaming(dataRoot);
+  if (!naming.tag) return; // the system daemon's names: never from tests
+  const links = fs.existsSync('/sys/class/net') ? fs.readdirSync('/sys/class/net') : [];
+  const ours = new Set(links.filter((l) => l.startsWith(naming.bridgePrefix)));
+  for (const l of links) {
+    if (!l.startsWith('bveth')) continue;
+    let master = '';
+    try {
+      master = path.basename(fs.readlinkSync(`/sys/class/net/${l}/master`));
+    } catch {
+      continue;
+    }
+    if (ours.has(master)) await run('ip', ['link', 'del', l]);
+  }
+  for (const b of ours) await run('ip', ['link', 'del', b]);
+  await purgeChains(chainNames(naming.tag, naming.bridgePrefix));
+}
+
+/** What a test daemon left behind on the host: its links and chains (empty when clean). */
+export async function networkLeftovers(dataRoot: string): Promise<string[]> {
+  const { networkNaming } = await import('../src/daemon/services/network-service.js');
+  const { chainNames, chainsExist } = await import('../src/plugins/network/iptables.js');
+  const naming = networkNaming(dataRoot);
+  const links = (fs.existsSync('/sys/class/net') ? fs.readdirSync('/sys/class/net') : []).filter((l) => l.startsWith(naming.bridgePrefix));
+  return [...links, ...(await chainsExist(chainNames(naming.tag, naming.bridgePrefix)))];
 }
 
 /** Unmounts every mount point under `dir`, deepest first. */

@@ -368,7 +368,7 @@ static int bind_unix(const char *path, int backlog) {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
     unlink(path);
-    mode_t old = umask(077); /* socket file mode 0600 */
+    mode_t old = umask(0177); /* socket file mode 0600 */
     int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
     if (r < 0 || listen(fd, backlog) < 0) {

@@ -19,7 +19,12 @@ import { registerEventRoutes } from './routes/events.js';
 import { ContainerService, ImageAccess } from './services/containers/service.js';
 import { ExecService } from './services/containers/exec.js';
 import { EventBus } from './services/events.js';
+import { listItem } from './services/containers/views.js';
 import { readHostFacts } from '../plugins/runtime/oci/host.js';
+import { NetworkService } from './services/network-service.js'; // networking
+import { registerNetworkRoutes } from './routes/networks.js'; // networking
+import { VolumeService } from './services/volume-service.js'; // volumes
+import { registerVolumeRoutes } from './routes/volumes.js'; // volumes
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (bin/, native/build/ live there); dist/src/daemon → ../../.. */
@@ -102,7 +107,14 @@ export class Daemon {
       containerLayerMounts: (key) => images.containerMounts(key),
       removeContainerLayer: (key) => images.removeContainerLayer(key),
     };
+    // networking: bridges, IPAM, iptables; loaded before containers are re-adopted, reconciled after.
+    const network = new NetworkService({ dataRoot: this.config.dataRoot, execRoot: this.config.execRoot, bip: this.config.bip, defaultAddressPools: this.config.defaultAddressPools, iptables: this.config.iptables, events: this.events, logger: this.logger });
+    this.lifecycles.push({ start: () => network.start(), shutdown: () => network.shutdown() });
+    const volumes = new VolumeService({ dataRoot: this.config.dataRoot, events: this.events, logger: this.logger, containers: () => this.containers.store }); // volumes
+    this.lifecycles.push({ start: () => volumes.start() }); // volumes: loaded before containers restart
     this.containers = new ContainerService({
+      network, // networking
+      volumes, // volumes
       dataRoot: this.config.dataRoot,
       execRoot: this.config.execRoot,
       runtimePath: this.config.runtime,
@@ -122,6 +134,9 @@ export class Daemon {
     });
     images.setUsageProvider((id) => this.containers.imageUser(id));
     this.system.providers.containerCounts = () => this.containers.counts();
+    this.system.providers.imagesDf = () => images.df((id) => this.containers.store.all().filter((c) => c.Image === id).length);
+    this.system.providers.containersDf = async () =>
+      this.containers.store.all().map((c) => listItem(c, c.Config.Image));
     registerContainerRoutes(this.router, {
       containers: this.containers,
       execs: this.execs,
@@ -141,7 +156,20 @@ export class Daemon {
       },
       graphDriver: async (id) => ({ Name: images.driverName, Data: null }),
     });
+    // container extras: archive (cp), export, changes, commit, top, stats, update
+    (await import('./routes/container-extras.js')).registerContainerExtraRoutes(this.router, {
+      containers: this.containers,
+      images: this.images,
+      events: this.events,
+      execRoot: this.config.execRoot,
+      runtimePath: this.config.runtime,
+      runc: this.containers.runcClient,
+    });
     registerEventRoutes(this.router, this.events);
+    network.attachContainers(this.containers.store); // networking
+    registerNetworkRoutes(this.router, network); // networking
+    registerVolumeRoutes(this.router, volumes); // volumes
+    this.system.providers.volumesDf = async () => (await volumes.df()) as unknown as Array<Record<string, unknown>>; // volumes
     this.lifecycles.push({
       start: async () => {
         await this.containers.restore();
@@ -149,6 +177,7 @@ export class Daemon {
       },
       shutdown: () => this.containers.shutdown(),
     });
+    this.lifecycles.push({ start: () => network.reconcile() }); // networking: release what exited containers held
     // (networks, volumes register here as they land)
 
     for (const l of this.lifecycles) await l.start?.();

@@ -134,10 +134,27 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       bip: pick('bip', 'bip') ?? '',
       defaultAddressPools: pools,
       iptables: pick('iptables', 'iptables'),
-      runtime: 'runc',
+      runtime: findExecutable('runc') ?? 'runc',
       storageDriver: pick('storage-driver', 'storage-driver') ?? '',
       labels: pick('labels', 'label'),
       liveRestore: true,
     },
   };
+}
+
+/** Absolute path of an executable found in PATH (plus the sbin dirs a root daemon expects), or undefined. */
+export function findExecutable(name: string): string | undefined {
+  if (name.includes('/')) return name;
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const p = `${dir}/${name}`;
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* keep looking */
+    }
+  }
+  return undefined;
 }

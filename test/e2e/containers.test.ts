@@ -69,7 +69,7 @@ test('memory limit is visible in the container cgroup; --privileged works on thi
   assert.equal(r.stdout.trim(), String(64 * 1024 * 1024));
   const p = await docker(['run', '--rm', '--privileged', IMG, 'grep', 'CapEff', '/proc/self/status']);
   assert.equal(p.code, 0, p.stderr);
-  assert.notMatch(p.stdout, /00000000a80425fb/);
+  assert.doesNotMatch(p.stdout, /00000000a80425fb/);
 });
 
 test('detached container: ps, logs, exec, inspect, stop, rm', async () => {

@@ -7,6 +7,9 @@ import { infoCommand } from './system/info.js';
 import { systemCommand } from './system/index.js';
 import { versionCommand } from './system/version.js';
 import { imageCommand, imageShortcuts } from './image/index.js';
+import { networkCommand } from './network/index.js';
+import { volumeCommand } from './volume/index.js'; // volumes
+import { containerCommand, containerShortcuts } from './container/index.js'; // containers
 
 export const rootCommands: Command[] = [
   versionCommand,
@@ -14,5 +17,9 @@ export const rootCommands: Command[] = [
   systemCommand,
   imageCommand,
   ...imageShortcuts,
+  networkCommand,
+  volumeCommand, // volumes
+  containerCommand, // containers
+  ...containerShortcuts, // containers
   // (container, network, volume commands register here as they land)
 ];

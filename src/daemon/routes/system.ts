@@ -7,6 +7,7 @@ import type { Router } from '../server/router.js';
 export interface SystemBackend {
   version(): Promise<Record<string, unknown>>;
   info(): Promise<Record<string, unknown>>;
+  df(): Promise<Record<string, unknown>>;
 }
 
 export function registerSystemRoutes(router: Router, backend: SystemBackend): void {
@@ -25,4 +26,5 @@ export function registerSystemRoutes(router: Router, backend: SystemBackend): vo
   router.head('/_ping', ping);
   router.get('/version', async (ctx) => ctx.json(200, await backend.version()));
   router.get('/info', async (ctx) => ctx.json(200, await backend.info()));
+  router.get('/system/df', async (ctx) => ctx.json(200, await backend.df()));
 }

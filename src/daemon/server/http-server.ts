@@ -100,17 +100,11 @@ export class ApiServer {
     this.servers.push(server);
   }
 
+  /** Stops listening and drops every connection, including hijacked and streaming ones (logs -f, events). */
   async close(): Promise<void> {
-    await Promise.all(
-      this.servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeIdleConnections();
-          }),
-      ),
-    );
+    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const s of this.sockets) s.destroy();
+    await Promise.all(closed);
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
@@ -141,6 +135,7 @@ export class ApiServer {
         res.destroy();
       } else {
         if (!(err as { kind?: string }).kind) this.opts.logger.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+        else this.opts.logger.debug(`${req.method} ${req.url}: ${(err as Error).message}`);
         writeError(ctxLike, err);
       }
     } finally {

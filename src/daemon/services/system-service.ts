@@ -23,6 +23,10 @@ export interface SystemProviders {
   containerCounts?: () => ContainerCounts;
   imageCount?: () => number;
   storageDriver?: () => { name: string; status: [string, string][] };
+  /** `/system/df` parts, each owned by its service. */
+  imagesDf?: () => Promise<{ LayersSize: number; Images: Array<Record<string, unknown>> }>;
+  containersDf?: () => Promise<Array<Record<string, unknown>>>;
+  volumesDf?: () => Promise<Array<Record<string, unknown>>>;
 }
 
 export type CgroupVersion = '1' | '2';
@@ -106,6 +110,18 @@ export class SystemService {
       Arch: details.Arch,
       KernelVersion: details.KernelVersion,
       BuildTime: details.BuildTime,
+    };
+  }
+
+  /** `GET /system/df`: disk usage by images, containers, volumes (build cache is always empty: no builder yet). */
+  async df(): Promise<Record<string, unknown>> {
+    const images = (await this.providers.imagesDf?.()) ?? { LayersSize: 0, Images: [] };
+    return {
+      LayersSize: images.LayersSize,
+      Images: images.Images,
+      Containers: (await this.providers.containersDf?.()) ?? [],
+      Volumes: (await this.providers.volumesDf?.()) ?? [],
+      BuildCache: [],
     };
   }
 

@@ -220,8 +220,9 @@ class ApplyState {
   }
 
   /** Removes whatever is at `key` (recursively, never following symlinks). */
-  private async remove(key: string): Promise<void> {
-    await this.settle(); // an in-flight write may be below key
+  private async remove(key: string, fromInflight = false): Promise<void> {
+    // An in-flight write may be below key. (From inside an in-flight write, apply() already settled: see there.)
+    if (!fromInflight) await this.settle();
     await fsp.rm(this.abs(key), { recursive: true, force: true });
     this.forget(key);
     // Nothing recorded at or below key may be touched later: the path may soon be a symlink.
@@ -230,17 +231,17 @@ class ApplyState {
   }
 
   /** Runs `create`; when the path exists, clears it (keeping a directory if `keepDir`) and retries once. */
-  private async createAt(key: string, keepDir: boolean, create: () => Promise<void>): Promise<'created' | 'kept'> {
+  private async createAt(key: string, keepDir: boolean, create: () => Promise<void>, fromInflight = false): Promise<'created' | 'kept'> {
     try {
       await create();
       return 'created';
     } catch (err) {
       if (errCode(err) !== 'EEXIST') throw err;
     }
-    await this.waitFor(key);
+    if (!fromInflight) await this.waitFor(key);
     const st = await fsp.lstat(this.abs(key));
     if (keepDir && st.isDirectory()) return 'kept';
-    if (st.isDirectory()) await this.remove(key);
+    if (st.isDirectory()) await this.remove(key, fromInflight);
     else await fsp.unlink(this.abs(key));
     await create();
     return 'created';
@@ -290,8 +291,10 @@ class ApplyState {
           const chunks: Buffer[] = [];
           for await (const c of body) chunks.push(c as Buffer);
           const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          // Writes below a directory this file replaces must land (and be removed) first.
+          if (this.dirs.has(key)) await this.settle();
           if (this.inflight.size >= MAX_INFLIGHT) await Promise.race(this.inflight.values()).catch(() => {});
-          const p = this.writeFile(key, h, data).then(
+          const p = this.writeFile(key, h, data, true).then(
             () => {
               this.inflight.delete(key);
             },
@@ -343,7 +346,7 @@ class ApplyState {
     this.created.add(key);
   }
 
-  private async writeFile(key: string, h: TarHeader, data: Buffer | Readable): Promise<void> {
+  private async writeFile(key: string, h: TarHeader, data: Buffer | Readable, fromInflight = false): Promise<void> {
     const abs = this.abs(key);
     const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
     const perm = h.mode & 0o7777;
@@ -351,7 +354,7 @@ class ApplyState {
     // fd-based callback calls: measurably cheaper per call than FileHandle, which matters for many small files.
     await this.createAt(key, false, async () => {
       fd = await fdOpen(abs, flags, perm & 0o777);
-    });
+    }, fromInflight);
     try {
       if (Buffer.isBuffer(data)) {
         let off = 0;

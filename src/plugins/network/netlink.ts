@@ -11,11 +11,11 @@ import { internal } from '../../errdefs/index.js';
 
 export interface NetOps {
   /** Runs `ip -batch -` in the host namespace, or in the namespace bound at `netns`. */
-  ipBatch(lines: string[], netns?: string): Promise<void>;
+  ipBatch(lines: string[], netns?: string, force?: boolean): Promise<void>;
   /** `ip -j <args>` in the host namespace, parsed. */
   ipJson<T = unknown>(args: string[]): Promise<T>;
-  /** Creates a new network namespace bound (bind-mounted) at `path`. */
-  createNetns(path: string): Promise<void>;
+  /** Creates a new network namespace bound (bind-mounted) at `path`, running `lines` (an ip batch) inside it. */
+  createNetns(path: string, lines?: string[]): Promise<void>;
   /** Unmounts and removes a namespace bind mount; no error when it is already gone. */
   deleteNetns(path: string): Promise<void>;
   /** Writes a /proc/sys value (e.g. net/ipv4/ip_forward). */
@@ -33,11 +33,12 @@ export function execText(cmd: string, args: string[], input?: string): Promise<s
 }
 
 export class SystemNetOps implements NetOps {
-  async ipBatch(lines: string[], netns?: string): Promise<void> {
+  async ipBatch(lines: string[], netns?: string, force = false): Promise<void> {
     if (!lines.length) return;
     const input = lines.join('\n') + '\n';
-    if (netns) await execText('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], input);
-    else await execText('ip', ['-batch', '-'], input);
+    const ip = [...(force ? ['-force'] : []), '-batch', '-'];
+    if (netns) await execText('nsenter', [`--net=${netns}`, 'ip', ...ip], input);
+    else await execText('ip', ip, input);
   }
 
   async ipJson<T>(args: string[]): Promise<T> {
@@ -45,9 +46,10 @@ export class SystemNetOps implements NetOps {
     return (out.trim() ? JSON.parse(out) : []) as T;
   }
 
-  async createNetns(path: string): Promise<void> {
+  async createNetns(path: string, lines: string[] = []): Promise<void> {
     await fs.writeFile(path, '', { flag: 'w' });
-    await execText('unshare', [`--net=${path}`, 'true']);
+    if (lines.length) await execText('unshare', [`--net=${path}`, 'ip', '-batch', '-'], lines.join('\n') + '\n');
+    else await execText('unshare', [`--net=${path}`, 'true']);
   }
 
   async deleteNetns(path: string): Promise<void> {

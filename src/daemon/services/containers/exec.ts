@@ -70,6 +70,11 @@ export class ExecService {
     return { Id: id };
   }
 
+  /** Short socket path (unix socket paths are limited to 108 bytes); see ContainerService.socketPath. */
+  private socketPath(id: string): string {
+    return path.join(this.o.execRoot, 's', id.slice(0, 32));
+  }
+
   private get(id: string): ExecInstance {
     const e = this.execs.get(id);
     if (!e) throw notFound(`No such exec instance: ${id}`);
@@ -120,12 +125,12 @@ export class ExecService {
         tty,
         stdin: Boolean(e.req.AttachStdin) && !opts.detach,
         exitFile: path.join(dir, 'exit.json'),
-        socket: path.join(dir, 'attach.sock'),
+        socketPath: this.socketPath(id),
         pidFile: path.join(dir, 'exec.pid'),
       });
       const io = new ContainerIO(tty);
       e.io = io;
-      const conn = await io.connect(path.join(dir, 'attach.sock'));
+      const conn = await io.connect(this.socketPath(id));
       const exited = new Promise<void>((resolve) =>
         io.once('exit', (code: number) => {
           e.running = false;

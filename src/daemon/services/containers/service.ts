@@ -96,7 +96,6 @@ interface Running {
 }
 
 const EXIT_FILE = 'exit.json';
-const SOCKET = 'attach.sock';
 
 export class ContainerService {
   readonly store: ContainerStore;
@@ -112,7 +111,7 @@ export class ContainerService {
 
   constructor(private readonly o: ContainerServiceOptions) {
     this.store = new ContainerStore(path.join(o.dataRoot, 'containers'));
-    this.runc = new Runc({ binary: o.runtimePath, root: path.join(o.execRoot, 'runc') });
+    this.runc = new Runc({ path: o.runtimePath, root: path.join(o.execRoot, 'runc') });
   }
 
   private facts(): Promise<HostFacts> {
@@ -122,6 +121,14 @@ export class ContainerService {
 
   private bundleDir(id: string): string {
     return path.join(this.o.execRoot, 'containers', id);
+  }
+
+  /**
+   * The monitor's attach socket. A unix socket path must fit in 108 bytes, so sockets live in a short directory
+   * named by the first 32 hex digits of the ID (collisions are as unlikely as for 128-bit IDs).
+   */
+  socketPath(id: string): string {
+    return path.join(this.o.execRoot, 's', id.slice(0, 32));
   }
 
   /** Serialises lifecycle operations per container. */
@@ -146,7 +153,7 @@ export class ContainerService {
         if (!rec.State.Running) return;
         const dir = this.bundleDir(rec.Id);
         try {
-          await this.adopt(rec, path.join(dir, SOCKET));
+          await this.adopt(rec, this.socketPath(rec.Id));
           this.o.logger.info(`re-adopted running container ${rec.Id.slice(0, 12)}`);
         } catch {
           // The monitor is gone: the container exited while berthd was down (or the host rebooted).
@@ -231,7 +238,7 @@ export class ContainerService {
         ExecIDs: null,
         HostConfig: hc,
         Mounts: [],
-        Config: { ...merged, Image: body.Image },
+        Config: { ...merged, User: merged.User ?? '', WorkingDir: merged.WorkingDir ?? '', Env: merged.Env ?? [], Image: body.Image },
         NetworkSettings: emptyNetworkSettings(hc.NetworkMode),
         Berth: { snapshotKey: id, monitorPid: 0, manuallyStopped: false, hostNetwork: hc.NetworkMode === 'host' },
       };
@@ -256,7 +263,13 @@ export class ContainerService {
       if (rec.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
       if (rec.State.Running) return 'already';
       if (rec.State.Status === 'removing' || rec.State.Dead) throw conflict(`container is marked for removal and cannot be started`);
-      await this.startLocked(rec);
+      try {
+        await this.startLocked(rec);
+      } catch (e) {
+        // A --rm container that cannot start is removed, as Docker does (the CLI waits for that removal).
+        if (rec.HostConfig.AutoRemove) setImmediate(() => void this.remove(rec.Id, { force: true, volumes: true }).catch(() => {}));
+        throw e;
+      }
       return 'started';
     });
   }
@@ -266,6 +279,7 @@ export class ContainerService {
     const rootfs = path.join(bundle, 'rootfs');
     fs.rmSync(bundle, { recursive: true, force: true });
     fs.mkdirSync(rootfs, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(this.socketPath(rec.Id)), { recursive: true, mode: 0o700 });
     let mounted = false;
     let networked = false;
     try {
@@ -288,7 +302,7 @@ export class ContainerService {
         dnsOptions: hc.DnsOptions ?? [],
         hostNetwork: hc.NetworkMode === 'host',
       });
-      const user = await resolveUser(rootfs, rec.Config.User, hc.GroupAdd ?? []);
+      const user = await resolveUser(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
       const facts = await this.facts();
       const etcMount = (src: string, dst: string) => ({
         destination: dst,
@@ -325,14 +339,14 @@ export class ContainerService {
         mode: 'create',
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
-        logPath: rec.LogPath,
+        logFile: rec.LogPath,
         exitFile: path.join(bundle, EXIT_FILE),
-        socket: path.join(bundle, SOCKET),
+        socketPath: this.socketPath(rec.Id),
         pidFile: path.join(bundle, 'init.pid'),
       }).catch((e: Error) => {
         throw runtimeStartError(e.message);
       });
-      const conn = await io.connect(path.join(bundle, SOCKET));
+      const conn = await io.connect(this.socketPath(rec.Id));
       for (const p of this.pendingAttach.get(rec.Id) ?? []) void io.attach(p.socket, p.opts).then(p.resolve);
       this.pendingAttach.delete(rec.Id);
       const pid = await conn.start().catch((e: Error) => {

@@ -1,0 +1,104 @@
+/**
+ * `docker load` of a ~200 MB image, berth vs dockerd side by side through the same docker CLI.
+ *
+ * The image is built locally (no network): one layer from a tar of /usr/lib/x86_64-linux-gnu-ish host directories
+ * capped near 200 MB (plus the busybox rootfs as a base layer), written as a docker-save archive. Each engine loads it
+ * BENCH_RUNS times (removing the image and letting GC run between runs so every load extracts again); the median
+ * and the ratio berth ÷ dockerd are printed. Never asserts on time.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const TARGET_MB = Number(process.env.BENCH_LOAD_MB ?? 200);
+const TAG = 'bench/load:1';
+
+function sha(p: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(p, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  for (let n; (n = fs.readSync(fd, buf)) > 0; ) h.update(buf.subarray(0, n));
+  fs.closeSync(fd);
+  return h.digest('hex');
+}
+
+/** Picks host directories under /usr/lib until about TARGET_MB, tars them into one layer. */
+function buildArchive(dir: string, baseLayer: string): string {
+  const candidates = fs
+    .readdirSync('/usr/lib/x86_64-linux-gnu', { withFileTypes: true })
+    .filter((e) => e.isDirectory() || e.isFile())
+    .map((e) => path.join('usr/lib/x86_64-linux-gnu', e.name));
+  const picked: string[] = [];
+  let total = 0;
+  for (const c of candidates) {
+    if (total > TARGET_MB * 1e6) break;
+    const size = Number(execFileSync('du', ['-sb', '/' + c]).toString().split('\t')[0]);
+    picked.push(c);
+    total += size;
+  }
+  const stage = path.join(dir, 'stage');
+  fs.mkdirSync(path.join(stage, 'blobs', 'sha256'), { recursive: true });
+  const layer = path.join(dir, 'layer.tar');
+  execFileSync('tar', ['-C', '/', '--numeric-owner', '-cf', layer, ...picked]);
+  const layers = [baseLayer, layer];
+  const diffIDs = layers.map((l) => {
+    const h = sha(l);
+    fs.copyFileSync(l, path.join(stage, 'blobs', 'sha256', h));
+    return `sha256:${h}`;
+  });
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIDs }, history: [{ created: '2024-01-01T00:00:00Z' }, { created: '2024-01-01T00:00:00Z' }] }));
+  const ch = createHash('sha256').update(config).digest('hex');
+  fs.writeFileSync(path.join(stage, 'blobs', 'sha256', ch), config);
+  fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify([{ Config: `blobs/sha256/${ch}`, RepoTags: [TAG], Layers: diffIDs.map((d) => `blobs/sha256/${d.slice(7)}`) }]));
+  const out = path.join(dir, 'image.tar');
+  execFileSync('tar', ['-C', stage, '-cf', out, '.']);
+  fs.rmSync(stage, { recursive: true, force: true });
+  fs.rmSync(layer);
+  return out;
+}
+
+async function loadTimes(e: Engine, archive: string): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const ms = await timeIt(async () => {
+      const r = await e.docker(['load', '-q', '-i', archive]);
+      if (r.code !== 0) throw new Error(`${e.name}: load failed: ${r.stderr}`);
+    });
+    times.push(ms);
+    await e.docker(['rmi', TAG]);
+    execFileSync('sync');
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  const rootfs = benchRootfsTar();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-load-'));
+  const archive = buildArchive(dir, rootfs.tar);
+  const mb = fs.statSync(archive).size / 1e6;
+  process.stdout.write(`image archive: ${mb.toFixed(0)} MB, ${RUNS} runs each\n`);
+  const berth = await startBerth(rootfs.tar);
+  const dockerd = await startDockerd(rootfs.tar);
+  try {
+    // interleave engines so page-cache state is comparable: warm the archive into cache first
+    execFileSync('cat', [archive], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 << 30 });
+    const b = await loadTimes(berth, archive);
+    process.stdout.write(`berth   load: median ${median(b).toFixed(0)} ms  (${b.map((x) => x.toFixed(0)).join(', ')})\n`);
+    if (dockerd) {
+      const d = await loadTimes(dockerd, archive);
+      process.stdout.write(`dockerd load: median ${median(d).toFixed(0)} ms  (${d.map((x) => x.toFixed(0)).join(', ')})\n`);
+      process.stdout.write(`ratio berth/dockerd: ${(median(b) / median(d)).toFixed(2)} (goal ≤ 0.70)\n`);
+    } else process.stdout.write('dockerd not available: no ratio\n');
+  } finally {
+    await berth.stop();
+    await dockerd?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    rootfs.cleanup();
+  }
+}
+
+await main();

@@ -1,0 +1,298 @@
+/**
+ * `berth run` and `berth create`, with docker's flow: create (pulling a missing image first), attach, wait
+ * (registered before start), start, stream I/O, exit with the container's status.
+ */
+import fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { jsonLines, readAll, type EngineClient } from '../../../client/client.js';
+import { familiarString, fullName, parseAny, withDefaultTag, type Reference } from '../../../pkg/reference/index.js';
+import { CliExit, type CliContext, type Command } from '../../command.js';
+import { buildCreateRequest, containerFlags, OptsError, runFlags, type CreateRequest } from './opts.js';
+import { consoleSize, forwardSignals, monitorTtySize, pumpStreams } from './streams.js';
+import { enc, errorText, isNotFound } from './util.js';
+
+const RUN_USAGE = 'run [OPTIONS] IMAGE [COMMAND] [ARG...]';
+const CREATE_USAGE = 'create [OPTIONS] IMAGE [COMMAND] [ARG...]';
+
+/** docker's withHelp: `berth: <msg>\n\nRun 'berth run --help' for more information`. */
+function withHelp(ctx: CliContext, msg: string, cmd: string): string {
+  return `${ctx.prog}: ${msg}\n\nRun '${ctx.prog} ${cmd} --help' for more information`;
+}
+
+/** docker's toStatusError: 127 for a missing executable, 126 for one that cannot be run, else 125. */
+export function statusCodeFor(message: string): number {
+  if (/executable file not found|no such file or directory|system cannot find the file specified/.test(message)) return 127;
+  if (/permission denied|is a directory/.test(message)) return 126;
+  return 125;
+}
+
+function toStatusError(ctx: CliContext, e: unknown, cmd = 'run'): CliExit {
+  if (e instanceof CliExit) return e;
+  const msg = errorText(e);
+  return new CliExit(statusCodeFor(msg), withHelp(ctx, msg, cmd));
+}
+
+type JSONMessage = {
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: Record<string, unknown>;
+  stream?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+};
+
+/** docker's jsonmessage display in its non-terminal form (progress bars are dropped). */
+export async function displayJSONMessages(stream: Readable, out: NodeJS.WritableStream | undefined): Promise<void> {
+  for await (const m of jsonLines<JSONMessage>(stream)) {
+    if (m.errorDetail || m.error) throw new Error(m.errorDetail?.message ?? m.error);
+    if (!out) continue;
+    if (m.progress) continue;
+    if (m.stream !== undefined) {
+      out.write(m.stream);
+      continue;
+    }
+    if (m.status === undefined) continue;
+    out.write(`${m.id ? `${m.id}: ` : ''}${m.status}\n`);
+  }
+}
+
+/** `POST /images/create?fromImage=&tag=` with progress on stderr (docker's pullImage for run/create). */
+async function pullImage(ctx: CliContext, client: EngineClient, ref: Reference, platform: string | undefined, quiet: boolean): Promise<void> {
+  const query: Record<string, string | undefined> = { fromImage: fullName(ref), platform };
+  if (ref.digest) query.fromImage = `${fullName(ref)}@${ref.digest}`;
+  else query.tag = ref.tag ?? 'latest';
+  const res = await client.request('POST', '/images/create', { query, headers: { 'X-Registry-Auth': 'e30=' } });
+  await displayJSONMessages(res, quiet ? undefined : ctx.stderr);
+}
+
+/** docker's createContainer: pull when asked or missing, create, print warnings, write --cidfile. Returns the ID. */
+async function createContainer(ctx: CliContext, client: EngineClient, req: CreateRequest, quiet: boolean, cidfile: string): Promise<string> {
+  if (cidfile && fs.existsSync(cidfile)) {
+    throw new Error(`container ID file found, make sure the other container isn't running or delete ${cidfile}`);
+  }
+  const image = req.body.Image as string;
+  let namedRef: Reference | undefined;
+  try {
+    const any = parseAny(image);
+    if (any.kind === 'named') namedRef = withDefaultTag(any.ref);
+  } catch {
+    // The daemon reports invalid references in its own words.
+  }
+  if (req.pull === 'always' && namedRef) await pullImage(ctx, client, namedRef, req.platform, quiet);
+  const query = { name: req.name, platform: req.platform };
+  let resp: { Id: string; Warnings?: string[] | null };
+  try {
+    resp = await client.json('POST', '/containers/create', { query, body: req.body });
+  } catch (e) {
+    if (!(isNotFound(e) && namedRef && req.pull === 'missing' && /no such image/i.test((e as Error).message))) throw e;
+    if (!quiet) ctx.stderr.write(`Unable to find image '${familiarString(namedRef)}' locally\n`);
+    await pullImage(ctx, client, namedRef, req.platform, quiet);
+    resp = await client.json('POST', '/containers/create', { query, body: req.body });
+  }
+  for (const w of resp.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+  if (cidfile) fs.writeFileSync(cidfile, resp.Id);
+  return resp.Id;
+}
+
+function parseRequest(ctx: CliContext, flags: Record<string, unknown>, set: Set<string>, args: string[], cmd: string, usage: string): CreateRequest {
+  try {
+    return buildCreateRequest(flags as never, set, args);
+  } catch (e) {
+    if (e instanceof OptsError && e.flag) {
+      throw new CliExit(125, `${e.message}\n\nUsage:  ${ctx.prog} ${usage}\n\nRun '${ctx.prog} ${cmd} --help' for more information`);
+    }
+    throw new CliExit(125, withHelp(ctx, (e as Error).message, cmd));
+  }
+}
+
+/**
+ * Registers a wait (`next-exit`, or `removed` with --rm) and resolves once the daemon has acknowledged it (its
+ * headers arrive at once), returning the promise of the exit status.
+ */
+export async function waitExitOrRemoved(ctx: CliContext, client: EngineClient, id: string, removed: boolean): Promise<{ status: Promise<number> }> {
+  const res = await client.request('POST', `/containers/${enc(id)}/wait`, { query: { condition: removed ? 'removed' : 'next-exit' } });
+  const status = (async () => {
+    try {
+      const body = JSON.parse((await readAll(res)).toString('utf8') || '{}') as { StatusCode?: number; Error?: { Message?: string } | null };
+      if (body.Error?.Message) {
+        ctx.stderr.write(`Error waiting for container: ${body.Error.Message}\n`);
+        return 125;
+      }
+      return body.StatusCode ?? 125;
+    } catch (e) {
+      ctx.stderr.write(`error waiting for container: ${(e as Error).message}\n`);
+      return 125;
+    }
+  })();
+  return { status };
+}
+
+export interface AttachFlow {
+  id: string;
+  tty: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  detachKeys?: string;
+  autoRemove: boolean;
+  sigProxy: boolean;
+  /** Start the container (run, start -a); omitted for attach to a running one. */
+  start?: () => Promise<void>;
+  /** Wait for exit before streaming: run and start -a do (so the exit code is caught), attach does its own. */
+  wait: boolean;
+}
+
+/**
+ * The attached part of `run` / `start -a`: hijack the attach stream, register the wait, start, pump I/O, and
+ * return the container's exit code (0 after a detach).
+ */
+export async function attachAndRun(ctx: CliContext, client: EngineClient, f: AttachFlow, onStartError: (e: unknown) => never): Promise<number> {
+  const stopSignals = f.sigProxy ? forwardSignals(client, f.id) : () => {};
+  let socket;
+  try {
+    socket = await client.hijack('POST', `/containers/${enc(f.id)}/attach`, {
+      query: { stream: true, stdin: f.stdin, stdout: f.stdout, stderr: f.stderr, detachKeys: f.detachKeys },
+    });
+  } catch (e) {
+    stopSignals();
+    throw e;
+  }
+  const abort = new AbortController();
+  const pump = pumpStreams(ctx, socket, { tty: f.tty, stdin: f.stdin, output: f.stdout || f.stderr, detachKeys: f.detachKeys }, abort.signal);
+  pump.catch(() => {});
+  let stopResize = () => {};
+  try {
+    const status = f.wait ? (await waitExitOrRemoved(ctx, client, f.id, f.autoRemove)).status : undefined;
+    if (f.start) {
+      try {
+        await f.start();
+      } catch (e) {
+        abort.abort();
+        await pump.catch(() => {});
+        if (f.autoRemove && status) await status;
+        onStartError(e);
+      }
+    }
+    if (f.tty && ctx.stdout.isTTY) stopResize = monitorTtySize(ctx, client, `/containers/${enc(f.id)}/resize`);
+    if (!status) {
+      const r = await pump;
+      return r.detached ? 0 : 0;
+    }
+    const first = await Promise.race([pump.then((r) => ({ kind: 'stream' as const, r })), status.then((code) => ({ kind: 'status' as const, code }))]);
+    if (first.kind === 'stream') {
+      if (first.r.detached) return 0;
+      return await status;
+    }
+    // The container is gone: let the last output drain, then stop.
+    const grace = setTimeout(() => abort.abort(), 2000);
+    await pump.catch(() => {});
+    clearTimeout(grace);
+    return first.code;
+  } finally {
+    stopResize();
+    stopSignals();
+    socket.destroy();
+  }
+}
+
+async function runOrCreate(ctx: CliContext, args: string[], flags: Record<string, unknown>, set: Set<string>, mode: 'run' | 'create'): Promise<number> {
+  const usage = mode === 'run' ? RUN_USAGE : CREATE_USAGE;
+  const req = parseRequest(ctx, flags, set, args, mode, usage);
+  const cfg = req.body;
+  const hostConfig = req.body.HostConfig;
+  const detach = mode === 'create' || flags.detach === true;
+  if (mode === 'run') {
+    if (!detach) {
+      if (cfg.AttachStdin && cfg.Tty && !ctx.stdin.isTTY) throw new CliExit(1, 'the input device is not a TTY');
+    } else {
+      if (((flags.attach as string[]) ?? []).length) throw new CliExit(1, 'conflicting options: cannot specify both --attach and --detach');
+      cfg.AttachStdin = false;
+      cfg.AttachStdout = false;
+      cfg.AttachStderr = false;
+      cfg.StdinOnce = false;
+    }
+  }
+  hostConfig.ConsoleSize = consoleSize(ctx);
+  const client = await ctx.client();
+  const quiet = flags.quiet === true;
+  const cidfile = (flags.cidfile as string | undefined) ?? '';
+
+  if (mode === 'create') {
+    let id: string;
+    try {
+      id = await createContainer(ctx, client, req, quiet, cidfile);
+    } catch (e) {
+      if (e instanceof CliExit || (e as { status?: number }).status !== undefined) throw e;
+      throw new CliExit(1, errorText(e));
+    }
+    ctx.stdout.write(id + '\n');
+    return 0;
+  }
+
+  let id: string;
+  try {
+    id = await createContainer(ctx, client, req, quiet, cidfile);
+  } catch (e) {
+    throw toStatusError(ctx, e);
+  }
+  const attach = Boolean(cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr);
+  const start = async () => {
+    await client.json('POST', `/containers/${enc(id)}/start`);
+  };
+  if (!attach) {
+    const stopSignals = flags['sig-proxy'] === true && !cfg.Tty ? forwardSignals(client, id) : () => {};
+    try {
+      await start();
+    } catch (e) {
+      throw toStatusError(ctx, e);
+    } finally {
+      stopSignals();
+    }
+    ctx.stdout.write(id + '\n');
+    return 0;
+  }
+  return attachAndRun(
+    ctx,
+    client,
+    {
+      id,
+      tty: cfg.Tty === true,
+      stdin: cfg.AttachStdin === true,
+      stdout: cfg.AttachStdout === true,
+      stderr: cfg.AttachStderr === true,
+      detachKeys: (flags['detach-keys'] as string | undefined) || undefined,
+      autoRemove: hostConfig.AutoRemove === true,
+      sigProxy: flags['sig-proxy'] === true && !cfg.Tty,
+      start,
+      wait: true,
+    },
+    (e) => {
+      throw toStatusError(ctx, e);
+    },
+  );
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  usage: RUN_USAGE,
+  description: 'Create and run a new container from an image',
+  flags: runFlags,
+  interspersed: false,
+  minArgs: 1,
+  async run(ctx, args, flags, set) {
+    return runOrCreate(ctx, args, flags, set, 'run');
+  },
+};
+
+export const createCommand: Command = {
+  name: 'create',
+  usage: CREATE_USAGE,
+  description: 'Create a new container',
+  flags: containerFlags,
+  interspersed: false,
+  minArgs: 1,
+  async run(ctx, args, flags, set) {
+    return runOrCreate(ctx, args, flags, set, 'create');
+  },
+};

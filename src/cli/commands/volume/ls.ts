@@ -1,0 +1,33 @@
+/** `berth volume ls`: docker's `DRIVER  VOLUME NAME` table, -q, --filter, --format; sorted by name (natural order). */
+import { Command, formatFlag } from '../../command.js';
+import { renderList } from '../../output/format.js';
+import { encodeFilters } from '../../../pkg/filters/filters.js';
+import { naturalLess, Volume, VOLUME_HEADERS, volumeRow } from './shared.js';
+
+export const volumeLsCommand: Command = {
+  name: 'ls',
+  aliases: ['list'],
+  usage: 'ls [OPTIONS]',
+  description: 'List volumes',
+  maxArgs: 0,
+  flags: [
+    { name: 'filter', short: 'f', type: 'list', description: "Provide filter values (e.g. 'dangling=true')", valueName: 'filter' },
+    formatFlag(
+      "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.",
+    ),
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display volume names' },
+  ],
+  async run(ctx, _args, flags) {
+    const client = await ctx.client();
+    const filters = encodeFilters(flags.filter as string[]);
+    const res = await client.json<{ Volumes: Volume[] | null }>('GET', '/volumes', { query: { filters: filters || undefined } });
+    const vols = [...(res.Volumes ?? [])].sort((a, b) => (naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0));
+    const out = renderList(
+      vols.map(volumeRow),
+      { defaultTable: '{{.Driver}}\t{{.Name}}', headers: VOLUME_HEADERS, quiet: '{{.Name}}' },
+      flags.format as string | undefined,
+      Boolean(flags.quiet),
+    );
+    ctx.stdout.write(out);
+  },
+};

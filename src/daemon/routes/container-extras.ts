@@ -1,0 +1,166 @@
+/**
+ * Container routes beyond the lifecycle: archive (docker cp), export, changes (docker diff), commit, top, stats and
+ * update. HTTP ↔ ContainerFiles / Committer / ContainerResources, nothing else.
+ */
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { invalidArgument } from '../../errdefs/index.js';
+import type { ContainerRecord } from '../../core/containers/container.js';
+import type { Router } from '../server/router.js';
+import { Committer, type CommitImageStore } from '../services/containers/commit.js';
+import { ContainerFiles } from '../services/containers/files.js';
+import { ContainerResources, statsJSON, type StatsSample, type UpdateRequest } from '../services/containers/stats.js';
+import type { ContainerStore } from '../services/containers/store.js';
+import type { EventBus } from '../services/events.js';
+import type { ImageConfig } from '../../core/images/types.js';
+
+export interface ContainerExtraDeps {
+  containers: {
+    readonly store: ContainerStore;
+    pause(ref: string): Promise<void>;
+    unpause(ref: string): Promise<void>;
+  };
+  images: CommitImageStore;
+  events: EventBus;
+  execRoot: string;
+  runtimePath: string;
+  /** runc's --root; default `<execRoot>/runc` (the container service's). */
+  runcRoot?: string;
+  /** The runc wrapper (its `update`); without it berth runs `runc update` itself. */
+  runc?: { update(id: string, resources: object): Promise<void> };
+  /** Interval between stats samples (tests shorten it). */
+  statsIntervalMs?: number;
+}
+
+const STAT_HEADER = 'X-Docker-Container-Path-Stat';
+
+export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDeps): void {
+  const store = d.containers.store;
+  const files = new ContainerFiles({ store, snapshots: d.images.snapshots, execRoot: d.execRoot });
+  const committer = new Committer({ store, images: d.images, pauser: d.containers, events: d.events });
+  const resources = new ContainerResources({
+    store,
+    events: d.events,
+    runtimePath: d.runtimePath,
+    runcRoot: d.runcRoot ?? `${d.execRoot}/runc`,
+    runcUpdate: d.runc ? (id, r) => d.runc!.update(id, r) : undefined,
+  });
+  const interval = d.statsIntervalMs ?? 1000;
+  const attrs = (rec: ContainerRecord) => ({ image: rec.Config.Image, name: rec.Name.slice(1) });
+  const statHeader = (s: unknown) => Buffer.from(JSON.stringify(s)).toString('base64');
+
+  // ---------------------------------------------------------------- archive
+
+  router.head('/containers/{id}/archive', async (ctx) => {
+    const stat = await files.statPath(ctx.params.id, ctx.query.string('path') ?? '');
+    ctx.res.writeHead(200, { [STAT_HEADER]: statHeader(stat), 'Content-Type': 'application/json' });
+    ctx.res.end();
+  });
+
+  router.get('/containers/{id}/archive', async (ctx) => {
+    const { stat, tar } = await files.archivePath(ctx.params.id, ctx.query.string('path') ?? '', ctx.signal);
+    const rec = store.get(ctx.params.id);
+    ctx.res.writeHead(200, { [STAT_HEADER]: statHeader(stat), 'Content-Type': 'application/x-tar' });
+    d.events.publish('container', 'archive-path', rec.Id, attrs(rec));
+    await pipeline(tar, ctx.res).catch(() => ctx.res.destroy());
+  });
+
+  router.put('/containers/{id}/archive', async (ctx) => {
+    const rec = store.get(ctx.params.id);
+    await files.extractToDir(ctx.params.id, ctx.query.string('path') ?? '', ctx.req, {
+      noOverwriteDirNonDir: ctx.query.bool('noOverwriteDirNonDir'),
+      copyUIDGID: ctx.query.bool('copyUIDGID'),
+      signal: ctx.signal,
+    });
+    d.events.publish('container', 'extract-to-dir', rec.Id, attrs(rec));
+    ctx.res.writeHead(200, { 'Content-Length': 0 });
+    ctx.res.end();
+  });
+
+  // ---------------------------------------------------------------- export / changes
+
+  router.get('/containers/{id}/export', async (ctx) => {
+    const rec = store.get(ctx.params.id);
+    const tar = await files.export(rec.Id, ctx.signal);
+    ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    d.events.publish('container', 'export', rec.Id, attrs(rec));
+    await pipeline(tar, ctx.res).catch(() => ctx.res.destroy());
+  });
+
+  router.get('/containers/{id}/changes', async (ctx) => {
+    const list = await files.changes(ctx.params.id);
+    ctx.json(200, list.length ? list : null);
+  });
+
+  // ---------------------------------------------------------------- commit
+
+  router.post('/commit', async (ctx) => {
+    const body = await ctx.body<ImageConfig['config'] | null>();
+    if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body)))
+      throw invalidArgument('json: cannot unmarshal into Go value of type container.Config');
+    const pauseRaw = ctx.query.string('pause');
+    const r = await committer.commit({
+      container: ctx.query.string('container') ?? '',
+      repo: ctx.query.string('repo'),
+      tag: ctx.query.string('tag'),
+      comment: ctx.query.string('comment'),
+      author: ctx.query.string('author'),
+      pause: pauseRaw === undefined || pauseRaw === '' ? true : ctx.query.bool('pause'),
+      changes: ctx.query.strings('changes'),
+      config: body ?? null,
+      signal: ctx.signal,
+    });
+    ctx.json(201, r);
+  });
+
+  // ---------------------------------------------------------------- top / stats / update
+
+  router.get('/containers/{id}/top', async (ctx) => {
+    ctx.json(200, await resources.top(ctx.params.id, ctx.query.string('ps_args') || '-ef'));
+  });
+
+  router.get('/containers/{id}/stats', async (ctx) => {
+    const rec = store.get(ctx.params.id);
+    const stream = ctx.query.bool('stream', true);
+    const oneShot = ctx.query.bool('one-shot');
+    if (stream && oneShot) throw invalidArgument('cannot have stream=true and one-shot=true');
+    const wait = (ms: number) => sleep(ms, undefined, { signal: ctx.signal }).then(() => true, () => false);
+
+    if (!stream) {
+      let cur = await resources.sample(rec);
+      let prev: StatsSample | undefined;
+      if (cur && !oneShot && (await wait(interval))) {
+        const next = await resources.sample(rec).catch(() => undefined);
+        if (next) {
+          prev = cur;
+          cur = next;
+        }
+      }
+      if (ctx.signal.aborted) return;
+      ctx.json(200, statsJSON(rec, cur, prev));
+      return;
+    }
+
+    const out = ctx.jsonStream();
+    let prev: StatsSample | undefined;
+    while (!out.closed) {
+      const live = store.find(rec.Id);
+      if (!live) break;
+      const cur = await resources.sample(live).catch(() => undefined);
+      if (cur) {
+        out.write(statsJSON(live, cur, prev));
+        await out.drain();
+        prev = cur;
+      }
+      if (!(await wait(interval))) break;
+    }
+    out.end();
+  });
+
+  router.post('/containers/{id}/update', async (ctx) => {
+    const body = await ctx.body<UpdateRequest>();
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body)))
+      throw invalidArgument('json: cannot unmarshal into Go value of type container.UpdateConfig');
+    ctx.json(200, await resources.update(ctx.params.id, body ?? {}));
+  });
+}

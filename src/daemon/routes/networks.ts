@@ -1,0 +1,44 @@
+/**
+ * Network routes: `GET /networks`, `GET /networks/{id}`, `POST /networks/create`, `DELETE /networks/{id}`,
+ * `POST /networks/{id}/connect|disconnect`, `POST /networks/prune`.
+ */
+import { invalidArgument } from '../../errdefs/index.js';
+import { parseFilters, type Filters } from '../../pkg/filters/filters.js';
+import type { Router } from '../server/router.js';
+
+export interface NetworkBackend {
+  list(filters?: Filters): Array<Record<string, unknown>>;
+  inspect(ref: string): Record<string, unknown>;
+  createNetwork(body: Record<string, unknown>): Promise<{ Id: string; Warning: string }>;
+  removeNetwork(ref: string): Promise<void>;
+  connect(ref: string, container: string, cfg: Record<string, unknown> | undefined): Promise<void>;
+  disconnect(ref: string, container: string, force: boolean): Promise<void>;
+  prune(filters?: Filters): Promise<{ NetworksDeleted: string[] }>;
+}
+
+export function registerNetworkRoutes(router: Router, backend: NetworkBackend): void {
+  router.get('/networks', (ctx) => ctx.json(200, backend.list(parseFilters(ctx.query.string('filters')))));
+  router.get('/networks/{id}', (ctx) => ctx.json(200, backend.inspect(ctx.params.id)));
+  router.post('/networks/create', async (ctx) => {
+    const body = await ctx.body<Record<string, unknown>>();
+    if (!body) throw invalidArgument('network create: empty request body');
+    ctx.json(201, await backend.createNetwork(body));
+  });
+  router.delete('/networks/{id}', async (ctx) => {
+    await backend.removeNetwork(ctx.params.id);
+    ctx.noContent();
+  });
+  router.post('/networks/prune', async (ctx) => ctx.json(200, await backend.prune(parseFilters(ctx.query.string('filters')))));
+  router.post('/networks/{id}/connect', async (ctx) => {
+    const body = (await ctx.body<{ Container?: string; EndpointConfig?: Record<string, unknown> }>()) ?? {};
+    if (!body.Container) throw invalidArgument('no container specified');
+    await backend.connect(ctx.params.id, body.Container, body.EndpointConfig);
+    ctx.noContent(200);
+  });
+  router.post('/networks/{id}/disconnect', async (ctx) => {
+    const body = (await ctx.body<{ Container?: string; Force?: boolean }>()) ?? {};
+    if (!body.Container) throw invalidArgument('no container specified');
+    await backend.disconnect(ctx.params.id, body.Container, Boolean(body.Force));
+    ctx.noContent(200);
+  });
+}

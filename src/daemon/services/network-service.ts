@@ -1,0 +1,1073 @@
+/**
+ * NetworkService: Docker's networks (predefined bridge/host/none plus user-defined bridge networks) and the
+ * container networking hook (`ContainerNetworking`) the container service calls at create/start/exit/remove.
+ *
+ * State (all persisted under `<data-root>/network/`, one JSON file per network, written atomically):
+ *   network record  — Docker's inspect fields plus berth's part: bridge name, address space (IPAM allocations),
+ *                     endpoints (container, address, MAC, host veth, aliases, published ports).
+ * A container's namespace is `<exec-root>/netns/<id12>` (bind mount). After a berthd restart the records are read
+ * back, so teardown of a container that exited while berthd was down still finds its veths, addresses and ports;
+ * `start()` re-creates missing bridges and rewrites berth's iptables chains from the records.
+ *
+ * Lifecycle of an endpoint: created in `setup` (address allocated, veth plugged, ports published, peers' hosts files
+ * updated) → deleted in `teardown` (reverse order). Addresses are allocated at start and released at stop, as Docker
+ * does; the allocation is on disk before the container runs, so addresses stay unique across restarts and crashes.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import path from 'node:path';
+import type { ContainerRecord } from '../../core/containers/container.js';
+import {
+  conflict, EngineError, internal, invalidArgument, notFound,
+} from '../../errdefs/index.js';
+import type { Filters } from '../../pkg/filters/filters.js';
+import { generateId } from '../../pkg/stringid/stringid.js';
+import { attachEndpoints, deleteBridge, detachEndpoints, EndpointSpec, ensureBridge } from '../../plugins/network/bridge.js';
+import { addPeer, extraHostEntries, peerNames, removePeer } from '../../plugins/network/dns.js';
+import {
+  AddressSpace, allocate, DEFAULT_POOLS, newAddressSpace, pickSubnet, PoolSpec, release,
+} from '../../plugins/network/ipam.js';
+import { chainNames, Iptables, PortRuleSpec, RuleState } from '../../plugins/network/iptables.js';
+import { formatIp, macFromIp, parseCidr, parseIp } from '../../plugins/network/ipv4.js';
+import { NetOps, SystemNetOps } from '../../plugins/network/netlink.js';
+import type { ContainerNetworking } from './containers/service.js';
+import type { EventBus } from './events.js';
+import type { Logger } from '../logger.js';
+
+/** What the network service needs from the container store. */
+export interface ContainerLookup {
+  find(ref: string): ContainerRecord | undefined;
+  get(ref: string): ContainerRecord;
+  all(): ContainerRecord[];
+  save(rec: ContainerRecord): void;
+}
+
+export interface NetworkServiceOptions {
+  dataRoot: string;
+  execRoot: string;
+  /** `--bip`: the default bridge's gateway/prefix, e.g. 10.99.0.1/24. */
+  bip?: string;
+  defaultAddressPools?: PoolSpec[];
+  /** `--iptables` (default true). */
+  iptables?: boolean;
+  /** Bridge/chain name prefix; default derived from the data root (see `networkNaming`). */
+  naming?: NetworkNaming;
+  mtu?: number;
+  ops?: NetOps;
+  events?: EventBus;
+  logger?: Logger;
+}
+
+export interface NetworkNaming {
+  /** Unique per data root: '' for /var/lib/berth, else 4 hex chars. */
+  tag: string;
+  /** Prefix of every bridge this daemon makes: "berth" or "berth<tag>". */
+  bridgePrefix: string;
+  defaultBridge: string;
+}
+
+/** Names of this daemon's bridges and chains, derived from its data root so test daemons never collide. */
+export function networkNaming(dataRoot: string): NetworkNaming {
+  const resolved = path.resolve(dataRoot);
+  const tag = resolved === '/var/lib/berth' ? '' : crypto.createHash('sha256').update(resolved).digest('hex').slice(0, 4);
+  const bridgePrefix = `berth${tag}`;
+  return { tag, bridgePrefix, defaultBridge: `${bridgePrefix}0` };
+}
+
+interface PortBinding {
+  proto: 'tcp' | 'udp' | 'sctp';
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+interface Endpoint {
+  id: string;
+  containerId: string;
+  containerName: string;
+  ip: string;
+  mac: string;
+  hostVeth: string;
+  ifName: string;
+  aliases: string[];
+  ports: PortBinding[];
+}
+
+/** The persisted network: Docker's inspect fields + berth's bookkeeping. */
+interface NetworkRecord {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: 'bridge' | 'host' | 'null';
+  EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: Array<{ Subnet: string; Gateway?: string; IPRange?: string }> };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+  berth: { bridge?: string; space?: AddressSpace; endpoints: Record<string, Endpoint>; predefined?: boolean };
+}
+
+export interface NetworkCreateRequest {
+  Name?: string;
+  Driver?: string;
+  CheckDuplicate?: boolean;
+  Internal?: boolean;
+  Attachable?: boolean;
+  EnableIPv6?: boolean;
+  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string }>; Options?: Record<string, string> };
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+interface EndpointSettings {
+  IPAMConfig?: { IPv4Address?: string } | null;
+  Aliases?: string[] | null;
+  [k: string]: unknown;
+}
+
+const PREDEFINED = ['bridge', 'host', 'none'];
+const EPHEMERAL_FROM = 49153;
+const EPHEMERAL_TO = 60999;
+
+export class NetworkService implements ContainerNetworking {
+  private readonly dir: string;
+  private readonly netnsDir: string;
+  private readonly ops: NetOps;
+  readonly naming: NetworkNaming;
+  private readonly networks = new Map<string, NetworkRecord>();
+  private readonly iptables: Iptables | undefined;
+  private containers: ContainerLookup | undefined;
+  private readonly mtu: number;
+  /** Bridges known to be up in this process (skips the sysfs check on the hot path). */
+  private readonly bridgesUp = new Set<string>();
+  private writeQueue = new Map<string, Promise<void>>();
+  /** Serialises allocation-affecting operations (setup/teardown/connect/create/remove). */
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: NetworkServiceOptions) {
+    this.dir = path.join(o.dataRoot, 'network');
+    this.netnsDir = path.join(o.execRoot, 'netns');
+    this.ops = o.ops ?? new SystemNetOps();
+    this.naming = o.naming ?? networkNaming(o.dataRoot);
+    this.mtu = o.mtu ?? 1500;
+    if (o.iptables !== false) this.iptables = new Iptables(chainNames(this.naming.tag, this.naming.bridgePrefix), () => this.ruleState());
+  }
+
+  /** Gives the service the container store (the two services reference each other). */
+  attachContainers(c: ContainerLookup): void {
+    this.containers = c;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.lock.catch(() => {}).then(fn);
+    this.lock = p;
+    return p;
+  }
+
+  // ------------------------------------------------------------------ start-up
+
+  /** Loads networks, creates the predefined ones on first start, brings bridges up and rewrites iptables chains. */
+  async start(): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
+    for (const f of fs.readdirSync(this.dir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const n = JSON.parse(fs.readFileSync(path.join(this.dir, f), 'utf8')) as NetworkRecord;
+        this.networks.set(n.Id, n);
+      } catch (e) {
+        this.o.logger?.error(`network ${f}: unreadable record: ${(e as Error).message}`);
+      }
+    }
+    for (const name of ['none', 'host']) {
+      if (!this.byName(name)) await this.save(this.predefined(name, name === 'none' ? 'null' : 'host'));
+    }
+    let def = this.byName('bridge');
+    const wantBip = this.o.bip || '';
+    if (!def || (wantBip && def.berth.space && `${def.berth.space.gateway}/${def.berth.space.subnet.split('/')[1]}` !== normalizeBip(wantBip))) {
+      const space = wantBip ? spaceFromBip(wantBip) : newAddressSpace(await this.freeSubnet(def ? [def.Id] : [], true));
+      if (def) space.allocated = {}; // re-addressed: endpoints are re-made at next start
+      def = {
+        ...(def ?? this.predefined('bridge', 'bridge')),
+        IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: space.subnet, Gateway: space.gateway }] },
+        Options: {
+          'com.docker.network.bridge.default_bridge': 'true',
+          'com.docker.network.bridge.enable_icc': 'true',
+          'com.docker.network.bridge.enable_ip_masquerade': 'true',
+          'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+          'com.docker.network.bridge.name': this.naming.defaultBridge,
+          'com.docker.network.driver.mtu': String(this.mtu),
+        },
+      };
+      def.berth = { ...def.berth, bridge: this.naming.defaultBridge, space, predefined: true };
+      await this.save(def);
+    }
+    // Bridges: the default one always; user-defined ones that have endpoints (others come up on first use).
+    for (const n of this.networks.values()) {
+      if (n.Driver !== 'bridge') continue;
+      if (n.berth.predefined || Object.keys(n.berth.endpoints).length) await this.bringUp(n);
+    }
+    if (this.iptables) {
+      if (this.bridgeNetworks().some((n) => !n.Internal)) await this.ops.sysctl('net/ipv4/ip_forward', '1');
+      await this.iptables.sync();
+    }
+  }
+
+  /**
+   * After the container service re-adopted running containers: drops endpoints (veth, address, ports) and
+   * namespace mounts of containers that are not running any more — a crash between allocation and start, or a
+   * container that was removed while berthd was down.
+   */
+  async reconcile(): Promise<void> {
+    if (!this.containers) return;
+    let ports = false;
+    for (const f of fs.existsSync(this.netnsDir) ? fs.readdirSync(this.netnsDir) : []) {
+      const rec = this.containers.find(f);
+      if (!rec || !rec.State.Running) await this.ops.deleteNetns(path.join(this.netnsDir, f)).catch(() => {});
+    }
+    for (const n of this.networks.values()) {
+      let changed = false;
+      for (const ep of Object.values(n.berth.endpoints)) {
+        const rec = this.containers.find(ep.containerId);
+        if (rec && (rec.State.Running || rec.State.Status === 'restarting')) continue;
+        if (rec === undefined || !rec.State.Running) {
+          if (ep.ports.length) ports = true;
+          await detachEndpoints(this.ops, [ep.hostVeth]).catch(() => {});
+          if (n.berth.space) release(n.berth.space, ep.ip, ep.id);
+          delete n.berth.endpoints[ep.id];
+          changed = true;
+        }
+      }
+      if (changed) await this.save(n);
+    }
+    if (ports) await this.iptables?.sync();
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all(this.writeQueue.values());
+  }
+
+  private predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecord {
+    return {
+      Name: name,
+      Id: generateId(),
+      Created: new Date().toISOString(),
+      Scope: 'local',
+      Driver: driver,
+      EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: null, Config: [] },
+      Internal: false,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Options: {},
+      Labels: {},
+      berth: { endpoints: {}, predefined: true },
+    };
+  }
+
+  private async hostRoutes(): Promise<string[]> {
+    try {
+      const routes = await this.ops.ipJson<Array<{ dst: string; dev?: string }>>(['-4', 'route', 'show', 'table', 'all']);
+      const own = new Set(this.bridgeNetworks().map((n) => n.berth.bridge));
+      return routes
+        .filter((r) => r.dst && r.dst !== 'default' && !(r.dev && own.has(r.dev)))
+        .map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/32`))
+        .filter((d) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(d) && !d.startsWith('127.') && !d.startsWith('0.'));
+    } catch {
+      return [];
+    }
+  }
+
+  private async freeSubnet(exclude: string[] = [], skipDocker = false): Promise<string> {
+    const taken = this.bridgeNetworks()
+      .filter((n) => !exclude.includes(n.Id))
+      .flatMap((n) => n.IPAM.Config.map((c) => c.Subnet).filter(Boolean));
+    const pools = this.o.defaultAddressPools?.length ? this.o.defaultAddressPools : DEFAULT_POOLS;
+    return pickSubnet(pools, taken, await this.hostRoutes(), skipDocker && !this.o.defaultAddressPools?.length ? ['172.17.0.0/16'] : []);
+  }
+
+  private bridgeNetworks(): NetworkRecord[] {
+    return [...this.networks.values()].filter((n) => n.Driver === 'bridge' && n.berth.bridge && n.berth.space);
+  }
+
+  private async bringUp(n: NetworkRecord): Promise<void> {
+    const br = n.berth.bridge!;
+    if (this.bridgesUp.has(br)) return;
+    const space = n.berth.space!;
+    await ensureBridge(this.ops, { name: br, gatewayCidr: `${space.gateway}/${space.subnet.split('/')[1]}`, mtu: this.mtu });
+    this.bridgesUp.add(br);
+  }
+
+  private ruleState(): RuleState {
+    const bridges = this.bridgeNetworks().map((n) => ({
+      bridge: n.berth.bridge!,
+      subnet: n.berth.space!.subnet,
+      internal: n.Internal,
+      masquerade: n.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false',
+      icc: n.Options['com.docker.network.bridge.enable_icc'] !== 'false',
+    }));
+    const ports: PortRuleSpec[] = [];
+    for (const n of this.bridgeNetworks())
+      for (const ep of Object.values(n.berth.endpoints))
+        for (const p of ep.ports) ports.push({ ...p, containerIp: ep.ip, bridge: n.berth.bridge! });
+    return { bridges, ports };
+  }
+
+  /** Persists a network record atomically (temp file + rename), serialised per network. */
+  private save(n: NetworkRecord): Promise<void> {
+    this.networks.set(n.Id, n);
+    const file = path.join(this.dir, `${n.Id}.json`);
+    const prev = this.writeQueue.get(n.Id) ?? Promise.resolve();
+    const p = prev.then(async () => {
+      const tmp = `${file}.tmp`;
+      await fsp.writeFile(tmp, JSON.stringify(n));
+      await fsp.rename(tmp, file);
+    });
+    this.writeQueue.set(n.Id, p.catch(() => {}));
+    return p;
+  }
+
+  // ------------------------------------------------------------------ lookup
+
+  private byName(name: string): NetworkRecord | undefined {
+    for (const n of this.networks.values()) if (n.Name === name) return n;
+    return undefined;
+  }
+
+  /** Docker's lookup order: full ID, exact name, unique ID prefix. */
+  find(ref: string): NetworkRecord | undefined {
+    if (!ref) return undefined;
+    const direct = this.networks.get(ref);
+    if (direct) return direct;
+    const named = this.byName(ref);
+    if (named) return named;
+    if (!/^[0-9a-f]+$/.test(ref)) return undefined;
+    const matches = [...this.networks.values()].filter((n) => n.Id.startsWith(ref));
+    if (matches.length > 1) throw invalidArgument(`network ${ref} is ambiguous (${matches.length} matches found based on ID prefix)`);
+    return matches[0];
+  }
+
+  get(ref: string): NetworkRecord {
+    const n = this.find(ref);
+    if (!n) throw notFound(`network ${ref} not found`);
+    return n;
+  }
+
+  // ------------------------------------------------------------------ API: networks
+
+  /** Docker's inspect view. */
+  private view(n: NetworkRecord, withContainers: boolean): Record<string, unknown> {
+    const { berth, ...rest } = n;
+    const containers: Record<string, unknown> = {};
+    if (withContainers) {
+      const bits = berth.space ? berth.space.subnet.split('/')[1] : '';
+      for (const ep of Object.values(berth.endpoints)) {
+        containers[ep.containerId] = {
+          Name: this.containers?.find(ep.containerId)?.Name.slice(1) ?? ep.containerName,
+          EndpointID: ep.id,
+          MacAddress: ep.mac,
+          IPv4Address: ep.ip ? `${ep.ip}/${bits}` : '',
+          IPv6Address: '',
+        };
+      }
+      if (n.Driver === 'host' || n.Driver === 'null') {
+        for (const c of this.containers?.all() ?? []) {
+          if (!c.State.Running || c.HostConfig.NetworkMode !== n.Name) continue;
+          containers[c.Id] = { Name: c.Name.slice(1), EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' };
+        }
+      }
+    }
+    return { ...rest, Containers: containers };
+  }
+
+  list(filters?: Filters): Array<Record<string, unknown>> {
+    if (filters) {
+      for (const k of filters.keys())
+        if (!['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
+    }
+    const out: Array<Record<string, unknown>> = [];
+    for (const n of this.networks.values()) {
+      if (filters && !this.matches(n, filters)) continue;
+      out.push(this.view(n, false));
+    }
+    return out;
+  }
+
+  private matches(n: NetworkRecord, f: Filters): boolean {
+    const vals = (k: string) => f.get(k);
+    const any = (k: string, test: (v: string) => boolean) => vals(k).length === 0 || vals(k).some(test);
+    if (!any('driver', (v) => v === n.Driver)) return false;
+    if (!any('id', (v) => n.Id.startsWith(v) || n.Id.includes(v))) return false;
+    if (!any('name', (v) => n.Name.includes(v))) return false;
+    if (!any('scope', (v) => v === n.Scope)) return false;
+    if (!any('type', (v) => {
+      if (v !== 'custom' && v !== 'builtin') throw invalidArgument(`invalid filter: 'type'='${v}'`);
+      return (v === 'builtin') === Boolean(n.berth.predefined);
+    })) return false;
+    for (const l of vals('label')) {
+      const i = l.indexOf('=');
+      if (i < 0 ? !(l in n.Labels) : n.Labels[l.slice(0, i)] !== l.slice(i + 1)) return false;
+    }
+    if (vals('dangling').length) {
+      const want = vals('dangling')[0];
+      if (!['true', 'false', '1', '0'].includes(want)) throw invalidArgument(`invalid filter 'dangling=${want}'`);
+      const dangling = !n.berth.predefined && !this.inUse(n);
+      if (dangling !== (want === 'true' || want === '1')) return false;
+    }
+    return true;
+  }
+
+  inspect(ref: string): Record<string, unknown> {
+    return this.view(this.get(ref), true);
+  }
+
+  /** Whether a network is used: endpoints (running containers) or containers configured on it. */
+  private inUse(n: NetworkRecord): boolean {
+    if (Object.keys(n.berth.endpoints).length) return true;
+    return (this.containers?.all() ?? []).some((c) => Object.values(networksOf(c)).some((s) => (s as { NetworkID?: string }).NetworkID === n.Id));
+  }
+
+  createNetwork(body: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    return this.serial(async () => {
+      if (!body || typeof body !== 'object') throw invalidArgument('network create: empty request');
+      const name = body.Name ?? '';
+      if (!name) throw invalidArgument('Name is required');
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidArgument(`invalid network name "${name}"`);
+      if (this.byName(name)) throw conflict(`network with name ${name} already exists`);
+      const driver = body.Driver || 'bridge';
+      if (PREDEFINED.includes(name)) throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
+      if (driver === 'host' || driver === 'null') throw new EngineError('Forbidden', `only one instance of "${driver}" network is allowed`);
+      if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+      if (body.EnableIPv6) throw invalidArgument('IPv6 networks are not supported by berth');
+      const cfgs = body.IPAM?.Config ?? [];
+      if (cfgs.length > 1) throw invalidArgument('berth networks support one IPv4 subnet');
+      const c = cfgs[0] ?? {};
+      if ((c.Gateway || c.IPRange) && !c.Subnet) throw invalidArgument('invalid pool request: IP range or gateway given without a subnet');
+      let space: AddressSpace;
+      if (c.Subnet) {
+        space = newAddressSpace(c.Subnet, c.Gateway, c.IPRange);
+        const p = parseCidr(space.subnet);
+        for (const other of this.bridgeNetworks()) {
+          const op = parseCidr(other.berth.space!.subnet);
+          const bits = Math.min(p.bits, op.bits);
+          if (formatIp((p.base & maskOf(bits)) >>> 0) === formatIp((op.base & maskOf(bits)) >>> 0))
+            throw new EngineError('Forbidden', `Pool overlaps with other one on this address space`);
+        }
+      } else space = newAddressSpace(await this.freeSubnet([], true));
+      const id = generateId();
+      const options = { ...(body.Options ?? {}) };
+      const bridge = options['com.docker.network.bridge.name'] || `${this.naming.bridgePrefix}-${id.slice(0, 5)}`;
+      if (bridge.length > 15 || !/^[a-zA-Z0-9_.-]+$/.test(bridge)) throw invalidArgument(`invalid bridge name: ${bridge}`);
+      if (this.bridgeNetworks().some((n) => n.berth.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use by another network`);
+      const ipamConfig: { Subnet: string; Gateway?: string; IPRange?: string } = { Subnet: space.subnet, Gateway: space.gateway };
+      if (space.ipRange) ipamConfig.IPRange = space.ipRange;
+      const rec: NetworkRecord = {
+        Name: name,
+        Id: id,
+        Created: new Date().toISOString(),
+        Scope: 'local',
+        Driver: 'bridge',
+        EnableIPv6: false,
+        IPAM: { Driver: body.IPAM?.Driver || 'default', Options: body.IPAM?.Options ?? {}, Config: [ipamConfig] },
+        Internal: Boolean(body.Internal),
+        Attachable: Boolean(body.Attachable),
+        Ingress: false,
+        ConfigFrom: { Network: '' },
+        ConfigOnly: false,
+        Options: options,
+        Labels: body.Labels ?? {},
+        berth: { bridge, space, endpoints: {} },
+      };
+      await this.save(rec);
+      try {
+        await this.bringUp(rec);
+        if (this.iptables) {
+          if (!rec.Internal) await this.ops.sysctl('net/ipv4/ip_forward', '1');
+          await this.iptables.sync();
+        }
+      } catch (e) {
+        this.networks.delete(id);
+        await fsp.rm(path.join(this.dir, `${id}.json`), { force: true });
+        await deleteBridge(this.ops, bridge).catch(() => {});
+        this.bridgesUp.delete(bridge);
+        throw e;
+      }
+      this.o.events?.publish('network', 'create', id, { name, type: 'bridge' });
+      return { Id: id, Warning: '' };
+    });
+  }
+
+  removeNetwork(ref: string): Promise<void> {
+    return this.serial(async () => {
+      const n = this.get(ref);
+      if (n.berth.predefined) throw new EngineError('Forbidden', `${n.Name} is a pre-defined network and cannot be removed`);
+      if (Object.keys(n.berth.endpoints).length)
+        throw new EngineError('Forbidden', `error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
+      await this.dropNetwork(n);
+    });
+  }
+
+  private async dropNetwork(n: NetworkRecord): Promise<void> {
+    this.networks.delete(n.Id);
+    await this.writeQueue.get(n.Id);
+    await fsp.rm(path.join(this.dir, `${n.Id}.json`), { force: true });
+    if (n.berth.bridge) {
+      await deleteBridge(this.ops, n.berth.bridge);
+      this.bridgesUp.delete(n.berth.bridge);
+    }
+    await this.iptables?.sync();
+    this.o.events?.publish('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
+  }
+
+  prune(filters?: Filters): Promise<{ NetworksDeleted: string[] }> {
+    return this.serial(async () => {
+      if (filters) for (const k of filters.keys()) if (!['label', 'label!', 'until'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
+      const deleted: string[] = [];
+      for (const n of [...this.networks.values()]) {
+        if (n.berth.predefined || this.inUse(n)) continue;
+        if (filters && !pruneMatches(n, filters)) continue;
+        await this.dropNetwork(n);
+        deleted.push(n.Name);
+      }
+      return { NetworksDeleted: deleted };
+    });
+  }
+
+  /** `POST /networks/{id}/connect`: adds the network to a container; plugs it in now when the container runs. */
+  connect(ref: string, containerRef: string, cfg: EndpointSettings | undefined): Promise<void> {
+    return this.serial(async () => {
+      const n = this.get(ref);
+      const rec = this.lookup().get(containerRef);
+      const mode = rec.HostConfig.NetworkMode;
+      if (n.Driver !== 'bridge' || mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
+        if (mode === 'host' || n.Driver === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
+        if (mode.startsWith('container:')) throw new EngineError('Forbidden', 'container sharing network namespace with another container or host cannot be connected to any other network');
+        throw new EngineError('Forbidden', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      }
+      const nets = networksOf(rec);
+      if (nets[n.Name]) throw new EngineError('Forbidden', `endpoint with name ${rec.Name.slice(1)} already exists in network ${n.Name}`);
+      this.validateEndpointConfig(n, cfg);
+      nets[n.Name] = endpointSettings(n, cfg);
+      if (rec.State.Running) {
+        try {
+          await this.plug(rec, [n.Name], false);
+        } catch (e) {
+          delete nets[n.Name];
+          throw e;
+        }
+      }
+      this.lookup().save(rec);
+      this.o.events?.publish('network', 'connect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
+    });
+  }
+
+  disconnect(ref: string, containerRef: string, force: boolean): Promise<void> {
+    return this.serial(async () => {
+      const n = this.get(ref);
+      const rec = this.lookup().find(containerRef);
+      if (!rec) {
+        if (force) {
+          // Docker's force-disconnect of a gone container: drop its endpoint by name or ID.
+          for (const ep of Object.values(n.berth.endpoints)) if (ep.containerId.startsWith(containerRef) || ep.containerName === containerRef) await this.unplug(n, ep);
+          return;
+        }
+        throw notFound(`No such container: ${containerRef}`);
+      }
+      if (n.Driver === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
+      const nets = networksOf(rec);
+      if (!nets[n.Name]) throw new EngineError('Forbidden', `container ${rec.Id} is not connected to network ${n.Name}`);
+      const ep = Object.values(n.berth.endpoints).find((e) => e.containerId === rec.Id);
+      if (ep) await this.unplug(n, ep);
+      delete nets[n.Name];
+      if (rec.HostConfig.NetworkMode === n.Name || rec.HostConfig.NetworkMode === n.Id) {
+        // Docker leaves NetworkMode as is; the container then starts without that network.
+      }
+      this.syncTopLevel(rec);
+      this.lookup().save(rec);
+      await this.iptables?.sync();
+      this.o.events?.publish('network', 'disconnect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
+    });
+  }
+
+  private lookup(): ContainerLookup {
+    if (!this.containers) throw internal('network service: container store not attached');
+    return this.containers;
+  }
+
+  private validateEndpointConfig(n: NetworkRecord, cfg: EndpointSettings | undefined): void {
+    const userDefined = !n.berth.predefined;
+    if (cfg?.IPAMConfig?.IPv4Address) {
+      if (!userDefined) throw invalidArgument('user specified IP address is supported on user defined networks only');
+      const ip = parseIp(cfg.IPAMConfig.IPv4Address);
+      if (n.berth.space && !inSubnet(n.berth.space.subnet, ip)) throw invalidArgument(`no configured subnet or ip-range contain the IP address ${cfg.IPAMConfig.IPv4Address}`);
+    }
+    if (cfg?.Aliases?.length && !userDefined) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+  }
+
+  // ------------------------------------------------------------------ ContainerNetworking
+
+  async create(rec: ContainerRecord, networkingConfig: Record<string, unknown> | undefined): Promise<void> {
+    const mode = rec.HostConfig.NetworkMode || 'bridge';
+    const eps = ((networkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointSettings>) || {};
+    const ns = rec.NetworkSettings as Record<string, unknown>;
+    if (mode.startsWith('container:')) {
+      const other = this.lookup().get(mode.slice('container:'.length));
+      if (other.Id === rec.Id) throw invalidArgument('cannot join own network namespace');
+      if (Object.keys(rec.HostConfig.PortBindings ?? {}).length) throw invalidArgument('conflicting options: port publishing and the container type network mode');
+      ns.Networks = {};
+      return;
+    }
+    const primary = this.get(mode === 'default' ? 'bridge' : mode);
+    if (eps.default && !eps[primary.Name]) {
+      eps[primary.Name] = eps.default;
+      delete eps.default;
+    }
+    if (primary.Driver === 'host' && rec.HostConfig.Hostname) {
+      /* Docker allows it; nothing to check */
+    }
+    const nets: Record<string, unknown> = {};
+    const primaryCfg = eps[mode] ?? eps[primary.Name] ?? eps[primary.Id];
+    this.validateEndpointConfig(primary, primaryCfg);
+    nets[primary.Name] = endpointSettings(primary, primaryCfg);
+    for (const [key, cfg] of Object.entries(eps)) {
+      const n = this.get(key);
+      if (n.Id === primary.Id) continue;
+      if (primary.Driver !== 'bridge' || n.Driver !== 'bridge')
+        throw invalidArgument('Container cannot be connected to network endpoints: host and none networks are exclusive');
+      this.validateEndpointConfig(n, cfg);
+      nets[n.Name] = endpointSettings(n, cfg);
+    }
+    ns.Networks = nets;
+    ns.Ports = {};
+    if (primary.Driver === 'bridge') validatePortBindings(rec);
+  }
+
+  setup(rec: ContainerRecord): Promise<{ netnsPath?: string; ip?: string; extraHosts?: string[] }> {
+    return this.serial(async () => {
+      const mode = rec.HostConfig.NetworkMode || 'bridge';
+      const ns = rec.NetworkSettings as Record<string, unknown>;
+      if (mode === 'host') {
+        ns.SandboxKey = '';
+        return { netnsPath: 'host' };
+      }
+      if (mode.startsWith('container:')) {
+        const other = this.lookup().get(mode.slice('container:'.length));
+        if (!other.State.Running) throw conflict(`cannot join network of a non running container: ${other.Id}`);
+        if (other.HostConfig.NetworkMode === 'host') return { netnsPath: 'host' };
+        const key = String((other.NetworkSettings as Record<string, unknown>).SandboxKey || '');
+        return { netnsPath: key && fs.existsSync(key) ? key : `/proc/${other.State.Pid}/ns/net` };
+      }
+      const primary = this.find(mode);
+      if (primary?.Driver === 'null') {
+        ns.SandboxKey = '';
+        return {}; // runc makes an empty namespace with loopback up
+      }
+      const netns = path.join(this.netnsDir, rec.Id.slice(0, 12));
+      if (fs.existsSync(netns)) await this.ops.deleteNetns(netns).catch(() => {}); // leftovers of a crash
+      ns.SandboxKey = netns;
+      ns.SandboxID = crypto.createHash('sha256').update(netns + rec.Id).digest('hex');
+      try {
+        const names = Object.keys(networksOf(rec));
+        // Missing networks (removed while the container was stopped) fail the start as in Docker.
+        for (const nm of names) this.get(nm);
+        await this.plug(rec, names, true);
+        if (!fs.existsSync(netns)) await this.ops.createNetns(netns); // no bridge endpoint at all
+      } catch (e) {
+        await this.unplugAll(rec).catch(() => {});
+        await this.ops.deleteNetns(netns).catch(() => {});
+        ns.SandboxKey = '';
+        throw e;
+      }
+      const primaryName = primary?.Name ?? Object.keys(networksOf(rec))[0];
+      const primaryEp = primaryName ? networksOf(rec)[primaryName] as { IPAddress?: string } | undefined : undefined;
+      // Peers on user-defined networks, for /etc/hosts.
+      const peers: Array<{ ip: string; names: string[] }> = [];
+      for (const nm of Object.keys(networksOf(rec))) {
+        const n = this.get(nm);
+        if (n.berth.predefined) continue;
+        for (const ep of Object.values(n.berth.endpoints)) {
+          if (ep.containerId === rec.Id) continue;
+          const peer = this.containers?.find(ep.containerId);
+          peers.push({ ip: ep.ip, names: peerNames(peer?.Name ?? ep.containerName, ep.containerId, ep.aliases) });
+        }
+      }
+      return { netnsPath: netns, ip: primaryEp?.IPAddress || undefined, extraHosts: extraHostEntries(peers) };
+    });
+  }
+
+  /** Creates endpoints for `names` in the container's namespace (allocations persisted first). */
+  private async plug(rec: ContainerRecord, names: string[], fresh: boolean): Promise<void> {
+    const ns = rec.NetworkSettings as Record<string, unknown>;
+    const netns = String(ns.SandboxKey || '');
+    if (!netns) throw conflict(`container ${rec.Id} has no network namespace of berth's`);
+    const nets = networksOf(rec);
+    const mode = rec.HostConfig.NetworkMode;
+    const primary = this.find(mode);
+    let ifIndex = fresh ? 0 : this.nextIfIndex(rec);
+    const specs: EndpointSpec[] = [];
+    const made: Array<{ n: NetworkRecord; ep: Endpoint }> = [];
+    try {
+      for (const nm of names) {
+        const n = this.get(nm);
+        if (n.Driver !== 'bridge') continue;
+        await this.bringUp(n);
+        const settings = nets[n.Name] as Record<string, unknown> & EndpointSettings;
+        const epId = generateId();
+        const ip = allocate(n.berth.space!, epId, settings.IPAMConfig?.IPv4Address || undefined);
+        const ep: Endpoint = {
+          id: epId,
+          containerId: rec.Id,
+          containerName: rec.Name.slice(1),
+          ip,
+          mac: macFromIp(parseIp(ip)),
+          hostVeth: `bveth${epId.slice(0, 10)}`,
+          ifName: `eth${ifIndex++}`,
+          aliases: (settings.Aliases ?? []).filter((a) => a !== rec.Id.slice(0, 12)),
+          ports: [],
+        };
+        n.berth.endpoints[epId] = ep;
+        made.push({ n, ep });
+        const isPrimary = primary ? n.Id === primary.Id : made.length === 1;
+        if (isPrimary) ep.ports = await this.allocatePorts(rec, ep);
+        const bits = n.berth.space!.subnet.split('/')[1];
+        specs.push({
+          hostVeth: ep.hostVeth,
+          ifName: ep.ifName,
+          mac: ep.mac,
+          addressCidr: `${ip}/${bits}`,
+          defaultGateway: isPrimary && !n.Internal ? n.berth.space!.gateway : undefined,
+          bridge: n.berth.bridge!,
+          mtu: this.mtu,
+        });
+        Object.assign(settings, {
+          NetworkID: n.Id,
+          EndpointID: epId,
+          Gateway: n.berth.space!.gateway,
+          IPAddress: ip,
+          IPPrefixLen: Number(bits),
+          MacAddress: ep.mac,
+          Aliases: n.berth.predefined ? settings.Aliases ?? null : [...new Set([...(ep.aliases ?? []), rec.Id.slice(0, 12)])],
+        });
+      }
+      await Promise.all(made.map(({ n }) => this.save(n)));
+      await attachEndpoints(this.ops, netns, specs, fresh);
+    } catch (e) {
+      for (const { n, ep } of made) {
+        release(n.berth.space!, ep.ip, ep.id);
+        delete n.berth.endpoints[ep.id];
+        clearEndpointSettings(nets[n.Name] as Record<string, unknown>);
+        await this.save(n);
+      }
+      throw e;
+    }
+    if (made.some(({ ep }) => ep.ports.length)) await this.iptables?.sync();
+    this.syncTopLevel(rec);
+    // Tell running peers on user-defined networks about the newcomer.
+    for (const { n, ep } of made) {
+      if (n.berth.predefined) continue;
+      const names = peerNames(rec.Name, rec.Id, ep.aliases);
+      for (const other of Object.values(n.berth.endpoints)) {
+        if (other.containerId === rec.Id) continue;
+        const peer = this.containers?.find(other.containerId);
+        if (peer?.HostsPath) await addPeer(peer.HostsPath, ep.ip, names).catch(() => {});
+      }
+      // A connect on a running container: it learns its peers too.
+      if (!fresh && rec.HostsPath) {
+        for (const other of Object.values(n.berth.endpoints)) {
+          if (other.containerId === rec.Id) continue;
+          const peer = this.containers?.find(other.containerId);
+          await addPeer(rec.HostsPath, other.ip, peerNames(peer?.Name ?? other.containerName, other.containerId, other.aliases)).catch(() => {});
+        }
+      }
+    }
+  }
+
+  private nextIfIndex(rec: ContainerRecord): number {
+    let max = -1;
+    for (const n of this.networks.values())
+      for (const ep of Object.values(n.berth.endpoints)) if (ep.containerId === rec.Id) max = Math.max(max, Number(ep.ifName.slice(3)));
+    return max + 1;
+  }
+
+  /** Removes one endpoint: veth, address, ports, peers' hosts entries. */
+  private async unplug(n: NetworkRecord, ep: Endpoint): Promise<void> {
+    await detachEndpoints(this.ops, [ep.hostVeth]);
+    if (n.berth.space) release(n.berth.space, ep.ip, ep.id);
+    delete n.berth.endpoints[ep.id];
+    await this.save(n);
+    if (!n.berth.predefined) {
+      for (const other of Object.values(n.berth.endpoints)) {
+        const peer = this.containers?.find(other.containerId);
+        if (peer?.HostsPath) await removePeer(peer.HostsPath, ep.ip, other.ip).catch(() => {});
+      }
+    }
+    const rec = this.containers?.find(ep.containerId);
+    if (rec) {
+      const s = networksOf(rec)[n.Name] as Record<string, unknown> | undefined;
+      if (s) clearEndpointSettings(s);
+      // Its own hosts file forgets the peers of that network.
+      if (rec.HostsPath && rec.State.Running && !n.berth.predefined)
+        for (const other of Object.values(n.berth.endpoints)) await removePeer(rec.HostsPath, other.ip, ep.ip).catch(() => {});
+    }
+  }
+
+  private async unplugAll(rec: ContainerRecord): Promise<boolean> {
+    let hadPorts = false;
+    for (const n of [...this.networks.values()]) {
+      for (const ep of Object.values(n.berth.endpoints)) {
+        if (ep.containerId !== rec.Id) continue;
+        if (ep.ports.length) hadPorts = true;
+        await this.unplug(n, ep);
+      }
+    }
+    return hadPorts;
+  }
+
+  teardown(rec: ContainerRecord): Promise<void> {
+    return this.serial(async () => {
+      const hadPorts = await this.unplugAll(rec);
+      if (hadPorts) await this.iptables?.sync();
+      const netns = path.join(this.netnsDir, rec.Id.slice(0, 12));
+      await this.ops.deleteNetns(netns);
+      const ns = rec.NetworkSettings as Record<string, unknown>;
+      ns.SandboxKey = '';
+      ns.SandboxID = '';
+      ns.Ports = {};
+      for (const s of Object.values(networksOf(rec))) clearEndpointSettings(s as Record<string, unknown>);
+      this.syncTopLevel(rec);
+    });
+  }
+
+  async remove(rec: ContainerRecord): Promise<void> {
+    await this.teardown(rec);
+  }
+
+  /** Docker fills the top-level address fields from the default bridge endpoint only; Ports from the primary. */
+  private syncTopLevel(rec: ContainerRecord): void {
+    const ns = rec.NetworkSettings as Record<string, unknown>;
+    const b = networksOf(rec).bridge as Record<string, unknown> | undefined;
+    const bridgeNet = this.byName('bridge');
+    ns.Bridge = '';
+    ns.IPAddress = (b?.IPAddress as string) ?? '';
+    ns.IPPrefixLen = (b?.IPPrefixLen as number) ?? 0;
+    ns.Gateway = (b?.Gateway as string) ?? '';
+    ns.MacAddress = (b?.MacAddress as string) ?? '';
+    ns.EndpointID = (b?.EndpointID as string) ?? '';
+    void bridgeNet;
+    // Ports: exposed and published ports of the running container.
+    const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+    const eps = [...this.networks.values()].flatMap((n) => Object.values(n.berth.endpoints)).filter((e) => e.containerId === rec.Id);
+    if (eps.length) {
+      for (const k of Object.keys(rec.Config.ExposedPorts ?? {})) ports[normalizePortKey(k)] = null;
+      for (const k of Object.keys(rec.HostConfig.PortBindings ?? {})) ports[normalizePortKey(k)] ??= null;
+      for (const ep of eps)
+        for (const p of ep.ports) {
+          const key = `${p.containerPort}/${p.proto}`;
+          (ports[key] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+        }
+    }
+    ns.Ports = ports;
+  }
+
+  // ------------------------------------------------------------------ ports
+
+  private usedPorts(): Set<string> {
+    const used = new Set<string>();
+    for (const n of this.networks.values())
+      for (const ep of Object.values(n.berth.endpoints)) for (const p of ep.ports) used.add(`${p.proto}/${p.hostPort}`);
+    return used;
+  }
+
+  /** Turns PortBindings (+ PublishAllPorts) into concrete bindings; refuses ports taken by berth or by the host. */
+  private async allocatePorts(rec: ContainerRecord, ep: Endpoint): Promise<PortBinding[]> {
+    const want: Array<{ proto: PortBinding['proto']; containerPort: number; hostIp: string; range?: [number, number] }> = [];
+    const bindings = rec.HostConfig.PortBindings ?? {};
+    for (const [key, list] of Object.entries(bindings)) {
+      const { port, proto } = parsePortKey(key);
+      for (const b of list ?? [{ HostIp: '', HostPort: '' }]) {
+        const hp = (b?.HostPort ?? '').trim();
+        let range: [number, number] | undefined;
+        if (hp) {
+          const m = /^(\d+)(?:-(\d+))?$/.exec(hp);
+          if (!m) throw invalidArgument(`invalid port specification: "${hp}"`);
+          range = [Number(m[1]), Number(m[2] ?? m[1])];
+        }
+        want.push({ proto, containerPort: port, hostIp: b?.HostIp || '', range });
+      }
+    }
+    if (rec.HostConfig.PublishAllPorts) {
+      for (const key of Object.keys(rec.Config.ExposedPorts ?? {})) {
+        const { port, proto } = parsePortKey(key);
+        if (want.some((w) => w.containerPort === port && w.proto === proto)) continue;
+        want.push({ proto, containerPort: port, hostIp: '' });
+      }
+    }
+    const used = this.usedPorts();
+    const out: PortBinding[] = [];
+    for (const w of want) {
+      const ip = w.hostIp && w.hostIp !== '0.0.0.0' ? w.hostIp : '0.0.0.0';
+      if (ip.includes(':')) continue; // IPv6 host addresses: not supported (Docker's ip6tables part)
+      let chosen = 0;
+      if (w.range && w.range[0] === w.range[1]) {
+        const port = w.range[0];
+        if (used.has(`${w.proto}/${port}`))
+          throw conflict(`driver failed programming external connectivity on endpoint ${ep.containerName} (${ep.id}): Bind for ${ip}:${port} failed: port is already allocated`);
+        const err = await probePort(w.proto, ip, port);
+        if (err)
+          throw conflict(`driver failed programming external connectivity on endpoint ${ep.containerName} (${ep.id}): Error starting userland proxy: listen ${w.proto}4 ${ip}:${port}: bind: ${err}`);
+        chosen = port;
+      } else {
+        const [from, to] = w.range ?? [EPHEMERAL_FROM, EPHEMERAL_TO];
+        for (let p = from; p <= to && !chosen; p++) {
+          if (used.has(`${w.proto}/${p}`)) continue;
+          if (await probePort(w.proto, ip, p)) continue;
+          chosen = p;
+        }
+        if (!chosen) throw conflict(`driver failed programming external connectivity on endpoint ${ep.containerName} (${ep.id}): Bind for ${ip}:${w.range ? w.range.join('-') : '0'} failed: port is already allocated`);
+      }
+      used.add(`${w.proto}/${chosen}`);
+      out.push({ proto: w.proto, hostIp: ip, hostPort: chosen, containerPort: w.containerPort });
+    }
+    return out;
+  }
+
+  /** For leak checks and cleanup: the bridges this daemon has made. */
+  bridges(): string[] {
+    return this.bridgeNetworks().map((n) => n.berth.bridge!);
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function maskOf(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+function inSubnet(subnet: string, ip: number): boolean {
+  const p = parseCidr(subnet);
+  return ((ip & maskOf(p.bits)) >>> 0) === p.base;
+}
+
+function normalizeBip(bip: string): string {
+  const p = parseCidr(bip);
+  return `${formatIp(p.ip)}/${p.bits}`;
+}
+
+function spaceFromBip(bip: string): AddressSpace {
+  const p = parseCidr(bip);
+  if (p.ip === p.base) throw invalidArgument(`invalid --bip ${bip}: the address must be the bridge's own address, not the network's`);
+  return newAddressSpace(`${formatIp(p.base)}/${p.bits}`, formatIp(p.ip));
+}
+
+function networksOf(rec: ContainerRecord): Record<string, Record<string, unknown>> {
+  const ns = rec.NetworkSettings as Record<string, unknown>;
+  if (!ns.Networks || typeof ns.Networks !== 'object') ns.Networks = {};
+  return ns.Networks as Record<string, Record<string, unknown>>;
+}
+
+function endpointSettings(n: NetworkRecord, cfg: EndpointSettings | undefined): Record<string, unknown> {
+  const ipv4 = cfg?.IPAMConfig?.IPv4Address;
+  return {
+    IPAMConfig: ipv4 ? { IPv4Address: ipv4 } : null,
+    Links: null,
+    Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null,
+    NetworkID: n.Id,
+    EndpointID: '',
+    Gateway: '',
+    IPAddress: '',
+    IPPrefixLen: 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: '',
+    DriverOpts: null,
+  };
+}
+
+function clearEndpointSettings(s: Record<string, unknown> | undefined): void {
+  if (!s) return;
+  Object.assign(s, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
+  if (Array.isArray(s.Aliases)) {
+    // The short-ID alias is added at start; keep only the user's.
+    const left = (s.Aliases as string[]).filter((a) => !/^[0-9a-f]{12}$/.test(a));
+    s.Aliases = left.length ? left : null;
+  }
+}
+
+function parsePortKey(key: string): { port: number; proto: PortBinding['proto'] } {
+  const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(key.trim());
+  if (!m) throw invalidArgument(`invalid port specification: "${key}"`);
+  const port = Number(m[1]);
+  if (port < 1 || port > 65535) throw invalidArgument(`invalid port specification: "${key}"`);
+  return { port, proto: (m[2]?.toLowerCase() ?? 'tcp') as PortBinding['proto'] };
+}
+
+function normalizePortKey(key: string): string {
+  const { port, proto } = parsePortKey(key);
+  return `${port}/${proto}`;
+}
+
+function validatePortBindings(rec: ContainerRecord): void {
+  for (const [key, list] of Object.entries(rec.HostConfig.PortBindings ?? {})) {
+    parsePortKey(key);
+    for (const b of list ?? []) {
+      const hp = (b?.HostPort ?? '').trim();
+      if (hp && !/^\d+(-\d+)?$/.test(hp)) throw invalidArgument(`invalid port specification: "${hp}"`);
+      if (hp && hp.split('-').some((x) => Number(x) < 1 || Number(x) > 65535)) throw invalidArgument(`invalid port specification: "${hp}"`);
+      if (b?.HostIp && !b.HostIp.includes(':')) parseIp(b.HostIp);
+    }
+  }
+}
+
+/** Whether a host port is free: binds and closes at once. Returns the error code when it is not. */
+function probePort(proto: PortBinding['proto'], ip: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    if (proto === 'udp') {
+      const s = dgram.createSocket('udp4');
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        s.close();
+        resolve(describe(e));
+      });
+      s.bind({ port, address: ip, exclusive: true }, () => s.close(() => resolve(undefined)));
+      return;
+    }
+    if (proto === 'sctp') return resolve(undefined);
+    const srv = net.createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => resolve(describe(e)));
+    srv.listen({ port, host: ip, exclusive: true }, () => srv.close(() => resolve(undefined)));
+  });
+}
+
+function describe(e: NodeJS.ErrnoException): string {
+  if (e.code === 'EADDRINUSE') return 'address already in use';
+  if (e.code === 'EADDRNOTAVAIL') return 'cannot assign requested address';
+  if (e.code === 'EACCES') return 'permission denied';
+  return e.message;
+}
+
+function pruneMatches(n: NetworkRecord, f: Filters): boolean {
+  for (const l of f.get('label')) {
+    const i = l.indexOf('=');
+    if (i < 0 ? !(l in n.Labels) : n.Labels[l.slice(0, i)] !== l.slice(i + 1)) return false;
+  }
+  for (const l of f.get('label!')) {
+    const i = l.indexOf('=');
+    if (i < 0 ? l in n.Labels : n.Labels[l.slice(0, i)] === l.slice(i + 1)) return false;
+  }
+  for (const u of f.get('until')) {
+    const t = /^\d+$/.test(u) ? Number(u) * 1000 : Date.parse(u);
+    if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${u}'`);
+    if (Date.parse(n.Created) >= t) return false;
+  }
+  return true;
+}

@@ -1,0 +1,98 @@
+/** Pure parts of the network plugin: IPv4 arithmetic, IPAM, rule rendering, ip batches. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hostEndpointLines, nsEndpointLines } from './bridge.js';
+import { addPeer, extraHostEntries, peerNames, removePeer } from './dns.js';
+import { allocate, newAddressSpace, pickSubnet, release } from './ipam.js';
+import { chainNames, renderRules } from './iptables.js';
+import { formatIp, macFromIp, overlaps, parseCidr, parseIp } from './ipv4.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+test('ipv4: parse/format, CIDR normalisation, overlap, Docker MAC', () => {
+  assert.equal(formatIp(parseIp('172.18.0.2')), '172.18.0.2');
+  assert.throws(() => parseIp('1.2.3.256'), /invalid IP address/);
+  const p = parseCidr('172.18.5.9/16');
+  assert.equal(formatIp(p.base), '172.18.0.0');
+  assert.ok(overlaps(parseCidr('10.0.0.0/8'), parseCidr('10.1.0.0/16')));
+  assert.ok(!overlaps(parseCidr('10.0.0.0/16'), parseCidr('10.1.0.0/16')));
+  assert.equal(macFromIp(parseIp('172.21.0.2')), '02:42:ac:15:00:02');
+});
+
+test('ipam: sequential allocation skips gateway, network and broadcast; no reuse right after release', () => {
+  const s = newAddressSpace('10.9.0.0/29');
+  assert.equal(s.gateway, '10.9.0.1');
+  const got = [allocate(s, 'a'), allocate(s, 'b'), allocate(s, 'c')];
+  assert.deepEqual(got, ['10.9.0.2', '10.9.0.3', '10.9.0.4']);
+  release(s, '10.9.0.2', 'a');
+  assert.equal(allocate(s, 'd'), '10.9.0.5');
+  assert.equal(allocate(s, 'e'), '10.9.0.6');
+  assert.equal(allocate(s, 'f'), '10.9.0.2'); // wraps to the freed one
+  assert.throws(() => allocate(s, 'g'), /no available IPv4 address/);
+  release(s, '10.9.0.3', 'someone-else');
+  assert.equal(s.allocated['10.9.0.3'], 'b');
+});
+
+test('ipam: requested address, ip-range, gateway checks', () => {
+  const s = newAddressSpace('10.9.0.0/24', '10.9.0.254', '10.9.0.128/25');
+  assert.equal(allocate(s, 'a'), '10.9.0.128');
+  assert.equal(allocate(s, 'b', '10.9.0.7'), '10.9.0.7');
+  assert.throws(() => allocate(s, 'c', '10.9.0.7'), /Address already in use/);
+  assert.throws(() => allocate(s, 'c', '10.9.1.7'), /not in 10.9.0.0\/24/);
+  assert.throws(() => newAddressSpace('10.9.0.0/24', '10.8.0.1'), /no matching subnet for gateway/);
+});
+
+test('pickSubnet avoids taken subnets, host routes and docker0', () => {
+  const pools = [{ base: '172.17.0.0/16', size: 16 }, { base: '172.18.0.0/16', size: 16 }, { base: '172.20.0.0/14', size: 16 }];
+  assert.equal(pickSubnet(pools, [], [], ['172.17.0.0/16']), '172.18.0.0/16');
+  assert.equal(pickSubnet(pools, ['172.18.0.0/16'], ['172.20.0.0/24'], ['172.17.0.0/16']), '172.21.0.0/16');
+});
+
+test('renderRules: own chains only, masquerade, isolation, internal, DNAT with localhost', () => {
+  const c = chainNames('ab12', 'berthab12');
+  const text = renderRules(c, {
+    bridges: [
+      { bridge: 'berthab120', subnet: '172.18.0.0/16', internal: false, masquerade: true, icc: true },
+      { bridge: 'berthab12-x', subnet: '172.19.0.0/16', internal: true, masquerade: true, icc: true },
+    ],
+    ports: [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, bridge: 'berthab120' }],
+  });
+  for (const line of text.split('\n').filter((l) => l.startsWith('-A'))) assert.match(line, /^-A BERTH(-POSTROUTING|-FORWARD)?-ab12 /);
+  assert.match(text, /-A BERTH-POSTROUTING-ab12 -s 172\.18\.0\.0\/16 ! -o berthab120 -j MASQUERADE/);
+  assert.doesNotMatch(text, /-s 172\.19\.0\.0\/16 ! -o/); // internal: no NAT
+  assert.match(text, /-A BERTH-FORWARD-ab12 -i berthab12-x -j DROP/);
+  assert.match(text, /-A BERTH-FORWARD-ab12 -i berthab120 -o berthab12\+ -j DROP/);
+  assert.match(text, /-A BERTH-ab12 -d 127\.0\.0\.1\/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172\.18\.0\.2:80/);
+  assert.match(text, /-s 127\.0\.0\.0\/8 -o berthab120 -j MASQUERADE/);
+  assert.deepEqual(chainNames('', 'berth'), { dnat: 'BERTH', postrouting: 'BERTH-POSTROUTING', forward: 'BERTH-FORWARD', bridgeWildcard: 'berth+' });
+});
+
+test('ip batches: veth made inside the namespace, host end attached to the bridge', () => {
+  const ep = { hostVeth: 'bveth0123456789', ifName: 'eth0', mac: '02:42:ac:12:00:02', addressCidr: '172.18.0.2/16', defaultGateway: '172.18.0.1', bridge: 'berth0', mtu: 1500 };
+  assert.deepEqual(nsEndpointLines([ep], true, '/proc/1/ns/net'), [
+    'link set lo up',
+    'link add eth0 mtu 1500 address 02:42:ac:12:00:02 type veth peer name bveth0123456789 mtu 1500 netns /proc/1/ns/net',
+    'addr add 172.18.0.2/16 dev eth0',
+    'link set eth0 up',
+    'route replace default via 172.18.0.1 dev eth0',
+  ]);
+  assert.deepEqual(hostEndpointLines([ep]), ['link set bveth0123456789 master berth0 up']);
+});
+
+test('dns: peers in hosts files, updated in place (same inode)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-dns-'));
+  const f = path.join(dir, 'hosts');
+  fs.writeFileSync(f, '127.0.0.1\tlocalhost\n10.0.0.2\tme\n');
+  const ino = fs.statSync(f).ino;
+  assert.deepEqual(peerNames('/web', 'abcdef0123456789', ['w', 'web']), ['web', 'abcdef012345', 'w']);
+  assert.deepEqual(extraHostEntries([{ ip: '10.0.0.3', names: ['a', 'b'] }]), ['a:10.0.0.3', 'b:10.0.0.3']);
+  await addPeer(f, '10.0.0.3', ['db', 'abc']);
+  await addPeer(f, '10.0.0.3', ['db2']);
+  assert.equal(fs.readFileSync(f, 'utf8'), '127.0.0.1\tlocalhost\n10.0.0.2\tme\n10.0.0.3\tdb2\n');
+  await removePeer(f, '10.0.0.3');
+  await removePeer(f, '10.0.0.2', '10.0.0.2');
+  assert.equal(fs.readFileSync(f, 'utf8'), '127.0.0.1\tlocalhost\n10.0.0.2\tme\n');
+  assert.equal(fs.statSync(f).ino, ino);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -1,0 +1,384 @@
+/**
+ * berthd's side of `berth-monitor`: spawning one (detached, so it outlives berthd), talking to its attach socket,
+ * and reading the exit file it leaves behind. The protocol is described in monitor-protocol.ts.
+ *
+ * Lifecycle of a container:
+ *   startMonitor({mode:'create'}) → runc create has run; {pid} is the container's init, waiting for start
+ *   MonitorConnection.connect(socket) → conn.start() → 'started' → 'stdout'/'stderr' … → 'exit' (status)
+ *   readExitFile(exitFile) → exit code, signal, finishedAt, oomKilled (also after a berthd restart)
+ *   runc delete is berthd's job (runc.ts), the monitor never deletes.
+ * exec: startMonitor({mode:'exec'}) → connect → start() runs `runc exec -d` → same events.
+ */
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { connect as netConnect, type Socket } from 'node:net';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ClientFrame,
+  decodeNumber,
+  encodeFrame,
+  encodeResize,
+  encodeStdin,
+  FrameDecoder,
+  MonitorFrame,
+  parseReport,
+  type ExitFile,
+} from './monitor-protocol.js';
+
+export type { ExitFile } from './monitor-protocol.js';
+
+export interface StartMonitorOptions {
+  /** Container id (runc's id). */
+  id: string;
+  mode: 'create' | 'exec';
+  /** OCI bundle directory (create mode). */
+  bundle?: string;
+  /** process.json for `runc exec --process` (exec mode). */
+  processFile?: string;
+  tty?: boolean;
+  /** Keep stdin open (docker -i); otherwise the process reads /dev/null. */
+  stdin?: boolean;
+  /** json-file log path (create mode). */
+  logFile?: string;
+  exitFile: string;
+  /** Attach socket path; must fit a sockaddr_un (< 108 bytes), and so must `<socket>.tty`. */
+  socketPath: string;
+  /** Where runc writes the container (or exec process) pid. */
+  pidFile: string;
+  runcRoot: string;
+  /** Default /usr/sbin/runc. */
+  runcPath?: string;
+  /** Default: native/build/berth-monitor of this checkout, or $BERTH_MONITOR. */
+  monitorPath?: string;
+}
+
+export interface StartMonitorResult {
+  /** Container init pid (create mode); 0 in exec mode, where the pid comes with the started event. */
+  pid: number;
+  monitorPid: number;
+}
+
+/** The monitor (i.e. runc) refused to create the container; `message` is runc's own text. */
+export class MonitorStartError extends Error {
+  constructor(
+    message: string,
+    readonly monitorExitCode: number | null = null,
+  ) {
+    super(message);
+    this.name = 'MonitorStartError';
+  }
+}
+
+let cachedMonitorPath: string | undefined;
+
+/** Finds native/build/berth-monitor above this module (works from src/ with tsx and from dist/). */
+export function defaultMonitorPath(): string {
+  if (process.env.BERTH_MONITOR) return process.env.BERTH_MONITOR;
+  if (cachedMonitorPath) return cachedMonitorPath;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const candidate = join(dir, 'native', 'build', 'berth-monitor');
+    if (existsSync(candidate)) return (cachedMonitorPath = candidate);
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw new Error('berth-monitor not found: run `node scripts/build-native.mjs` or set BERTH_MONITOR');
+}
+
+export function monitorArgs(opts: StartMonitorOptions): string[] {
+  for (const [k, v] of Object.entries({
+    bundle: opts.bundle,
+    processFile: opts.processFile,
+    logFile: opts.logFile,
+    exitFile: opts.exitFile,
+    socketPath: opts.socketPath,
+    pidFile: opts.pidFile,
+    runcRoot: opts.runcRoot,
+  })) {
+    // the monitor is long-lived and must not depend on berthd's cwd
+    if (v !== undefined && !isAbsolute(v)) throw new TypeError(`${k} must be an absolute path: ${v}`);
+  }
+  const args = ['--id', opts.id, '--mode', opts.mode, '--runc', opts.runcPath ?? '/usr/sbin/runc'];
+  args.push('--runc-root', opts.runcRoot);
+  if (opts.mode === 'create') {
+    if (!opts.bundle) throw new TypeError('create mode needs bundle');
+    args.push('--bundle', opts.bundle);
+    if (opts.logFile) args.push('--log', opts.logFile);
+  } else {
+    if (!opts.processFile) throw new TypeError('exec mode needs processFile');
+    args.push('--process', opts.processFile);
+  }
+  if (opts.tty) args.push('--tty');
+  if (opts.stdin) args.push('--stdin');
+  args.push('--exit-file', opts.exitFile, '--socket', opts.socketPath, '--pid-file', opts.pidFile);
+  return args;
+}
+
+/**
+ * Spawns a monitor in its own session and waits for its one-line report. In create mode `runc create` has run when
+ * this resolves; the attach socket is listening in both modes. Rejects with MonitorStartError carrying runc's
+ * message (e.g. `… exec: "/nonexistent": stat /nonexistent: no such file or directory`).
+ */
+export function startMonitor(opts: StartMonitorOptions): Promise<StartMonitorResult> {
+  const args = monitorArgs(opts);
+  return new Promise((resolve, reject) => {
+    const child = spawn(opts.monitorPath ?? defaultMonitorPath(), args, {
+      detached: true, // own session: berthd's death (or its terminal's) must not reach the monitor
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref(); // never keep berthd's event loop alive for a monitor
+      fn();
+    };
+    const onLine = (line: string) => {
+      let report;
+      try {
+        report = parseReport(line);
+      } catch (e) {
+        return finish(() => reject(new MonitorStartError(`berth-monitor: ${(e as Error).message}`)));
+      }
+      if (report.error !== undefined) return finish(() => reject(new MonitorStartError(report.error!)));
+      finish(() => resolve({ pid: report.pid ?? 0, monitorPid: report.monitorPid ?? child.pid ?? 0 }));
+    };
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) onLine(out.slice(0, nl));
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (err.length < 8192) err += d;
+    });
+    child.on('error', (e) => finish(() => reject(new MonitorStartError(`berth-monitor: ${e.message}`))));
+    child.on('exit', (code, signal) => {
+      // the report line may still be in the pipe: give 'data' its turn first
+      setImmediate(() => {
+        if (settled) return;
+        if (out.trim()) return onLine(out.trim());
+        const why = err.trim() || `exited with ${signal ?? `code ${code}`} before reporting`;
+        finish(() => reject(new MonitorStartError(`berth-monitor: ${why}`, code)));
+      });
+    });
+  });
+}
+
+/** Reads the exit file; undefined when it does not exist (yet). */
+export async function readExitFile(path: string): Promise<ExitFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const v = JSON.parse(text) as Partial<ExitFile>;
+  if (typeof v.exitCode !== 'number' || typeof v.finishedAt !== 'string') {
+    throw new Error(`malformed exit file ${path}: ${text.slice(0, 200)}`);
+  }
+  return { ...v, oomKilled: v.oomKilled === true } as ExitFile;
+}
+
+/** Reads `<socket>.pid`; undefined when the monitor is gone (or never wrote it). */
+export async function readMonitorPid(socketPath: string): Promise<number | undefined> {
+  try {
+    const n = Number.parseInt(await readFile(`${socketPath}.pid`, 'utf8'), 10);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ConnectOptions {
+  /**
+   * When the socket is gone (the monitor finished), fall back to this exit file: the connection then emits
+   * 'exit' with its status and closes, as if it had connected just before the monitor left.
+   */
+  exitFile?: string;
+  signal?: AbortSignal;
+}
+
+export interface MonitorConnectionEvents {
+  stdout: [data: Buffer];
+  stderr: [data: Buffer];
+  started: [pid: number];
+  startError: [error: Error];
+  exit: [status: number];
+  close: [];
+  error: [error: Error];
+}
+
+/**
+ * One attach-socket connection. Events: 'stdout'/'stderr' (Buffer), 'started' (pid), 'startError' (Error),
+ * 'exit' (status), 'close', 'error'. `exited` resolves with the status (or undefined if the connection closed
+ * without an exit frame, e.g. when the monitor dropped it for being slow).
+ */
+export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
+  private readonly decoder = new FrameDecoder();
+  private closed = false;
+  private exitStatus: number | undefined;
+  private resolveExited!: (status: number | undefined) => void;
+  /** Resolves with the exit status once the exit frame arrived; undefined when closed without one. */
+  readonly exited: Promise<number | undefined>;
+
+  private constructor(private readonly socket: Socket | undefined) {
+    super();
+    this.exited = new Promise((r) => (this.resolveExited = r));
+    if (!socket) return;
+    socket.on('data', (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = this.decoder.push(chunk);
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+      for (const f of frames) this.dispatch(f.type, f.payload);
+    });
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.onClose());
+  }
+
+  static connect(socketPath: string, opts: ConnectOptions = {}): Promise<MonitorConnection> {
+    return new Promise((resolve, reject) => {
+      if (opts.signal?.aborted) return reject(opts.signal.reason);
+      const socket = netConnect({ path: socketPath, allowHalfOpen: true });
+      const onAbort = () => {
+        socket.destroy();
+        reject(opts.signal!.reason);
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        socket.removeListener('error', onError);
+        resolve(new MonitorConnection(socket));
+      });
+      const onError = (e: NodeJS.ErrnoException) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (opts.exitFile && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')) {
+          readExitFile(opts.exitFile).then((ef) => {
+            if (!ef) return reject(e);
+            const conn = new MonitorConnection(undefined);
+            // emit after the caller had its chance to subscribe
+            setImmediate(() => {
+              conn.dispatch(MonitorFrame.Exit, Buffer.from(String(ef.exitCode)));
+              conn.onClose();
+            });
+            resolve(conn);
+          }, reject);
+          return;
+        }
+        reject(e);
+      };
+      socket.once('error', onError);
+    });
+  }
+
+  /** The exit status if the exit frame has arrived. */
+  get status(): number | undefined {
+    return this.exitStatus;
+  }
+
+  /** Sends stdin data; returns false when the socket's buffer is full (wait for 'drain' via waitDrain()). */
+  writeStdin(data: Uint8Array): boolean {
+    let ok = true;
+    for (const f of encodeStdin(data)) ok = this.send(f) && ok;
+    return ok;
+  }
+
+  closeStdin(): void {
+    this.send(encodeFrame(ClientFrame.CloseStdin));
+  }
+
+  resize(rows: number, cols: number): void {
+    this.send(encodeResize(rows, cols));
+  }
+
+  /**
+   * Asks the monitor to start the container (create mode: runc start) or the exec (runc exec -d). Resolves with
+   * the pid; rejects with runc's message on a start error or when the connection closes first.
+   */
+  start(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        this.off('started', onStarted);
+        this.off('startError', onError);
+        this.off('close', onClose);
+      };
+      const onStarted = (pid: number) => (cleanup(), resolve(pid));
+      const onError = (e: Error) => (cleanup(), reject(e));
+      const onClose = () => (cleanup(), reject(new Error('monitor connection closed before the start finished')));
+      this.on('started', onStarted);
+      this.on('startError', onError);
+      this.on('close', onClose);
+      this.send(encodeFrame(ClientFrame.Start));
+    });
+  }
+
+  /** Stops reading: the monitor queues for us and drops us past 4 MiB. */
+  pause(): void {
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.socket?.resume();
+  }
+
+  /** Detaches; the container is not affected. */
+  close(): void {
+    if (this.socket) this.socket.destroy();
+    else this.onClose();
+  }
+
+  private send(frame: Buffer): boolean {
+    if (!this.socket || this.closed || this.socket.destroyed) return false;
+    return this.socket.write(frame);
+  }
+
+  private dispatch(type: number, payload: Buffer): void {
+    switch (type) {
+      case MonitorFrame.Stdout:
+        this.emit('stdout', payload);
+        break;
+      case MonitorFrame.Stderr:
+        this.emit('stderr', payload);
+        break;
+      case MonitorFrame.Started:
+        this.emit('started', decodeNumber(payload));
+        break;
+      case MonitorFrame.StartError:
+        this.emit('startError', new Error(payload.toString('utf8')));
+        break;
+      case MonitorFrame.Exit:
+        this.exitStatus = decodeNumber(payload);
+        this.emit('exit', this.exitStatus);
+        this.resolveExited(this.exitStatus);
+        break;
+      default:
+        break; // newer monitors may send more; ignore
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    this.socket?.destroy();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.resolveExited(this.exitStatus);
+    this.emit('close');
+  }
+}

@@ -1,0 +1,1 @@
+export { LocalVolumeDriver, validateLocalOptions, dirSize, mountPoints } from './driver.js';
