@@ -102,7 +102,7 @@ test('garbage, truncated and oversized requests get an answer or a closed connec
 });
 
 test('a second daemon on the same data root is refused with a clear message', async () => {
-  const r = await run(process.execPath, [berthdBin, '--data-root', d.dataRoot, '--exec-root', d.execRoot + '2', '-H', `unix://${d.root}/other.sock`, '--pidfile', `${d.root}/other.pid`, '--config-file', `${d.root}/none.json`]);
+  const r = await run(process.execPath, [berthdBin, '--data-root', d.dataRoot, '--exec-root', d.execRoot + '2', '-H', `unix://${d.root}/other.sock`, '--pidfile', `${d.root}/other.pid`, '--config-file', `${d.root}/daemon.json`]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /another berthd \(pid \d+\) is already running with data root/);
   assert.equal((await curl(['http://x/_ping'])).stdout, 'OK');

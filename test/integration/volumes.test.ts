@@ -250,10 +250,11 @@ test('system df counts volumes and their references', async () => {
   await ok(['volume', 'create', 'dfvol']);
   fs.writeFileSync(path.join(volumesDir(), 'dfvol/_data/f'), Buffer.alloc(1500));
   const c = (await ok(['create', '-v', 'dfvol:/x', IMG, 'true'])).trim();
-  const out = JSON.parse(await ok(['system', 'df', '-v', '--format', '{{json .Volumes}}'])) as Array<Record<string, string>>;
-  const row = out.find((v) => v.Name === 'dfvol');
-  assert.ok(row, JSON.stringify(out));
-  assert.equal(row!.Links, '1');
+  const rows = (await ok(['system', 'df', '--format', '{{json .}}'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>);
+  const row = rows.find((r) => r.Type === 'Local Volumes');
+  assert.ok(row, JSON.stringify(rows));
+  assert.equal(row!.TotalCount, '1');
+  assert.equal(row!.Active, '1');
   assert.equal(row!.Size, '1.5kB');
   await ok(['rm', c]);
   await ok(['volume', 'rm', 'dfvol']);

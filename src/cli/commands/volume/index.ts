@@ -8,7 +8,7 @@ import { volumeRmCommand } from './rm.js';
 /** `berth volume …`. */
 export const volumeCommand: Command = {
   name: 'volume',
-  usage: 'COMMAND',
+  usage: 'volume COMMAND',
   description: 'Manage volumes',
   subcommands: [volumeCreateCommand, volumeInspectCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand],
 };

@@ -156,7 +156,7 @@ export class ExecService {
         // Docker reports exec start failures in the stream and gives the exec exit code 126.
         e.exitCode = 126;
         e.running = false;
-        const msg = `OCI runtime exec failed: exec failed: ${(err as Error).message}: unknown\r\n`;
+        const msg = `OCI runtime exec failed: ${(err as Error).message}: unknown\r\n`;
         if (socket) {
           socket.write(tty ? Buffer.from(msg) : frame(1, Buffer.from(msg)));
           socket.end();
