@@ -170,7 +170,8 @@ export async function attachAndRun(ctx: CliContext, client: EngineClient, f: Att
       } catch (e) {
         abort.abort();
         await pump.catch(() => {});
-        if (f.autoRemove && status) await status;
+        // The daemon removes an --rm container whose start failed; don't hang if it does not.
+        if (f.autoRemove && status) await Promise.race([status, new Promise((r) => setTimeout(r, 5000).unref())]);
         onStartError(e);
       }
     }

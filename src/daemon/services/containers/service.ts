@@ -28,6 +28,7 @@ import { Runc } from '../../../plugins/runtime/runc/runc.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../../logger.js';
 import { writeEtcFiles } from './etc-files.js';
+import { HealthMonitor, probeArgs } from './health.js';
 import { AttachOptions, ContainerIO } from './io.js';
 import { ContainerStore } from './store.js';
 
@@ -90,6 +91,7 @@ export interface CreateRequest extends Partial<ContainerConfig> {
 
 interface Running {
   io: ContainerIO;
+  health?: HealthMonitor;
   /** Resolves when the exit has been fully handled (state saved, resources released). */
   exited: Promise<void>;
   resolveExited: () => void;
@@ -173,7 +175,19 @@ export class ContainerService {
   private track(rec: ContainerRecord, io: ContainerIO): void {
     let resolveExited!: () => void;
     const exited = new Promise<void>((r) => (resolveExited = r));
-    this.running.set(rec.Id, { io, exited, resolveExited });
+    const probe = probeArgs(rec.Config.Healthcheck?.Test);
+    const health = probe
+      ? new HealthMonitor(rec, rec.Config.Healthcheck ?? {}, probe, {
+          runcPath: this.o.runtimePath,
+          runcRoot: path.join(this.o.execRoot, 'runc'),
+          bundleDir: (id) => this.bundleDir(id),
+          save: (r) => {
+            if (this.store.find(r.Id)) this.store.save(r);
+          },
+          publish: (r, status) => this.o.events.publish('container', `health_status: ${status}`, r.Id, { image: r.Config.Image, name: r.Name.slice(1) }),
+        })
+      : undefined;
+    this.running.set(rec.Id, { io, exited, resolveExited, health });
     io.once('exit', (code: number) => {
       void (async () => {
         const exit = await readExitFile(path.join(this.bundleDir(rec.Id), EXIT_FILE)).catch(() => undefined);
@@ -212,6 +226,9 @@ export class ContainerService {
     try {
       const userConfig = normalizeConfig(body, id);
       const merged = mergeConfig(userConfig as never, image.config) as unknown as ContainerConfig;
+      // The image's HEALTHCHECK applies unless the container sets its own (fields merge one by one, like Docker).
+      const imageHealth = (image.config as { Healthcheck?: ContainerConfig['Healthcheck'] } | null)?.Healthcheck;
+      if (imageHealth) merged.Healthcheck = { ...imageHealth, ...(userConfig.Healthcheck ?? {}) };
       // Docker keeps the image's values in Config (so inspect shows the effective command, env and workdir).
       const { path: p, args } = entrypointAndArgs(merged as never);
       const dir = this.store.dir(id);
@@ -402,6 +419,7 @@ export class ContainerService {
   private async handleExit(rec: ContainerRecord, exitCode: number, finishedAt: string | undefined, oomKilled: boolean, duringRestore: boolean): Promise<void> {
     const run = this.running.get(rec.Id);
     this.running.delete(rec.Id);
+    run?.health?.stop();
     await this.runc.delete(rec.Id, { force: true }).catch(() => {});
     await this.o.network?.teardown(rec).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`));
     this.unmountRootfs(path.join(this.bundleDir(rec.Id), 'rootfs'));
