@@ -420,8 +420,11 @@ export class ContainerService {
     const run = this.running.get(rec.Id);
     this.running.delete(rec.Id);
     run?.health?.stop();
-    await this.runc.delete(rec.Id, { force: true }).catch(() => {});
-    await this.o.network?.teardown(rec).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`));
+    // runc's state and the network are independent: release them concurrently (each is a process spawn or more).
+    await Promise.all([
+      this.runc.delete(rec.Id, { force: true }).catch(() => {}),
+      this.o.network?.teardown(rec).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
+    ]);
     this.unmountRootfs(path.join(this.bundleDir(rec.Id), 'rootfs'));
     rec.State = {
       ...rec.State,
@@ -591,7 +594,8 @@ export class ContainerService {
     }
     if (!this.store.find(rec.Id)) return; // auto-removed meanwhile
     rec.State.Status = 'removing';
-    await this.runc.delete(rec.Id, { force: true }).catch(() => {});
+    // Only a container whose exit was never handled still has runc state; skip the spawn otherwise.
+    if (fs.existsSync(path.join(this.o.execRoot, 'runc', rec.Id))) await this.runc.delete(rec.Id, { force: true }).catch(() => {});
     this.unmountRootfs(path.join(this.bundleDir(rec.Id), 'rootfs'));
     try {
       await this.o.images.removeContainerLayer(rec.Berth.snapshotKey);

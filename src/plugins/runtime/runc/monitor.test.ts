@@ -186,7 +186,7 @@ describe('berth-monitor', { skip, concurrency: false }, () => {
   it('survives the death of its parent and keeps logging', async () => {
     const c = env.container('orphan');
     const bundle = env.bundle(c.dir, { args: ['sh', '-c', 'for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.2; done; exit 5'] });
-    const modUrl = pathToFileURL(fileURLToPath(new URL('./monitor.ts', import.meta.url))).href;
+    const modUrl = pathToFileURL(fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './monitor.ts' : './monitor.js', import.meta.url))).href;
     const script = join(c.dir, 'parent.mjs');
     writeFileSync(
       script,

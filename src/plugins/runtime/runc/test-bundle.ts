@@ -14,7 +14,12 @@ import { promisify } from 'node:util';
 const execFileP = promisify(execFile);
 export const RUNC = '/usr/sbin/runc';
 export const BUSYBOX = '/bin/busybox';
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** The checkout's root: the nearest parent with package.json (works from src/ under tsx and from dist/). */
+const repoRoot = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dir !== '/') dir = resolve(dir, '..');
+  return dir;
+})();
 
 /** Why these tests cannot run here, or undefined. */
 export function skipReason(): string | undefined {
