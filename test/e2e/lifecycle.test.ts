@@ -122,3 +122,23 @@ test('restart=always containers come back when berthd starts after a crash that 
   });
   await docker(['rm', '-f', 'always']);
 });
+
+test('a clean SIGTERM shutdown leaves containers running; the next berthd re-adopts them', async () => {
+  await docker(['run', '-d', '--name', 'survivor', IMG, 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);
+  const pid = await inspect('survivor', '{{.State.Pid}}');
+  live = await d.restart('SIGTERM');
+  assert.equal(await inspect('survivor', '{{.State.Status}} {{.State.Pid}}'), `running ${pid}`);
+  process.kill(Number(pid), 0); // still alive
+  const ex = await docker(['exec', 'survivor', 'echo', 'still-here']);
+  assert.equal(ex.stdout, 'still-here\n');
+  await docker(['rm', '-f', 'survivor']);
+});
+
+test('a container that exits immediately after start is recorded (no lost exit)', async () => {
+  for (let i = 0; i < 15; i++) {
+    const r = await docker(['run', '--name', `quick-${i}`, IMG, 'sh', '-c', 'exit 5']);
+    assert.equal(r.code, 5);
+    assert.equal(await inspect(`quick-${i}`, '{{.State.Status}} {{.State.ExitCode}}'), 'exited 5');
+    await docker(['rm', `quick-${i}`]);
+  }
+});

@@ -131,15 +131,12 @@ export class ExecService {
       const io = new ContainerIO(tty);
       e.io = io;
       const conn = await io.connect(this.socketPath(id));
-      const exited = new Promise<void>((resolve) =>
-        io.once('exit', (code: number) => {
-          e.running = false;
-          e.exitCode = code;
-          this.o.events.publish('container', 'exec_die', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id, exitCode: String(code) });
-          fs.rmSync(dir, { recursive: true, force: true });
-          resolve();
-        }),
-      );
+      const exited = io.ended.then((code) => {
+        e.running = false;
+        e.exitCode = code ?? e.exitCode ?? 126;
+        this.o.events.publish('container', 'exec_die', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id, exitCode: String(e.exitCode) });
+        fs.rmSync(dir, { recursive: true, force: true });
+      });
       let attached: Promise<void> | undefined;
       if (socket && !opts.detach) {
         attached = io.attach(socket, {

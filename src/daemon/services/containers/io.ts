@@ -52,9 +52,19 @@ export class ContainerIO extends EventEmitter {
   private conn: MonitorConnection | undefined;
   private readonly clients = new Set<AttachClient>();
   private exited = false;
+  /** True once berthd closed the connection itself (shutdown): that is not the process ending. */
+  private closing = false;
+  private resolveEnded!: (status: number | undefined) => void;
+  /**
+   * Resolves with the exit status once the process ended, or with undefined when the monitor connection was lost
+   * without an exit frame. A promise (not only an event) because the exit frame can arrive in the same read as the
+   * `started` frame, before anyone had a chance to subscribe.
+   */
+  readonly ended: Promise<number | undefined>;
 
   constructor(readonly tty: boolean) {
     super();
+    this.ended = new Promise((r) => (this.resolveEnded = r));
   }
 
   /** Connects to the monitor's attach socket; output then flows to every attached client. */
@@ -65,7 +75,7 @@ export class ContainerIO extends EventEmitter {
     conn.on('stderr', (b: Buffer) => this.broadcast(2, b));
     conn.on('exit', (code: number) => this.finish(code));
     conn.on('close', () => {
-      if (!this.exited) this.emit('lost');
+      if (!this.exited && !this.closing) this.resolveEnded(undefined);
     });
     return conn;
   }
@@ -86,6 +96,7 @@ export class ContainerIO extends EventEmitter {
     if (this.exited) return;
     this.exited = true;
     for (const c of [...this.clients]) this.detachClient(c, true);
+    this.resolveEnded(code);
     this.emit('exit', code);
     this.conn?.close();
   }
@@ -155,6 +166,7 @@ export class ContainerIO extends EventEmitter {
   }
 
   close(): void {
+    this.closing = true;
     this.conn?.close();
   }
 }

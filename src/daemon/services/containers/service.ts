@@ -188,18 +188,14 @@ export class ContainerService {
         })
       : undefined;
     this.running.set(rec.Id, { io, exited, resolveExited, health });
-    io.once('exit', (code: number) => {
-      void (async () => {
-        const exit = await readExitFile(path.join(this.bundleDir(rec.Id), EXIT_FILE)).catch(() => undefined);
-        await this.handleExit(rec, exit?.exitCode ?? code, exit?.finishedAt, exit?.oomKilled ?? false, false);
-      })();
-    });
-    io.once('lost', () => {
-      // The monitor connection dropped without an exit frame: the monitor died. Treat as exit with its file if any.
-      void (async () => {
-        const exit = await readExitFile(path.join(this.bundleDir(rec.Id), EXIT_FILE)).catch(() => undefined);
-        await this.handleExit(rec, exit?.exitCode ?? 255, exit?.finishedAt, exit?.oomKilled ?? false, false);
-      })();
+    void io.ended.then(async (code) => {
+      // code undefined: the monitor went away without an exit frame (killed); its exit file may still tell.
+      const exit = await readExitFile(path.join(this.bundleDir(rec.Id), EXIT_FILE)).catch(() => undefined);
+      if (code === undefined && !exit && isAlive(rec.State.Pid)) {
+        this.o.logger.warn(`container ${rec.Id.slice(0, 12)}: lost its monitor while still running; output is no longer captured`);
+        return;
+      }
+      await this.handleExit(rec, exit?.exitCode ?? code ?? 255, exit?.finishedAt, exit?.oomKilled ?? false, false);
     });
   }
 
@@ -730,6 +726,16 @@ export class ContainerService {
 }
 
 // ------------------------------------------------------------------ helpers
+
+function isAlive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
