@@ -133,6 +133,7 @@ export class Daemon {
       hostCaps: async () => (await readHostFacts()).boundingCaps,
     });
     images.setUsageProvider((id) => this.containers.imageUser(id));
+    images.setEventSink((action, id, attributes) => this.events.publish('image', action, id, attributes));
     this.system.providers.containerCounts = () => this.containers.counts();
     this.system.providers.imagesDf = () => images.df((id) => this.containers.store.all().filter((c) => c.Image === id).length);
     this.system.providers.containersDf = async () =>

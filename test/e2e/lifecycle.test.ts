@@ -142,3 +142,12 @@ test('a container that exits immediately after start is recorded (no lost exit)'
     await docker(['rm', `quick-${i}`]);
   }
 });
+
+test('image events: tag and untag', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  assert.equal((await docker(['tag', IMG, 'e2e/tagged:2'])).code, 0);
+  assert.equal((await docker(['rmi', 'e2e/tagged:2'])).code, 0);
+  const until = Math.floor(Date.now() / 1000) + 1;
+  const ev = await docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+  assert.deepEqual(ev.stdout.trim().split('\n'), ['tag e2e/tagged:2', 'untag e2e/tagged:2']);
+});

@@ -153,6 +153,8 @@ export interface ContainerRecord {
     manuallyStopped: boolean;
     /** True when the container runs with host networking (no own netns). */
     hostNetwork?: boolean;
+    /** The volume service's per-container notes (pending copy-ups, anonymous volume names); opaque here. */
+    volumes?: unknown;
   };
 }
 

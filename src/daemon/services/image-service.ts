@@ -120,6 +120,18 @@ export class ImageService {
     return svc;
   }
 
+  private emit: (action: string, id: string, attributes: Record<string, string>) => void = () => {};
+
+  /** Where image events (tag, untag, delete, import, load, save) go: the daemon's event bus. */
+  setEventSink(fn: (action: string, id: string, attributes: Record<string, string>) => void): void {
+    this.emit = fn;
+  }
+
+  /** Publishes the `untag` events of a delete/prune (`delete` events come from deleteHelper, per image). */
+  private emitDeleteRecords(records: DeleteResponseItem[]): void {
+    for (const r of records) if (r.Untagged) this.emit('untag', r.Untagged, { name: r.Untagged });
+  }
+
   /** The container service tells the image service which container uses an image (for delete conflicts). */
   setUsageProvider(fn: (imageId: string) => ImageUsage): void {
     this.usage = fn;
@@ -348,6 +360,7 @@ export class ImageService {
       if (!rec.repoTags.includes(t)) rec.repoTags.push(t);
       rec.lastTagTime = new Date().toISOString();
     });
+    this.emit('tag', img.id, { name: ref.familiarize(t) });
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -380,7 +393,10 @@ export class ImageService {
         remaining = rec.repoTags.length + rec.repoDigests.length;
       });
       records.push({ Untagged: ref.familiarize(key) });
-      if (remaining > 0) return records;
+      if (remaining > 0) {
+        this.emitDeleteRecords(records);
+        return records;
+      }
       quiet = true;
     } else {
       const u = this.usedBy(img.id);
@@ -399,6 +415,7 @@ export class ImageService {
       }
     }
     await this.deleteHelper(img.id, records, Boolean(opts.force), !opts.noprune, quiet);
+    this.emitDeleteRecords(records);
     void this.gc();
     return records;
   }
@@ -432,6 +449,7 @@ export class ImageService {
     });
     this.configs.delete(id);
     records.push({ Deleted: id });
+    this.emit('delete', id, { name: id });
     for (const chain of await this.releaseChains(img)) records.push({ Deleted: chain });
     if (!prune || !img.parent) return;
     const parent = this.store.get(img.parent);
@@ -549,6 +567,7 @@ export class ImageService {
           });
         }
         await this.deleteHelper(img.id, recs, false, true, false);
+        this.emitDeleteRecords(recs);
         deleted.push(...recs);
       } catch {
         /* conflicts: skip */
@@ -776,6 +795,7 @@ export class ImageService {
       };
       const bytes = Buffer.from(JSON.stringify(config));
       const rec = await this.createImage(bytes, [{ diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }], tagRef ? [tagRef] : [], { lease: lease.id });
+      this.emit('import', rec.id, tagRef ? { name: ref.familiarize(tagRef) } : {});
       return rec.id;
     } finally {
       await this.leases.delete(lease.id);
@@ -896,6 +916,7 @@ export class ImageService {
         });
         if (tags.length) for (const t of tags) progress({ stream: `Loaded image: ${ref.familiarize(t)}\n` });
         else progress({ stream: `Loaded image ID: ${rec.id}\n` });
+        this.emit('load', rec.id, tags.length ? { name: ref.familiarize(tags[0]) } : {});
       }
     } finally {
       await this.leases.delete(lease.id);
