@@ -148,6 +148,6 @@ test('image events: tag and untag', async () => {
   assert.equal((await docker(['tag', IMG, 'e2e/tagged:2'])).code, 0);
   assert.equal((await docker(['rmi', 'e2e/tagged:2'])).code, 0);
   const until = Math.floor(Date.now() / 1000) + 1;
-  const ev = await docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+  const ev = await docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=image', '--filter', 'image=e2e/tagged:2', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
   assert.deepEqual(ev.stdout.trim().split('\n'), ['tag e2e/tagged:2', 'untag e2e/tagged:2']);
 });

@@ -800,8 +800,10 @@ export class NetworkService implements ContainerNetworking {
   }
 
   /** Removes one endpoint: veth, address, ports, peers' hosts entries. */
-  private async unplug(n: NetworkRecord, ep: Endpoint): Promise<void> {
-    await detachEndpoints(this.ops, [ep.hostVeth]);
+  private async unplug(n: NetworkRecord, ep: Endpoint, nsGoing = false): Promise<void> {
+    // When the namespace is about to be unmounted the kernel deletes the pair with it (no `ip link del`, whose
+    // synchronize_net is the slowest part of teardown); a disconnect from a live namespace deletes it here.
+    if (!nsGoing) await detachEndpoints(this.ops, [ep.hostVeth]);
     if (n.berth.space) release(n.berth.space, ep.ip, ep.id);
     delete n.berth.endpoints[ep.id];
     await this.save(n);
@@ -821,13 +823,13 @@ export class NetworkService implements ContainerNetworking {
     }
   }
 
-  private async unplugAll(rec: ContainerRecord): Promise<boolean> {
+  private async unplugAll(rec: ContainerRecord, nsGoing = false): Promise<boolean> {
     let hadPorts = false;
     for (const n of [...this.networks.values()]) {
       for (const ep of Object.values(n.berth.endpoints)) {
         if (ep.containerId !== rec.Id) continue;
         if (ep.ports.length) hadPorts = true;
-        await this.unplug(n, ep);
+        await this.unplug(n, ep, nsGoing);
       }
     }
     return hadPorts;
@@ -835,9 +837,18 @@ export class NetworkService implements ContainerNetworking {
 
   teardown(rec: ContainerRecord): Promise<void> {
     return this.serial(async () => {
-      const hadPorts = await this.unplugAll(rec);
-      if (hadPorts) await this.iptables?.sync();
       const netns = path.join(this.netnsDir, rec.Id.slice(0, 12));
+      // The container has stopped; unless another running container joined its namespace (--network
+      // container:<it>), unmounting the namespace destroys it and the veths in it.
+      const joined = (this.containers?.all() ?? []).some((c) => {
+        const m = c.HostConfig.NetworkMode;
+        if (c.Id === rec.Id || !c.State.Running || !m.startsWith('container:')) return false;
+        const ref = m.slice('container:'.length);
+        return rec.Id.startsWith(ref) || rec.Name === `/${ref}`;
+      });
+      const nsGoing = fs.existsSync(netns) && !joined;
+      const hadPorts = await this.unplugAll(rec, nsGoing);
+      if (hadPorts) await this.iptables?.sync();
       await this.ops.deleteNetns(netns);
       const ns = rec.NetworkSettings as Record<string, unknown>;
       ns.SandboxKey = '';

@@ -8,6 +8,7 @@
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { internal } from '../../errdefs/index.js';
+import { umount2, UnmountFlags } from '../../sys/linux.js';
 
 export interface NetOps {
   /** Runs `ip -batch -` in the host namespace, or in the namespace bound at `netns`. */
@@ -53,11 +54,20 @@ export class SystemNetOps implements NetOps {
   }
 
   async deleteNetns(path: string): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const c = spawn('umount', ['-l', path], { stdio: 'ignore' });
-      c.on('close', () => resolve());
-      c.on('error', () => resolve());
-    });
+    try {
+      await fs.access(path);
+    } catch {
+      return; // already gone: no work, no spawn
+    }
+    try {
+      umount2(path, UnmountFlags.DETACH); // one syscall; the namespace dies with its last reference
+    } catch {
+      await new Promise<void>((resolve) => {
+        const c = spawn('umount', ['-l', path], { stdio: 'ignore' });
+        c.on('close', () => resolve());
+        c.on('error', () => resolve());
+      });
+    }
     await fs.rm(path, { force: true });
   }
 
