@@ -7,91 +7,9 @@
  * berthbench<hex>, on a free subnet), so it never touches docker0 or the host's firewall; everything it made is
  * removed at the end. When dockerd cannot start, only berth's figures are printed.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { dockerBin, run, sleep, unmountUnder } from '../test/harness.js';
-import { pickSubnet, DEFAULT_POOLS } from '../src/plugins/network/ipam.js';
-import { BENCH_IMAGE, benchRootfsTar, Engine, median, startBerth, timeIt } from './engines.js';
+import { BENCH_IMAGE, benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-
-function childrenOf(pid: number): number[] {
-  try {
-    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function hostRoutes(): string[] {
-  const routes = JSON.parse(execFileSync('ip', ['-j', '-4', 'route', 'show', 'table', 'all']).toString()) as Array<{ dst: string }>;
-  return routes.map((r) => r.dst).filter((d) => d && d !== 'default' && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(d) && !d.startsWith('127.')).map((d) => (d.includes('/') ? d : `${d}/32`));
-}
-
-/** dockerd on a temp root, attached to a bridge of ours, without iptables. */
-async function startDockerdWithBridge(tar: string): Promise<Engine | undefined> {
-  if (!fs.existsSync('/usr/sbin/dockerd')) return undefined;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-netd-'));
-  const bridge = `berthbench${crypto.randomBytes(2).toString('hex')}`;
-  const subnet = pickSubnet(DEFAULT_POOLS, [], hostRoutes(), ['172.17.0.0/16']);
-  const gw = subnet.replace(/\.0\/(\d+)$/, '.1/$1');
-  execFileSync('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
-  execFileSync('ip', ['addr', 'add', gw, 'dev', bridge]);
-  execFileSync('ip', ['link', 'set', bridge, 'up']);
-  const sock = path.join(root, 'docker.sock');
-  const log = fs.openSync(path.join(root, 'dockerd.log'), 'a');
-  const proc = spawn(
-    '/usr/sbin/dockerd',
-    ['--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '-H', `unix://${sock}`, '--pidfile', path.join(root, 'pid'),
-      `--bridge=${bridge}`, '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
-      '--containerd-namespace', 'berthbenchnet', '--containerd-plugins-namespace', 'berthbenchnetp'],
-    { stdio: ['ignore', log, log], detached: true },
-  );
-  const host = `unix://${sock}`;
-  const docker = (args: string[]) => run(dockerBin, args, { env: { DOCKER_HOST: host }, timeoutMs: 600_000 });
-  const stop = async () => {
-    const ids = (await docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (ids.length) await docker(['rm', '-f', ...ids]);
-    for (const p of [proc.pid!, ...childrenOf(proc.pid!)]) {
-      try {
-        process.kill(p, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-    }
-    await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(15_000)]);
-    unmountUnder(root);
-    try {
-      execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-    } catch {
-      /* gone */
-    }
-    fs.rmSync(root, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  let up = false;
-  while (Date.now() < deadline && proc.exitCode === null) {
-    if ((await docker(['version', '--format', '{{.Server.Version}}'])).code === 0) {
-      up = true;
-      break;
-    }
-    await sleep(200);
-  }
-  if (!up) {
-    process.stderr.write(`dockerd did not start (log: ${fs.readFileSync(path.join(root, 'dockerd.log'), 'utf8').split('\n').slice(-3).join(' | ')})\n`);
-    await stop();
-    return undefined;
-  }
-  const r = await docker(['import', '-c', 'CMD ["sh"]', tar, BENCH_IMAGE]);
-  if (r.code !== 0) {
-    await stop();
-    return undefined;
-  }
-  return { name: 'dockerd', host, pids: () => [proc.pid!], docker, stop };
-}
 
 async function latency(e: Engine, network: string): Promise<number> {
   const once = async () => {
@@ -109,7 +27,7 @@ async function main(): Promise<void> {
   const berth = await startBerth(tar);
   let dockerd: Engine | undefined;
   try {
-    dockerd = await startDockerdWithBridge(tar).catch((e) => {
+    dockerd = await startDockerd(tar, { bridge: true }).catch((e) => {
       process.stderr.write(`dockerd skipped: ${(e as Error).message}\n`);
       return undefined;
     });

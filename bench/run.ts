@@ -33,15 +33,17 @@ async function parallelStart(e: Engine): Promise<number> {
 async function main(): Promise<void> {
   const { tar, cleanup } = benchRootfsTar();
   const berth = await startBerth(tar);
-  const dockerd = await startDockerd(tar);
+  const dockerd = await startDockerd(tar, { bridge: true });
   try {
     const idle = { berth: engineRssMb(berth), dockerd: dockerd ? engineRssMb(dockerd) : NaN };
-    const lat = { berth: await runLatency(berth, 'none'), dockerd: dockerd ? await runLatency(dockerd, 'none') : NaN };
+    const lat = { berth: await runLatency(berth, 'bridge'), dockerd: dockerd ? await runLatency(dockerd, 'bridge') : NaN };
+    const latNone = { berth: await runLatency(berth, 'none'), dockerd: dockerd ? await runLatency(dockerd, 'none') : NaN };
     const par = { berth: await parallelStart(berth), dockerd: dockerd ? await parallelStart(dockerd) : NaN };
     const row = (name: string, unit: string, v: { berth: number; dockerd: number }) =>
       `${name.padEnd(38)} berth ${v.berth.toFixed(1).padStart(8)} ${unit}   dockerd ${v.dockerd.toFixed(1).padStart(8)} ${unit}   ratio ${(v.berth / v.dockerd).toFixed(2)}`;
     console.log(row('idle daemon RSS', 'MB', idle));
-    console.log(row(`docker run --rm true (median of ${RUNS})`, 'ms', lat));
+    console.log(row(`docker run --rm true, bridge (median ${RUNS})`, 'ms', lat));
+    console.log(row(`docker run --rm true, none (median ${RUNS})`, 'ms', latNone));
     console.log(row(`${PARALLEL} × docker run -d in parallel`, 'ms', par));
   } finally {
     await berth.stop();

@@ -36,7 +36,7 @@ export async function writeEtcFiles(input: EtcFilesInput): Promise<EtcFiles> {
   const hostsPath = path.join(input.dir, 'hosts');
   const resolvConfPath = path.join(input.dir, 'resolv.conf');
 
-  await fs.writeFile(hostnamePath, `${input.hostname}\n`);
+  const hostnameWritten = fs.writeFile(hostnamePath, `${input.hostname}\n`);
 
   const fqdn = input.domainname ? `${input.hostname}.${input.domainname} ${input.hostname}` : input.hostname;
   const hosts = [
@@ -52,7 +52,7 @@ export async function writeEtcFiles(input: EtcFilesInput): Promise<EtcFiles> {
     if (sep > 0) hosts.push(`${h.slice(sep + 1)}\t${h.slice(0, sep)}`);
   }
   if (input.ip) hosts.push(`${input.ip}\t${fqdn}`);
-  await fs.writeFile(hostsPath, hosts.join('\n') + '\n');
+  const hostsWritten = fs.writeFile(hostsPath, hosts.join('\n') + '\n');
 
   let hostResolv: string[] = [];
   try {
@@ -75,6 +75,6 @@ export async function writeEtcFiles(input: EtcFilesInput): Promise<EtcFiles> {
       ...(ns.length ? ns : ['nameserver 8.8.8.8', 'nameserver 8.8.4.4']),
     ];
   }
-  await fs.writeFile(resolvConfPath, resolv.join('\n') + '\n');
+  await Promise.all([hostnameWritten, hostsWritten, fs.writeFile(resolvConfPath, resolv.join('\n') + '\n')]);
   return { hostnamePath, hostsPath, resolvConfPath };
 }
