@@ -262,3 +262,14 @@ export function busyboxRootfsTar(dir: string): string {
   execFileSync('tar', ['-C', rootfs, '-cf', tar, '.']);
   return tar;
 }
+
+/** Imports a small busybox image (from the host's static busybox) into a test daemon under `tag`. */
+export async function importBusybox(d: TestDaemon, tag: string): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-rootfs-'));
+  try {
+    const r = await d.docker(['import', '-c', 'CMD ["sh"]', busyboxRootfsTar(tmp), tag]);
+    if (r.code !== 0) throw new Error(`import of ${tag} failed: ${r.stderr}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

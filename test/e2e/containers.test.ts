@@ -3,11 +3,8 @@
  * crash test — kill -9 berthd while containers run, restart it, and find everything intact.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { busyboxRootfsTar, mountsUnder, sleep, startDaemon, TestDaemon } from '../harness.js';
+import { mountsUnder, sleep, startDaemon, TestDaemon, importBusybox } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let live: TestDaemon;
@@ -16,11 +13,7 @@ const IMG = 'e2e/busybox:1';
 before(async () => {
   d = await startDaemon();
   live = d;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-rootfs-'));
-  const tar = busyboxRootfsTar(tmp);
-  const r = await d.docker(['import', '-c', 'CMD ["sh"]', tar, IMG]);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  assert.equal(r.code, 0, r.stderr);
+  await importBusybox(d, IMG);
 });
 
 after(async () => {

@@ -3,11 +3,8 @@
  * wait, kill with signals, attach, prune, and restart policies applied when berthd starts.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { busyboxRootfsTar, sleep, startDaemon, TestDaemon } from '../harness.js';
+import { sleep, startDaemon, TestDaemon, importBusybox } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let live: TestDaemon;
@@ -16,10 +13,7 @@ const IMG = 'e2e/busybox:1';
 before(async () => {
   d = await startDaemon();
   live = d;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-rootfs-'));
-  const r = await d.docker(['import', '-c', 'CMD ["sh"]', busyboxRootfsTar(tmp), IMG]);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  assert.equal(r.code, 0, r.stderr);
+  await importBusybox(d, IMG);
 });
 
 after(async () => {

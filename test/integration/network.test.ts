@@ -9,10 +9,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { busyboxRootfsTar, mountsUnder, networkLeftovers, run, sleep, startDaemon, TestDaemon } from '../harness.js';
+import { mountsUnder, networkLeftovers, run, sleep, startDaemon, TestDaemon, importBusybox } from '../harness.js';
 import { networkNaming } from '../../src/daemon/services/network-service.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
@@ -28,11 +27,7 @@ function links(): string[] {
 before(async () => {
   d = await startDaemon();
   live = d;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-rootfs-'));
-  const tar = busyboxRootfsTar(tmp);
-  const r = await d.docker(['import', '-c', 'CMD ["sh"]', tar, IMG]);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  assert.equal(r.code, 0, r.stderr);
+  await importBusybox(d, IMG);
 });
 
 after(async () => {

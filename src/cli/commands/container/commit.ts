@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { familiarName, parseNormalized, withDefaultTag } from '../../../pkg/reference/index.js';
 import { CliExit, type Command } from '../../command.js';
-import { enc } from './util.js';
+import { enc, pipeToStdout } from './util.js';
 
 export const commitCommand: Command = {
   name: 'commit',
@@ -66,7 +66,7 @@ export const exportCommand: Command = {
     const client = await ctx.client();
     const res = await client.request('GET', `/containers/${enc(args[0]!)}/export`);
     if (output === '') {
-      await pipeline(res, ctx.stdout, { end: false });
+      await pipeToStdout(ctx, res);
       return;
     }
     // Written to a temporary file beside the target, then renamed (docker's CopyToFile).

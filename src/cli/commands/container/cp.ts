@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { EngineClient } from '../../../client/client.js';
 import { humanSizeWithPrecision } from '../../../pkg/units/units.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
-import { enc, isNotFound } from './util.js';
+import { enc, isNotFound, pipeToStdout } from './util.js';
 
 /** docker's splitCpArg: `container:path`, or a local path (absolute, `./x:y`, or without a colon). */
 export function splitCpArg(arg: string): { container: string; path: string } {
@@ -115,7 +115,7 @@ async function copyFromContainer(ctx: CliContext, client: EngineClient, containe
   }
   const res = await client.request('GET', `/containers/${enc(container)}/archive`, { query: { path: srcPath } });
   if (dstPath === '-') {
-    await pipeline(res, ctx.stdout, { end: false });
+    await pipeToStdout(ctx, res);
     return;
   }
   let srcIsDir = false;

@@ -49,6 +49,7 @@ export const logsCommand: Command = {
     const onSignal = () => res.destroy();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    ctx.stdout.on('error', onSignal);
     try {
       if (c.Config?.Tty) {
         for await (const chunk of res) {
@@ -68,7 +69,7 @@ export const logsCommand: Command = {
         }
       }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error).message === 'aborted') return 0;
+      if (['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE'].includes((e as NodeJS.ErrnoException).code ?? '') || (e as Error).message === 'aborted') return 0;
       throw e;
     } finally {
       process.off('SIGINT', onSignal);

@@ -83,6 +83,20 @@ export async function confirm(ctx: CliContext, message: string): Promise<boolean
 
 export const enc = encodeURIComponent;
 
+/** Copies a response to stdout; a closed stdout (`| head`) ends the copy quietly. */
+export async function pipeToStdout(ctx: CliContext, src: Readable): Promise<void> {
+  const { pipeline } = await import('node:stream/promises');
+  try {
+    await pipeline(src, ctx.stdout, { end: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      src.destroy();
+      return;
+    }
+    throw e;
+  }
+}
+
 /** Drains a response body (so keep-alive sockets are reused). */
 export async function drain(res: Readable): Promise<void> {
   await readAll(res);
