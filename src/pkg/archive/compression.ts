@@ -7,7 +7,16 @@
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
+import { createRequire } from 'node:module';
+import type { Decompress as ZstdDecompress } from 'fzstd';
+
+// fzstd is loaded on first use: most layers are gzip, and the daemon's idle memory matters.
+const requireLazy = createRequire(import.meta.url);
+let zstdCtor: typeof ZstdDecompress | undefined;
+function zstdDecompressCtor(): typeof ZstdDecompress {
+  zstdCtor ??= (requireLazy('fzstd') as typeof import('fzstd')).Decompress;
+  return zstdCtor;
+}
 
 /** The compression a stream's magic bytes announce. */
 export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
@@ -41,7 +50,7 @@ export function createZstdDecompress(): Transform {
       }
     },
   });
-  decoder = new ZstdDecompress((data) => {
+  decoder = new (zstdDecompressCtor())((data) => {
     t.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
   return t;
