@@ -147,6 +147,8 @@ export interface AttachFlow {
  * The attached part of `run` / `start -a`: hijack the attach stream, register the wait, start, pump I/O, and
  * return the container's exit code (0 after a detach).
  */
+const trace = process.env.BERTH_TRACE ? (m: string) => process.stderr.write(`[trace ${Date.now() % 100000}] ${m}\r\n`) : () => {};
+
 export async function attachAndRun(ctx: CliContext, client: EngineClient, f: AttachFlow, onStartError: (e: unknown) => never): Promise<number> {
   const stopSignals = f.sigProxy ? forwardSignals(client, f.id) : () => {};
   let socket;
@@ -180,6 +182,9 @@ export async function attachAndRun(ctx: CliContext, client: EngineClient, f: Att
       const r = await pump;
       return r.detached ? 0 : 0;
     }
+    trace('started');
+    pump.then((r) => trace(`pump done ${JSON.stringify(r)}`), (e) => trace(`pump failed ${e}`));
+    status.then((c) => trace(`status ${c}`));
     const first = await Promise.race([pump.then((r) => ({ kind: 'stream' as const, r })), status.then((code) => ({ kind: 'status' as const, code }))]);
     if (first.kind === 'stream') {
       if (first.r.detached) return 0;

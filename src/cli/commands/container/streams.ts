@@ -104,6 +104,8 @@ export function pumpStreams(ctx: CliContext, socket: Duplex, opts: StreamOptions
         stdin.off('end', onEnd);
         stdin.off('error', onEnd);
         stdin.pause();
+        // A paused terminal can still hold the event loop; the command is over with its input.
+        (stdin as unknown as { unref?: () => void }).unref?.();
         if (!stdin.isTTY) stdin.destroy();
       });
     }
