@@ -14,6 +14,8 @@ import { dockerBin, importBusybox, sleep, startDaemon } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 const IMG = 'e2e/busybox:1';
+/** busybox ash's prompt as root. */
+const PROMPT = /\/ # /;
 
 /**
  * The pty driver: argv = rows cols cmd args...; forks cmd on a new pty whose size is set (in the child, before exec,
@@ -161,7 +163,7 @@ async function withPty<T>(args: string[], fn: (s: PtySession) => Promise<T>, siz
 async function shell(s: PtySession, cmd: string, timeoutMs = 10_000): Promise<string> {
   const tag = Math.random().toString(36).slice(2, 8);
   // The marker is printed as two words joined by the shell, so the echoed command line never matches it.
-  s.type(`${cmd}; echo "@@$tag""@@"\r`);
+  s.type(`${cmd}; echo "@@${tag}""@@"\r`);
   const m = await s.waitFor(new RegExp(`([^]*?)@@${tag}@@`), timeoutMs);
   return m[1];
 }
@@ -191,6 +193,7 @@ after(async () => {
 
 test('run -it --rm sh: commands, /dev/pts/0, terminal size, resize, exit code, container removed', async () => {
   await withPty(['run', '-it', '--rm', '--name', 'tty-run', IMG, 'sh'], async (s) => {
+    await s.waitFor(PROMPT);
     s.type('echo hi-$((1+1))\r');
     await s.waitFor(/hi-2\r\n/);
     assert.match(await shell(s, 'tty'), /\/dev\/pts\/0\r\n/);
@@ -209,10 +212,10 @@ test('run -it --rm sh: commands, /dev/pts/0, terminal size, resize, exit code, c
 test('detach with ctrl-p ctrl-q leaves the container running; attach, use it, exit', async () => {
   try {
     await withPty(['run', '-it', '--name', 'tty-d', IMG, 'sh'], async (s) => {
+      await s.waitFor(PROMPT);
       assert.match(await shell(s, 'echo ready'), /ready\r\n/);
       s.type(Buffer.from([0x10, 0x11]));
       assert.equal(await s.exited(), 0, s.output);
-      assert.match(s.output, /read escape sequence/);
     });
     assert.equal(await inspect('tty-d', '{{.State.Running}}'), 'true');
 
@@ -222,9 +225,11 @@ test('detach with ctrl-p ctrl-q leaves the container running; attach, use it, ex
       await s.waitFor(/back\r\n/);
       // The same shell as before: state survives the detach.
       assert.match(await shell(s, 'echo $$'), /(^|\n)1\r\n/);
+      // attach sizes the container's terminal to the attaching one.
+      await waitUntil('attach stty size shows 50 132', async () => /(^|\n)50 132\r\n/.test(await shell(s, 'stty size')), 10_000);
       s.type('exit\r');
       assert.equal(await s.exited(), 0, s.output);
-    });
+    }, { rows: 50, cols: 132 });
     await waitUntil('tty-d stops', async () => (await inspect('tty-d', '{{.State.Running}}')) === 'false');
     assert.equal(await inspect('tty-d', '{{.State.ExitCode}}'), '0');
   } finally {
@@ -235,6 +240,7 @@ test('detach with ctrl-p ctrl-q leaves the container running; attach, use it, ex
 test('--detach-keys ctrl-x,x: custom keys detach (run and attach); the default keys then pass through', async () => {
   try {
     await withPty(['run', '-it', '--detach-keys', 'ctrl-x,x', '--name', 'tty-dk', IMG, 'sh'], async (s) => {
+      await s.waitFor(PROMPT);
       assert.match(await shell(s, 'echo ready'), /ready\r\n/);
       s.type(Buffer.from([0x18, 0x78]));
       assert.equal(await s.exited(), 0, s.output);
@@ -254,7 +260,9 @@ test('--detach-keys ctrl-x,x: custom keys detach (run and attach); the default k
       s.type('\x15');
       assert.match(await shell(s, 'echo after-partial'), /after-partial\r\n/);
       s.type(Buffer.from([0x18, 0x78]));
-      assert.equal(await s.exited(), 0, s.output);
+      // As with dockerd: `docker attach` reports the detach as an error (run -it returns 0).
+      assert.equal(await s.exited(), 1, s.output);
+      assert.match(s.output, /read escape sequence/);
     });
     assert.equal(await inspect('tty-dk', '{{.State.Running}}'), 'true');
   } finally {
@@ -267,6 +275,7 @@ test('exec -it into a running container: own pid, tty, size, resize, exit code',
     const r = await d.docker(['run', '-d', '--name', 'tty-x', IMG, 'sleep', '3600']);
     assert.equal(r.code, 0, r.stderr);
     await withPty(['exec', '-it', 'tty-x', 'sh'], async (s) => {
+      await s.waitFor(PROMPT);
       const pid = (await shell(s, 'echo pid=$$')).match(/pid=(\d+)\r\n/);
       assert.ok(pid, s.output);
       assert.notEqual(pid[1], '1');
@@ -276,7 +285,13 @@ test('exec -it into a running container: own pid, tty, size, resize, exit code',
       await waitUntil('exec stty size shows 20 70', async () => /(^|\n)20 70\r\n/.test(await shell(s, 'stty size')), 10_000);
       s.type('exit 4\r');
       assert.equal(await s.exited(), 4, s.output);
+      // Nothing but the typed keys reached the shell (the exec start request body once leaked into stdin).
+      assert.doesNotMatch(s.output, /not found|ConsoleSize|Detach/);
     }, { rows: 33, cols: 91 });
+    // Piped (non-TTY) exec stdin gets exactly the piped bytes, detach-key bytes included.
+    const piped = await d.docker(['exec', '-i', 'tty-x', 'cat'], { input: 'one\x10\x11two\n' });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, 'one\x10\x11two\n');
     // The container is untouched by the exec ending.
     assert.equal(await inspect('tty-x', '{{.State.Running}}'), 'true');
   } finally {

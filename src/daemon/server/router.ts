@@ -136,6 +136,36 @@ export function createContext(
   res.on('close', onClose);
   (upgradeSocket?.socket ?? req.socket)?.on('close', onClose);
 
+  // On an upgrade request Node hands over the raw socket: bytes after the headers (the request body, then the
+  // client's stream) arrive in `head` or later on the socket. body() takes Content-Length bytes from there, and
+  // hijack() returns only what follows, so a body never leaks into a container's stdin.
+  let upgradeHead = upgradeSocket?.head ?? Buffer.alloc(0);
+  const readUpgradeBody = async (n: number): Promise<Buffer> => {
+    const socket = upgradeSocket!.socket;
+    while (upgradeHead.length < n) {
+      const chunk = socket.read() as Buffer | null;
+      if (chunk) {
+        upgradeHead = Buffer.concat([upgradeHead, chunk]);
+        continue;
+      }
+      if (socket.readableEnded || socket.destroyed) break;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('readable', done);
+          socket.off('end', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.on('readable', done);
+        socket.on('end', done);
+        socket.on('close', done);
+      });
+    }
+    const body = upgradeHead.subarray(0, n);
+    upgradeHead = upgradeHead.subarray(n);
+    return body;
+  };
+
   const ctx: RequestContext = {
     req,
     res,
@@ -146,14 +176,22 @@ export function createContext(
     signal: abort.signal,
     upgrade: Boolean(upgradeSocket),
     async body<T>(): Promise<T | undefined> {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_JSON_BODY) throw new EngineError('InvalidArgument', 'request body too large');
-        chunks.push(chunk as Buffer);
+      let raw: Buffer;
+      if (upgradeSocket) {
+        const n = Number(req.headers['content-length'] ?? 0);
+        if (n > MAX_JSON_BODY) throw new EngineError('InvalidArgument', 'request body too large');
+        raw = n > 0 ? await readUpgradeBody(n) : Buffer.alloc(0);
+      } else {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of req) {
+          size += (chunk as Buffer).length;
+          if (size > MAX_JSON_BODY) throw new EngineError('InvalidArgument', 'request body too large');
+          chunks.push(chunk as Buffer);
+        }
+        raw = Buffer.concat(chunks);
       }
-      const text = Buffer.concat(chunks).toString('utf8').trim();
+      const text = raw.toString('utf8').trim();
       if (text === '') return undefined;
       try {
         return JSON.parse(text) as T;
@@ -200,9 +238,10 @@ export function createContext(
     },
     hijack(contentType = 'application/vnd.docker.raw-stream') {
       if (upgradeSocket) {
-        const { socket, head } = upgradeSocket;
+        const { socket } = upgradeSocket;
         socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-        if (head.length) socket.unshift(head);
+        if (upgradeHead.length) socket.unshift(upgradeHead);
+        upgradeHead = Buffer.alloc(0);
         (res as { _hijacked?: boolean })._hijacked = true;
         return socket;
       }

@@ -110,8 +110,13 @@ function parseRequest(ctx: CliContext, flags: Record<string, unknown>, set: Set<
  * Registers a wait (`next-exit`, or `removed` with --rm) and resolves once the daemon has acknowledged it (its
  * headers arrive at once), returning the promise of the exit status.
  */
-export async function waitExitOrRemoved(ctx: CliContext, client: EngineClient, id: string, removed: boolean): Promise<{ status: Promise<number> }> {
+export async function waitExitOrRemoved(ctx: CliContext, client: EngineClient, id: string, removed: boolean): Promise<{ status: Promise<number>; cancel: () => void }> {
   const res = await client.request('POST', `/containers/${enc(id)}/wait`, { query: { condition: removed ? 'removed' : 'next-exit' } });
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+    res.destroy();
+  };
   const status = (async () => {
     try {
       const body = JSON.parse((await readAll(res)).toString('utf8') || '{}') as { StatusCode?: number; Error?: { Message?: string } | null };
@@ -121,11 +126,12 @@ export async function waitExitOrRemoved(ctx: CliContext, client: EngineClient, i
       }
       return body.StatusCode ?? 125;
     } catch (e) {
+      if (cancelled) return 0;
       ctx.stderr.write(`error waiting for container: ${(e as Error).message}\n`);
       return 125;
     }
   })();
-  return { status };
+  return { status, cancel };
 }
 
 export interface AttachFlow {
@@ -164,8 +170,11 @@ export async function attachAndRun(ctx: CliContext, client: EngineClient, f: Att
   const pump = pumpStreams(ctx, socket, { tty: f.tty, stdin: f.stdin, output: f.stdout || f.stderr, detachKeys: f.detachKeys }, abort.signal);
   pump.catch(() => {});
   let stopResize = () => {};
+  let cancelWait = () => {};
   try {
-    const status = f.wait ? (await waitExitOrRemoved(ctx, client, f.id, f.autoRemove)).status : undefined;
+    const waiter = f.wait ? await waitExitOrRemoved(ctx, client, f.id, f.autoRemove) : undefined;
+    cancelWait = waiter?.cancel ?? cancelWait;
+    const status = waiter?.status;
     if (f.start) {
       try {
         await f.start();
@@ -198,6 +207,7 @@ export async function attachAndRun(ctx: CliContext, client: EngineClient, f: Att
   } finally {
     stopResize();
     stopSignals();
+    cancelWait();
     socket.destroy();
   }
 }

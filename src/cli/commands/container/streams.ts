@@ -3,6 +3,7 @@
  * for `-it`, stdin copied to the connection (EOF half-closes it), output demultiplexed to stdout/stderr (or copied
  * raw with a TTY), client-side detach-key detection, TTY size monitoring and signal forwarding.
  */
+import { spawnSync } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { FrameParser } from '../../../api/stdcopy.js';
 import type { EngineClient } from '../../../client/client.js';
@@ -75,6 +76,9 @@ export function pumpStreams(ctx: CliContext, socket: Duplex, opts: StreamOptions
 
     if (rawMode) {
       stdin.setRawMode(true);
+      // libuv's raw mode keeps output post-processing (\n → \r\n), which doubles the container's own CRs;
+      // docker's MakeRaw clears it. setRawMode(false) restores the saved settings, OPOST included.
+      spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
       cleanups.push(() => stdin.setRawMode(false));
     }
 

@@ -109,7 +109,8 @@ export class ContainerIO extends EventEmitter {
       const client: AttachClient = { socket, opts, done: resolve };
       this.clients.add(client);
       if (this.exited) return this.detachClient(client, true);
-      const keys = opts.detachKeys ?? DEFAULT_DETACH_KEYS;
+      // As in dockerd, detach keys are only looked for on a TTY; non-TTY stdin is passed through byte for byte.
+      const keys = this.tty ? opts.detachKeys ?? DEFAULT_DETACH_KEYS : [];
       let matched = 0;
       if (opts.stdin) {
         socket.on('data', (chunk: Buffer) => {
@@ -136,7 +137,9 @@ export class ContainerIO extends EventEmitter {
           if (end > start) this.conn.writeStdin(chunk.subarray(start, end));
         });
         socket.on('end', () => {
-          if (opts.stdinOnce && !this.exited) this.conn?.closeStdin();
+          // As in dockerd, StdinOnce never closes a TTY's input: the docker CLI drops the connection when it sees
+          // the detach keys itself (its escape proxy), and that must leave the process running.
+          if (opts.stdinOnce && !this.tty && !this.exited) this.conn?.closeStdin();
         });
       } else {
         socket.resume();
