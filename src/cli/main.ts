@@ -39,7 +39,7 @@ function helpText(chain: Command[]): string {
   if (cmd.subcommands?.length) {
     const subs = cmd.subcommands.filter((s) => !s.hidden);
     const w = Math.max(...subs.map((s) => s.name.length)) + 2;
-    out += `\nCommands:\n${subs.map((s) => `  ${s.name.padEnd(w)}${s.description}`).join('\n')}\n`;
+    out += `\nCommands:\n${subs.map((s) => `  ${s.name.padEnd(w)}${s.description.split('\n')[0]}`).join('\n')}\n`;
     out += `\nRun '${prog} ${chain.map((c) => c.name).join(' ')} COMMAND --help' for more information on a command.\n`;
   }
   const flags = cmd.flags ?? [];
@@ -47,13 +47,16 @@ function helpText(chain: Command[]): string {
   return out;
 }
 
+/** docker's root help: management commands (groups) and plain commands, each sorted, one line per command. */
 function rootHelp(): string {
-  const cmds = rootCommands.filter((c) => !c.hidden);
+  const cmds = rootCommands.filter((c) => !c.hidden).sort((a, b) => a.name.localeCompare(b.name));
   const w = Math.max(...cmds.map((c) => c.name.length)) + 2;
+  const list = (xs: Command[]) => xs.map((c) => `  ${c.name.padEnd(w)}${c.description.split('\n')[0]}`).join('\n');
   return (
-    `\nUsage:  ${prog} [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommands:\n` +
-    cmds.map((c) => `  ${c.name.padEnd(w)}${c.description}`).join('\n') +
-    `\n\nGlobal Options:\n${formatFlagHelp(globalFlags)}\n\nRun '${prog} COMMAND --help' for more information on a command.\n`
+    `\nUsage:  ${prog} [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\n` +
+    `Management Commands:\n${list(cmds.filter((c) => c.subcommands))}\n\n` +
+    `Commands:\n${list(cmds.filter((c) => !c.subcommands))}\n\n` +
+    `Global Options:\n${formatFlagHelp(globalFlags)}\n\nRun '${prog} COMMAND --help' for more information on a command.\n`
   );
 }
 

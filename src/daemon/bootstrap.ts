@@ -155,7 +155,13 @@ export class Daemon {
           return [];
         }
       },
-      graphDriver: async (id) => ({ Name: images.driverName, Data: null }),
+      graphDriver: async () => ({ Name: images.driverName, Data: null }),
+      layerSize: async (id) => {
+        const rec = this.containers.store.get(id);
+        const rw = (await images.snapshots.usage(rec.Berth.snapshotKey).catch(() => ({ size: 0 }))).size;
+        const img = images.store.get(rec.Image);
+        return { rw, rootfs: rw + (img ? await images.imageSize(img) : 0) };
+      },
     });
     // container extras: archive (cp), export, changes, commit, top, stats, update
     (await import('./routes/container-extras.js')).registerContainerExtraRoutes(this.router, {

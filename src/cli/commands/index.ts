@@ -3,23 +3,24 @@
  * `images`, `rmi`, …) are registered here.
  */
 import type { Command } from '../command.js';
+import { containerCommand, containerShortcuts } from './container/index.js';
+import { imageCommand, imageShortcuts } from './image/index.js';
+import { networkCommand } from './network/index.js';
+import { eventsCommand } from './system/events.js';
 import { infoCommand } from './system/info.js';
 import { systemCommand } from './system/index.js';
 import { versionCommand } from './system/version.js';
-import { imageCommand, imageShortcuts } from './image/index.js';
-import { networkCommand } from './network/index.js';
-import { volumeCommand } from './volume/index.js'; // volumes
-import { containerCommand, containerShortcuts } from './container/index.js'; // containers
+import { volumeCommand } from './volume/index.js';
 
 export const rootCommands: Command[] = [
   versionCommand,
   infoCommand,
+  eventsCommand,
   systemCommand,
   imageCommand,
   ...imageShortcuts,
   networkCommand,
-  volumeCommand, // volumes
-  containerCommand, // containers
-  ...containerShortcuts, // containers
-  // (container, network, volume commands register here as they land)
+  volumeCommand,
+  containerCommand,
+  ...containerShortcuts,
 ];

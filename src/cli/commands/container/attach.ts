@@ -49,6 +49,9 @@ export const attachCommand: Command = {
         autoRemove: false,
         sigProxy: flags['sig-proxy'] === true && !c.Config.Tty,
         wait: true,
+        onDetach: () => {
+          throw new CliExit(1, 'read escape sequence');
+        },
       },
       (e) => {
         throw e;

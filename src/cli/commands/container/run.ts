@@ -147,14 +147,14 @@ export interface AttachFlow {
   start?: () => Promise<void>;
   /** Wait for exit before streaming: run and start -a do (so the exit code is caught), attach does its own. */
   wait: boolean;
+  /** What a detach means: run and start return 0; `attach` reports `read escape sequence` (exit 1), as docker does. */
+  onDetach?: () => number;
 }
 
 /**
  * The attached part of `run` / `start -a`: hijack the attach stream, register the wait, start, pump I/O, and
  * return the container's exit code (0 after a detach).
  */
-const trace = process.env.BERTH_TRACE ? (m: string) => process.stderr.write(`[trace ${Date.now() % 100000}] ${m}\r\n`) : () => {};
-
 export async function attachAndRun(ctx: CliContext, client: EngineClient, f: AttachFlow, onStartError: (e: unknown) => never): Promise<number> {
   const stopSignals = f.sigProxy ? forwardSignals(client, f.id) : () => {};
   let socket;
@@ -189,14 +189,11 @@ export async function attachAndRun(ctx: CliContext, client: EngineClient, f: Att
     if (f.tty && ctx.stdout.isTTY) stopResize = monitorTtySize(ctx, client, `/containers/${enc(f.id)}/resize`);
     if (!status) {
       const r = await pump;
-      return r.detached ? 0 : 0;
+      return r.detached && f.onDetach ? f.onDetach() : 0;
     }
-    trace('started');
-    pump.then((r) => trace(`pump done ${JSON.stringify(r)}`), (e) => trace(`pump failed ${e}`));
-    status.then((c) => trace(`status ${c}`));
     const first = await Promise.race([pump.then((r) => ({ kind: 'stream' as const, r })), status.then((code) => ({ kind: 'status' as const, code }))]);
     if (first.kind === 'stream') {
-      if (first.r.detached) return 0;
+      if (first.r.detached) return f.onDetach ? f.onDetach() : 0;
       return await status;
     }
     // The container is gone: let the last output drain, then stop.

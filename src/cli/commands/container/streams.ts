@@ -27,24 +27,39 @@ export interface StreamResult {
   detached: boolean;
 }
 
-/** Go's escapeProxy: matches the detach keys on single-key reads, swallowing them; partial matches are replayed. */
-class EscapeProxy {
+/**
+ * Detach-key detection on the local terminal's input (docker's escapeProxy). The sequence is found anywhere in a
+ * read, not only in one-key reads, so keys that arrive together (pasted, or a fast pty) still detach; bytes of a
+ * partial match are held back and replayed when the match fails.
+ */
+export class EscapeProxy {
   private pos = 0;
   constructor(private readonly keys: Buffer) {}
 
-  /** Returns the bytes to forward, or 'escape' when the whole sequence was typed. */
-  feed(chunk: Buffer): Buffer | 'escape' {
-    if (this.keys.length === 0) return chunk;
-    const replay = () => {
-      const out = Buffer.concat([this.keys.subarray(0, this.pos), chunk]);
-      this.pos = 0;
-      return out;
-    };
-    if (chunk.length !== 1) return this.pos > 0 ? replay() : chunk;
-    if (chunk[0] !== this.keys[this.pos]) return this.pos > 0 ? replay() : chunk;
-    if (this.pos === this.keys.length - 1) return 'escape';
-    this.pos++;
-    return Buffer.alloc(0);
+  /** Returns the bytes to forward, and whether the whole sequence was typed (input after it is dropped). */
+  feed(chunk: Buffer): { out: Buffer; escape: boolean } {
+    if (this.keys.length === 0) return { out: chunk, escape: false };
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (b === this.keys[this.pos]) {
+        this.pos++;
+        if (this.pos === this.keys.length) {
+          this.pos = 0;
+          return { out: Buffer.from(out), escape: true };
+        }
+        continue;
+      }
+      if (this.pos > 0) {
+        out.push(...this.keys.subarray(0, this.pos));
+        this.pos = 0;
+        if (b === this.keys[0]) {
+          this.pos = 1;
+          continue;
+        }
+      }
+      out.push(b);
+    }
+    return { out: Buffer.from(out), escape: false };
   }
 }
 
@@ -86,13 +101,12 @@ export function pumpStreams(ctx: CliContext, socket: Duplex, opts: StreamOptions
     if (opts.stdin) {
       const proxy = rawMode ? new EscapeProxy(parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS)) : undefined;
       const onData = (chunk: Buffer) => {
-        const out = proxy ? proxy.feed(chunk) : chunk;
-        if (out === 'escape') {
+        const r = proxy ? proxy.feed(chunk) : { out: chunk, escape: false };
+        if (r.out.length && !socket.destroyed && socket.writable) socket.write(r.out);
+        if (r.escape) {
           socket.destroy();
           finish(undefined, true);
-          return;
         }
-        if (out.length && !socket.destroyed && socket.writable) socket.write(out);
       };
       const onEnd = () => {
         inputDone = true;

@@ -1,4 +1,6 @@
 import type { Command } from '../../command.js';
+import { dfCommand } from './df.js';
+import { eventsCommand } from './events.js';
 import { infoCommand } from './info.js';
 
 /** `berth system …`. */
@@ -6,5 +8,5 @@ export const systemCommand: Command = {
   name: 'system',
   usage: 'COMMAND',
   description: 'Manage berth',
-  subcommands: [infoCommand],
+  subcommands: [dfCommand, eventsCommand, infoCommand],
 };
