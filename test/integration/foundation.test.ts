@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { run, startDaemon, TestDaemon, berthdBin } from '../harness.js';
+import { berthdBin, networkLeftovers, run, startDaemon, TestDaemon } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 before(async () => {
@@ -127,6 +127,8 @@ test('SIGTERM shuts down cleanly: socket and pidfile removed, lock released', as
   await other.stop('SIGTERM');
   assert.equal(fs.existsSync(other.socket), false);
   assert.equal(fs.existsSync(`${other.root}/berthd.pid`), false);
+  // With no container running, a clean stop leaves no bridge or iptables chain behind.
+  assert.deepEqual(await networkLeftovers(other.dataRoot), []);
   await other.start(); // the lock was released
   await other.stop('SIGTERM');
 });

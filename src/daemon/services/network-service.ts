@@ -30,7 +30,7 @@ import { addPeer, extraHostEntries, peerNames, removePeer } from '../../plugins/
 import {
   AddressSpace, allocate, DEFAULT_POOLS, newAddressSpace, pickSubnet, PoolSpec, release,
 } from '../../plugins/network/ipam.js';
-import { chainNames, Iptables, PortRuleSpec, RuleState } from '../../plugins/network/iptables.js';
+import { chainNames, Iptables, PortRuleSpec, purgeChains, RuleState } from '../../plugins/network/iptables.js';
 import { formatIp, macFromIp, parseCidr, parseIp } from '../../plugins/network/ipv4.js';
 import { NetOps, SystemNetOps } from '../../plugins/network/netlink.js';
 import type { ContainerNetworking } from './containers/service.js';
@@ -251,8 +251,17 @@ export class NetworkService implements ContainerNetworking {
     if (ports) await this.iptables?.sync();
   }
 
+  /**
+   * A clean shutdown with no container running removes the bridges and iptables chains (the next start makes them
+   * again from the saved records), so a stopped berth leaves nothing on the host. With containers running they stay:
+   * those containers keep their network while berthd is away.
+   */
   async shutdown(): Promise<void> {
     await Promise.all(this.writeQueue.values());
+    if (this.containers?.all().some((c) => c.State.Running)) return;
+    const bridges = [...this.networks.values()].filter((n) => n.Driver === 'bridge' && n.berth.bridge).map((n) => `link del ${n.berth.bridge}`);
+    await this.ops.ipBatch(bridges, undefined, true).catch((e) => this.o.logger?.warn(`removing bridges: ${(e as Error).message}`));
+    if (this.iptables) await purgeChains(chainNames(this.naming.tag, this.naming.bridgePrefix));
   }
 
   private predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecord {
