@@ -12,6 +12,7 @@
  * `undefined` is a missing map key (prints `<no value>`); `null` is nil (prints `<nil>`). Functions found as fields
  * are methods and are called with the template arguments (`{{.Label "a"}}`).
  */
+import { goQuote } from '../../pkg/gostr/quote.js';
 import { Template as ParsedTemplate } from '@sinkingpoint/gotemplate';
 import { formatFloat } from '../../pkg/units/units.js';
 import { formatTabbed } from './tabwriter.js';
@@ -200,24 +201,7 @@ interface Spec {
   prec?: number;
 }
 
-function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\x07') out += '\\a';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    else if (ch === '\v') out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
+
 
 function badVerb(verb: string, arg: unknown): string {
   if (arg === null || arg === undefined) return `%!${verb}(<nil>)`;

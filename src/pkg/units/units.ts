@@ -3,6 +3,7 @@
  * (github.com/docker/go-units, Go's time.ParseDuration, and the CLI's `--since`
  * timestamp rules), plus Go's float formatting which those outputs depend on.
  */
+import { goQuote } from '../gostr/quote.js';
 
 // ---------------------------------------------------------------------------
 // Go float formatting (strconv.FormatFloat). Sizes are printed with "%.3g", so
@@ -181,9 +182,6 @@ function parseGoFloat(num: string): number {
   return Number(num.replace(/^([+-]?)inf(inity)?$/i, '$1Infinity'));
 }
 
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
 
 function parseSize(sizeStr: string, uMap: Record<string, number>): number {
   let sep = -1;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { displayablePorts, ellipsis, formatContainers, goQuote, type ContainerSummary } from './ps.js';
+import { goQuote } from '../../../pkg/gostr/quote.js';
+import { displayablePorts, ellipsis, formatContainers, type ContainerSummary } from './ps.js';
 
 const SAMPLES = '/work/shared/dockerd-samples';
 

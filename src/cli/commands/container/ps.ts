@@ -3,6 +3,7 @@
  * `GET /containers/json`.
  */
 import { encodeFilters } from '../../../pkg/filters/filters.js';
+import { goQuote } from '../../../pkg/gostr/quote.js';
 import { familiarString, parseNormalized } from '../../../pkg/reference/index.js';
 import { humanDuration, humanSizeWithPrecision } from '../../../pkg/units/units.js';
 import { CliExit, type Command } from '../../command.js';
@@ -73,26 +74,7 @@ export function ellipsis(s: string, max: number): string {
   return rs.slice(0, max - 1).join('') + '…';
 }
 
-/** Go's strconv.Quote. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\x07') out += '\\a';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    else if (ch === '\v') out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else if (c >= 0x80 && c <= 0x9f) out += '\\u' + c.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
+
 
 function comparePorts(a: ApiPort, b: ApiPort): number {
   if (a.PrivatePort !== b.PrivatePort) return a.PrivatePort - b.PrivatePort;

@@ -252,7 +252,7 @@ export class ContainerService {
         HostConfig: hc,
         Mounts: [],
         Config: { ...merged, User: merged.User ?? '', WorkingDir: merged.WorkingDir ?? '', Env: merged.Env ?? [], Image: body.Image },
-        NetworkSettings: emptyNetworkSettings(hc.NetworkMode),
+        NetworkSettings: emptyNetworkSettings(),
         Berth: { snapshotKey: id, monitorPid: 0, manuallyStopped: false, hostNetwork: hc.NetworkMode === 'host' },
       };
       await this.o.network?.create?.(rec, body.NetworkingConfig);
@@ -860,7 +860,7 @@ function normalizeHostConfig(h: Partial<HostConfig>): HostConfig {
   };
 }
 
-function emptyNetworkSettings(mode: string): Record<string, unknown> {
+function emptyNetworkSettings(): Record<string, unknown> {
   return {
     Bridge: '',
     SandboxID: '',
@@ -879,23 +879,8 @@ function emptyNetworkSettings(mode: string): Record<string, unknown> {
     IPPrefixLen: 0,
     IPv6Gateway: '',
     MacAddress: '',
-    Networks: {
-      [mode]: {
-        IPAMConfig: null,
-        Links: null,
-        Aliases: null,
-        NetworkID: '',
-        EndpointID: '',
-        Gateway: '',
-        IPAddress: '',
-        IPPrefixLen: 0,
-        IPv6Gateway: '',
-        GlobalIPv6Address: '',
-        GlobalIPv6PrefixLen: 0,
-        MacAddress: '',
-        DriverOpts: null,
-      },
-    },
+    // The network service fills one endpoint per network at create time.
+    Networks: {},
   };
 }
 
