@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # iptables/iproute2 for networking) and as test partners (docker.io: a real dockerd to compare with; docker-registry;
 # skopeo; zstd for layer tests).
 packages=(runc tini busybox-static iptables iproute2 kmod procps psmisc curl gcc libc6-dev make zstd python3
-          docker.io docker-registry skopeo)
+          docker.io docker-registry skopeo docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
