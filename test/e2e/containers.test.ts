@@ -135,6 +135,13 @@ test('kill -9 of berthd loses nothing: containers keep running, logs, exec, stop
   assert.equal(ex.stdout, 'alive\n');
   const logs = await docker(['logs', 'crash-a']);
   assert.ok(logs.stdout.split('\n').length > 5, logs.stdout);
+  // logs -f against the re-adopted container follows new output and ends when it stops.
+  const follow = docker(['logs', '-f', '--tail', '1', 'crash-c']);
+  await sleep(700);
+  assert.equal((await docker(['stop', '-t', '1', 'crash-c'])).code, 0);
+  const followed = await follow;
+  assert.equal(followed.code, 0, followed.stderr);
+  assert.ok(followed.stdout.trim().split('\n').length >= 3, followed.stdout);
   for (const n of ['a', 'b', 'c']) assert.equal((await docker(['rm', '-f', `crash-${n}`])).code, 0);
   assert.equal((await docker(['rm', 'crash-exit'])).code, 0);
 });
@@ -147,3 +154,10 @@ async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
   }
   assert.fail('condition not met in time');
 }
+
+test('OOM: a container over its memory limit is killed and State.OOMKilled is set', async () => {
+  const r = await docker(['run', '--name', 'oom', '-m', '16m', '--memory-swap', '16m', IMG, 'sh', '-c', 'tail /dev/zero']);
+  assert.equal(r.code, 137);
+  assert.equal((await docker(['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'oom'])).stdout.trim(), 'true 137');
+  await docker(['rm', 'oom']);
+});
