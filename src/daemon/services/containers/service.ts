@@ -494,7 +494,12 @@ export class ContainerService {
     const rec = this.store.get(ref);
     if (!rec.State.Running) throw conflict(`Cannot kill container: ${ref}: Container ${rec.Id} is not running`);
     const sig = normalizeSignal(signal);
-    if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') rec.Berth.manuallyStopped = sig === 'SIGKILL' ? rec.Berth.manuallyStopped : rec.Berth.manuallyStopped;
+    // Like Docker, a container killed by hand is not brought back by its restart policy. Only terminating signals
+    // count: `kill -s HUP` to reload a config must not disable the policy for a later crash.
+    if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') {
+      rec.Berth.manuallyStopped = true;
+      this.store.save(rec);
+    }
     await this.runc.kill(rec.Id, sig).catch((e: Error) => {
       if (!/not running|does not exist|container not running/.test(e.message)) throw e;
     });
