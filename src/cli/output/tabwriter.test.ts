@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { TabWriter, formatTabbed } from './tabwriter.js';
 
-const samples = '/work/shared/dockerd-samples';
+import { SAMPLES_DIR } from '../../../test/samples.js';
+const samples = SAMPLES_DIR;
 
 test('reproduces docker ps table byte for byte', () => {
   const want = readFileSync(`${samples}/cli-ps.txt`, 'utf8');

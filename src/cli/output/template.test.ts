@@ -11,7 +11,8 @@ import {
   withGoJSON,
 } from './template.js';
 
-const samples = '/work/shared/dockerd-samples';
+import { SAMPLES_DIR } from '../../../test/samples.js';
+const samples = SAMPLES_DIR;
 const raw = JSON.parse(readFileSync(`${samples}/container-inspect-running.json`, 'utf8'));
 const inspect = Array.isArray(raw) ? raw[0] : raw;
 const run = (tmpl: string, data: unknown = inspect) => new GoTemplate(tmpl).execute(data);

@@ -6,7 +6,8 @@ import { portLines } from './info.js';
 import { cpuPercent, formatStats, memUsage, statsContext, type StatsJSON } from './stats.js';
 import { splitCpArg, splitPathDirEntry, rebaseTransform } from './cp.js';
 
-const SAMPLES = '/work/shared/dockerd-samples';
+import { SAMPLES_DIR } from '../../../../test/samples.js';
+const SAMPLES = SAMPLES_DIR;
 
 test('inspect re-indents compact JSON exactly like docker (json.Indent, 4 spaces)', { skip: !fs.existsSync(SAMPLES) }, () => {
   const pretty = fs.readFileSync(`${SAMPLES}/container-inspect-running.json`, 'utf8').trim();

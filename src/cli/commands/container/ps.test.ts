@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import { goQuote } from '../../../pkg/gostr/quote.js';
 import { displayablePorts, ellipsis, formatContainers, type ContainerSummary } from './ps.js';
 
-const SAMPLES = '/work/shared/dockerd-samples';
+import { SAMPLES_DIR } from '../../../../test/samples.js';
+const SAMPLES = SAMPLES_DIR;
 
 /**
  * containers-list.json was captured a few seconds before cli-ps.txt, after the `busybox:local` tag went away (so
