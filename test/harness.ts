@@ -121,11 +121,11 @@ export function sleep(ms: number): Promise<void> {
 const live = new Set<{ root: string; daemons: TestDaemon[] }>();
 
 /** A temp root with one berthd started in it. Call `teardown()` in an `after` hook. */
-export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon & { teardown(): Promise<void>; restart(signal?: NodeJS.Signals): Promise<TestDaemon> }> {
+export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon & { teardown(): Promise<void>; restart(signal?: NodeJS.Signals, downMs?: number): Promise<TestDaemon> }> {
   const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-'));
   const entry = { root, daemons: [] as TestDaemon[] };
   live.add(entry);
-  const d = new TestDaemon(root, opts) as TestDaemon & { teardown(): Promise<void>; restart(signal?: NodeJS.Signals): Promise<TestDaemon> };
+  const d = new TestDaemon(root, opts) as TestDaemon & { teardown(): Promise<void>; restart(signal?: NodeJS.Signals, downMs?: number): Promise<TestDaemon> };
   entry.daemons.push(d);
   await d.start();
   d.teardown = async () => {
@@ -133,10 +133,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon 
     await cleanupRoot(root);
     live.delete(entry);
   };
-  /** Stops (SIGKILL by default: the crash case) and starts a new daemon on the same root; the returned one is live. */
-  d.restart = async (signal: NodeJS.Signals = 'SIGKILL') => {
+  /**
+   * Stops (SIGKILL by default: the crash case), waits `downMs`, and starts a new daemon on the same root; the
+   * returned one is live.
+   */
+  d.restart = async (signal: NodeJS.Signals = 'SIGKILL', downMs = 0) => {
     const last = entry.daemons[entry.daemons.length - 1];
     await last.stop(signal);
+    if (downMs) await sleep(downMs);
     const next = new TestDaemon(root, opts);
     entry.daemons.push(next);
     await next.start();

@@ -145,3 +145,10 @@ test('image events: tag and untag', async () => {
   const ev = await docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=image', '--filter', 'image=e2e/tagged:2', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
   assert.deepEqual(ev.stdout.trim().split('\n'), ['tag e2e/tagged:2', 'untag e2e/tagged:2']);
 });
+
+test('a --rm container that exits while berthd is down is removed when berthd comes back', async () => {
+  const r = await docker(['run', '-d', '--rm', '--name', 'rm-while-down', IMG, 'sleep', '1']);
+  assert.equal(r.code, 0, r.stderr);
+  live = await d.restart('SIGKILL', 1500); // the container exits while no berthd runs
+  await waitFor(async () => (await docker(['ps', '-a', '--filter', 'name=rm-while-down', '-q'])).stdout.trim() === '');
+});

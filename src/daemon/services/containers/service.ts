@@ -160,7 +160,7 @@ export class ContainerService {
         } catch {
           // The monitor is gone: the container exited while berthd was down (or the host rebooted).
           const exit = await readExitFile(path.join(dir, EXIT_FILE)).catch(() => undefined);
-          await this.handleExit(rec, exit?.exitCode ?? 255, exit?.finishedAt, exit?.oomKilled ?? false, true);
+          await this.handleExit(rec, exit?.exitCode ?? 255, exit?.finishedAt, exit?.oomKilled ?? false);
         }
       }),
     );
@@ -195,7 +195,7 @@ export class ContainerService {
         this.o.logger.warn(`container ${rec.Id.slice(0, 12)}: lost its monitor while still running; output is no longer captured`);
         return;
       }
-      await this.handleExit(rec, exit?.exitCode ?? code ?? 255, exit?.finishedAt, exit?.oomKilled ?? false, false);
+      await this.handleExit(rec, exit?.exitCode ?? code ?? 255, exit?.finishedAt, exit?.oomKilled ?? false);
     });
   }
 
@@ -412,7 +412,7 @@ export class ContainerService {
 
   // ------------------------------------------------------------------ exit
 
-  private async handleExit(rec: ContainerRecord, exitCode: number, finishedAt: string | undefined, oomKilled: boolean, duringRestore: boolean): Promise<void> {
+  private async handleExit(rec: ContainerRecord, exitCode: number, finishedAt: string | undefined, oomKilled: boolean): Promise<void> {
     const run = this.running.get(rec.Id);
     this.running.delete(rec.Id);
     run?.health?.stop();
@@ -440,7 +440,7 @@ export class ContainerService {
     for (const w of this.exitWaiters.get(rec.Id) ?? []) w(exitCode);
     this.exitWaiters.delete(rec.Id);
     run?.resolveExited();
-    if (rec.HostConfig.AutoRemove && !duringRestore) {
+    if (rec.HostConfig.AutoRemove) {
       await this.remove(rec.Id, { force: true, volumes: true }).catch((e) => this.o.logger.warn(`auto-remove ${rec.Id}: ${(e as Error).message}`));
       return;
     }
