@@ -172,6 +172,27 @@ export class Daemon {
       runtimePath: this.config.runtime,
       runc: this.containers.runcClient,
     });
+    // ---- build: classic Dockerfile builder (POST /build, /build/prune) ----
+    {
+      const { Builder } = await import('../build/builder.js');
+      const { registerBuildRoutes } = await import('./routes/build.js');
+      const { HOST_ARCH } = await import('./services/image-service.js');
+      const containers = this.containers;
+      registerBuildRoutes(this.router, new Builder({
+        dataRoot: this.config.dataRoot,
+        images: this.images,
+        arch: HOST_ARCH,
+        containers: {
+          create: (name, body) => containers.create(name, body as never),
+          attach: (ref, socket, opts) => containers.attach(ref, socket, opts),
+          start: (ref) => containers.start(ref),
+          wait: (ref, cond, signal) => containers.wait(ref, cond, signal),
+          kill: (ref, signal) => containers.kill(ref, signal),
+          remove: (ref, opts) => containers.remove(ref, opts),
+        },
+      }));
+    }
+    // ---- end build ----
     registerEventRoutes(this.router, this.events);
     network.attachContainers(this.containers.store); // networking
     registerNetworkRoutes(this.router, network); // networking

@@ -89,11 +89,18 @@ class ByteSource {
   }
 
   async skip(n: number): Promise<void> {
-    while (n > 0) {
-      const b = await this.readSome(n);
-      if (!b) throw new TarFormatError('unexpected end of tar archive');
-      n -= b.length;
+    if ((await this.skipUpTo(n)) < n) throw new TarFormatError('unexpected end of tar archive');
+  }
+
+  /** Skips up to `n` bytes; returns how many were skipped (fewer only at the end of the input). */
+  async skipUpTo(n: number): Promise<number> {
+    let skipped = 0;
+    while (skipped < n) {
+      const b = await this.readSome(n - skipped);
+      if (!b) break;
+      skipped += b.length;
     }
+    return skipped;
   }
 
   async drain(): Promise<void> {
@@ -188,7 +195,9 @@ export async function* readTar(
           if (!p.body.destroyed) p.body.destroy();
           await src.skip(p.remaining);
         }
-        await src.skip(p.pad);
+        // The last entry's padding may be missing (Go's tar writers used by `docker build -f -` stop right after the
+        // data, and dockerd reads such archives): running out of input here is the end of the archive.
+        if ((await src.skipUpTo(p.pad)) < p.pad) return;
       }
 
       const block = await src.readExact(BLOCK_SIZE);

@@ -176,3 +176,19 @@ test('writer enforces body size and applies backpressure', async () => {
   await w2.finish();
   assert.equal((await data).length, 512 + (1 << 20) + 1024);
 });
+
+test('an archive that stops right after the last file data (no padding, no end blocks) reads whole', async () => {
+  const full = await buffer(tarFromEntries([
+    { header: { name: 'a.txt', type: 'file', mode: 0o644 }, body: Buffer.from('first') },
+    { header: { name: 'Dockerfile', type: 'file', mode: 0o644 }, body: Buffer.from('FROM busybox\n') },
+  ]));
+  // Header 1 + data block 1 + header 2 + the 13 data bytes of file 2, nothing more (what Go's ReplaceFileTarWrapper sends).
+  const cut = full.subarray(0, 512 * 3 + 13);
+  const seen: Array<[string, string]> = [];
+  for await (const { header, body } of readTar(Readable.from([cut]))) seen.push([header.name, (await buffer(body)).toString()]);
+  assert.deepEqual(seen, [['a.txt', 'first'], ['Dockerfile', 'FROM busybox\n']]);
+  // Cut inside the data is still an error.
+  await assert.rejects(async () => {
+    for await (const { body } of readTar(Readable.from([full.subarray(0, 512 * 3 + 5)]))) await buffer(body);
+  }, /unexpected end of tar archive/);
+});
