@@ -91,7 +91,10 @@ export class Daemon {
     this.images = await ImageService.open({ dataRoot: this.config.dataRoot, log: (m) => this.logger.info(m) });
     this.system.providers.imageCount = () => this.images.count();
     this.system.providers.storageDriver = () => ({ name: this.images.driverName, status: [] });
-    registerImageRoutes(this.router, this.images);
+    // registry: pull/push/login against OCI Distribution registries
+    const registry = new (await import('./services/registry-service.js')).RegistryService({ images: this.images, events: this.events, insecureRegistries: this.config.insecureRegistries });
+    (await import('./routes/auth.js')).registerAuthRoutes(this.router, registry);
+    registerImageRoutes(this.router, this.images, registry); // registry: pull via fromImage, push
 
     // Containers: runc + one berth-monitor per container; images provide root filesystems.
     const images = this.images;

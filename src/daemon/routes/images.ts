@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Router, RequestContext, JsonStream } from '../server/router.js';
 import { parseFilters, type Filters } from '../../pkg/filters/filters.js';
 import { invalidArgument, notImplemented } from '../../errdefs/index.js';
+import { decodeAuthHeader, type AuthConfig } from '../../plugins/registry/auth.js';
 
 export type LoadMessage = { stream?: string; status?: string; id?: string; error?: string; errorDetail?: { message: string } };
 
@@ -21,6 +22,30 @@ export interface ImagesBackend {
   importImage(input: Readable, opts: { repo?: string; tag?: string; changes?: string[]; message?: string; platform?: string; signal?: AbortSignal }): Promise<string>;
   /** Pull, once the registry client lands. */
   pull?(ctx: RequestContext): Promise<void>;
+}
+
+/** Pull and push through a registry (the RegistryService). Messages are Docker's JSON progress lines. */
+export interface RegistryBackend {
+  pull(opts: { fromImage: string; tag?: string; platform?: string; auth?: AuthConfig; signal?: AbortSignal }, progress: (m: object) => void): Promise<void>;
+  push(opts: { name: string; tag?: string; auth?: AuthConfig; signal?: AbortSignal }, progress: (m: object) => void): Promise<void>;
+}
+
+/** Runs a progress-streaming operation: errors before the first message get a status code, later ones go in-band. */
+async function streamed(ctx: RequestContext, fn: (write: (m: object) => void) => Promise<void>): Promise<void> {
+  const out = lazyStream(ctx);
+  try {
+    await fn((m) => out.write(m));
+    out.end();
+  } catch (e) {
+    if (!out.started()) throw e;
+    out.write({ errorDetail: { message: (e as Error).message }, error: (e as Error).message });
+    out.end();
+  }
+}
+
+function registryAuth(ctx: RequestContext): AuthConfig | undefined {
+  const h = ctx.req.headers['x-registry-auth'];
+  return decodeAuthHeader(Array.isArray(h) ? h[0] : h);
 }
 
 /** A progress stream whose HTTP headers go out with the first message, so early errors still get a real status. */
@@ -68,7 +93,7 @@ function sendTar(ctx: RequestContext, tar: Readable): Promise<void> {
   });
 }
 
-export function registerImageRoutes(router: Router, backend: ImagesBackend): void {
+export function registerImageRoutes(router: Router, backend: ImagesBackend, registry?: RegistryBackend): void {
   router.get('/images/json', async (ctx) => {
     const filters = parseFilters(ctx.query.string('filters'));
     // legacy `filter=<reference>` parameter
@@ -99,6 +124,15 @@ export function registerImageRoutes(router: Router, backend: ImagesBackend): voi
         out.end();
       }
       return;
+    }
+    if (ctx.query.string('fromImage') !== undefined && registry) {
+      const auth = registryAuth(ctx);
+      return streamed(ctx, (write) =>
+        registry.pull(
+          { fromImage: ctx.query.string('fromImage')!, tag: ctx.query.string('tag') || undefined, platform: ctx.query.string('platform') || undefined, auth, signal: ctx.signal },
+          write,
+        ),
+      );
     }
     if (ctx.query.string('fromImage') !== undefined) {
       if (!backend.pull) throw notImplemented('pulling images is not supported yet');
@@ -147,6 +181,12 @@ export function registerImageRoutes(router: Router, backend: ImagesBackend): voi
     if (!repo) throw invalidArgument('repository name (repo) is required');
     await backend.tag(ctx.params.name!, repo, ctx.query.string('tag') || undefined);
     ctx.noContent(201);
+  });
+
+  router.post('/images/{name*}/push', async (ctx) => {
+    if (!registry) throw notImplemented('pushing images is not supported');
+    const auth = registryAuth(ctx);
+    await streamed(ctx, (write) => registry.push({ name: ctx.params.name!, tag: ctx.query.string('tag') || undefined, auth, signal: ctx.signal }, write));
   });
 
   router.delete('/images/{name*}', async (ctx) => {

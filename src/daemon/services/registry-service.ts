@@ -1,0 +1,474 @@
+/**
+ * RegistryService: `docker pull`, `docker push` and `docker login` against OCI Distribution registries, with
+ * Docker's JSON progress messages.
+ *
+ * Pull: manifest (an index picks linux/<host arch> or the asked platform) → config → layers. Every missing layer
+ * downloads at once (bounded concurrency) into the content store, verified against its digest on the way; layers
+ * are applied strictly in order as soon as their parent is in place. The first layer to extract is streamed straight
+ * from the network into both the content store and the snapshot (tee), so a single-layer image is never read back
+ * from disk. Everything is written under a lease; the image record (tags + RepoDigest) is written last.
+ *
+ * Push: for every layer the compressed blob kept at import/load/pull time is pushed; uncompressed blobs (import,
+ * commit) are gzipped once into the content store and the image record is updated to point at the gzip blob, so the
+ * next push of any image sharing that layer reuses it. Blobs the registry already has are skipped (`HEAD`).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { ImageService } from './image-service.js';
+import { HOST_ARCH } from './image-service.js';
+import type { EventBus } from './events.js';
+import { tee } from '../../core/images/stream-util.js';
+import { MediaTypes, type ImageConfig, type ImageRecord, type LayerRecord } from '../../core/images/types.js';
+import { applyLayer } from '../../pkg/archive/apply-layer.js';
+import { chainIDs, digestOf, isDigest, type Digest } from '../../pkg/digest/index.js';
+import * as ref from '../../pkg/reference/index.js';
+import { EngineError, invalidArgument, notFound, notImplemented, unauthorized } from '../../errdefs/index.js';
+import { RegistryClient, RegistryError, isIndex, pickPlatform, type Descriptor, type FetchedManifest } from '../../plugins/registry/client.js';
+import { endpointHost, isInsecure, type AuthConfig } from '../../plugins/registry/auth.js';
+
+export type PullMessage = {
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: unknown;
+  error?: string;
+  errorDetail?: { message: string };
+};
+
+export interface RegistryServiceOptions {
+  images: ImageService;
+  events?: EventBus;
+  insecureRegistries?: readonly string[];
+}
+
+const DOWNLOAD_CONCURRENCY = 3;
+const UPLOAD_CONCURRENCY = 5;
+const PROGRESS_EVERY_MS = 100;
+
+const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
+
+function units(n: number): string {
+  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < u.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0).replace(/\.0+$/, '')}${u[i]}`;
+}
+
+/** Docker's progress bar: `[=====>        ]  1.2MB/3.4MB`. */
+function bar(current: number, total: number | undefined): string {
+  if (!total) return `${units(current)}`;
+  const width = 50;
+  const done = Math.min(width, Math.floor((current / total) * width));
+  const b = '='.repeat(done) + (done < width ? '>' : '') + ' '.repeat(Math.max(0, width - done - 1));
+  return `[${b}] ${units(current).padStart(8)}/${units(total)}`;
+}
+
+/** A pass-through that reports bytes seen (throttled) and checks the digest at the end. */
+function meter(onBytes: (n: number) => void, expect?: Digest): Transform {
+  let n = 0;
+  let last = 0;
+  const h = expect ? createHash('sha256') : undefined;
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      n += chunk.length;
+      h?.update(chunk);
+      const now = Date.now();
+      if (now - last >= PROGRESS_EVERY_MS) {
+        last = now;
+        onBytes(n);
+      }
+      cb(null, chunk);
+    },
+    flush(cb) {
+      onBytes(n);
+      if (h && `sha256:${h.digest('hex')}` !== expect) return cb(invalidArgument(`filesystem layer verification failed for digest ${expect}`));
+      cb();
+    },
+  });
+}
+
+/** Runs `fn` over items with at most `n` in flight; resolves per item in the returned promises. */
+function limited<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promise<R>): Promise<R>[] {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  const next = () => {
+    active--;
+    queue.shift()?.();
+  };
+  return items.map(
+    (t, i) =>
+      new Promise<R>((resolve, reject) => {
+        const start = () => {
+          active++;
+          fn(t, i).then(resolve, reject).finally(next);
+        };
+        if (active < n) start();
+        else queue.push(start);
+      }),
+  );
+}
+
+export class RegistryService {
+  constructor(private readonly o: RegistryServiceOptions) {}
+
+  private client(domain: string, repo: string | undefined, actions: Array<'pull' | 'push'>, auth: AuthConfig | undefined, signal?: AbortSignal): RegistryClient {
+    return new RegistryClient({ domain, repo, actions, auth, insecureRegistries: this.o.insecureRegistries, signal });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Pull
+
+  /**
+   * `POST /images/create?fromImage=&tag=`. Errors before the first progress message are thrown (the route answers
+   * with a status code); later ones go in-band.
+   */
+  async pull(
+    opts: { fromImage: string; tag?: string; platform?: string; auth?: AuthConfig; signal?: AbortSignal },
+    progress: (m: PullMessage) => void,
+  ): Promise<void> {
+    let r: ref.Reference;
+    try {
+      r = ref.parseNormalized(opts.fromImage);
+      if (opts.tag) {
+        if (isDigest(opts.tag)) r = { domain: r.domain, path: r.path, digest: opts.tag };
+        else if (ref.isValidTag(opts.tag)) r = { domain: r.domain, path: r.path, tag: opts.tag };
+        else throw invalidArgument(ref.ERR_INVALID_FORMAT);
+      }
+      if (r.tag === undefined && r.digest === undefined) r = ref.withDefaultTag(r);
+    } catch (e) {
+      if (e instanceof EngineError) throw e;
+      throw invalidArgument((e as Error).message);
+    }
+    const images = this.o.images;
+    const client = this.client(r.domain, r.path, ['pull'], opts.auth, opts.signal);
+    const shown = ref.familiarString(r);
+    let top: FetchedManifest;
+    try {
+      await client.authorize();
+      top = await client.getManifest(r.digest ?? r.tag!);
+    } catch (e) {
+      throw this.pullError(e, shown, r);
+    }
+    progress({ status: `Pulling from ${ref.familiarName({ domain: 'docker.io', path: r.path })}`, id: r.digest ?? r.tag });
+    let manifest = top;
+    if (isIndex(top)) {
+      const [os, arch, variant] = (opts.platform || `linux/${HOST_ARCH}`).split('/');
+      const d = pickPlatform(top.manifest, os!, arch!, variant);
+      manifest = await client.getManifest(d.digest);
+      if (isIndex(manifest)) throw invalidArgument('nested manifest lists are not supported');
+    }
+    const m = manifest.manifest;
+    if (!m.config || !Array.isArray(m.layers)) throw invalidArgument(`unsupported manifest media type ${manifest.mediaType}`);
+    for (const l of m.layers) if (!isDigest(l.digest)) throw invalidArgument(`invalid layer digest ${l.digest}`);
+    const configBytes = await client.getBlobBytes(m.config.digest);
+    const cfg = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    const diffIDs = cfg.rootfs?.diff_ids ?? [];
+    if (diffIDs.length !== m.layers.length) throw invalidArgument('invalid manifest: the config lists a different number of layers');
+    const chains = chainIDs(diffIDs);
+    const configId = digestOf(configBytes);
+
+    const lease = await images.leases.create();
+    try {
+      const present = await Promise.all(
+        m.layers.map(async (l, i) => {
+          const snap = await images.snapshots.stat(chains[i]!).then(() => true, () => false);
+          const blob = await images.content.exists(l.digest);
+          if (snap) await images.leases.addResource(lease.id, { type: 'snapshot', id: chains[i]! });
+          if (blob) await images.leases.addResource(lease.id, { type: 'content', id: l.digest });
+          return { snap, blob };
+        }),
+      );
+      for (let i = 0; i < m.layers.length; i++) {
+        const l = m.layers[i]!;
+        if (present[i]!.snap && present[i]!.blob) progress({ status: 'Already exists', progressDetail: {}, id: short(l.digest) });
+        else progress({ status: 'Pulling fs layer', progressDetail: {}, id: short(l.digest) });
+      }
+      // The first layer to extract streams straight into its snapshot when every layer below it is in place.
+      const firstMissing = present.findIndex((p) => !p.snap);
+      const streamed = firstMissing >= 0 && !present[firstMissing]!.blob ? firstMissing : -1;
+      let streamedApply: Promise<void> | undefined;
+      const downloads = limited(m.layers, DOWNLOAD_CONCURRENCY, async (l, i) => {
+        if (present[i]!.blob) return;
+        const id = short(l.digest);
+        const { stream } = await client.getBlob(l.digest);
+        const total = l.size;
+        const counted = stream.pipe(
+          meter((n) => progress({ status: 'Downloading', progressDetail: { current: n, total }, progress: bar(n, total), id }), l.digest),
+        );
+        stream.on('error', (e) => counted.destroy(e));
+        if (i === streamed) {
+          const [toBlob, toApply] = tee(counted);
+          const ingest = images.content.ingest(toBlob!, { expected: l.digest, expectedSize: l.size, lease: lease.id, signal: opts.signal });
+          streamedApply = this.extract(toApply!, i === 0 ? undefined : chains[i - 1], diffIDs[i]!, chains[i]!, lease.id, opts.signal, ingest.then(() => {
+            progress({ status: 'Verifying Checksum', progressDetail: {}, id });
+            progress({ status: 'Download complete', progressDetail: {}, id });
+          }));
+          await ingest;
+          return;
+        }
+        await images.content.ingest(counted, { expected: l.digest, expectedSize: l.size, lease: lease.id, signal: opts.signal });
+        progress({ status: 'Verifying Checksum', progressDetail: {}, id });
+        progress({ status: 'Download complete', progressDetail: {}, id });
+      });
+      downloads.forEach((p) => p.catch(() => {}));
+      for (let i = 0; i < m.layers.length; i++) {
+        const l = m.layers[i]!;
+        await downloads[i];
+        if (present[i]!.snap) continue;
+        const id = short(l.digest);
+        if (i === streamed) await streamedApply;
+        else {
+          progress({ status: 'Extracting', progressDetail: { current: l.size, total: l.size }, progress: bar(l.size, l.size), id });
+          await this.extract(await images.content.readStream(l.digest), i === 0 ? undefined : chains[i - 1], diffIDs[i]!, chains[i]!, lease.id, opts.signal);
+        }
+        progress({ status: 'Pull complete', progressDetail: {}, id });
+      }
+      await Promise.all(downloads);
+
+      const layers: LayerRecord[] = m.layers.map((l, i) => ({ diffID: diffIDs[i]!, blob: l.digest, blobSize: l.size, mediaType: l.mediaType ?? MediaTypes.dockerLayerGzip }));
+      const tagRef = r.tag !== undefined ? ref.format({ domain: r.domain, path: r.path, tag: r.tag }) : undefined;
+      const before = tagRef ? images.store.byRef(tagRef)?.id : images.store.get(configId) ? configId : undefined;
+      await images.createImage(configBytes, layers, tagRef ? [tagRef] : [], { lease: lease.id });
+      const repoDigest = ref.format({ domain: r.domain, path: r.path, digest: top.digest });
+      await this.addRepoDigest(configId, repoDigest);
+      progress({ status: `Digest: ${top.digest}` });
+      progress({ status: before === configId ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}` });
+      this.o.events?.publish('image', 'pull', ref.familiarString(r), { name: ref.familiarString(r) });
+    } finally {
+      await images.leases.delete(lease.id);
+    }
+  }
+
+  private pullError(e: unknown, shown: string, r: ref.Reference): unknown {
+    if (e instanceof RegistryError && e.status === 404) {
+      return notFound(`manifest for ${shown} not found: ${e.message}`);
+    }
+    const kind = (e as EngineError | undefined)?.kind;
+    if (kind === 'Unauthorized' || kind === 'Forbidden') {
+      // dockerd answers 404 here (the CLI only offers an interactive login on 401)
+      return notFound(`pull access denied for ${ref.familiarName(r)}, repository does not exist or may require 'docker login': ${(e as Error).message}`);
+    }
+    return e;
+  }
+
+  /**
+   * Applies one layer stream into a new snapshot above `parent`, checks its diffID and commits it as `chain`
+   * (after `gate`, e.g. the verified ingest of the same bytes, resolves). An existing chain is kept.
+   */
+  private async extract(input: Readable, parent: Digest | undefined, diffID: Digest, chain: Digest, lease: string, signal?: AbortSignal, gate?: Promise<unknown>): Promise<void> {
+    const snaps = this.o.images.snapshots;
+    const key = `extract-${Date.now()}-${randomBytes(6).toString('hex')}`;
+    await this.o.images.leases.addResource(lease, { type: 'snapshot', id: chain });
+    await snaps.prepare(key, parent, { lease });
+    let committed = false;
+    try {
+      const [res] = await Promise.all([applyLayer(input, await snaps.writableDir(key), { whiteouts: snaps.whiteoutMode, signal }), gate]);
+      if (res.diffID !== diffID) throw invalidArgument(`filesystem layer verification failed: diffID ${res.diffID}, the image config says ${diffID}`);
+      const exists = await snaps.stat(chain).then(() => true, () => false);
+      if (!exists) {
+        try {
+          await snaps.commit(chain, key, { lease });
+          committed = true;
+        } catch (e) {
+          if ((e as EngineError).kind !== 'AlreadyExists') throw e;
+        }
+      }
+    } catch (e) {
+      input.destroy();
+      throw e;
+    } finally {
+      if (!committed) await snaps.remove(key).catch(() => {});
+    }
+  }
+
+  /** Records `name@digest` on image `id` (moving it from any other image). */
+  private async addRepoDigest(id: Digest, repoDigest: string): Promise<void> {
+    await this.o.images.store.update((all) => {
+      for (const other of Object.values(all)) if (other.id !== id) other.repoDigests = other.repoDigests.filter((d) => d !== repoDigest);
+      const rec = all[id];
+      if (rec && !rec.repoDigests.includes(repoDigest)) rec.repoDigests.push(repoDigest);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Push
+
+  /** `POST /images/{name}/push?tag=`: pushes one tag, or every tag of the repository when none is given. */
+  async push(opts: { name: string; tag?: string; auth?: AuthConfig; signal?: AbortSignal }, progress: (m: PullMessage) => void): Promise<void> {
+    const images = this.o.images;
+    let r = ref.parseNormalized(opts.name);
+    if (opts.tag) {
+      if (!ref.isValidTag(opts.tag)) throw invalidArgument(ref.ERR_INVALID_FORMAT);
+      r = { domain: r.domain, path: r.path, tag: opts.tag };
+    }
+    const repo = ref.fullName(r);
+    let tags: string[];
+    if (r.tag !== undefined) tags = [r.tag];
+    else {
+      tags = images.store
+        .all()
+        .flatMap((i) => i.repoTags)
+        .map((t) => ref.parseNormalized(t))
+        .filter((t) => ref.fullName(t) === repo && t.tag !== undefined)
+        .map((t) => t.tag!)
+        .sort();
+    }
+    const targets: Array<{ tag: string; img: ImageRecord }> = [];
+    for (const t of tags) {
+      const img = images.store.byRef(ref.format({ domain: r.domain, path: r.path, tag: t }));
+      if (img) targets.push({ tag: t, img });
+    }
+    if (!targets.length) throw notFound(`An image does not exist locally with the tag: ${ref.familiarName(r)}`);
+    const client = this.client(r.domain, r.path, ['pull', 'push'], opts.auth, opts.signal);
+    // As dockerd: the stream starts first, so authentication errors arrive in-band (no interactive CLI retry).
+    progress({ status: `The push refers to repository [${repo}]` });
+    await client.authorize();
+    for (const { tag, img } of targets) await this.pushOne(client, r, tag, img, progress, opts.signal);
+  }
+
+  private async pushOne(client: RegistryClient, r: ref.Reference, tag: string, img: ImageRecord, progress: (m: PullMessage) => void, signal?: AbortSignal): Promise<void> {
+    const images = this.o.images;
+    const configBytes = await images.content.readAll(img.id);
+    // Docker lists layers top first.
+    const order = img.layers.map((_, i) => i).reverse();
+    for (const i of order) progress({ status: 'Preparing', progressDetail: {}, id: short(img.layers[i]!.diffID) });
+    const blobs: Descriptor[] = new Array(img.layers.length);
+    const uploads = limited(order, UPLOAD_CONCURRENCY, async (i) => {
+      const layer = img.layers[i]!;
+      const id = short(layer.diffID);
+      const desc = await this.pushableBlob(layer, signal);
+      blobs[i] = desc;
+      if (await client.hasBlob(desc.digest)) {
+        progress({ status: 'Layer already exists', progressDetail: {}, id });
+        return;
+      }
+      const mountFrom = this.mountSource(desc.digest, r);
+      const how = await client.putBlob(desc.digest, desc.size, async () => {
+        const s = await images.content.readStream(desc.digest);
+        const counted = s.pipe(meter((n) => progress({ status: 'Pushing', progressDetail: { current: n, total: desc.size }, progress: bar(n, desc.size), id })));
+        s.on('error', (e) => counted.destroy(e));
+        return counted;
+      }, { mountFrom });
+      progress({ status: how === 'mounted' ? `Mounted from ${mountFrom}` : 'Pushed', progressDetail: {}, id });
+    });
+    uploads.forEach((p) => p.catch(() => {}));
+    await Promise.all(uploads);
+    if (!(await client.hasBlob(img.id))) {
+      await client.putBlob(img.id, configBytes.length, async () => Readable.from([configBytes]));
+    }
+    const zstd = blobs.some((b) => b.mediaType === MediaTypes.ociLayerZstd);
+    const manifest = zstd
+      ? {
+          schemaVersion: 2,
+          mediaType: MediaTypes.ociManifest,
+          config: { mediaType: MediaTypes.ociConfig, size: configBytes.length, digest: img.id },
+          layers: blobs.map((b) => ({ mediaType: b.mediaType === MediaTypes.ociLayerZstd ? MediaTypes.ociLayerZstd : MediaTypes.ociLayerGzip, size: b.size, digest: b.digest })),
+        }
+      : {
+          schemaVersion: 2,
+          mediaType: MediaTypes.dockerManifest,
+          config: { mediaType: MediaTypes.dockerConfig, size: configBytes.length, digest: img.id },
+          layers: blobs.map((b) => ({ mediaType: MediaTypes.dockerLayerGzip, size: b.size, digest: b.digest })),
+        };
+    const bytes = Buffer.from(JSON.stringify(manifest, null, 3));
+    const digest = digestOf(bytes);
+    await client.putManifest(tag, manifest.mediaType, bytes);
+    await this.addRepoDigest(img.id, ref.format({ domain: r.domain, path: r.path, digest }));
+    progress({ status: `${tag}: digest: ${digest} size: ${bytes.length}` });
+    progress({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: bytes.length } });
+    this.o.events?.publish('image', 'push', ref.familiarString({ domain: r.domain, path: r.path, tag }), { name: ref.familiarString({ domain: r.domain, path: r.path, tag }) });
+  }
+
+  /** A repository of the same registry this blob came from or went to (known by a RepoDigest), for a cross-repo mount. */
+  private mountSource(blob: Digest, target: ref.Reference): string | undefined {
+    for (const img of this.o.images.store.all()) {
+      if (!img.layers.some((l) => l.blob === blob)) continue;
+      for (const d of img.repoDigests) {
+        const r = ref.parseNormalized(d);
+        if (r.domain === target.domain && r.path !== target.path) return r.path;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The compressed blob to push for a layer: its own when compressed; else one another image already made for the
+   * same diffID; else the stored tar gzipped once into the content store, recorded on every image with that layer.
+   */
+  private async pushableBlob(layer: LayerRecord, signal?: AbortSignal): Promise<Descriptor> {
+    const images = this.o.images;
+    const compressed = (l: LayerRecord) => l.mediaType === MediaTypes.dockerLayerGzip || l.mediaType === MediaTypes.ociLayerGzip || l.mediaType === MediaTypes.ociLayerZstd;
+    const candidates = [layer, ...images.store.all().flatMap((i) => i.layers.filter((l) => l.diffID === layer.diffID))];
+    for (const l of candidates) {
+      if (l.blob && compressed(l) && (await images.content.exists(l.blob))) {
+        return { digest: l.blob, size: l.blobSize ?? (await images.content.info(l.blob)).size, mediaType: l.mediaType };
+      }
+    }
+    const src = candidates.find((l) => l.blob);
+    if (!src?.blob || !(await images.content.exists(src.blob))) throw notImplemented(`layer ${layer.diffID} has no stored content to push`);
+    let once = this.gzipping.get(layer.diffID);
+    if (!once) {
+      once = (async () => {
+        const lease = await images.leases.create();
+        try {
+          const gz = createGzip({ level: 6 });
+          const input = await images.content.readStream(src.blob!);
+          const done = pipeline(input, gz);
+          const info = await images.content.ingest(gz, { lease: lease.id, signal });
+          await done;
+          await images.store.update((all) => {
+            for (const rec of Object.values(all))
+              for (const l of rec.layers)
+                if (l.diffID === layer.diffID && !compressed(l)) {
+                  l.blob = info.digest;
+                  l.blobSize = info.size;
+                  l.mediaType = MediaTypes.dockerLayerGzip;
+                }
+          });
+          return { digest: info.digest, size: info.size, mediaType: MediaTypes.dockerLayerGzip };
+        } finally {
+          await images.leases.delete(lease.id);
+        }
+      })();
+      this.gzipping.set(layer.diffID, once);
+      once.finally(() => this.gzipping.delete(layer.diffID)).catch(() => {});
+    }
+    return once;
+  }
+
+  private readonly gzipping = new Map<string, Promise<Descriptor>>();
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Login
+
+  /** `POST /auth`: checks credentials against the registry. */
+  async login(auth: AuthConfig, signal?: AbortSignal): Promise<{ Status: string; IdentityToken: string }> {
+    let server = (auth.serveraddress ?? '').trim();
+    server = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    if (!server || server === 'index.docker.io' || server === 'docker.io') server = 'docker.io';
+    const client = this.client(server, undefined, [], auth, signal);
+    try {
+      await client.authorize();
+    } catch (e) {
+      if ((e as EngineError).kind === 'Unauthorized') {
+        const host = endpointHost(server);
+        const url = `${isInsecure(host, this.o.insecureRegistries) ? 'http' : 'https'}://${host}/v2/`;
+        // Docker's wording for a refused basic login
+        const msg = /incorrect|unauthorized:/.test((e as Error).message) ? (e as Error).message : `login attempt to ${url} failed with status: 401 Unauthorized`;
+        throw unauthorized(msg);
+      }
+      throw e;
+    }
+    // Basic auth: authorize() only stored the header; verify it once.
+    await client.verify();
+    return { Status: 'Login Succeeded', IdentityToken: '' };
+  }
+}
+
