@@ -148,7 +148,18 @@ export function startMonitor(opts: StartMonitorOptions): Promise<StartMonitorRes
       } catch (e) {
         return finish(() => reject(new MonitorStartError(`berth-monitor: ${(e as Error).message}`)));
       }
-      if (report.error !== undefined) return finish(() => reject(new MonitorStartError(report.error!)));
+      if (report.error !== undefined) {
+        // The monitor exits right after it cleaned up (socket, pid file): reject only then, so callers never see
+        // its leftovers.
+        const e = new MonitorStartError(report.error);
+        if (child.exitCode !== null || child.signalCode !== null) return finish(() => reject(e));
+        settled = true; // keep the child referenced until it exits (it is about to)
+        child.once('exit', () => {
+          settled = false;
+          finish(() => reject(e));
+        });
+        return;
+      }
       finish(() => resolve({ pid: report.pid ?? 0, monitorPid: report.monitorPid ?? child.pid ?? 0 }));
     };
     child.stdout.setEncoding('utf8');
