@@ -10,7 +10,17 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cc = process.env.CC || 'cc';
 const force = process.argv.includes('--force');
 
-const targets = [{ name: 'berth-monitor', dir: 'native/monitor' }];
+/**
+ * berth-monitor: the per-container monitor (an executable).
+ * berth-sys.node: the N-API addon behind src/sys/linux.ts (mount, xattrs, mknod, flock), against Node's headers.
+ */
+const nodeInclude = [process.env.NODE_INCLUDE, join(dirname(dirname(process.execPath)), 'include/node'), '/usr/include/node'].find(
+  (d) => d && mtime(join(d, 'node_api.h')) >= 0,
+);
+const targets = [
+  { name: 'berth-monitor', dir: 'native/monitor', flags: [] },
+  { name: 'berth-sys.node', dir: 'native/sys', flags: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=berth_sys', `-I${nodeInclude ?? '/usr/include/node'}`] },
+];
 
 function mtime(path) {
   try {
@@ -34,7 +44,7 @@ for (const t of targets) {
     continue;
   }
   mkdirSync(dirname(out), { recursive: true });
-  const args = ['-O2', '-Wall', '-Wextra', '-o', out, ...sources];
+  const args = ['-O2', '-Wall', '-Wextra', ...t.flags, '-o', out, ...sources];
   const r = spawnSync(cc, args, { stdio: 'inherit' });
   if (r.error || r.status !== 0) {
     console.error(`build-native: ${cc} ${args.join(' ')} failed${r.error ? `: ${r.error.message}` : ''}`);

@@ -24,7 +24,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$had_policy" = 1 ] || rm -f /usr/sbin/policy-rc.d
 fi
 
-# npm 11 skips install scripts unless allowed; koffi and esbuild ship their binaries in the package, so none are needed.
+# npm 11 skips install scripts unless allowed; esbuild (tsx, dev only) ships its binary in the package, so none are needed.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -1,15 +1,20 @@
 /**
  * The one seam between berth and the Linux kernel calls Node.js does not expose.
  *
- * Everything here is a thin, synchronous wrapper over libc through koffi (an FFI that ships its binary inside the npm
- * package). Each call throws a `SyscallError` carrying the errno name (`ENOENT`, `EBUSY`, ...) so callers can branch
- * on `err.code` exactly as they do for `node:fs` errors. Nothing in this module keeps state beyond the loaded symbols.
+ * Everything here is a thin, synchronous wrapper over libc through `berth-sys.node`, a tiny N-API addon of our own
+ * (native/sys/sys.c, built by setup with the system compiler against Node's headers; 17 KB, where an FFI library
+ * cost ~6 MB of daemon memory). Each call throws a `SyscallError` carrying the errno name (`ENOENT`, `EBUSY`, ...) so
+ * callers can branch on `err.code` exactly as they do for `node:fs` errors. Nothing here keeps state beyond the
+ * loaded addon.
  *
  * Keep this file small: only calls that Node truly lacks belong here (mount, umount2, mknod, xattrs on symlinks,
  * flock). Anything `node:fs` can do stays in `node:fs`.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -32,39 +37,38 @@ function errnoName(errno: number): string {
   return `E${errno}`;
 }
 
-interface Libc {
-  mount: (source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
-  umount2: (target: string, flags: number) => number;
-  mknod: (path: string, mode: number, dev: bigint) => number;
-  lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
-  lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
-  llistxattr: (path: string, list: Buffer | null, size: number) => number;
-  flock: (fd: number, op: number) => number;
-  errno: () => number;
+/** The addon's functions: each returns a negative errno on failure. */
+interface SysAddon {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): number;
+  umount2(target: string, flags: number): number;
+  mknod(path: string, mode: number, major: number, minor: number): number;
+  lsetxattr(path: string, name: string, value: Buffer): number;
+  lgetxattr(path: string, name: string): Buffer | number;
+  llistxattr(path: string): Buffer | number;
+  flock(fd: number, op: number): number;
 }
 
-let libc: Libc | undefined;
+let addon: SysAddon | undefined;
 
-function load(): Libc {
-  if (libc) return libc;
-  const koffi = require('koffi');
-  const lib = koffi.load('libc.so.6');
-  const errnoLocation = lib.func('int *__errno_location()');
-  libc = {
-    mount: lib.func('int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const char *data)'),
-    umount2: lib.func('int umount2(const char *target, int flags)'),
-    mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
-    lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
-    lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
-    llistxattr: lib.func('long llistxattr(const char *path, _Out_ char *list, size_t size)'),
-    flock: lib.func('int flock(int fd, int op)'),
-    errno: () => koffi.decode(errnoLocation(), 'int') as number,
-  };
-  return libc;
+/** Loads native/build/berth-sys.node of this checkout (from src/ under tsx or from dist/), or $BERTH_SYS_ADDON. */
+function load(): SysAddon {
+  if (addon) return addon;
+  let file = process.env.BERTH_SYS_ADDON;
+  if (!file) {
+    let dir = path.dirname(fileURLToPath(import.meta.url));
+    while (!fs.existsSync(path.join(dir, 'package.json')) && dir !== '/') dir = path.dirname(dir);
+    file = path.join(dir, 'native/build/berth-sys.node');
+  }
+  try {
+    addon = require(file) as SysAddon;
+  } catch (e) {
+    throw new Error(`cannot load ${file}: ${(e as Error).message} (run \`npm run build\`)`);
+  }
+  return addon;
 }
 
 function check(syscall: string, rc: number, detail?: string): number {
-  if (rc < 0) throw new SyscallError(syscall, load().errno(), detail);
+  if (rc < 0) throw new SyscallError(syscall, -rc, detail);
   return rc;
 }
 
@@ -104,47 +108,33 @@ export function makedev(major: number, minor: number): bigint {
 }
 
 export function mknod(path: string, mode: number, dev: bigint = 0n): void {
-  check('mknod', load().mknod(path, mode, dev), path);
+  // The inverse of makedev: glibc's dev_t split back into major and minor.
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  check('mknod', load().mknod(path, mode, major, minor), path);
 }
 
 /** Sets an extended attribute on `path` itself (never following a symlink). */
 export function lsetxattr(path: string, name: string, value: Buffer): void {
-  check('lsetxattr', load().lsetxattr(path, name, value, value.length, 0), `${path} ${name}`);
+  check('lsetxattr', load().lsetxattr(path, name, value), `${path} ${name}`);
 }
 
 /** Reads an extended attribute of `path` itself; undefined when the attribute is absent. */
 export function lgetxattr(path: string, name: string): Buffer | undefined {
-  const c = load();
-  for (;;) {
-    const size = c.lgetxattr(path, name, null, 0);
-    if (size < 0) {
-      const e = c.errno();
-      if (e === osConstants.errno.ENODATA || e === osConstants.errno.ENOTSUP) return undefined;
-      throw new SyscallError('lgetxattr', e, `${path} ${name}`);
-    }
-    const buf = Buffer.alloc(size);
-    const got = c.lgetxattr(path, name, buf, size);
-    if (got >= 0) return buf.subarray(0, got);
-    if (c.errno() !== osConstants.errno.ERANGE) throw new SyscallError('lgetxattr', c.errno(), `${path} ${name}`);
-  }
+  const r = load().lgetxattr(path, name);
+  if (typeof r !== 'number') return r;
+  if (-r === osConstants.errno.ENODATA || -r === osConstants.errno.ENOTSUP) return undefined;
+  throw new SyscallError('lgetxattr', -r, `${path} ${name}`);
 }
 
 /** Lists the extended attribute names of `path` itself. */
 export function llistxattr(path: string): string[] {
-  const c = load();
-  for (;;) {
-    const size = c.llistxattr(path, null, 0);
-    if (size < 0) {
-      const e = c.errno();
-      if (e === osConstants.errno.ENOTSUP) return [];
-      throw new SyscallError('llistxattr', e, path);
-    }
-    if (size === 0) return [];
-    const buf = Buffer.alloc(size);
-    const got = c.llistxattr(path, buf, size);
-    if (got >= 0) return buf.subarray(0, got).toString('latin1').split('\0').filter(Boolean);
-    if (c.errno() !== osConstants.errno.ERANGE) throw new SyscallError('llistxattr', c.errno(), path);
+  const r = load().llistxattr(path);
+  if (typeof r === 'number') {
+    if (-r === osConstants.errno.ENOTSUP) return [];
+    throw new SyscallError('llistxattr', -r, path);
   }
+  return r.toString('latin1').split('\0').filter(Boolean);
 }
 
 export const FlockOp = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;

@@ -1,5 +1,6 @@
 /**
- * `berth image …` and docker's top-level shortcuts (`images`, `rmi`, `tag`, `load`, `save`, `import`, `history`).
+ * `berth image …` and docker's top-level shortcuts (`images`, `rmi`, `tag`, `load`, `save`, `import`, `history`,
+ * `pull`, `push`, `login`, `logout`).
  */
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +11,7 @@ import { jsonLines } from '../../../client/client.js';
 import { filtersFromArgs } from '../../../pkg/filters/filters.js';
 import { humanSize, ago } from '../../../pkg/units/units.js';
 import { imagesCommand, imagesListCommand } from './list.js';
+import { loginCommand, logoutCommand, pullCommand, pushCommand } from './registry.js';
 
 type Msg = { stream?: string; status?: string; id?: string; progress?: string; error?: string; errorDetail?: { message: string } };
 
@@ -256,7 +258,7 @@ export const imageCommand: Command = {
   name: 'image',
   usage: 'COMMAND',
   description: 'Manage images',
-  subcommands: [historyCommand, importCommand, inspectCommand, loadCommand, imagesListCommand, pruneCommand, rmCommand, saveCommand, tagCommand],
+  subcommands: [historyCommand, importCommand, inspectCommand, loadCommand, imagesListCommand, pruneCommand, pullCommand, pushCommand, rmCommand, saveCommand, tagCommand],
 };
 
 /** Docker's top-level shortcuts for image commands. */
@@ -268,4 +270,9 @@ export const imageShortcuts: Command[] = [
   saveCommand,
   importCommand,
   historyCommand,
+  // registry commands (./registry.ts)
+  pullCommand,
+  pushCommand,
+  loginCommand,
+  logoutCommand,
 ];
