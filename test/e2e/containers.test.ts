@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { mountsUnder, sleep, startDaemon, TestDaemon, importBusybox } from '../harness.js';
+import { importBusybox, mountsUnder, run, sleep, startDaemon, TestDaemon } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let live: TestDaemon;
@@ -160,4 +160,26 @@ test('OOM: a container over its memory limit is killed and State.OOMKilled is se
   assert.equal(r.code, 137);
   assert.equal((await docker(['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'oom'])).stdout.trim(), 'true 137');
   await docker(['rm', 'oom']);
+});
+
+test('bad create bodies are 400s with Go-decoder wording, and nothing is left behind', async () => {
+  const post = (body: string) =>
+    run('curl', ['-s', '-w', '\n%{http_code}', '--unix-socket', live.socket, '-X', 'POST', '-H', 'Content-Type: application/json', '-d', body, 'http://x/v1.47/containers/create']);
+  const cases: Array<[string, RegExp]> = [
+    ['{"Image":', /invalid JSON/],
+    ['{"Image":5}', /cannot unmarshal number into Go struct field Config.Image of type string/],
+    [`{"Image":"${IMG}","Cmd":5}`, /cannot unmarshal number into Go struct field Config.Cmd/],
+    [`{"Image":"${IMG}","HostConfig":{"Memory":"lots"}}`, /cannot unmarshal string into Go struct field HostConfig.Memory of type int64/],
+    [`{"Image":"${IMG}","Tty":"yes"}`, /of type bool/],
+    ['[]', /cannot unmarshal/],
+    ['{}', /No image specified/],
+  ];
+  for (const [body, re] of cases) {
+    const r = await post(body);
+    const [text, status] = r.stdout.trim().split('\n').filter(Boolean);
+    assert.equal(status, '400', `${body} → ${r.stdout}`);
+    assert.match(JSON.parse(text).message, re);
+  }
+  assert.equal((await docker(['ps', '-aq'])).stdout.trim(), '');
+  assert.equal((await docker(['version', '--format', '{{.Server.Version}}'])).code, 0);
 });

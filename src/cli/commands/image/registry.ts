@@ -141,7 +141,7 @@ export const loginCommand: Command = {
   name: 'login',
   usage: '[OPTIONS] [SERVER]',
   description:
-    'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
+    'Authenticate to a registry\nDefaults to Docker Hub if no server is specified.',
   maxArgs: 1,
   flags: [
     { name: 'password', short: 'p', type: 'string', description: 'Password or Personal Access Token (PAT)', valueName: 'string' },
@@ -215,7 +215,7 @@ async function tryLogin(ctx: CliContext, server: string, username: string, passw
 export const logoutCommand: Command = {
   name: 'logout',
   usage: '[SERVER]',
-  description: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
+  description: 'Log out from a registry\nIf no server is specified, the default is defined by the daemon.',
   maxArgs: 1,
   async run(ctx, args) {
     const server = normalizeServer(args[0]);

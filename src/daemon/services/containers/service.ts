@@ -203,6 +203,7 @@ export class ContainerService {
 
   async create(name: string | undefined, body: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
     if (!body || typeof body !== 'object') throw invalidArgument('config cannot be empty in order to create a container');
+    checkCreateTypes(body);
     if (!body.Image) throw invalidArgument('No image specified');
     if (name !== undefined && name !== '') validateContainerName(name);
     const image = await this.o.images.resolve(body.Image);
@@ -817,6 +818,38 @@ function normalizeConfig(body: CreateRequest, id: string): ContainerConfig {
     StopTimeout: body.StopTimeout ?? null,
     ...(body.Hostname ? {} : { Hostname: id.slice(0, 12) }),
   };
+}
+
+/**
+ * Rejects wrongly typed fields of a create body with the wording of Go's JSON decoder, which dockerd answers with
+ * (400): `json: cannot unmarshal number into Go struct field Config.Image of type string`.
+ */
+function checkCreateTypes(body: CreateRequest): void {
+  const jsType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v);
+  const fail = (field: string, v: unknown, want: string): never => {
+    throw invalidArgument(`json: cannot unmarshal ${jsType(v)} into Go struct field ${field} of type ${want}`);
+  };
+  const b = body as Record<string, unknown>;
+  for (const f of ['Image', 'User', 'WorkingDir', 'Hostname', 'Domainname', 'StopSignal'])
+    if (b[f] !== undefined && b[f] !== null && typeof b[f] !== 'string') fail(`Config.${f}`, b[f], 'string');
+  for (const f of ['Tty', 'OpenStdin', 'StdinOnce', 'AttachStdin', 'AttachStdout', 'AttachStderr'])
+    if (b[f] !== undefined && b[f] !== null && typeof b[f] !== 'boolean') fail(`Config.${f}`, b[f], 'bool');
+  for (const f of ['Env', 'Cmd', 'Entrypoint']) {
+    const v = b[f];
+    if (v === undefined || v === null || typeof v === 'string') continue;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(`Config.${f}`, v, f === 'Env' ? '[]string' : 'strslice.StrSlice');
+  }
+  if (b.Labels !== undefined && b.Labels !== null && (typeof b.Labels !== 'object' || Array.isArray(b.Labels))) fail('Config.Labels', b.Labels, 'map[string]string');
+  if (b.HostConfig !== undefined && b.HostConfig !== null && (typeof b.HostConfig !== 'object' || Array.isArray(b.HostConfig)))
+    fail('.HostConfig', b.HostConfig, 'container.HostConfig');
+  const hc = (b.HostConfig ?? {}) as Record<string, unknown>;
+  for (const f of ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'ShmSize'])
+    if (hc[f] !== undefined && hc[f] !== null && typeof hc[f] !== 'number') fail(`HostConfig.${f}`, hc[f], 'int64');
+  for (const f of ['Privileged', 'ReadonlyRootfs', 'AutoRemove'])
+    if (hc[f] !== undefined && hc[f] !== null && typeof hc[f] !== 'boolean') fail(`HostConfig.${f}`, hc[f], 'bool');
+  for (const f of ['Binds', 'CapAdd', 'CapDrop', 'Dns', 'ExtraHosts', 'SecurityOpt'])
+    if (hc[f] !== undefined && hc[f] !== null && (!Array.isArray(hc[f]) || (hc[f] as unknown[]).some((x) => typeof x !== 'string')))
+      fail(`HostConfig.${f}`, hc[f], '[]string');
 }
 
 function invalidType(what: string): never {
