@@ -1,97 +1,38 @@
 /**
  * berth's own registry commands against a real Distribution registry (Debian's docker-registry) on 127.0.0.1:
  * `berth tag/push/rmi/pull/run`, pull errors, and `berth login`/`logout` against an htpasswd-protected registry,
- * with credentials in a temp DOCKER_CONFIG. (The registry helpers mirror registry.test.ts; a test file cannot be
- * imported from another without registering its tests.)
+ * with credentials in a temp DOCKER_CONFIG.
  */
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { importBusybox, sleep, startDaemon } from '../harness.js';
-
-const REGISTRY_BIN = '/usr/bin/docker-registry';
-const haveRegistry = fs.existsSync(REGISTRY_BIN);
+import { bcryptLine, haveRegistry, TestRegistries } from '../registry.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let work: string;
 let dockerConfig: string;
-const registries: ChildProcess[] = [];
+let registries: TestRegistries;
 let open: string; // host:port of the open registry
 let secured: string | undefined; // host:port of the htpasswd registry
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A bcrypt htpasswd line (Python's crypt module); undefined when unavailable. */
-function bcryptLine(user: string, password: string): string | undefined {
-  try {
-    const out = execFileSync('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))', password], { encoding: 'utf8' }).trim();
-    return out.startsWith('$2') ? `${user}:${out}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function startRegistry(name: string, htpasswd?: string): Promise<string> {
-  const port = await freePort();
-  const dir = path.join(work, name);
-  fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
-  let auth = '';
-  if (htpasswd) {
-    fs.writeFileSync(path.join(dir, 'htpasswd'), htpasswd + '\n');
-    auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
-  }
-  const cfg = path.join(dir, 'config.yml');
-  fs.writeFileSync(
-    cfg,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n  secret: berth-test-secret\n${auth}`,
-  );
-  const log = fs.openSync(path.join(dir, 'registry.log'), 'a');
-  const proc = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  registries.push(proc);
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status === 200 || r.status === 401, () => false);
-    if (ok) return `127.0.0.1:${port}`;
-    if (proc.exitCode !== null) break;
-    await sleep(50);
-  }
-  throw new Error(`registry did not start: ${fs.readFileSync(path.join(dir, 'registry.log'), 'utf8')}`);
-}
 
 before(async () => {
   if (!haveRegistry) return;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-registry-cli-it-'));
+  registries = new TestRegistries(work);
   dockerConfig = path.join(work, 'docker-config');
-  open = await startRegistry('open');
+  open = await registries.start('open');
   const line = bcryptLine('berth', 's3cret');
-  if (line) secured = await startRegistry('secured', line);
+  if (line) secured = await registries.start('secured', line);
   d = await startDaemon();
   await importBusybox(d, 'busybox:reg');
 });
 
 after(async () => {
   await d?.teardown();
-  for (const p of registries) {
-    if (p.exitCode === null && p.signalCode === null && p.pid) {
-      const exited = new Promise((r) => p.once('exit', r));
-      process.kill(p.pid, 'SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
-    }
-  }
+  await registries?.stopAll();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
