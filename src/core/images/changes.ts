@@ -3,71 +3,22 @@
  * an image's runtime config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
  */
 import { invalidArgument } from '../../errdefs/index.js';
+import { expandWord, expandWords, jsonArray, keyValuePairs, type Lookup } from '../../pkg/dockerfile/words.js';
 import type { ContainerConfig } from './types.js';
 
 const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
 
-/** Splits words like Dockerfile does for ENV/LABEL: quotes group, backslash escapes. */
-export function splitWords(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quote: string | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === '\\' && quote === '"' && i + 1 < s.length) cur += s[++i];
-      else cur += c;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < s.length) {
-      cur += s[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw invalidArgument(`unmatched quote in: ${s}`);
-  if (inWord) out.push(cur);
-  return out;
+/** Variables of the config being changed, for `$VAR` expansion (Docker expands --change lines like a Dockerfile). */
+function envLookup(cfg: ContainerConfig): Lookup {
+  return (name) => {
+    for (const e of cfg.Env ?? []) if (e.slice(0, e.indexOf('=')) === name) return e.slice(e.indexOf('=') + 1);
+    return undefined;
+  };
 }
 
-/** Parses `["a","b"]` (exec form) or returns undefined for shell form. */
-function jsonArray(rest: string): string[] | undefined {
-  const t = rest.trim();
-  if (!t.startsWith('[')) return undefined;
-  try {
-    const v = JSON.parse(t) as unknown;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch {
-    /* shell form */
-  }
-  return undefined;
-}
-
-function keyValues(instr: string, rest: string): Array<[string, string]> {
-  const words = splitWords(rest);
-  if (words.length === 0) throw invalidArgument(`${instr} requires at least one argument`);
-  if (!words[0]!.includes('=')) {
-    // legacy `ENV key value with spaces`
-    const m = /^\s*(\S+)\s+(.*)$/s.exec(rest);
-    if (!m) throw invalidArgument(`${instr} must have two arguments`);
-    return [[m[1]!, splitWords(m[2]!).join(' ')]];
-  }
-  return words.map((w) => {
-    const i = w.indexOf('=');
-    if (i <= 0) throw invalidArgument(`${instr} names can not be blank`);
-    return [w.slice(0, i), w.slice(i + 1)];
-  });
+function keyValues(instr: string, rest: string, cfg: ContainerConfig): Array<[string, string]> {
+  const lookup = envLookup(cfg);
+  return keyValuePairs(instr, rest).map(([k, v]) => [expandWord(k, lookup), expandWord(v, lookup)]);
 }
 
 /** Applies change lines to `cfg` (mutated and returned). Throws InvalidArgument like Docker for unknown instructions. */
@@ -82,7 +33,7 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
     switch (instr) {
       case 'CMD':
       case 'ENTRYPOINT': {
-        const v = jsonArray(rest) ?? ['/bin/sh', '-c', rest];
+        const v = jsonArray(rest.trim()) ?? ['/bin/sh', '-c', rest];
         if (instr === 'CMD') cfg.Cmd = v;
         else {
           cfg.Entrypoint = v;
@@ -91,7 +42,7 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
       }
       case 'ENV': {
         const env = [...(cfg.Env ?? [])];
-        for (const [k, v] of keyValues('ENV', rest)) {
+        for (const [k, v] of keyValues('ENV', rest, cfg)) {
           const i = env.findIndex((e) => e.split('=')[0] === k);
           if (i >= 0) env[i] = `${k}=${v}`;
           else env.push(`${k}=${v}`);
@@ -101,13 +52,13 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
       }
       case 'LABEL': {
         const labels = { ...(cfg.Labels ?? {}) };
-        for (const [k, v] of keyValues('LABEL', rest)) labels[k] = v;
+        for (const [k, v] of keyValues('LABEL', rest, cfg)) labels[k] = v;
         cfg.Labels = labels;
         break;
       }
       case 'EXPOSE': {
         const ports = { ...(cfg.ExposedPorts ?? {}) };
-        for (const p of splitWords(rest)) {
+        for (const p of expandWords(rest, envLookup(cfg))) {
           if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) throw invalidArgument(`invalid containerPort: ${p}`);
           ports[p.includes('/') ? p.toLowerCase() : `${p}/tcp`] = {};
         }
@@ -116,7 +67,7 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
       }
       case 'VOLUME': {
         const vols = { ...(cfg.Volumes ?? {}) };
-        for (const v of jsonArray(rest) ?? splitWords(rest)) {
+        for (const v of jsonArray(rest.trim()) ?? expandWords(rest, envLookup(cfg))) {
           if (!v) throw invalidArgument('VOLUME specified can not be an empty string');
           vols[v] = {};
         }
@@ -124,12 +75,12 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
         break;
       }
       case 'WORKDIR': {
-        const w = splitWords(rest).join(' ');
+        const w = expandWord(rest.trim(), envLookup(cfg));
         cfg.WorkingDir = w.startsWith('/') ? w : `${(cfg.WorkingDir || '/').replace(/\/$/, '')}/${w}`;
         break;
       }
       case 'USER':
-        cfg.User = splitWords(rest).join(' ');
+        cfg.User = expandWord(rest.trim(), envLookup(cfg));
         break;
       case 'STOPSIGNAL':
         cfg.StopSignal = rest.trim();
