@@ -733,19 +733,15 @@ class BuildRun {
 
   /** `--from=<stage name|index|image>`: a read-only view of that image, mounted on the host. */
   private async mountFrom(name: string): Promise<{ root: string; release: () => Promise<void> }> {
-    let imageId: string | undefined;
     let layers: LayerRecord[] = [];
     const byName = this.stages.find((s) => s.name === name.toLowerCase());
     const byIndex = /^\d+$/.test(name) ? this.stages[Number(name)] : undefined;
     const st = byName ?? byIndex;
     if (st) {
-      imageId = st.imageId;
       layers = st.layers;
     } else {
       if (/^\d+$/.test(name)) throw invalidArgument(`invalid from flag value ${name}: refers to current build stage or a later one`);
-      const img = this.d.images.resolve(name);
-      imageId = img.id;
-      layers = img.layers;
+      layers = this.d.images.resolve(name).layers;
     }
     const key = `build-view-${Date.now()}-${randomBytes(6).toString('hex')}`;
     const root = path.join(this.work, key);
@@ -758,7 +754,6 @@ class BuildRun {
       await this.d.images.snapshots.remove(key).catch(() => {});
       throw e;
     }
-    void imageId;
     return {
       root,
       release: async () => {

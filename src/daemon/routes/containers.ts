@@ -2,7 +2,6 @@
  * Container and exec routes: HTTP ↔ ContainerService / ExecService, nothing else.
  */
 import { frame } from '../../api/stdcopy.js';
-import { versionAtLeast } from '../../api/version.js';
 import { invalidArgument } from '../../errdefs/index.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
 import { parseTimestamp, timestampToMillis } from '../../pkg/units/units.js';
@@ -233,7 +232,6 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
 
   router.get('/exec/{id}/json', async (ctx) => ctx.json(200, execs.inspect(ctx.params.id)));
 
-  void versionAtLeast;
 }
 
 function dims(ctx: RequestContext): { h: number; w: number } {

@@ -54,6 +54,13 @@ export interface ImportLayerResult extends LayerRecord {
   size: number;
 }
 
+/** Whether a blob's first bytes (up to 512) announce a layer: gzip, zstd, or a ustar/GNU tar header. */
+function looksLikeLayer(head: Buffer): boolean {
+  const c = detectCompression(head);
+  if (c === 'gzip' || c === 'zstd') return true;
+  return head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar';
+}
+
 function shortID(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
@@ -251,7 +258,7 @@ export class ImageService {
   }
 
   /** Commits `key` as `chain`; false (caller removes key) when the chain already exists. */
-  private async commitChain(chain: string, key: string, lease: string): Promise<boolean> {
+  private async commitChain(chain: string, key: string, lease: string, parent?: string): Promise<boolean> {
     await this.leases.addResource(lease, { type: 'snapshot', id: chain });
     try {
       await this.snapshots.stat(chain);
@@ -260,7 +267,7 @@ export class ImageService {
       /* absent: commit */
     }
     try {
-      await this.snapshots.commit(chain, key, { lease });
+      await this.snapshots.commit(chain, key, parent === undefined ? { lease } : { lease, parent });
       return true;
     } catch (e) {
       if ((e as EngineError).kind === 'AlreadyExists') return false;
@@ -807,6 +814,8 @@ export class ImageService {
 
   async load(input: Readable, progress: (m: ProgressMessage) => void, opts: { signal?: AbortSignal; quiet?: boolean } = {}): Promise<void> {
     const lease = await this.leases.create();
+    /** Layer blobs applied while streaming: blob digest → parentless extract snapshot (until committed). */
+    const extracts = new Map<Digest, { key: string; diffID: Digest }>();
     try {
       const small = new Map<string, Buffer>();
       const blobs = new Map<string, { digest: Digest; size: number; head?: Buffer }>();
@@ -823,8 +832,15 @@ export class ImageService {
         const isMeta = ['manifest.json', 'repositories', 'index.json', 'oci-layout', 'json', 'VERSION'].includes(base) || name.endsWith('.json');
         // Peek the first chunk to tell JSON from a layer.
         const it = body[Symbol.asyncIterator]();
-        const first = await it.next();
-        const head: Buffer = first.done ? Buffer.alloc(0) : (first.value as Buffer);
+        const firsts: Buffer[] = [];
+        let got = 0;
+        while (got < 512) {
+          const r = await it.next();
+          if (r.done) break;
+          firsts.push(r.value as Buffer);
+          got += (r.value as Buffer).length;
+        }
+        const head: Buffer = firsts.length === 1 ? firsts[0]! : Buffer.concat(firsts);
         async function* rest(): AsyncGenerator<Buffer> {
           if (head.length) yield head;
           for (;;) {
@@ -839,12 +855,40 @@ export class ImageService {
           continue;
         }
         const m = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
-        const info = await this.content.ingest(Readable.from(rest()), {
-          expected: m ? `sha256:${m[1]}` : undefined,
-          expectedSize: header.size,
-          lease: lease.id,
-          signal: opts.signal,
-        });
+        const expected = m ? (`sha256:${m[1]}` as Digest) : undefined;
+        const ingestOpts = { expected, expectedSize: header.size, lease: lease.id, signal: opts.signal };
+        // A layer blob (tar/gzip/zstd by its magic bytes) is applied while it streams, into its own parentless extract
+        // snapshot, when the snapshotter's diffs do not depend on the parent; it is re-based on its chain at the end.
+        // Blobs already in the content store are most likely layers we already have: they are applied at the end,
+        // and only when their chain is missing.
+        if (
+          this.snapshots.diffIsParentIndependent &&
+          looksLikeLayer(head) &&
+          !(expected && (await this.content.exists(expected)))
+        ) {
+          const key = `${EXTRACT_PREFIX}${Date.now()}-${randomBytes(6).toString('hex')}`;
+          await this.snapshots.prepare(key, undefined, { lease: lease.id });
+          let kept = false;
+          try {
+            const dir = await this.snapshots.writableDir(key);
+            const [toBlob, toApply] = tee(rest());
+            const [ing, app] = await Promise.allSettled([
+              this.content.ingest(toBlob!, ingestOpts),
+              applyLayer(toApply!, dir, { whiteouts: this.snapshots.whiteoutMode, signal: opts.signal }),
+            ]);
+            if (ing.status === 'rejected') throw ing.reason;
+            if (app.status === 'rejected') throw app.reason;
+            blobs.set(name, { digest: ing.value.digest, size: ing.value.size, head: head.subarray(0, 8) });
+            if (!extracts.has(ing.value.digest)) {
+              extracts.set(ing.value.digest, { key, diffID: app.value.diffID as Digest });
+              kept = true;
+            }
+          } finally {
+            if (!kept) await this.snapshots.remove(key).catch(() => {});
+          }
+          continue;
+        }
+        const info = await this.content.ingest(Readable.from(rest()), ingestOpts);
         blobs.set(name, { digest: info.digest, size: info.size, head: head.subarray(0, 8) });
       }
       const resolveLink = (p: string): string => {
@@ -895,7 +939,18 @@ export class ImageService {
         let parent: Digest | undefined;
         for (let i = 0; i < im.layers.length; i++) {
           const b = await blobOf(im.layers[i]!);
-          const applied = await this.applyStoredLayer(b.digest, diffIDs[i]!, parent, lease.id, opts.signal);
+          const ex = extracts.get(b.digest);
+          let applied: { chain: Digest; extracted: boolean };
+          if (ex) {
+            if (ex.diffID !== diffIDs[i]) throw invalidArgument(`layer ${b.digest}: content has diffID ${ex.diffID}, the image config says ${diffIDs[i]}`);
+            const chain = parent ? digestOf(`${parent} ${diffIDs[i]!}`) : diffIDs[i]!;
+            // commitChain reuses an existing chain (false: the extract stays, discarded below)
+            const committed = await this.commitChain(chain, ex.key, lease.id, parent);
+            if (committed) extracts.delete(b.digest);
+            applied = { chain, extracted: committed };
+          } else {
+            applied = await this.applyStoredLayer(b.digest, diffIDs[i]!, parent, lease.id, opts.signal);
+          }
           parent = applied.chain;
           if (applied.extracted && !opts.quiet) progress({ status: 'Loading layer', id: shortID(b.digest), progressDetail: { current: b.size, total: b.size } });
           layers.push({ diffID: diffIDs[i]!, blob: b.digest, blobSize: b.size, mediaType: b.mediaType });
@@ -919,6 +974,7 @@ export class ImageService {
         this.emit('load', rec.id, tags.length ? { name: ref.familiarize(tags[0]) } : {});
       }
     } finally {
+      for (const ex of extracts.values()) await this.snapshots.remove(ex.key).catch(() => {});
       await this.leases.delete(lease.id);
     }
   }

@@ -876,14 +876,12 @@ export class NetworkService implements ContainerNetworking {
   private syncTopLevel(rec: ContainerRecord): void {
     const ns = rec.NetworkSettings as Record<string, unknown>;
     const b = networksOf(rec).bridge as Record<string, unknown> | undefined;
-    const bridgeNet = this.byName('bridge');
     ns.Bridge = '';
     ns.IPAddress = (b?.IPAddress as string) ?? '';
     ns.IPPrefixLen = (b?.IPPrefixLen as number) ?? 0;
     ns.Gateway = (b?.Gateway as string) ?? '';
     ns.MacAddress = (b?.MacAddress as string) ?? '';
     ns.EndpointID = (b?.EndpointID as string) ?? '';
-    void bridgeNet;
     // Ports: exposed and published ports of the running container.
     const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
     const eps = [...this.networks.values()].flatMap((n) => Object.values(n.berth.endpoints)).filter((e) => e.containerId === rec.Id);

@@ -196,7 +196,7 @@ export function parseKeyValueFile(file: string, lookup?: (k: string) => string |
   }
   const out: string[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  lines.forEach((raw, i) => {
+  lines.forEach((raw) => {
     const line = raw.replace(/^[ \t\n\v\f\r]+/, '');
     if (line.length === 0 || line.startsWith('#')) return;
     const eq = line.indexOf('=');
@@ -208,7 +208,6 @@ export function parseKeyValueFile(file: string, lookup?: (k: string) => string |
       const v = lookup(variable.trim());
       out.push(v !== undefined ? `${variable.trim()}=${v}` : variable);
     } else out.push(variable);
-    void i;
   });
   return out;
 }

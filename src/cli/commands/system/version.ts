@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { API_VERSION, BERTH_VERSION } from '../../../api/version.js';
 import { Command, formatFlag } from '../../command.js';
 import { renderOne } from '../../output/format.js';
@@ -69,7 +68,6 @@ export const versionCommand: Command = {
       }
       ctx.stdout.write(lines.join('\n') + '\n');
     }
-    void os;
     if (serverError) {
       ctx.stderr.write(`${serverError.message}\n`);
       return 1;

@@ -13,10 +13,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { ContainerConfig, ContainerRecord, HostConfig, newState, ZERO_TIME } from '../../../core/containers/container.js';
+import { ContainerConfig, ContainerRecord, HostConfig, newState } from '../../../core/containers/container.js';
 import type { Mount } from '../../../core/mount/types.js';
 import { mountAll, unmount } from '../../../core/mount/index.js';
-import { conflict, EngineError, invalidArgument, notFound } from '../../../errdefs/index.js';
+import { conflict, EngineError, invalidArgument } from '../../../errdefs/index.js';
 import { generateName, validateContainerName } from '../../../pkg/names/names.js';
 import { generateId } from '../../../pkg/stringid/stringid.js';
 import { buildSpec, entrypointAndArgs, mergeConfig } from '../../../plugins/runtime/oci/spec.js';
@@ -922,4 +922,3 @@ function emptyNetworkSettings(): Record<string, unknown> {
   };
 }
 
-export { ZERO_TIME, notFound };

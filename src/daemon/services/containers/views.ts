@@ -47,8 +47,8 @@ export function listItem(rec: ContainerRecord, imageRef: string, size?: { rw: nu
 }
 
 export function inspectView(rec: ContainerRecord, graphDriver: Record<string, unknown>, size?: { rw: number; rootfs: number }): Record<string, unknown> {
-  const { Berth: _internal, ...pub } = rec;
-  void _internal;
+  const pub: Partial<ContainerRecord> = { ...rec };
+  delete pub.Berth; // berth's own bookkeeping stays out of inspect
   const out: Record<string, unknown> = { ...pub, GraphDriver: graphDriver };
   if (size) {
     out.SizeRw = size.rw;
