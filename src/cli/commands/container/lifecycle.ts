@@ -96,17 +96,7 @@ export const restartCommand: Command = {
     const client = await ctx.client();
     const query = { signal: (flags.signal as string | undefined) || undefined, t: set.has('timeout') ? (flags.timeout as number) : undefined };
     // docker restarts one after the other.
-    const errs: string[] = [];
-    for (const n of args) {
-      try {
-        await client.json('POST', `/containers/${enc(n)}/restart`, { query });
-        ctx.stdout.write(n + '\n');
-      } catch (e) {
-        fatal(e);
-        errs.push(errorText(e));
-      }
-    }
-    if (errs.length) throw new CliExit(1, errs.join('\n'));
+    await forEachContainer(ctx, args, (n) => client.json('POST', `/containers/${enc(n)}/restart`, { query }), { sequential: true });
   },
 };
 
@@ -178,19 +168,13 @@ export const waitCommand: Command = {
   minArgs: 1,
   async run(ctx, args) {
     const client = await ctx.client();
-    const errs: string[] = [];
-    for (const n of args) {
-      try {
-        const res = await client.request('POST', `/containers/${enc(n)}/wait`);
-        const body = JSON.parse((await readAll(res)).toString('utf8') || '{}') as { StatusCode?: number; Error?: { Message?: string } | null };
-        if (body.Error?.Message) throw new Error(body.Error.Message);
-        ctx.stdout.write(`${body.StatusCode ?? 0}\n`);
-      } catch (e) {
-        fatal(e);
-        errs.push(errorText(e));
-      }
-    }
-    if (errs.length) throw new CliExit(1, errs.join('\n'));
+    const wait = async (n: string) => {
+      const res = await client.request('POST', `/containers/${enc(n)}/wait`);
+      const body = JSON.parse((await readAll(res)).toString('utf8') || '{}') as { StatusCode?: number; Error?: { Message?: string } | null };
+      if (body.Error?.Message) throw new Error(body.Error.Message);
+      ctx.stdout.write(`${body.StatusCode ?? 0}\n`);
+    };
+    await forEachContainer(ctx, args, wait, { sequential: true, print: false });
   },
 };
 

@@ -5,7 +5,7 @@ import type { FlagSpec } from '../../../pkg/flags/flags.js';
 import { ramInBytes } from '../../../pkg/units/units.js';
 import { CliExit, type Command } from '../../command.js';
 import { parseNanoCpus, parseRestartPolicy } from './opts.js';
-import { enc, errorText, fatal } from './util.js';
+import { enc, forEachContainer } from './util.js';
 
 const USAGE = 'update [OPTIONS] CONTAINER [CONTAINER...]';
 
@@ -92,18 +92,18 @@ export const updateCommand: Command = {
     const body = buildUpdateConfig(ctx.prog, values, set);
     const client = await ctx.client();
     const warns: string[] = [];
-    const errs: string[] = [];
-    for (const c of args) {
-      try {
-        const r = await client.json<{ Warnings?: string[] | null }>('POST', `/containers/${enc(c)}/update`, { body });
-        ctx.stdout.write(c + '\n');
-        warns.push(...(r?.Warnings ?? []));
-      } catch (e) {
-        fatal(e);
-        errs.push(errorText(e));
-      }
+    try {
+      await forEachContainer(
+        ctx,
+        args,
+        async (c) => {
+          const r = await client.json<{ Warnings?: string[] | null }>('POST', `/containers/${enc(c)}/update`, { body });
+          warns.push(...(r?.Warnings ?? []));
+        },
+        { sequential: true },
+      );
+    } finally {
+      if (warns.length) ctx.stdout.write(warns.join('\n') + '\n');
     }
-    if (warns.length) ctx.stdout.write(warns.join('\n') + '\n');
-    if (errs.length) throw new CliExit(1, errs.join('\n'));
   },
 };

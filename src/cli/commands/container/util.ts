@@ -26,16 +26,26 @@ export function fatal(e: unknown): void {
 }
 
 /**
- * docker's pattern for `stop a b c`: run `op` for every argument (in parallel), print each argument that succeeded
- * (in argument order), then fail with every error joined (exit 1).
+ * docker's pattern for `stop a b c`: run `op` for every argument (in parallel, or one after the other with
+ * `sequential`, as docker does for restart and wait), print each argument that succeeded (in argument order; not
+ * with `print: false`, when `op` prints its own result), then fail with every error joined (exit 1).
  */
 export async function forEachContainer(
   ctx: CliContext,
   names: string[],
   op: (name: string) => Promise<void>,
-  opts: { print?: boolean; ignore?: (e: unknown) => boolean } = {},
+  opts: { print?: boolean; sequential?: boolean; ignore?: (e: unknown) => boolean } = {},
 ): Promise<void> {
-  const results = await Promise.allSettled(names.map((n) => op(n)));
+  let results: PromiseSettledResult<void>[];
+  if (opts.sequential) {
+    results = [];
+    for (const n of names) {
+      results.push(await op(n).then(
+        () => ({ status: 'fulfilled', value: undefined }) as const,
+        (reason: unknown) => ({ status: 'rejected', reason }) as const,
+      ));
+    }
+  } else results = await Promise.allSettled(names.map((n) => op(n)));
   const errs: string[] = [];
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') {
