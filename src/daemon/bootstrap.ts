@@ -16,6 +16,7 @@ import { ImageService } from './services/image-service.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerContainerRoutes } from './routes/containers.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerSwarmRoutes } from './routes/swarm.js';
 import { ContainerService, ImageAccess } from './services/containers/service.js';
 import { ExecService } from './services/containers/exec.js';
 import { EventBus } from './services/events.js';
@@ -197,6 +198,7 @@ export class Daemon {
     }
     // ---- end build ----
     registerEventRoutes(this.router, this.events);
+    registerSwarmRoutes(this.router); // never in a swarm: dockerd's answers for that
     network.attachContainers(this.containers.store); // networking
     registerNetworkRoutes(this.router, network); // networking
     registerVolumeRoutes(this.router, volumes); // volumes

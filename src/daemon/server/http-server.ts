@@ -11,7 +11,8 @@ import type { Duplex } from 'node:stream';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION, compareVersions } from '../../api/version.js';
 import { invalidArgument } from '../../errdefs/index.js';
 import type { Logger } from '../logger.js';
-import { Router, createContext, pageNotFound, writeError } from './router.js';
+import { readUpgradeBody } from './hijack.js';
+import { MAX_JSON_BODY, Router, createContext, pageNotFound, writeError } from './router.js';
 
 /** A listen address in dockerd's syntax: `unix:///path`, `tcp://host:port`, `fd://` is not supported. */
 export interface ListenAddress {
@@ -59,6 +60,9 @@ export class ApiServer {
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     server.keepAliveTimeout = 5_000;
+    // A client may send its whole request and then shut down its writing side; it still gets the answer, as from Go's
+    // server (Node's default would end the socket at the client's FIN and drop the response).
+    (server as { httpAllowHalfOpen?: boolean }).httpAllowHalfOpen = true; // undocumented, but Node's own switch
     server.on('request', (req, res) => void this.dispatch(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const res = new ServerResponse(req);
@@ -128,7 +132,8 @@ export class ApiServer {
       }
       const route = this.opts.router.match(req.method ?? 'GET', urlPath);
       if (!route) throw pageNotFound();
-      const ctx = createContext(req, res, route.params, url.searchParams, apiVersion, upgrade);
+      const hijack = upgrade && { socket: upgrade.socket, ...(await readUpgradeBody(req, upgrade.socket, upgrade.head, MAX_JSON_BODY)) };
+      const ctx = createContext(req, res, route.params, url.searchParams, apiVersion, hijack && { socket: hijack.socket, head: hijack.rest, body: hijack.body });
       await route.handler(ctx);
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') {

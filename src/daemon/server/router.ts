@@ -70,7 +70,7 @@ interface Route {
 }
 
 /** Body size limit for JSON requests (uploads such as tars are streamed, not read through body()). */
-const MAX_JSON_BODY = 16 * 1024 * 1024;
+export const MAX_JSON_BODY = 16 * 1024 * 1024;
 
 export class Router {
   private readonly routes: Route[] = [];
@@ -120,14 +120,17 @@ function safeDecode(s: string): string {
   }
 }
 
-/** Builds the context handed to handlers. `upgradeSocket` is set when the request came through the upgrade event. */
+/**
+ * Builds the context handed to handlers. `upgradeSocket` is set when the request came through the upgrade event:
+ * its request body already read, `head` the bytes after it.
+ */
 export function createContext(
   req: IncomingMessage,
   res: ServerResponse,
   params: Record<string, string>,
   query: URLSearchParams,
   apiVersion: string,
-  upgradeSocket?: { socket: Duplex; head: Buffer },
+  upgradeSocket?: { socket: Duplex; head: Buffer; body: Buffer },
 ): RequestContext {
   const abort = new AbortController();
   const onClose = () => {
@@ -136,35 +139,9 @@ export function createContext(
   res.on('close', onClose);
   (upgradeSocket?.socket ?? req.socket)?.on('close', onClose);
 
-  // On an upgrade request Node hands over the raw socket: bytes after the headers (the request body, then the
-  // client's stream) arrive in `head` or later on the socket. body() takes Content-Length bytes from there, and
-  // hijack() returns only what follows, so a body never leaks into a container's stdin.
+  // On an upgrade request the server has already taken the body off the raw socket (see hijack.ts): body() parses
+  // it, and hijack() hands over only what follows, so a body never leaks into a container's stdin.
   let upgradeHead = upgradeSocket?.head ?? Buffer.alloc(0);
-  const readUpgradeBody = async (n: number): Promise<Buffer> => {
-    const socket = upgradeSocket!.socket;
-    while (upgradeHead.length < n) {
-      const chunk = socket.read() as Buffer | null;
-      if (chunk) {
-        upgradeHead = Buffer.concat([upgradeHead, chunk]);
-        continue;
-      }
-      if (socket.readableEnded || socket.destroyed) break;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          socket.off('readable', done);
-          socket.off('end', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.on('readable', done);
-        socket.on('end', done);
-        socket.on('close', done);
-      });
-    }
-    const body = upgradeHead.subarray(0, n);
-    upgradeHead = upgradeHead.subarray(n);
-    return body;
-  };
 
   const ctx: RequestContext = {
     req,
@@ -178,9 +155,7 @@ export function createContext(
     async body<T>(): Promise<T | undefined> {
       let raw: Buffer;
       if (upgradeSocket) {
-        const n = Number(req.headers['content-length'] ?? 0);
-        if (n > MAX_JSON_BODY) throw new EngineError('InvalidArgument', 'request body too large');
-        raw = n > 0 ? await readUpgradeBody(n) : Buffer.alloc(0);
+        raw = upgradeSocket.body;
       } else {
         const chunks: Buffer[] = [];
         let size = 0;

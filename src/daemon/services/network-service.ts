@@ -25,6 +25,7 @@ import {
 } from '../../errdefs/index.js';
 import type { Filters } from '../../pkg/filters/filters.js';
 import { generateId } from '../../pkg/stringid/stringid.js';
+import { parseHostPort } from '../../pkg/nat/host-port.js';
 import { attachEndpoints, deleteBridge, detachEndpoints, EndpointSpec, ensureBridge } from '../../plugins/network/bridge.js';
 import { addPeer, extraHostEntries, peerNames, removePeer } from '../../plugins/network/dns.js';
 import {
@@ -913,14 +914,7 @@ export class NetworkService implements ContainerNetworking {
     for (const [key, list] of Object.entries(bindings)) {
       const { port, proto } = parsePortKey(key);
       for (const b of list ?? [{ HostIp: '', HostPort: '' }]) {
-        const hp = (b?.HostPort ?? '').trim();
-        let range: [number, number] | undefined;
-        if (hp) {
-          const m = /^(\d+)(?:-(\d+))?$/.exec(hp);
-          if (!m) throw invalidArgument(`invalid port specification: "${hp}"`);
-          range = [Number(m[1]), Number(m[2] ?? m[1])];
-        }
-        want.push({ proto, containerPort: port, hostIp: b?.HostIp || '', range });
+        want.push({ proto, containerPort: port, hostIp: b?.HostIp || '', range: parseHostPort(b?.HostPort) });
       }
     }
     if (rec.HostConfig.PublishAllPorts) {
@@ -1039,9 +1033,7 @@ function validatePortBindings(rec: ContainerRecord): void {
   for (const [key, list] of Object.entries(rec.HostConfig.PortBindings ?? {})) {
     parsePortKey(key);
     for (const b of list ?? []) {
-      const hp = (b?.HostPort ?? '').trim();
-      if (hp && !/^\d+(-\d+)?$/.test(hp)) throw invalidArgument(`invalid port specification: "${hp}"`);
-      if (hp && hp.split('-').some((x) => Number(x) < 1 || Number(x) > 65535)) throw invalidArgument(`invalid port specification: "${hp}"`);
+      parseHostPort(b?.HostPort);
       if (b?.HostIp && !b.HostIp.includes(':')) parseIp(b.HostIp);
     }
   }

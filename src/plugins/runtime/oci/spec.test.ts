@@ -57,6 +57,13 @@ test('entrypoint/cmd merge table (Docker create rules)', () => {
   assert.deepEqual(build({ config: {}, imageConfig: img }).process.args, ['/ep', 'img-cmd']);
 });
 
+test("the image's EXPOSEd ports join the container's (as Docker's merge; -P publishes them)", () => {
+  const img = { Cmd: ['sh'], ExposedPorts: { '80/tcp': {}, '53/udp': {} } };
+  assert.deepEqual(mergeConfig({}, img).ExposedPorts, { '80/tcp': {}, '53/udp': {} });
+  assert.deepEqual(Object.keys(mergeConfig({ ExposedPorts: { '8080/tcp': {} } }, img).ExposedPorts ?? {}).sort(), ['53/udp', '80/tcp', '8080/tcp']);
+  assert.deepEqual(mergeConfig({ ExposedPorts: { '8080/tcp': {} } }, { Cmd: ['sh'] }).ExposedPorts, { '8080/tcp': {} });
+});
+
 test('--init prefixes docker-init and mounts it read-only', () => {
   const s = build({ hostConfig: { Init: true }, initPath: '/usr/bin/docker-init' });
   assert.deepEqual(s.process.args, ['/sbin/docker-init', '--', 'sh']);

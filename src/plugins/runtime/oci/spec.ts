@@ -108,6 +108,8 @@ export function mergeConfig(config: DockerConfig, image: ImageConfig | null | un
     }
     if (!out.WorkingDir) out.WorkingDir = image.WorkingDir;
     if (!out.StopSignal) out.StopSignal = image.StopSignal;
+    // The image's EXPOSEd ports join the container's own (so -P publishes them and inspect lists them).
+    if (image.ExposedPorts && Object.keys(image.ExposedPorts).length) out.ExposedPorts = { ...image.ExposedPorts, ...(config.ExposedPorts ?? {}) };
   }
   if (entrypoint && entrypoint.length === 1 && entrypoint[0] === '') entrypoint = null;
   out.Entrypoint = entrypoint;

@@ -175,6 +175,7 @@ export interface DockerConfig {
   Labels?: Record<string, string> | null;
   StopSignal?: string;
   NetworkDisabled?: boolean;
+  ExposedPorts?: Record<string, object> | null;
 }
 
 /** The image config fields that merge into the container config (`docker image inspect` .Config). */
@@ -186,6 +187,7 @@ export interface ImageConfig {
   User?: string;
   Labels?: Record<string, string> | null;
   StopSignal?: string;
+  ExposedPorts?: Record<string, object> | null;
 }
 
 export interface DockerUlimit {
