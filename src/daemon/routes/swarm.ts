@@ -4,11 +4,11 @@
  * (`GET /swarm`, `POST /swarm/leave`) and branch on dockerd's 503s; a 404 reads to them as a broken daemon.
  *
  * The wording and statuses are moby's (daemon/cluster/errors.go, errNoManager): manager-only calls answer
- * "This node is not a swarm manager…", leaving answers "This node is not part of a swarm", both 503. As in dockerd,
- * a bad `filters` parameter or a malformed JSON body is a 400 before that. Creating or joining a swarm is the one
- * thing dockerd would do here and berth does not: 501.
+ * "This node is not a swarm manager…", leaving answers "This node is not part of a swarm", both 503. As in dockerd
+ * (checked side by side with 20.10), a bad `filters` parameter or a missing or malformed JSON body is a 400 before
+ * that. Creating or joining a swarm is the one thing dockerd would do here and berth does not: 501.
  */
-import { notImplemented, unavailable } from '../../errdefs/index.js';
+import { invalidArgument, notImplemented, unavailable } from '../../errdefs/index.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
 import type { RequestContext, Router } from '../server/router.js';
 
@@ -21,24 +21,27 @@ const OBJECTS = ['services', 'nodes', 'tasks', 'secrets', 'configs'] as const;
 
 export function registerSwarmRoutes(router: Router): void {
   const notManager = async (ctx: RequestContext): Promise<never> => {
-    if (ctx.method === 'POST') await ctx.body();
     parseFilters(ctx.query.string('filters'));
     throw unavailable(NOT_A_MANAGER);
+  };
+  // Routes whose handler decodes a JSON body first, as dockerd's do: an empty one is a 400 before anything else.
+  const withBody = (then: (ctx: RequestContext) => Promise<never>) => async (ctx: RequestContext): Promise<never> => {
+    if ((await ctx.body()) === undefined) throw invalidArgument('got EOF while reading request body');
+    return then(ctx);
   };
 
   router.get('/swarm', notManager);
   router.get('/swarm/unlockkey', notManager);
-  router.post('/swarm/unlock', notManager);
-  router.post('/swarm/update', notManager);
+  router.post('/swarm/unlock', withBody(notManager));
+  router.post('/swarm/update', withBody(notManager));
   router.post('/swarm/leave', async () => {
     throw unavailable(NOT_IN_A_SWARM);
   });
-  const noSwarmMode = async (ctx: RequestContext): Promise<never> => {
-    await ctx.body();
+  const noSwarmMode = async (): Promise<never> => {
     throw notImplemented('berth does not run swarm mode: it is a single-node engine (orchestrators drive it through the Engine API)');
   };
-  router.post('/swarm/init', noSwarmMode);
-  router.post('/swarm/join', noSwarmMode);
+  router.post('/swarm/init', withBody(noSwarmMode));
+  router.post('/swarm/join', withBody(noSwarmMode));
 
   for (const kind of OBJECTS) {
     router.get(`/${kind}`, notManager);
@@ -48,8 +51,8 @@ export function registerSwarmRoutes(router: Router): void {
       continue;
     }
     router.delete(`/${kind}/{id}`, notManager);
-    router.post(`/${kind}/{id}/update`, notManager);
-    if (kind !== 'nodes') router.post(`/${kind}/create`, notManager);
+    router.post(`/${kind}/{id}/update`, withBody(notManager));
+    if (kind !== 'nodes') router.post(`/${kind}/create`, withBody(notManager));
     if (kind === 'services') router.get('/services/{id}/logs', notManager);
   }
 }

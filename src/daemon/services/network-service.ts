@@ -1029,13 +1029,16 @@ function normalizePortKey(key: string): string {
   return `${port}/${proto}`;
 }
 
+/** Checks PortBindings and fills in the fields a client left out, as Go's zero values do in dockerd's inspect. */
 function validatePortBindings(rec: ContainerRecord): void {
-  for (const [key, list] of Object.entries(rec.HostConfig.PortBindings ?? {})) {
+  const bindings = rec.HostConfig.PortBindings ?? {};
+  for (const [key, list] of Object.entries(bindings)) {
     parsePortKey(key);
     for (const b of list ?? []) {
       parseHostPort(b?.HostPort);
       if (b?.HostIp && !b.HostIp.includes(':')) parseIp(b.HostIp);
     }
+    if (list) bindings[key] = list.map((b) => ({ HostIp: b?.HostIp ?? '', HostPort: b?.HostPort ?? '' }));
   }
 }
 
