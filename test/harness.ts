@@ -258,7 +258,7 @@ export function busyboxRootfsTar(dir: string): string {
   fs.mkdirSync(path.join(rootfs, 'tmp'), { recursive: true, mode: 0o1777 });
   fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin/busybox'));
   fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'echo', 'cat', 'sleep', 'id', 'hostname', 'ls', 'true', 'false', 'env', 'grep', 'head', 'wc', 'touch', 'mkdir', 'rm', 'ps', 'kill', 'stty', 'tty', 'pwd', 'test', 'nc', 'wget', 'httpd', 'ip', 'ifconfig', 'ping', 'cp', 'mount', 'stat', 'date', 'whoami', 'sh', 'tr', 'seq', 'yes', 'dd', 'sync', 'top', 'printf'])
+  for (const a of ['sh', 'echo', 'cat', 'sleep', 'id', 'hostname', 'ls', 'true', 'false', 'env', 'grep', 'head', 'wc', 'touch', 'mkdir', 'rm', 'ps', 'kill', 'stty', 'tty', 'pwd', 'test', 'nc', 'wget', 'httpd', 'ip', 'ifconfig', 'ping', 'cp', 'mount', 'stat', 'date', 'whoami', 'sh', 'tr', 'seq', 'yes', 'dd', 'sync', 'top', 'printf', 'sha256sum', 'base64'])
     if (!fs.existsSync(path.join(rootfs, 'bin', a))) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
   fs.writeFileSync(path.join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   fs.writeFileSync(path.join(rootfs, 'etc/group'), 'root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n');

@@ -29,12 +29,32 @@
  *     2 resize: u16 rows, u16 cols (BE)          3 started: container/exec pid as decimal text
  *     3 start (create: runc start;               4 exit: exit status as decimal text (code, or 128+signal);
  *              exec: runc exec -d)                 the monitor then closes the connection
- *                                                5 start error: runc's message
- *   Several clients may attach; each receives the output produced after it connected; stdin from any client goes to
- *   the container (discarded without --stdin). A client connecting after the exit gets the exit frame at once. A
- *   client whose unsent output exceeds 4 MiB is dropped silently, so a slow client never blocks the container.
- *   A client may half-close its write side and keep receiving output. A second start frame after a successful
- *   start is answered with "started" to that client only.
+ *     4 subscribe: u8 flags, 1 stdout |          5 start error: runc's message
+ *              2 stderr (0: control only)
+ *   Several clients may attach; stdin from any client goes to the container (discarded without --stdin). A client
+ *   connecting after the exit gets the exit frame at once. A client may half-close its write side and keep receiving
+ *   output. A second start frame after a successful start is answered with "started" to that client only.
+ *
+ *   Subscriptions. A new client receives both output streams, from the moment it connected, until it sends a
+ *   subscribe frame; frames a client sent before it was accepted are read at accept time, so a subscribe sent right
+ *   after connect() applies before any output reaches it. A control client (flags 0: berthd's exit watcher) gets
+ *   only started/exit/start-error frames, so its exit frame never queues behind output.
+ *
+ * BACK-PRESSURE AND BUFFERS (why no byte is lost and nobody waits on a reader that is gone)
+ *   container -> pipe/pty -> monitor: the kernel buffer (pipe 64 KiB, pty a few KiB) fills and the container's
+ *     write() blocks while the monitor does not read.
+ *   monitor -> log: every byte read is appended to the log before anything else happens to it (blocking write),
+ *     so the log is complete whether or not anyone is attached.
+ *   monitor -> clients: each client has an unbounded queue of frames. While any output subscriber has 1 MiB or more
+ *     queued, the monitor stops reading the container's output, so a slow reader slows the container instead of
+ *     losing bytes (as an attached `docker run` does with dockerd). A client that goes away (EOF/HUP/error) is
+ *     dropped at once and stops counting, so a detached or dead reader never blocks the container. Control clients
+ *     never count.
+ *   client -> monitor -> container stdin: at most 1 MiB of stdin is held; beyond it clients are not read, so the
+ *     sender's socket fills and it waits.
+ *   After the process is reaped the monitor reads what is left in the pipe regardless of slow readers (that is at
+ *   most the kernel buffer plus whatever a straggler writes within the drain time; queues may grow to 16 MiB), so
+ *   the exit is recorded as soon as the output is drained, never after a queue someone never reads.
  *
  * EXIT
  *   When the init (exec: the process) is reaped, the monitor drains the output (until EOF, at most 1 s; a pty's
@@ -74,17 +94,19 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { C_STDIN = 0, C_CLOSE_STDIN = 1, C_RESIZE = 2, C_START = 3 };
+enum { C_STDIN = 0, C_CLOSE_STDIN = 1, C_RESIZE = 2, C_START = 3, C_SUBSCRIBE = 4 };
+enum { SUB_STDOUT = 1, SUB_STDERR = 2, SUB_ALL = 3 };
 enum { M_STDOUT = 1, M_STDERR = 2, M_STARTED = 3, M_EXIT = 4, M_START_ERROR = 5 };
 
 #define HDR 5
-#define CLIENT_OUT_MAX (4u << 20) /* unsent bytes before a slow client is dropped */
+#define CLIENT_OUT_HIGH (1u << 20) /* queued output for one subscriber that pauses reading the container */
+#define DRAIN_OUT_MAX (16u << 20)  /* the same while draining after the exit (see BACK-PRESSURE) */
 #define FRAME_IN_MAX (1u << 20)   /* largest accepted client frame */
 #define STDIN_MAX (1u << 20)      /* pending stdin; beyond it clients are not read (back-pressure) */
 #define LOG_LINE_MAX 16384        /* Docker's copier buffer: longer lines become partial records */
 #define MAX_CLIENTS 128
 #define DRAIN_MS 1000
-#define LINGER_MS 2000
+#define LINGER_IDLE_MS 30000 /* after the exit: a client that takes no byte for this long is dropped */
 #define READ_CHUNK 65536
 
 struct buf {
@@ -134,6 +156,8 @@ struct client {
     int fd;
     int rd_eof;  /* peer shut down its write side */
     int closing; /* close once `out` is flushed */
+    int subs;    /* SUB_* output streams this client receives */
+    long long progress_ms; /* when it last took bytes (or connected) */
     struct buf in, out;
 };
 
@@ -284,9 +308,17 @@ static void report(const char *json) {
     }
 }
 
+/* The files we made, by inode: a restarted container's new monitor may own the same paths by the time we leave. */
+static struct stat socket_st, pid_st;
+
+static void unlink_if_ours(const char *path, const struct stat *ours) {
+    struct stat st;
+    if (ours->st_ino && lstat(path, &st) == 0 && st.st_ino == ours->st_ino && st.st_dev == ours->st_dev) unlink(path);
+}
+
 static void cleanup_paths(void) {
-    if (o.socket) unlink(o.socket);
-    if (monitor_pid_path[0]) unlink(monitor_pid_path);
+    if (o.socket) unlink_if_ours(o.socket, &socket_st);
+    if (monitor_pid_path[0]) unlink_if_ours(monitor_pid_path, &pid_st);
 }
 
 static void die_report(int code, const char *fmt, ...) {
@@ -472,12 +504,13 @@ static int client_flush(struct client *c) { /* 0 ok, -1 drop */
             return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
         }
         buf_drop(&c->out, (size_t)w);
+        c->progress_ms = mono_ms();
     }
     return 0;
 }
 
+/* Queues a frame (never drops: back-pressure bounds the queues, see output_paused). -1 when the client is gone. */
 static int client_send(struct client *c, int type, const void *d, size_t n) {
-    if (buf_size(&c->out) + HDR + n > CLIENT_OUT_MAX) return -1;
     unsigned char h[HDR] = {(unsigned char)type, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
                             (unsigned char)(n >> 8), (unsigned char)n};
     int was_empty = buf_size(&c->out) == 0;
@@ -487,8 +520,20 @@ static int client_send(struct client *c, int type, const void *d, size_t n) {
 }
 
 static void broadcast(int type, const void *d, size_t n) {
-    for (int i = nclients - 1; i >= 0; i--)
-        if (!clients[i]->closing && client_send(clients[i], type, d, n) < 0) client_drop(i);
+    int need = type == M_STDOUT ? SUB_STDOUT : type == M_STDERR ? SUB_STDERR : 0;
+    for (int i = nclients - 1; i >= 0; i--) {
+        struct client *c = clients[i];
+        if (c->closing || (need && !(c->subs & need))) continue;
+        if (client_send(c, type, d, n) < 0) client_drop(i);
+    }
+}
+
+/* True while some output subscriber has too much queued: the container's output is then not read. */
+static int output_paused(void) {
+    size_t high = state == ST_DRAINING ? DRAIN_OUT_MAX : CLIENT_OUT_HIGH;
+    for (int i = 0; i < nclients; i++)
+        if (clients[i]->subs && !clients[i]->closing && buf_size(&clients[i]->out) >= high) return 1;
+    return 0;
 }
 
 static void send_exit(struct client *c) {
@@ -545,6 +590,7 @@ static void log_feed(int stream, const char *d, size_t n, int flush) {
 static int pump_output(int *fdp, int stream) {
     static char chunk[READ_CHUNK];
     for (int rounds = 0; rounds < 16; rounds++) { /* bounded so other fds get their turn */
+        if (output_paused()) return 1;
         ssize_t r = read(*fdp, chunk, sizeof chunk);
         if (r > 0) {
             log_feed(stream, chunk, (size_t)r, 0);
@@ -659,9 +705,17 @@ static void finish(const char *start_error) {
         else send_exit(clients[i]);
     }
     state = ST_DONE;
-    long long d = mono_ms() + LINGER_MS;
-    deadline.tv_sec = d / 1000;
-    deadline.tv_nsec = (d % 1000) * 1000000;
+}
+
+/* After the exit: ms until the stalest client's idle time runs out (it is then dropped), -1 with no clients. */
+static int linger_ms(void) {
+    long long now = mono_ms(), next = -1;
+    for (int i = 0; i < nclients; i++) {
+        long long left = clients[i]->progress_ms + LINGER_IDLE_MS - now;
+        if (left < 0) left = 0;
+        if (next < 0 || left < next) next = left;
+    }
+    return (int)next;
 }
 
 /* ---------- start ---------- */
@@ -863,6 +917,9 @@ static void handle_frame(struct client *c, int type, const unsigned char *p, siz
     case C_START:
         start(c);
         break;
+    case C_SUBSCRIBE:
+        if (n >= 1) c->subs = p[0] & SUB_ALL;
+        break;
     default:
         break; /* unknown frames are ignored so the protocol can grow */
     }
@@ -901,8 +958,20 @@ static void accept_clients(void) {
         struct client *c = calloc(1, sizeof *c);
         if (!c) abort();
         c->fd = fd;
+        c->subs = SUB_ALL;
+        c->progress_ms = mono_ms();
         clients[nclients++] = c;
-        if (state == ST_DONE) send_exit(c);
+        if (state == ST_DONE) {
+            send_exit(c);
+            continue;
+        }
+        /* a subscribe frame sent right after connect() must apply before any output is broadcast */
+        if (client_read(c) < 0) /* reading may have dropped others (a failed start): find it again */
+            for (int i = 0; i < nclients; i++)
+                if (clients[i] == c) {
+                    client_drop(i);
+                    break;
+                }
     }
 }
 
@@ -986,6 +1055,7 @@ int main(int argc, char **argv) {
 
     listen_fd = bind_unix(o.socket, 16);
     if (listen_fd < 0) die_report(2, "attach socket %s: %s", o.socket, strerror(errno));
+    lstat(o.socket, &socket_st);
     snprintf(monitor_pid_path, sizeof monitor_pid_path, "%s.pid", o.socket);
     char pidtxt[32];
     int pl = snprintf(pidtxt, sizeof pidtxt, "%d\n", (int)getpid());
@@ -993,6 +1063,7 @@ int main(int argc, char **argv) {
         monitor_pid_path[0] = 0;
         die_report(2, "%s.pid: %s", o.socket, strerror(errno));
     }
+    lstat(monitor_pid_path, &pid_st);
 
     if (o.log && !o.exec_mode) {
         log_fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -1016,13 +1087,18 @@ int main(int argc, char **argv) {
         if (state == ST_DRAINING && ((out_fd < 0 && err_fd < 0) || deadline_ms() == 0)) finish(NULL);
         for (int i = nclients - 1; i >= 0; i--) /* finished clients: their exit frame is out */
             if (clients[i]->closing && buf_size(&clients[i]->out) == 0) client_drop(i);
-        if (state == ST_DONE && (nclients == 0 || deadline_ms() == 0)) break;
+        if (state == ST_DONE) {
+            for (int i = nclients - 1; i >= 0; i--) /* a reader that stopped reading does not keep us forever */
+                if (mono_ms() - clients[i]->progress_ms >= LINGER_IDLE_MS) client_drop(i);
+            if (nclients == 0) break;
+        }
 
         int n = 0, i_sig, i_lis, i_out = -1, i_err = -1, i_in = -1, i_cl = 0;
         pf[i_sig = n++] = (struct pollfd){sigfd, POLLIN, 0};
         pf[i_lis = n++] = (struct pollfd){listen_fd, POLLIN, 0};
-        if (out_fd >= 0) pf[i_out = n++] = (struct pollfd){out_fd, POLLIN, 0};
-        if (err_fd >= 0) pf[i_err = n++] = (struct pollfd){err_fd, POLLIN, 0};
+        int paused = output_paused();
+        if (out_fd >= 0 && !paused) pf[i_out = n++] = (struct pollfd){out_fd, POLLIN, 0};
+        if (err_fd >= 0 && !paused) pf[i_err = n++] = (struct pollfd){err_fd, POLLIN, 0};
         if (in_fd >= 0 && buf_size(&stdin_buf) > 0) pf[i_in = n++] = (struct pollfd){in_fd, POLLOUT, 0};
         i_cl = n;
         int stdin_full = buf_size(&stdin_buf) >= STDIN_MAX;
@@ -1033,13 +1109,15 @@ int main(int argc, char **argv) {
             if (buf_size(&c->out) > 0) ev |= POLLOUT;
             pf[n++] = (struct pollfd){c->fd, ev, 0};
         }
-        int timeout = (state == ST_DRAINING || state == ST_DONE) ? deadline_ms() : -1;
+        int timeout = state == ST_DRAINING ? deadline_ms() : state == ST_DONE ? linger_ms() : -1;
         int r = poll(pf, (nfds_t)n, timeout);
         if (r < 0) {
             if (errno == EINTR) continue;
             break;
         }
         if (pf[i_sig].revents) reap();
+        /* new clients first: their subscriptions must be in place before this round's output is broadcast */
+        if (pf[i_lis].revents) accept_clients();
         if (i_out >= 0 && pf[i_out].revents && out_fd >= 0) pump_output(&out_fd, 0);
         if (i_err >= 0 && pf[i_err].revents && err_fd >= 0) pump_output(&err_fd, 1);
         if (i_in >= 0 && pf[i_in].revents && in_fd >= 0) pump_stdin();
@@ -1056,7 +1134,6 @@ int main(int argc, char **argv) {
             if (!drop && c->closing && buf_size(&c->out) == 0) drop = 1;
             if (drop) client_drop(k);
         }
-        if (pf[i_lis].revents) accept_clients();
     }
     cleanup_paths();
     return 0;

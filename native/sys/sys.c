@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,20 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
   return num(env, flock((int)int_arg(env, argv[0]), (int)int_arg(env, argv[1])) < 0 ? -errno : 0);
 }
 
+/*
+ * peerClosed(fd): 1 when the peer of a connected socket has closed it entirely (POLLHUP), 0 when it is open or only
+ * half-closed (it shut down its write side but still reads), -errno on error. A half-close and a close both read
+ * as end-of-file; only the poll flags tell them apart (for unix sockets; TCP shows a close only after a write).
+ */
+static napi_value js_peer_closed(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, argv, 1)) return type_error(env, "peerClosed: 1 argument");
+  struct pollfd p = {.fd = (int)int_arg(env, argv[0]), .events = POLLRDHUP};
+  int r = poll(&p, 1, 0);
+  if (r < 0) return num(env, -errno);
+  return num(env, (p.revents & (POLLHUP | POLLERR)) ? 1 : 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   const struct {
     const char *name;
@@ -175,7 +190,7 @@ static napi_value init(napi_env env, napi_value exports) {
   } fns[] = {
       {"mount", js_mount},           {"umount2", js_umount2},     {"mknod", js_mknod},
       {"lsetxattr", js_lsetxattr},   {"lgetxattr", js_lgetxattr}, {"llistxattr", js_llistxattr},
-      {"flock", js_flock},
+      {"flock", js_flock},           {"peerClosed", js_peer_closed},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -46,6 +46,7 @@ interface SysAddon {
   lgetxattr(path: string, name: string): Buffer | number;
   llistxattr(path: string): Buffer | number;
   flock(fd: number, op: number): number;
+  peerClosed(fd: number): number;
 }
 
 let addon: SysAddon | undefined;
@@ -142,4 +143,14 @@ export const FlockOp = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
 /** flock(2) on an open file descriptor; throws SyscallError with code EWOULDBLOCK/EAGAIN when NB and held. */
 export function flock(fd: number, op: number): void {
   check('flock', load().flock(fd, op));
+}
+
+/**
+ * Whether the peer of a connected socket (by fd) closed it entirely, as opposed to a half-close (it shut down its
+ * write side and still reads). Both arrive as end-of-file; only a unix socket tells them apart without a write.
+ */
+export function peerClosed(fd: number): boolean {
+  const r = load().peerClosed(fd);
+  check('poll', r < 0 ? r : 0);
+  return r === 1;
 }

@@ -136,8 +136,14 @@ export function createContext(
   const onClose = () => {
     if (!res.writableFinished) abort.abort();
   };
-  res.on('close', onClose);
-  (upgradeSocket?.socket ?? req.socket)?.on('close', onClose);
+  // The connection outlives the response under keep-alive: take the listener off again when the response is done,
+  // or every request on that connection would leave one behind.
+  const connection = upgradeSocket?.socket ?? req.socket;
+  connection?.on('close', onClose);
+  res.once('close', () => {
+    onClose();
+    if (!upgradeSocket) connection?.off('close', onClose);
+  });
 
   // On an upgrade request the server has already taken the body off the raw socket (see hijack.ts): body() parses
   // it, and hijack() hands over only what follows, so a body never leaks into a container's stdin.

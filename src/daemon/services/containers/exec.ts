@@ -15,7 +15,7 @@ import { replaceOrAppendEnv } from '../../../plugins/runtime/oci/spec.js';
 import { resolveUser } from '../../../plugins/runtime/oci/user.js';
 import { startMonitor } from '../../../plugins/runtime/runc/monitor.js';
 import type { EventBus } from '../events.js';
-import { ContainerIO, parseDetachKeys } from './io.js';
+import { ContainerIO, parseDetachKeys, type AttachSession } from './io.js';
 import type { ContainerService } from './service.js';
 
 export interface ExecCreateRequest {
@@ -137,7 +137,7 @@ export class ExecService {
         this.o.events.publish('container', 'exec_die', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id, exitCode: String(e.exitCode) });
         fs.rmSync(dir, { recursive: true, force: true });
       });
-      let attached: Promise<void> | undefined;
+      let attached: AttachSession | undefined;
       if (socket && !opts.detach) {
         attached = io.attach(socket, {
           stdin: Boolean(e.req.AttachStdin),
@@ -146,6 +146,7 @@ export class ExecService {
           stdinOnce: true,
           detachKeys: e.req.DetachKeys ? parseDetachKeys(e.req.DetachKeys) : undefined,
         });
+        await attached.ready; // subscribed before the process runs: no output is missed
       }
       try {
         e.pid = await conn.start();
@@ -154,17 +155,15 @@ export class ExecService {
         e.exitCode = 126;
         e.running = false;
         const msg = `OCI runtime exec failed: ${(err as Error).message}: unknown\r\n`;
-        if (socket) {
-          socket.write(tty ? Buffer.from(msg) : frame(1, Buffer.from(msg)));
-          socket.end();
-        }
+        if (socket?.writable) socket.end(tty ? Buffer.from(msg) : frame(1, Buffer.from(msg)));
         io.close();
         fs.rmSync(dir, { recursive: true, force: true });
         return;
       }
       e.running = true;
       this.o.events.publish('container', `exec_start: ${e.cmd.join(' ')}`, rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id });
-      if (attached) await Promise.race([exited, attached]);
+      // The client then asks for the exit code (GET /exec/{id}/json): have it recorded before the request ends.
+      if (attached && (await attached.done) === 'exited') await exited;
     } catch (err) {
       e.running = false;
       if (e.exitCode === null) e.exitCode = 126;

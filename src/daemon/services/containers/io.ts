@@ -2,12 +2,19 @@
  * ContainerIO: the daemon's side of one container's (or exec's) stdio while it runs.
  *
  * Terms:
- * - monitor connection: one connection from berthd to the process's monitor attach socket. Output frames arrive on
- *   it, stdin/resize/start frames leave on it, and the exit frame tells berthd the process ended (no polling).
+ * - control connection: berthd's one connection to the process's monitor that carries no output. The start and
+ *   resize frames leave on it; the started and exit frames arrive on it. Because no output queues on it, the exit
+ *   frame arrives as soon as the process is gone and its output is in the log, whoever is attached.
  * - attach client: a hijacked API connection (`docker attach`, `docker run` without -d, `docker exec`). It receives
- *   output raw (TTY) or in Docker's 8-byte multiplexed frames, and may send stdin. Clients can register before the
- *   process starts (docker run attaches first), so they see every byte.
- * - detach keys: a byte sequence (default ctrl-p ctrl-q) on a client's stdin that ends that client's attachment
+ *   output raw (TTY) or in Docker's 8-byte multiplexed frames, and may send stdin.
+ * - attach session: one attach client together with its own monitor connection, subscribed to the streams the
+ *   client asked for. Bytes flow with back-pressure both ways: when the client's socket is full the session stops
+ *   reading from the monitor (which then stops reading the container's output); when the monitor's stdin is full
+ *   the session stops reading the client. A session ends after its own exit frame, i.e. after the client was sent
+ *   every byte; a client that goes away closes its monitor connection, so it never holds the container up.
+ *   Sessions can open before the process starts (docker run attaches first): `ready` resolves once the monitor
+ *   has the subscription, and the start frame is only sent after that, so they see every byte.
+ * - detach keys: a byte sequence (default ctrl-p ctrl-q) on a client's stdin that ends that client's session
  *   without touching the process.
  */
 import { EventEmitter } from 'node:events';
@@ -15,6 +22,7 @@ import type { Duplex } from 'node:stream';
 import { frame } from '../../../api/stdcopy.js';
 import { invalidArgument } from '../../../errdefs/index.js';
 import { MonitorConnection } from '../../../plugins/runtime/runc/monitor.js';
+import { peerClosed } from '../../../sys/linux.js';
 
 export interface AttachOptions {
   stdin: boolean;
@@ -25,10 +33,15 @@ export interface AttachOptions {
   detachKeys?: number[];
 }
 
-interface AttachClient {
-  socket: Duplex;
-  opts: AttachOptions;
-  done: () => void;
+/** One attach client's session (see the terms above). */
+export interface AttachSession {
+  /** Resolves once output can flow to the client (or the session already ended). Never rejects. */
+  readonly ready: Promise<void>;
+  /**
+   * Resolves when the session is over: 'exited' once the client was sent everything up to the process's exit (or
+   * the process was gone already), 'detached' when the client detached or disconnected first.
+   */
+  readonly done: Promise<'exited' | 'detached'>;
 }
 
 /** ctrl-p ctrl-q. */
@@ -48,9 +61,62 @@ export function parseDetachKeys(spec: string): number[] {
   return out;
 }
 
+/**
+ * Finds the detach sequence in a client's stdin. Bytes of a partial match are held back until the match fails or
+ * completes, so the process never sees a sequence that detached the client.
+ */
+export class DetachKeyScanner {
+  private matched = 0;
+
+  constructor(private readonly keys: number[]) {}
+
+  /** Returns the bytes to pass on, and whether the sequence completed (bytes after it are discarded). */
+  push(chunk: Buffer): { data: Buffer; detach: boolean } {
+    const keys = this.keys;
+    if (keys.length === 0) return { data: chunk, detach: false };
+    const out: Buffer[] = [];
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      if (chunk[i] === keys[this.matched]) {
+        this.matched++;
+        if (this.matched === keys.length) {
+          const end = i + 1 - keys.length;
+          if (end > start) out.push(chunk.subarray(start, end));
+          this.matched = 0;
+          return { data: Buffer.concat(out), detach: true };
+        }
+      } else if (this.matched) {
+        // the held bytes were data after all: pass them on, then look at this byte afresh
+        const heldInChunk = Math.min(this.matched, i - start);
+        const heldBefore = this.matched - heldInChunk;
+        if (heldBefore) out.push(Buffer.from(keys.slice(0, heldBefore)));
+        out.push(chunk.subarray(start, i));
+        start = i;
+        this.matched = 0;
+        i--;
+      }
+    }
+    const end = Math.max(start, chunk.length - this.matched);
+    if (end > start) out.push(chunk.subarray(start, end));
+    return { data: out.length === 1 ? out[0]! : Buffer.concat(out), detach: false };
+  }
+}
+
+/** Whether a client that sent end-of-file has closed its socket entirely (unix sockets tell; TCP does not). */
+function clientGone(client: Duplex): boolean {
+  const fd = (client as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return false;
+  try {
+    return peerClosed(fd);
+  } catch {
+    return false;
+  }
+}
+
 export class ContainerIO extends EventEmitter {
-  private conn: MonitorConnection | undefined;
-  private readonly clients = new Set<AttachClient>();
+  private control: MonitorConnection | undefined;
+  private socketPath = '';
+  private readonly sessions = new Set<{ close(): void }>();
   private exited = false;
   /** True once berthd closed the connection itself (shutdown): that is not the process ending. */
   private closing = false;
@@ -67,12 +133,11 @@ export class ContainerIO extends EventEmitter {
     this.ended = new Promise((r) => (this.resolveEnded = r));
   }
 
-  /** Connects to the monitor's attach socket; output then flows to every attached client. */
+  /** Opens the control connection to the monitor's attach socket. */
   async connect(socketPath: string): Promise<MonitorConnection> {
-    const conn = await MonitorConnection.connect(socketPath);
-    this.conn = conn;
-    conn.on('stdout', (b: Buffer) => this.broadcast(1, b));
-    conn.on('stderr', (b: Buffer) => this.broadcast(2, b));
+    this.socketPath = socketPath;
+    const conn = await MonitorConnection.connect(socketPath, { subscribe: { stdout: false, stderr: false } });
+    this.control = conn;
     conn.on('exit', (code: number) => this.finish(code));
     conn.on('close', () => {
       if (!this.exited && !this.closing) this.resolveEnded(undefined);
@@ -81,95 +146,128 @@ export class ContainerIO extends EventEmitter {
   }
 
   get connection(): MonitorConnection | undefined {
-    return this.conn;
-  }
-
-  private broadcast(stream: 1 | 2, data: Buffer): void {
-    for (const c of this.clients) {
-      if (stream === 1 ? !c.opts.stdout : !c.opts.stderr) continue;
-      if (!c.socket.writable) continue;
-      c.socket.write(this.tty ? data : frame(stream, data));
-    }
+    return this.control;
   }
 
   private finish(code: number): void {
     if (this.exited) return;
     this.exited = true;
-    for (const c of [...this.clients]) this.detachClient(c, true);
     this.resolveEnded(code);
     this.emit('exit', code);
-    this.conn?.close();
+    this.control?.close();
   }
 
   /**
-   * Attaches a hijacked client socket. Resolves when the client detaches, disconnects, or the process exits.
+   * Attaches a hijacked client socket on a session of its own. The caller may await `ready` before starting the
+   * process so the client sees every byte.
    */
-  attach(socket: Duplex, opts: AttachOptions): Promise<void> {
-    return new Promise((resolve) => {
-      const client: AttachClient = { socket, opts, done: resolve };
-      this.clients.add(client);
-      if (this.exited) return this.detachClient(client, true);
-      // As in dockerd, detach keys are only looked for on a TTY; non-TTY stdin is passed through byte for byte.
-      const keys = this.tty ? opts.detachKeys ?? DEFAULT_DETACH_KEYS : [];
-      let matched = 0;
-      if (opts.stdin) {
-        socket.on('data', (chunk: Buffer) => {
-          if (!this.conn) return;
-          // Scan for the detach sequence; bytes of a partial match are held back until the match fails.
-          let start = 0;
-          for (let i = 0; i < chunk.length; i++) {
-            if (keys.length && chunk[i] === keys[matched]) {
-              matched++;
-              if (matched === keys.length) {
-                if (i + 1 - matched > start) this.conn.writeStdin(chunk.subarray(start, i + 1 - matched));
-                this.detachClient(client, false);
-                return;
-              }
-            } else if (matched) {
-              const held = Buffer.from(keys.slice(0, matched));
-              matched = 0;
-              this.conn.writeStdin(Buffer.concat([chunk.subarray(start, i), held]));
-              start = i;
-              i--;
-            }
-          }
-          const end = chunk.length - matched;
-          if (end > start) this.conn.writeStdin(chunk.subarray(start, end));
-        });
-        socket.on('end', () => {
-          // As in dockerd, StdinOnce never closes a TTY's input: the docker CLI drops the connection when it sees
-          // the detach keys itself (its escape proxy), and that must leave the process running.
-          if (opts.stdinOnce && !this.tty && !this.exited) this.conn?.closeStdin();
-        });
-      } else {
-        socket.resume();
+  attach(client: Duplex, opts: AttachOptions): AttachSession {
+    let resolveDone!: (how: 'exited' | 'detached') => void;
+    const done = new Promise<'exited' | 'detached'>((r) => (resolveDone = r));
+    let conn: MonitorConnection | undefined;
+    let ended = false;
+    /** An exec that could not start: its caller writes the error to the client and ends it. */
+    let startFailed = false;
+    const session = {
+      close: () => {
+        // berthd is shutting down: leave the client's stream open-ended, as a crash would
+        conn?.close();
+      },
+    };
+    const end = (detached: boolean) => {
+      if (ended) return;
+      ended = true;
+      this.sessions.delete(session);
+      conn?.close();
+      if (!client.destroyed && !startFailed) client.end();
+      resolveDone(detached ? 'detached' : 'exited');
+      if (detached) this.emit('detach');
+    };
+    client.on('close', () => end(!this.exited));
+    client.on('error', () => end(!this.exited));
+    // End-of-file from the client is a half-close (it still reads: `docker run -i` when its stdin ends) unless the
+    // peer closed entirely; then nobody reads, and a quiet process would never show it by a failed write.
+    client.on('end', () => {
+      if (clientGone(client)) setImmediate(() => end(!this.exited)); // after the stdin handler's close-stdin
+    });
+    if (!opts.stdin) client.resume(); // discard anything the client sends
+
+    const ready = (async () => {
+      if (this.exited || !this.socketPath) return end(false);
+      try {
+        conn = await MonitorConnection.connect(this.socketPath, { subscribe: { stdout: opts.stdout, stderr: opts.stderr } });
+      } catch {
+        return end(false); // the monitor is gone: the process has exited
       }
-      socket.on('close', () => this.detachClient(client, false));
-      socket.on('error', () => this.detachClient(client, false));
+      if (ended) return conn.close(); // the client left while we connected
+      this.sessions.add(session);
+      conn.on('startError', () => (startFailed = true));
+      this.pipeOutput(conn, client);
+      if (opts.stdin) this.pipeStdin(client, conn, opts, () => end(true));
+      // The exit frame follows the last output frame, so by now the client has been handed everything.
+      conn.on('exit', () => end(false));
+      conn.on('close', () => end(false));
+    })();
+    return { ready, done };
+  }
+
+  /** Monitor → client, pausing the monitor connection while the client's socket is full. */
+  private pipeOutput(conn: MonitorConnection, client: Duplex): void {
+    let waiting = false;
+    const resume = () => {
+      waiting = false;
+      conn.resume();
+    };
+    const write = (stream: 1 | 2, data: Buffer) => {
+      if (!client.writable) return;
+      if (!client.write(this.tty ? data : frame(stream, data)) && !waiting) {
+        waiting = true;
+        conn.pause();
+        client.once('drain', resume);
+      }
+    };
+    conn.on('stdout', (b: Buffer) => write(1, b));
+    conn.on('stderr', (b: Buffer) => write(2, b));
+    conn.on('close', () => client.off('drain', resume));
+  }
+
+  /** Client → monitor (stdin), pausing the client while the monitor connection's buffer is full. */
+  private pipeStdin(client: Duplex, conn: MonitorConnection, opts: AttachOptions, detach: () => void): void {
+    // As in dockerd, detach keys are only looked for on a TTY; non-TTY stdin is passed through byte for byte.
+    const scanner = new DetachKeyScanner(this.tty ? opts.detachKeys ?? DEFAULT_DETACH_KEYS : []);
+    let stdinClosed = false;
+    client.on('data', (chunk: Buffer) => {
+      if (stdinClosed) return;
+      const { data, detach: detached } = scanner.push(chunk);
+      const ok = data.length === 0 || conn.writeStdin(data);
+      if (detached) return detach();
+      if (!ok) {
+        client.pause();
+        void conn.waitDrain().then(() => client.resume());
+      }
+    });
+    client.on('end', () => {
+      // As in dockerd, StdinOnce never closes a TTY's input: the docker CLI drops the connection when it sees
+      // the detach keys itself (its escape proxy), and that must leave the process running.
+      if (opts.stdinOnce && !this.tty && !this.exited) {
+        stdinClosed = true;
+        conn.closeStdin();
+      }
     });
   }
 
-  private detachClient(c: AttachClient, processExited: boolean): void {
-    if (!this.clients.delete(c)) {
-      if (processExited) c.socket.end();
-      c.done();
-      return;
-    }
-    c.socket.end();
-    c.done();
-    if (!processExited) this.emit('detach');
-  }
-
   get attachedCount(): number {
-    return this.clients.size;
+    return this.sessions.size;
   }
 
   resize(rows: number, cols: number): void {
-    this.conn?.resize(rows, cols);
+    this.control?.resize(rows, cols);
   }
 
+  /** Closes every monitor connection (berthd shutting down); the process and its monitor go on. */
   close(): void {
     this.closing = true;
-    this.conn?.close();
+    for (const s of this.sessions) s.close();
+    this.control?.close();
   }
 }

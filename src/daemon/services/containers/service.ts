@@ -158,9 +158,11 @@ export class ContainerService {
           await this.adopt(rec, this.socketPath(rec.Id));
           this.o.logger.info(`re-adopted running container ${rec.Id.slice(0, 12)}`);
         } catch {
-          // The monitor is gone: the container exited while berthd was down (or the host rebooted).
+          // The monitor is gone: the container exited while berthd was down (or the host rebooted), or the monitor
+          // was killed and left the container running without anyone holding its output.
           const exit = await readExitFile(path.join(dir, EXIT_FILE)).catch(() => undefined);
-          await this.handleExit(rec, exit?.exitCode ?? 255, exit?.finishedAt, exit?.oomKilled ?? false);
+          if (!exit) return this.endOrphan(rec);
+          await this.handleExit(rec, exit.exitCode, exit.finishedAt, exit.oomKilled);
         }
       }),
     );
@@ -191,12 +193,26 @@ export class ContainerService {
     void io.ended.then(async (code) => {
       // code undefined: the monitor went away without an exit frame (killed); its exit file may still tell.
       const exit = await readExitFile(path.join(this.bundleDir(rec.Id), EXIT_FILE)).catch(() => undefined);
-      if (code === undefined && !exit && isAlive(rec.State.Pid)) {
-        this.o.logger.warn(`container ${rec.Id.slice(0, 12)}: lost its monitor while still running; output is no longer captured`);
-        return;
-      }
+      if (code === undefined && !exit) return this.endOrphan(rec);
       await this.handleExit(rec, exit?.exitCode ?? code ?? 255, exit?.finishedAt, exit?.oomKilled ?? false);
     });
+  }
+
+  /**
+   * The monitor died without recording an exit (kill -9). A container without its monitor has nobody reading its
+   * output or reaping it, so it is ended, as dockerd ends a container whose shim died: exit 137 with the reason in
+   * State.Error, and then the restart policy applies.
+   */
+  private async endOrphan(rec: ContainerRecord): Promise<void> {
+    const pid = rec.State.Pid;
+    // not running either (a host reboot): the exit status is unknown, 255 as dockerd reports it
+    if (!isAlive(pid)) return this.handleExit(rec, 255, undefined, false);
+    this.o.logger.warn(`container ${rec.Id.slice(0, 12)}: its monitor died; stopping the container`);
+    await this.runc.kill(rec.Id, 'SIGKILL', { all: true }).catch(() => {});
+    // the init was re-parented to the host's init, which reaps it
+    for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
+    rec.State.Error = 'container monitor exited unexpectedly';
+    await this.handleExit(rec, 137, undefined, false);
   }
 
   // ------------------------------------------------------------------ create
@@ -361,8 +377,13 @@ export class ContainerService {
         throw runtimeStartError(e.message);
       });
       const conn = await io.connect(this.socketPath(rec.Id));
-      for (const p of this.pendingAttach.get(rec.Id) ?? []) void io.attach(p.socket, p.opts).then(p.resolve);
+      const sessions = (this.pendingAttach.get(rec.Id) ?? []).map((p) => {
+        const session = io.attach(p.socket, p.opts);
+        void session.done.then(() => p.resolve());
+        return session.ready;
+      });
       this.pendingAttach.delete(rec.Id);
+      await Promise.all(sessions); // every waiting client is subscribed before the first byte can be written
       const pid = await conn.start().catch((e: Error) => {
         throw runtimeStartError(e.message);
       });
@@ -626,7 +647,7 @@ export class ContainerService {
     const rec = this.store.get(ref);
     const run = this.running.get(rec.Id);
     this.o.events.publish('container', 'attach', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
-    if (run) return run.io.attach(socket, opts);
+    if (run) return run.io.attach(socket, opts).done.then(() => undefined);
     return new Promise((resolve) => {
       const list = this.pendingAttach.get(rec.Id) ?? [];
       list.push({ socket, opts, resolve });

@@ -7,13 +7,18 @@
  *   `{"error":"<runc's message>"}` (it has cleaned up and exits non-zero).
  *
  * Attach socket (unix stream, `--socket`): frames both ways, `type:u8 | length:u32be | payload`.
- *   client → monitor: 0 stdin data, 1 close stdin, 2 resize (u16be rows, u16be cols), 3 start
+ *   client → monitor: 0 stdin data, 1 close stdin, 2 resize (u16be rows, u16be cols), 3 start,
+ *                     4 subscribe (u8 flags: 1 stdout, 2 stderr; 0 makes a control connection)
  *   monitor → client: 1 stdout, 2 stderr (a tty sends everything as stdout), 3 started (pid, decimal text),
  *                     4 exit (status, decimal text: exit code or 128+signal; the monitor closes afterwards),
  *                     5 start error (runc's message)
- * Each client receives the output produced after it connected. A client that lets more than 4 MiB queue up is
- * dropped. A client connecting after the exit gets the exit frame at once; once the monitor is gone its socket is
- * removed and the exit file (see `ExitFile`) is the record.
+ * A client receives the output produced after it connected, of the streams it subscribed to (both until it sends a
+ * subscribe frame; one sent right after connecting applies before any output reaches it). Back-pressure instead of
+ * drops: while an output subscriber has 1 MiB queued the monitor stops reading the container's output, so a reader
+ * that stops reading pauses the container's writes, and one that disconnects stops counting at once. A control
+ * connection (flags 0) never receives output and never holds the container up: its exit frame arrives as soon as
+ * the process is gone and its output is in the log. A client connecting after the exit gets the exit frame at once;
+ * once the monitor is gone its socket is removed and the exit file (see `ExitFile`) is the record.
  *
  * The monitor's pid is in `<socket>.pid` while it runs (for re-adoption after a berthd restart).
  */
@@ -24,6 +29,7 @@ export const ClientFrame = {
   CloseStdin: 1,
   Resize: 2,
   Start: 3,
+  Subscribe: 4,
 } as const;
 export type ClientFrameType = (typeof ClientFrame)[keyof typeof ClientFrame];
 
@@ -76,6 +82,16 @@ export function encodeFrame(type: number, payload: Uint8Array = Buffer.alloc(0))
   frame.writeUInt32BE(payload.length, 1);
   frame.set(payload, HEADER_SIZE);
   return frame;
+}
+
+/** Output streams a connection receives; neither makes it a control connection (started/exit frames only). */
+export interface Subscription {
+  stdout: boolean;
+  stderr: boolean;
+}
+
+export function encodeSubscribe(s: Subscription): Buffer {
+  return encodeFrame(ClientFrame.Subscribe, Buffer.from([(s.stdout ? 1 : 0) | (s.stderr ? 2 : 0)]));
 }
 
 /** Stdin data as frames, split so that no frame exceeds what the monitor accepts. */

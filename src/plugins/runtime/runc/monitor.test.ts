@@ -162,8 +162,9 @@ describe('berth-monitor', { skip, concurrency: false }, () => {
   });
 
   it('sends the exit frame to a client connecting after the exit, and falls back to the exit file', async () => {
-    // 2 MB of output to a paused client (more than the socket buffers hold) keeps the monitor lingering
-    const c = await create('late', ['sh', '-c', 'yes 0123456789012345678901234567890123456789 | head -c 2000000; exit 4']);
+    // 900 kB of output to a paused client (more than the socket buffers hold, less than the 1 MiB that pauses the
+    // container) keeps the monitor lingering after the exit
+    const c = await create('late', ['sh', '-c', 'yes 0123456789012345678901234567890123456789 | head -c 900000; exit 4']);
     const slow = await MonitorConnection.connect(c.socket);
     const slowGot = collect(slow);
     slow.once('started', () => slow.pause());
@@ -176,11 +177,48 @@ describe('berth-monitor', { skip, concurrency: false }, () => {
     assert.equal(lateGot.out(), '');
     slow.resume();
     assert.equal(await slow.exited, 4);
-    assert.equal(slowGot.out().length, 2000000);
+    assert.equal(slowGot.out().length, 900000);
     await waitFor(() => !existsSync(c.socket), 5000, 'socket removal');
     const gone = await MonitorConnection.connect(c.socket, { exitFile: c.exitFile });
     assert.equal(await gone.exited, 4);
     await assert.rejects(MonitorConnection.connect(c.socket), { code: 'ENOENT' });
+  });
+
+  it('applies back-pressure: a paused reader pauses the container, and nothing is lost', async () => {
+    const size = 8_000_000;
+    const c = await create('bp', ['sh', '-c', `yes 0123456789012345678901234567890123456789 | head -c ${size}; echo end >&2`]);
+    const slow = await MonitorConnection.connect(c.socket);
+    const got = collect(slow);
+    slow.once('started', () => slow.pause());
+    await slow.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await readExitFile(c.exitFile), undefined, 'the container must wait for its reader');
+    const logged = statSync(c.log).size;
+    assert.ok(logged < size, `log holds ${logged} bytes: output was read past the back-pressure limit`);
+    slow.resume();
+    assert.equal(await slow.exited, 0);
+    assert.equal(got.out().length, size);
+    assert.equal(got.err(), 'end\n');
+    // the log has every byte too
+    const text = readFileSync(c.log, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { log: string; stream: string }));
+    assert.equal(text.filter((r) => r.stream === 'stdout').map((r) => r.log).join('').length, size);
+  });
+
+  it('never waits for a reader that went away, nor for a control connection', async () => {
+    const size = 20_000_000;
+    const c = await create('gone', ['sh', '-c', `head -c ${size} /dev/zero | tr '\\0' x; exit 3`]);
+    const control = await MonitorConnection.connect(c.socket, { subscribe: { stdout: false, stderr: false } });
+    const controlGot = collect(control);
+    const reader = await MonitorConnection.connect(c.socket);
+    reader.once('started', () => {
+      reader.pause(); // a client that stops reading, then leaves
+      setTimeout(() => reader.close(), 300);
+    });
+    await control.start();
+    assert.equal(await control.exited, 3);
+    assert.equal(controlGot.out(), '', 'a control connection gets no output');
+    const logged = readFileSync(c.log, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { log: string }).log.length);
+    assert.equal(logged.reduce((a, b) => a + b, 0), size);
   });
 
   it('survives the death of its parent and keeps logging', async () => {

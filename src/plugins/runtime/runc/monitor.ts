@@ -22,13 +22,15 @@ import {
   encodeFrame,
   encodeResize,
   encodeStdin,
+  encodeSubscribe,
   FrameDecoder,
   MonitorFrame,
   parseReport,
   type ExitFile,
+  type Subscription,
 } from './monitor-protocol.js';
 
-export type { ExitFile } from './monitor-protocol.js';
+export type { ExitFile, Subscription } from './monitor-protocol.js';
 
 export interface StartMonitorOptions {
   /** Container id (runc's id). */
@@ -218,6 +220,11 @@ export interface ConnectOptions {
    */
   exitFile?: string;
   signal?: AbortSignal;
+  /**
+   * The output this connection receives (default: both streams). `{stdout:false, stderr:false}` makes a control
+   * connection: started/exit frames only, never held up behind output.
+   */
+  subscribe?: Subscription;
 }
 
 export interface MonitorConnectionEvents {
@@ -258,6 +265,8 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
       for (const f of frames) this.dispatch(f.type, f.payload);
     });
     socket.on('error', (e) => this.fail(e));
+    // The monitor only ever closes a connection completely (after the exit frame, or when it goes away).
+    socket.on('end', () => socket.end());
     socket.on('close', () => this.onClose());
   }
 
@@ -273,6 +282,8 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
       socket.once('connect', () => {
         opts.signal?.removeEventListener('abort', onAbort);
         socket.removeListener('error', onError);
+        // Written before anything else, so the monitor reads it when it accepts us (see the protocol).
+        if (opts.subscribe) socket.write(encodeSubscribe(opts.subscribe));
         resolve(new MonitorConnection(socket));
       });
       const onError = (e: NodeJS.ErrnoException) => {
@@ -337,7 +348,10 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
     });
   }
 
-  /** Stops reading: the monitor queues for us and drops us past 4 MiB. */
+  /**
+   * Stops reading (back-pressure): the monitor queues for us and, past 1 MiB, stops reading the container's output,
+   * so the container's writes wait for us.
+   */
   pause(): void {
     this.socket?.pause();
   }
@@ -346,10 +360,28 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
     this.socket?.resume();
   }
 
-  /** Detaches; the container is not affected. */
+  /** Resolves when stdin written so far has left our socket buffer (or the connection is gone). */
+  waitDrain(): Promise<void> {
+    const s = this.socket;
+    if (!s || this.closed || s.destroyed || !s.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        s.off('drain', done);
+        s.off('close', done);
+        resolve();
+      };
+      s.on('drain', done);
+      s.on('close', done);
+    });
+  }
+
+  /** Detaches; the container is not affected. Frames already written (a close-stdin, say) are flushed first. */
   close(): void {
-    if (this.socket) this.socket.destroy();
-    else this.onClose();
+    const s = this.socket;
+    if (!s) return this.onClose();
+    if (s.destroyed) return;
+    if (s.writableLength > 0 && !s.writableEnded) s.end(() => s.destroy());
+    else s.destroy();
   }
 
   private send(frame: Buffer): boolean {

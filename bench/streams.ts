@@ -1,0 +1,76 @@
+/**
+ * Stream throughput: `docker run --rm busybox sh -c 'yes … | head -c 1G' | wc -c` and the same through `docker exec`,
+ * berth and dockerd side by side through the same docker CLI. Prints MB/s (median of BENCH_RUNS) and the
+ * berth ÷ dockerd throughput ratios (goal ≥ 1). Never asserts on time.
+ *
+ * Both engines write every byte of an attached `run` to their json-file log too, so that path measures the log as
+ * well; `exec` output is not logged (as in Docker) and measures the stream alone.
+ */
+import { spawn } from 'node:child_process';
+import { dockerBin } from '../test/harness.js';
+import { BENCH_IMAGE, benchRootfsTar, Engine, median, startBerth, startDockerd } from './engines.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BYTES = Number(process.env.BENCH_STREAM_BYTES ?? 1_000_000_000);
+const SCRIPT = `yes 0123456789012345678901234567890123456789 | head -c ${BYTES}`;
+
+/** Seconds for the CLI to deliver all BYTES to a reader that counts them (wc -c). */
+function pipeSeconds(e: Engine, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(dockerBin, args, { env: { ...process.env, DOCKER_HOST: e.host }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let n = 0;
+    child.stdout.on('data', (b: Buffer) => (n += b.length));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 || n !== BYTES) return reject(new Error(`${e.name} ${args[0]}: exit ${code}, ${n} of ${BYTES} bytes`));
+      resolve(Number(process.hrtime.bigint() - t0) / 1e9);
+    });
+  });
+}
+
+async function throughput(e: Engine, args: string[]): Promise<number> {
+  await pipeSeconds(e, args); // warm-up
+  const mbps: number[] = [];
+  for (let i = 0; i < RUNS; i++) mbps.push(BYTES / 1e6 / (await pipeSeconds(e, args)));
+  return median(mbps);
+}
+
+async function main(): Promise<void> {
+  const { tar, cleanup } = benchRootfsTar();
+  const berth = await startBerth(tar);
+  let dockerd: Engine | undefined;
+  try {
+    dockerd = await startDockerd(tar, { bridge: true }).catch((e) => {
+      process.stderr.write(`dockerd skipped: ${(e as Error).message}\n`);
+      return undefined;
+    });
+    const res: Record<string, { run: number; exec: number }> = {};
+    for (const e of [berth, dockerd]) {
+      if (!e) continue;
+      const r = await e.docker(['run', '-d', '--name', 'streams-srv', BENCH_IMAGE, 'sleep', '3600']);
+      if (r.code !== 0) throw new Error(`${e.name}: ${r.stderr}`);
+      res[e.name] = {
+        run: await throughput(e, ['run', '--rm', BENCH_IMAGE, 'sh', '-c', SCRIPT]),
+        exec: await throughput(e, ['exec', 'streams-srv', 'sh', '-c', SCRIPT]),
+      };
+      await e.docker(['rm', '-f', 'streams-srv']);
+    }
+    const f = (x: number) => `${x.toFixed(0)} MB/s`;
+    console.log(`stream throughput: ${BYTES / 1e6} MB through the docker CLI to wc -c, median of ${RUNS}`);
+    console.log(`engine    run (logged)   exec`);
+    for (const [name, r] of Object.entries(res)) console.log(`${name.padEnd(9)} ${f(r.run).padEnd(14)} ${f(r.exec)}`);
+    if (res.berth && res.dockerd) {
+      console.log(`ratio berth/dockerd throughput: run ${(res.berth.run / res.dockerd.run).toFixed(2)}x, exec ${(res.berth.exec / res.dockerd.exec).toFixed(2)}x (goal ≥ 1)`);
+    }
+  } finally {
+    await dockerd?.stop();
+    await berth.stop();
+    cleanup();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
