@@ -15,6 +15,7 @@ import { SystemService } from './services/system-service.js';
 import { ImageService } from './services/image-service.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerContainerRoutes } from './routes/containers.js';
+import { applyModes, DATA_ROOT_MODES, EXEC_ROOT_MODES } from './modes.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
 import { ContainerService, ImageAccess } from './services/containers/service.js';
@@ -62,8 +63,8 @@ export class Daemon {
 
   /** Takes the data-root lock so a second daemon on the same root is refused instead of corrupting state. */
   private lock(): void {
-    fs.mkdirSync(this.config.dataRoot, { recursive: true, mode: 0o711 });
-    fs.mkdirSync(this.config.execRoot, { recursive: true, mode: 0o700 });
+    applyModes(this.config.dataRoot, DATA_ROOT_MODES);
+    applyModes(this.config.execRoot, EXEC_ROOT_MODES);
     const lockPath = path.join(this.config.dataRoot, 'berthd.lock');
     const fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     try {

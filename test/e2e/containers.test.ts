@@ -167,9 +167,9 @@ test('bad create bodies are 400s with Go-decoder wording, and nothing is left be
     run('curl', ['-s', '-w', '\n%{http_code}', '--unix-socket', live.socket, '-X', 'POST', '-H', 'Content-Type: application/json', '-d', body, 'http://x/v1.47/containers/create']);
   const cases: Array<[string, RegExp]> = [
     ['{"Image":', /invalid JSON/],
-    ['{"Image":5}', /cannot unmarshal number into Go struct field Config.Image of type string/],
-    [`{"Image":"${IMG}","Cmd":5}`, /cannot unmarshal number into Go struct field Config.Cmd/],
-    [`{"Image":"${IMG}","HostConfig":{"Memory":"lots"}}`, /cannot unmarshal string into Go struct field HostConfig.Memory of type int64/],
+    ['{"Image":5}', /cannot unmarshal number into Go struct field ContainerConfigWrapper.Image of type string/],
+    [`{"Image":"${IMG}","Cmd":5}`, /cannot unmarshal number into Go struct field ContainerConfigWrapper.Cmd/],
+    [`{"Image":"${IMG}","HostConfig":{"Memory":"lots"}}`, /cannot unmarshal string into Go struct field HostConfig.HostConfig.Memory of type int64/],
     [`{"Image":"${IMG}","Tty":"yes"}`, /of type bool/],
     ['[]', /cannot unmarshal/],
     ['{}', /No image specified/],

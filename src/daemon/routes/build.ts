@@ -6,6 +6,8 @@
  * first message, so errors before any step (a bad Dockerfile, a missing one) are plain HTTP errors, as with dockerd;
  * later failures are an `errorDetail` message in the stream (with the RUN exit code the CLI exits with).
  */
+import { decodeText, type Schema } from '../../api/decode/schema.js';
+import { buildArgs as buildArgsSchema, buildLabels } from '../../api/types/build.js';
 import { invalidArgument, notImplemented } from '../../errdefs/index.js';
 import type { JsonStream, Router } from '../server/router.js';
 import { BuildError, Builder, type BuildMessage } from '../../build/builder.js';
@@ -18,9 +20,15 @@ export function registerBuildRoutes(router: Router, builder: Builder): void {
       throw notImplemented('building from a remote context is not supported by berth; send the context as the request body');
     }
     const tags = q.strings('t').filter(Boolean);
-    const buildArgs = q.json<Record<string, string | null>>('buildargs') ?? {};
-    const labels = q.json<Record<string, string>>('labels') ?? {};
-    if (typeof buildArgs !== 'object' || Array.isArray(buildArgs)) throw invalidArgument('buildargs must be a JSON object');
+    let buildArgs: Record<string, string | null>;
+    let labels: Record<string, string>;
+    try {
+      buildArgs = jsonParam(q.string('buildargs'), buildArgsSchema, 'build args');
+      labels = jsonParam(q.string('labels'), buildLabels, 'labels');
+    } catch (e) {
+      ctx.req.resume();
+      throw e;
+    }
     try {
       Builder.validateTags(tags);
     } catch (e) {
@@ -63,4 +71,14 @@ export function registerBuildRoutes(router: Router, builder: Builder): void {
   router.post('/build/prune', async (ctx) => {
     ctx.json(200, builder.prune());
   });
+}
+
+/** A JSON query parameter decoded as dockerd does, with its `error reading <what>: ` prefix; absent → `{}`. */
+function jsonParam<T>(text: string | undefined, schema: Schema, what: string): T {
+  if (!text) return {} as T;
+  try {
+    return decodeText<T | null>(schema, text) ?? ({} as T);
+  } catch (e) {
+    throw invalidArgument(`error reading ${what}: ${(e as Error).message}`);
+  }
 }

@@ -2,6 +2,8 @@
  * Container routes beyond the lifecycle: archive (docker cp), export, changes (docker diff), commit, top, stats and
  * update. HTTP ↔ ContainerFiles / Committer / ContainerResources, nothing else.
  */
+import { decode } from '../../api/decode/schema.js';
+import { configFields, containerCreateBody, updateBody } from '../../api/types/container.js';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidArgument } from '../../errdefs/index.js';
@@ -95,9 +97,9 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
   // ---------------------------------------------------------------- commit
 
   router.post('/commit', async (ctx) => {
-    const body = await ctx.body<ImageConfig['config'] | null>();
-    if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body)))
-      throw invalidArgument('json: cannot unmarshal into Go value of type container.Config');
+    // dockerd decodes the commit body as a create body and keeps its Config part.
+    const decoded = decode<Record<string, unknown> | null>(containerCreateBody, (await ctx.body()) ?? null);
+    const config = decoded ? (Object.fromEntries(Object.entries(decoded).filter(([k]) => k in configFields)) as ImageConfig['config']) : null;
     const pauseRaw = ctx.query.string('pause');
     const r = await committer.commit({
       container: ctx.query.string('container') ?? '',
@@ -107,7 +109,7 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
       author: ctx.query.string('author'),
       pause: pauseRaw === undefined || pauseRaw === '' ? true : ctx.query.bool('pause'),
       changes: ctx.query.strings('changes'),
-      config: body ?? null,
+      config,
       signal: ctx.signal,
     });
     ctx.json(201, r);
@@ -158,9 +160,7 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
   });
 
   router.post('/containers/{id}/update', async (ctx) => {
-    const body = await ctx.body<UpdateRequest>();
-    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body)))
-      throw invalidArgument('json: cannot unmarshal into Go value of type container.UpdateConfig');
+    const body = decode<UpdateRequest | null>(updateBody, (await ctx.body()) ?? null);
     ctx.json(200, await resources.update(ctx.params.id, body ?? {}));
   });
 }

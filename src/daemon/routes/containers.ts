@@ -1,7 +1,9 @@
 /**
  * Container and exec routes: HTTP ↔ ContainerService / ExecService, nothing else.
  */
+import { decode } from '../../api/decode/schema.js';
 import { frame } from '../../api/stdcopy.js';
+import { containerCreateBody, execCreateBody, execStartBody } from '../../api/types/container.js';
 import { invalidArgument } from '../../errdefs/index.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
 import { parseTimestamp, timestampToMillis } from '../../pkg/units/units.js';
@@ -51,10 +53,9 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   });
 
   router.post('/containers/create', async (ctx) => {
-    const body = await ctx.body<CreateRequest>();
-    if (body === undefined) throw invalidArgument('config cannot be empty in order to create a container');
-    if (typeof body !== 'object' || Array.isArray(body)) throw invalidArgument('json: cannot unmarshal into Go value of type container.Config');
-    ctx.json(201, await containers.create(ctx.query.string('name'), body));
+    const raw = await ctx.body();
+    if (raw === undefined || raw === null) throw invalidArgument('config cannot be empty in order to create a container');
+    ctx.json(201, await containers.create(ctx.query.string('name'), decode<CreateRequest>(containerCreateBody, raw)));
   });
 
   router.get('/containers/{id}/json', async (ctx) => {
@@ -202,12 +203,12 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   // ---------------------------------------------------------------- exec
 
   router.post('/containers/{id}/exec', async (ctx) => {
-    const body = (await ctx.body<ExecCreateRequest>()) ?? {};
+    const body = decode<ExecCreateRequest>(execCreateBody, (await ctx.body()) ?? {});
     ctx.json(201, execs.create(ctx.params.id, body));
   });
 
   router.post('/exec/{id}/start', async (ctx) => {
-    const body = (await ctx.body<{ Detach?: boolean; Tty?: boolean }>()) ?? {};
+    const body = decode<{ Detach?: boolean; Tty?: boolean }>(execStartBody, (await ctx.body()) ?? {});
     if (body.Detach) {
       await execs.start(ctx.params.id, { detach: true });
       ctx.noContent(200);

@@ -2,6 +2,8 @@
  * Network routes: `GET /networks`, `GET /networks/{id}`, `POST /networks/create`, `DELETE /networks/{id}`,
  * `POST /networks/{id}/connect|disconnect`, `POST /networks/prune`.
  */
+import { decode } from '../../api/decode/schema.js';
+import { networkConnectBody, networkCreateBody, networkDisconnectBody } from '../../api/types/network.js';
 import { invalidArgument } from '../../errdefs/index.js';
 import { parseFilters, type Filters } from '../../pkg/filters/filters.js';
 import type { Router } from '../server/router.js';
@@ -20,9 +22,9 @@ export function registerNetworkRoutes(router: Router, backend: NetworkBackend): 
   router.get('/networks', (ctx) => ctx.json(200, backend.list(parseFilters(ctx.query.string('filters')))));
   router.get('/networks/{id}', (ctx) => ctx.json(200, backend.inspect(ctx.params.id)));
   router.post('/networks/create', async (ctx) => {
-    const body = await ctx.body<Record<string, unknown>>();
-    if (!body) throw invalidArgument('network create: empty request body');
-    ctx.json(201, await backend.createNetwork(body));
+    const raw = await ctx.body();
+    if (raw === undefined) throw invalidArgument('got EOF while reading request body');
+    ctx.json(201, await backend.createNetwork(decode<Record<string, unknown>>(networkCreateBody, raw) ?? {}));
   });
   router.delete('/networks/{id}', async (ctx) => {
     await backend.removeNetwork(ctx.params.id);
@@ -30,13 +32,13 @@ export function registerNetworkRoutes(router: Router, backend: NetworkBackend): 
   });
   router.post('/networks/prune', async (ctx) => ctx.json(200, await backend.prune(parseFilters(ctx.query.string('filters')))));
   router.post('/networks/{id}/connect', async (ctx) => {
-    const body = (await ctx.body<{ Container?: string; EndpointConfig?: Record<string, unknown> }>()) ?? {};
+    const body = decode<{ Container?: string; EndpointConfig?: Record<string, unknown> } | null>(networkConnectBody, (await ctx.body()) ?? {}) ?? {};
     if (!body.Container) throw invalidArgument('no container specified');
     await backend.connect(ctx.params.id, body.Container, body.EndpointConfig);
     ctx.noContent(200);
   });
   router.post('/networks/{id}/disconnect', async (ctx) => {
-    const body = (await ctx.body<{ Container?: string; Force?: boolean }>()) ?? {};
+    const body = decode<{ Container?: string; Force?: boolean } | null>(networkDisconnectBody, (await ctx.body()) ?? {}) ?? {};
     if (!body.Container) throw invalidArgument('no container specified');
     await backend.disconnect(ctx.params.id, body.Container, Boolean(body.Force));
     ctx.noContent(200);

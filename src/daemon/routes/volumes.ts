@@ -2,8 +2,9 @@
  * Volume routes: `GET /volumes`, `POST /volumes/create`, `GET /volumes/{name}`, `DELETE /volumes/{name}`,
  * `POST /volumes/prune` — HTTP ↔ the narrow VolumeBackend, nothing else.
  */
+import { decode } from '../../api/decode/schema.js';
+import { volumeCreateBody } from '../../api/types/volume.js';
 import type { Volume, VolumeCreateRequest } from '../../core/volumes/types.js';
-import { invalidArgument } from '../../errdefs/index.js';
 import { Filters, parseFilters } from '../../pkg/filters/filters.js';
 import type { Router } from '../server/router.js';
 
@@ -20,8 +21,7 @@ export function registerVolumeRoutes(router: Router, backend: VolumeBackend): vo
     ctx.json(200, await backend.list(parseFilters(ctx.query.string('filters'))));
   });
   router.post('/volumes/create', async (ctx) => {
-    const body = (await ctx.body<VolumeCreateRequest>()) ?? {};
-    if (typeof body !== 'object' || Array.isArray(body)) throw invalidArgument('invalid JSON: expected an object');
+    const body = decode<VolumeCreateRequest | null>(volumeCreateBody, (await ctx.body()) ?? {}) ?? {};
     ctx.json(201, await backend.createVolume(body));
   });
   router.post('/volumes/prune', async (ctx) => {

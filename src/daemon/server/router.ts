@@ -14,6 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EngineError, httpStatus, invalidArgument, kindOf, notFound } from '../../errdefs/index.js';
+import { parseJson } from '../../api/decode/json.js';
 import { Query } from './query.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -175,8 +176,9 @@ export function createContext(
       const text = raw.toString('utf8').trim();
       if (text === '') return undefined;
       try {
-        return JSON.parse(text) as T;
+        return parseJson(text) as T;
       } catch (e) {
+        // Go's wording and depth limit (api/decode/json.ts), so nested input cannot overflow the stack later.
         throw invalidArgument(`invalid JSON: ${(e as Error).message}`);
       }
     },

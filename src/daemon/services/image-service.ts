@@ -9,6 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { decodeText } from '../../api/decode/schema.js';
+import { archiveManifest, ociDocument, parseImageConfig } from '../../api/types/image.js';
 import { LocalContentStore } from '../../plugins/content/local/store.js';
 import { FileLeaseManager } from '../../plugins/content/local/leases.js';
 import { OverlaySnapshotter, overlaySupported } from '../../plugins/snapshots/overlay/index.js';
@@ -159,7 +161,13 @@ export class ImageService {
   async config(id: string): Promise<ImageConfig> {
     let c = this.configs.get(id);
     if (!c) {
-      c = JSON.parse((await this.content.readAll(id)).toString('utf8')) as ImageConfig;
+      const bytes = await this.content.readAll(id);
+      try {
+        c = parseImageConfig<ImageConfig>(bytes);
+      } catch {
+        // Stored before configs were checked at ingest: show it as it is rather than hide the image.
+        c = JSON.parse(bytes.toString('utf8')) as ImageConfig;
+      }
       this.configs.set(id, c);
     }
     return c;
@@ -321,7 +329,7 @@ export class ImageService {
     tags: string[],
     opts: { parent?: Digest; lease?: string; onRetag?: (tag: string, oldId: string) => void } = {},
   ): Promise<ImageRecord> {
-    const cfg = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    const cfg = parseImageConfig<ImageConfig>(configBytes);
     if (!cfg.rootfs || !Array.isArray(cfg.rootfs.diff_ids)) throw invalidArgument('invalid image config: missing rootfs.diff_ids');
     if (cfg.rootfs.diff_ids.length !== layers.length || cfg.rootfs.diff_ids.some((d, i) => d !== layers[i]!.diffID)) {
       throw invalidArgument('invalid image config: rootfs.diff_ids do not match the layers');
@@ -915,9 +923,10 @@ export class ImageService {
       const images: Array<{ config: Buffer; layers: string[]; tags: string[] }> = [];
       const manifest = small.get('manifest.json');
       if (manifest) {
-        const entries = JSON.parse(manifest.toString('utf8')) as Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] }>;
+        const entries = decodeText<Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] | null }> | null>(archiveManifest, manifest.toString('utf8'));
         if (!Array.isArray(entries)) throw invalidArgument('invalid archive: manifest.json is not a list');
         for (const e of entries) {
+          if (!e.Config) throw invalidArgument('invalid archive: a manifest.json entry names no config');
           const config = fileBytes(e.Config);
           if (!config) throw invalidArgument(`invalid archive: config ${e.Config} is missing`);
           images.push({ config, layers: e.Layers ?? [], tags: e.RepoTags ?? [] });
@@ -931,7 +940,7 @@ export class ImageService {
       }
 
       for (const im of images) {
-        const cfg = JSON.parse(im.config.toString('utf8')) as ImageConfig;
+        const cfg = parseImageConfig<ImageConfig>(im.config);
         const diffIDs = cfg.rootfs?.diff_ids ?? [];
         if (diffIDs.length !== im.layers.length) throw invalidArgument('invalid manifest, layers length mismatch');
         if (!diffIDs.every(isDigest)) throw invalidArgument('invalid image config: bad diff_ids');
@@ -986,7 +995,7 @@ export class ImageService {
       const b = small.get(p) ?? (await this.content.readAll(d).catch(() => undefined));
       if (!b) throw invalidArgument(`invalid OCI layout: ${p} is missing`);
       if (digestOf(b) !== d) throw invalidArgument(`invalid OCI layout: ${p} does not match its digest`);
-      return JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+      return decodeText<Record<string, unknown> | null>(ociDocument, b.toString('utf8')) ?? {};
     };
     type Desc = { mediaType?: string; digest: string; annotations?: Record<string, string>; platform?: { architecture?: string; os?: string } };
     const visit = async (desc: Desc, names: string[]): Promise<void> => {
@@ -1000,12 +1009,13 @@ export class ImageService {
         return;
       }
       if (mt && !/manifest/.test(mt) && !doc.config) throw invalidArgument(`unsupported OCI media type ${mt}`);
-      const config = doc.config as Desc;
+      const config = doc.config as Desc | undefined;
+      if (!config?.digest || !Array.isArray(doc.layers)) throw invalidArgument(`invalid OCI layout: manifest ${desc.digest} lacks a config or layers`);
       const cfgBytes = small.get(blobPath(config.digest)) ?? (await this.content.readAll(config.digest));
       if (digestOf(cfgBytes) !== config.digest) throw invalidArgument('invalid OCI layout: config digest mismatch');
       images.push({ config: cfgBytes, layers: (doc.layers as Desc[]).map((l) => blobPath(l.digest)), tags: names });
     };
-    const index = JSON.parse(small.get('index.json')!.toString('utf8')) as { manifests?: Desc[] };
+    const index = decodeText<{ manifests?: Desc[] } | null>(ociDocument, small.get('index.json')!.toString('utf8')) ?? {};
     for (const m of index.manifests ?? []) {
       const names: string[] = [];
       const full = m.annotations?.['io.containerd.image.name'];

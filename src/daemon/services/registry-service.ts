@@ -16,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { parseImageConfig } from '../../api/types/image.js';
 import type { ImageService } from './image-service.js';
 import { HOST_ARCH } from './image-service.js';
 import type { EventBus } from './events.js';
@@ -168,7 +169,7 @@ export class RegistryService {
     if (!m.config || !Array.isArray(m.layers)) throw invalidArgument(`unsupported manifest media type ${manifest.mediaType}`);
     for (const l of m.layers) if (!isDigest(l.digest)) throw invalidArgument(`invalid layer digest ${l.digest}`);
     const configBytes = await client.getBlobBytes(m.config.digest);
-    const cfg = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    const cfg = parseImageConfig<ImageConfig>(configBytes);
     const diffIDs = cfg.rootfs?.diff_ids ?? [];
     if (diffIDs.length !== m.layers.length) throw invalidArgument('invalid manifest: the config lists a different number of layers');
     const chains = chainIDs(diffIDs);

@@ -19,7 +19,7 @@ import { mountAll, unmount } from '../../../core/mount/index.js';
 import { conflict, EngineError, invalidArgument } from '../../../errdefs/index.js';
 import { generateName, validateContainerName } from '../../../pkg/names/names.js';
 import { generateId } from '../../../pkg/stringid/stringid.js';
-import { buildSpec, entrypointAndArgs, mergeConfig } from '../../../plugins/runtime/oci/spec.js';
+import { buildSpec, entrypointAndArgs, mergeConfig, validateHostConfig } from '../../../plugins/runtime/oci/spec.js';
 import { readHostFacts } from '../../../plugins/runtime/oci/host.js';
 import { resolveUser } from '../../../plugins/runtime/oci/user.js';
 import type { HostFacts, ImageConfig } from '../../../plugins/runtime/oci/types.js';
@@ -30,6 +30,7 @@ import type { Logger } from '../../logger.js';
 import { writeEtcFiles } from './etc-files.js';
 import { HealthMonitor, probeArgs } from './health.js';
 import { AttachOptions, ContainerIO } from './io.js';
+import { logPlan, normalizeLogConfig, type LogConfig } from './log-config.js';
 import { ContainerStore } from './store.js';
 
 /** What the container service needs from the image service. */
@@ -218,16 +219,19 @@ export class ContainerService {
   // ------------------------------------------------------------------ create
 
   async create(name: string | undefined, body: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+    // Field types are checked where the body is decoded (api/types/container.ts); the rules below need the host.
     if (!body || typeof body !== 'object') throw invalidArgument('config cannot be empty in order to create a container');
-    checkCreateTypes(body);
     if (!body.Image) throw invalidArgument('No image specified');
     if (name !== undefined && name !== '') validateContainerName(name);
     const image = await this.o.images.resolve(body.Image);
     const id = generateId();
     const hc = normalizeHostConfig(body.HostConfig ?? {});
+    logPlan(hc.LogConfig as LogConfig); // option values, as dockerd checks them when the log opens
     if (hc.AutoRemove && hc.RestartPolicy.Name !== 'no' && hc.RestartPolicy.Name !== '')
       throw invalidArgument("can't create 'AutoRemove' container with restart policy");
     validateRestartPolicy(hc.RestartPolicy);
+    validateLogConfig(body.HostConfig?.LogConfig as Parameters<typeof validateLogConfig>[0]);
+    validateHostConfig(hc as never, await this.facts());
 
     const cname = name || generateName((n) => this.store.nameTaken(n) !== undefined);
     if (!this.store.reserveName(cname, id)) {
@@ -369,7 +373,10 @@ export class ContainerService {
         mode: 'create',
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
-        logFile: rec.LogPath,
+        ...(() => {
+          const plan = logPlan(normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig));
+          return plan.file ? { logFile: rec.LogPath, logRotation: plan } : {};
+        })(),
         exitFile: path.join(bundle, EXIT_FILE),
         socketPath: this.socketPath(rec.Id),
         pidFile: path.join(bundle, 'init.pid'),
@@ -807,6 +814,18 @@ function exitCodeForStartError(message: string): number {
   return 128;
 }
 
+/** Docker's built-in log drivers on Linux; berth writes json-file logs for each (other drivers: a later issue). */
+const LOG_DRIVERS = new Set(['json-file', 'local', 'none', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'gcplogs', 'logentries']);
+const JSON_FILE_OPTS = new Set(['max-file', 'max-size', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag']);
+
+/** dockerd's create-time log config checks, with its wording (an unknown driver is looked up as a plugin). */
+function validateLogConfig(lc: { Type?: string; Config?: Record<string, string> | null } | null | undefined): void {
+  const type = lc?.Type || 'json-file';
+  if (!LOG_DRIVERS.has(type)) throw invalidArgument(`error looking up logging plugin ${type}: plugin "${type}" not found`);
+  if (type !== 'json-file') return;
+  for (const k of Object.keys(lc?.Config ?? {})) if (!JSON_FILE_OPTS.has(k)) throw invalidArgument(`unknown log opt '${k}' for json-file log driver`);
+}
+
 function validateRestartPolicy(p: { Name: string; MaximumRetryCount: number }): void {
   if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(p.Name)) throw invalidArgument(`invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
   if (p.MaximumRetryCount && p.Name !== 'on-failure') throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
@@ -839,38 +858,6 @@ function normalizeConfig(body: CreateRequest, id: string): ContainerConfig {
     StopTimeout: body.StopTimeout ?? null,
     ...(body.Hostname ? {} : { Hostname: id.slice(0, 12) }),
   };
-}
-
-/**
- * Rejects wrongly typed fields of a create body with the wording of Go's JSON decoder, which dockerd answers with
- * (400): `json: cannot unmarshal number into Go struct field Config.Image of type string`.
- */
-function checkCreateTypes(body: CreateRequest): void {
-  const jsType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v);
-  const fail = (field: string, v: unknown, want: string): never => {
-    throw invalidArgument(`json: cannot unmarshal ${jsType(v)} into Go struct field ${field} of type ${want}`);
-  };
-  const b = body as Record<string, unknown>;
-  for (const f of ['Image', 'User', 'WorkingDir', 'Hostname', 'Domainname', 'StopSignal'])
-    if (b[f] !== undefined && b[f] !== null && typeof b[f] !== 'string') fail(`Config.${f}`, b[f], 'string');
-  for (const f of ['Tty', 'OpenStdin', 'StdinOnce', 'AttachStdin', 'AttachStdout', 'AttachStderr'])
-    if (b[f] !== undefined && b[f] !== null && typeof b[f] !== 'boolean') fail(`Config.${f}`, b[f], 'bool');
-  for (const f of ['Env', 'Cmd', 'Entrypoint']) {
-    const v = b[f];
-    if (v === undefined || v === null || typeof v === 'string') continue;
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(`Config.${f}`, v, f === 'Env' ? '[]string' : 'strslice.StrSlice');
-  }
-  if (b.Labels !== undefined && b.Labels !== null && (typeof b.Labels !== 'object' || Array.isArray(b.Labels))) fail('Config.Labels', b.Labels, 'map[string]string');
-  if (b.HostConfig !== undefined && b.HostConfig !== null && (typeof b.HostConfig !== 'object' || Array.isArray(b.HostConfig)))
-    fail('.HostConfig', b.HostConfig, 'container.HostConfig');
-  const hc = (b.HostConfig ?? {}) as Record<string, unknown>;
-  for (const f of ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'ShmSize'])
-    if (hc[f] !== undefined && hc[f] !== null && typeof hc[f] !== 'number') fail(`HostConfig.${f}`, hc[f], 'int64');
-  for (const f of ['Privileged', 'ReadonlyRootfs', 'AutoRemove'])
-    if (hc[f] !== undefined && hc[f] !== null && typeof hc[f] !== 'boolean') fail(`HostConfig.${f}`, hc[f], 'bool');
-  for (const f of ['Binds', 'CapAdd', 'CapDrop', 'Dns', 'ExtraHosts', 'SecurityOpt'])
-    if (hc[f] !== undefined && hc[f] !== null && (!Array.isArray(hc[f]) || (hc[f] as unknown[]).some((x) => typeof x !== 'string')))
-      fail(`HostConfig.${f}`, hc[f], '[]string');
 }
 
 function invalidType(what: string): never {
@@ -912,7 +899,7 @@ function normalizeHostConfig(h: Partial<HostConfig>): HostConfig {
     PidsLimit: h.PidsLimit ?? null,
     OomKillDisable: h.OomKillDisable ?? false,
     Ulimits: h.Ulimits ?? [],
-    LogConfig: { Type: 'json-file', Config: {} },
+    LogConfig: normalizeLogConfig(h.LogConfig as LogConfig | undefined),
     Runtime: 'runc',
     ConsoleSize: h.ConsoleSize ?? [0, 0],
     CgroupnsMode: h.CgroupnsMode || 'host',

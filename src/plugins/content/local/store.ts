@@ -85,7 +85,7 @@ export class LocalContentStore implements ContentStore {
       },
     });
     try {
-      await pipeline(input as Readable, hasher, createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 }), {
+      await pipeline(input as Readable, hasher, createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }), {
         signal: opts.signal,
       });
       // fsync applies to the inode: a fresh descriptor flushes what the stream wrote.

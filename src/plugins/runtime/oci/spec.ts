@@ -476,6 +476,21 @@ function buildNamespaces(input: SpecInput, pidPrivate: boolean): LinuxNamespace[
 // ---------------------------------------------------------------- the builder
 
 /** Build the OCI runtime spec for one container. Throws InvalidArgument EngineErrors for bad input. */
+/**
+ * The host-config rules buildSpec enforces that do not depend on the container's root filesystem or namespaces
+ * (limits, ulimits, oom score, shm size, security options). Docker checks them at create, so a container that could
+ * never start is refused then rather than left behind in Created.
+ */
+export function validateHostConfig(hc: DockerHostConfig, facts: HostFacts): void {
+  parseSecurityOpts(hc.SecurityOpt);
+  buildMemory(hc, facts);
+  buildCpu(hc);
+  buildRlimits(hc, facts);
+  const oomScoreAdj = hc.OomScoreAdj ?? 0;
+  if (oomScoreAdj < -1000 || oomScoreAdj > 1000) throw invalidArgument(`Invalid value ${oomScoreAdj}, range for oom score adj is [-1000, 1000]`);
+  if ((hc.ShmSize ?? 0) < 0) throw invalidArgument('SHM size can not be less than 0');
+}
+
 export function buildSpec(input: SpecInput): Spec {
   const hc = input.hostConfig;
   const facts = input.hostFacts;

@@ -1,0 +1,63 @@
+/**
+ * The image config (Docker's `image.Image`: the JSON whose digest is the image ID) as a decoder schema. `docker
+ * load` and `docker pull` check every config against it before anything is stored, as dockerd does
+ * (`json: cannot unmarshal number into Go struct field Config.config.Labels of type string`); the bytes themselves
+ * are stored verbatim, since the ID is their digest.
+ */
+import { arrayOf, bool, decodeText, int64, str, stringList, stringMap, struct, time, type Schema } from '../decode/schema.js';
+import { configFields } from './container.js';
+
+const containerConfig: Schema = struct('container.Config', configFields);
+
+export const imageConfig = struct('image.Image', {
+  id: str(),
+  parent: str('image.ID'),
+  comment: str(),
+  created: time,
+  container: str(),
+  container_config: containerConfig,
+  docker_version: str(),
+  author: str(),
+  config: containerConfig,
+  architecture: str(),
+  variant: str(),
+  os: str(),
+  Size: int64,
+  rootfs: struct('image.RootFS', { type: str(), diff_ids: arrayOf(str('layer.DiffID'), '[]layer.DiffID') }),
+  history: arrayOf(
+    struct('image.History', { created: time, author: str(), created_by: str(), comment: str(), empty_layer: bool }),
+    '[]image.History',
+  ),
+  'os.version': str(),
+  'os.features': stringList,
+});
+
+/**
+ * Parses and checks image config bytes (from an archive, a registry or the content store); the result holds only
+ * the fields above. Throws InvalidArgument with Go's wording, as dockerd refuses such an image.
+ */
+export function parseImageConfig<T>(bytes: Buffer): T {
+  return decodeText<T>(imageConfig, bytes.toString('utf8'));
+}
+
+/** `manifest.json` of a `docker save` archive (moby's tarexport manifest). */
+export const archiveManifest = arrayOf(
+  struct('tarexport.manifestItem', { Config: str(), RepoTags: stringList, Layers: stringList, Parent: str('image.ID') }),
+  '[]tarexport.manifestItem',
+);
+
+const ociDescriptor = struct('v1.Descriptor', {
+  mediaType: str(),
+  digest: str('digest.Digest'),
+  size: int64,
+  annotations: stringMap,
+  platform: struct('v1.Platform', { architecture: str(), os: str(), variant: str() }),
+});
+
+/** An OCI index or image manifest in an OCI layout (the fields `docker load` reads of either). */
+export const ociDocument = struct('v1.Manifest', {
+  mediaType: str(),
+  manifests: arrayOf(ociDescriptor, '[]v1.Descriptor'),
+  config: ociDescriptor,
+  layers: arrayOf(ociDescriptor, '[]v1.Descriptor'),
+});
