@@ -2,13 +2,11 @@
  * Benchmark plumbing: start berthd and a real dockerd side by side on temp roots, each with the same busybox image,
  * so every benchmark drives both through the same docker CLI in one run and prints ratios.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_POOLS, pickSubnet } from '../src/plugins/network/ipam.js';
-import { busyboxRootfsTar, cleanupRoot, dockerBin, run, sleep, startDaemon, unmountUnder } from '../test/harness.js';
+import { startComparisonDockerd } from '../test/dockerd.js';
+import { busyboxRootfsTar, cleanupRoot, startDaemon } from '../test/harness.js';
 
 export interface Engine {
   name: 'berth' | 'dockerd';
@@ -59,88 +57,20 @@ export async function startBerth(tar: string): Promise<Engine> {
   return e;
 }
 
-/** Host IPv4 routes (to pick a bridge subnet nobody uses). */
-function hostRoutes(): string[] {
-  const routes = JSON.parse(execFileSync('ip', ['-j', '-4', 'route', 'show', 'table', 'all']).toString()) as Array<{ dst: string }>;
-  return routes
-    .map((r) => r.dst)
-    .filter((d) => d && d !== 'default' && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(d) && !d.startsWith('127.'))
-    .map((d) => (d.includes('/') ? d : `${d}/32`));
-}
-
-export interface DockerdOptions {
-  /**
-   * Give dockerd a bridge network: a bridge this module creates (berthbench<hex>, on a free subnet, never docker0)
-   * and removes at stop. dockerd still runs with --iptables=false so it never touches the host's firewall.
-   * Without it dockerd runs with --bridge=none (containers need --network none or host).
-   */
-  bridge?: boolean;
-}
-
-/** Starts Debian's dockerd on its own temp root and socket; undefined when it is not installed or does not start. */
-export async function startDockerd(tar: string, opts: DockerdOptions = {}): Promise<Engine | undefined> {
-  if (!fs.existsSync('/usr/sbin/dockerd')) return undefined;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-dockerd-'));
-  const sock = path.join(root, 'docker.sock');
-  let bridge: string | undefined;
-  if (opts.bridge) {
-    bridge = `berthbench${crypto.randomBytes(2).toString('hex')}`;
-    const subnet = pickSubnet(DEFAULT_POOLS, [], hostRoutes(), ['172.17.0.0/16']);
-    execFileSync('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
-    execFileSync('ip', ['addr', 'add', subnet.replace(/\.0\/(\d+)$/, '.1/$1'), 'dev', bridge]);
-    execFileSync('ip', ['link', 'set', bridge, 'up']);
-  }
-  const log = fs.openSync(path.join(root, 'dockerd.log'), 'a');
-  const proc = spawn(
-    '/usr/sbin/dockerd',
-    ['--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '-H', `unix://${sock}`, '--pidfile', path.join(root, 'pid'),
-      `--bridge=${bridge ?? 'none'}`, '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
-      '--containerd-namespace', 'berthbench', '--containerd-plugins-namespace', 'berthbenchp'],
-    { stdio: ['ignore', log, log], detached: true },
-  );
-  const host = `unix://${sock}`;
-  const docker = (args: string[]) => run(dockerBin, args, { env: { DOCKER_HOST: host }, timeoutMs: 600_000 });
+/**
+ * Starts Debian's dockerd on its own temp root, socket and bridge (test/dockerd.ts: never `--bridge=none`, which
+ * deletes the host's docker0); undefined when it is not installed or does not start.
+ */
+export async function startDockerd(tar: string, _opts: { /** Always on now; accepted for older callers. */ bridge?: boolean } = {}): Promise<Engine | undefined> {
+  const dk = await startComparisonDockerd({ prefix: 'berth-bench-dockerd-' });
+  if (!dk) return undefined;
   const e: Engine = {
     name: 'dockerd',
-    host,
-    pids: () => [proc.pid!, ...childrenOf(proc.pid!)],
-    docker,
-    stop: async () => {
-      const ids = (await docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-      if (ids.length) await docker(['rm', '-f', ...ids]);
-      for (const p of [proc.pid!, ...childrenOf(proc.pid!)]) {
-        try {
-          process.kill(p, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-      }
-      await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(15_000)]);
-      unmountUnder(root);
-      if (bridge) {
-        try {
-          execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-        } catch {
-          /* gone */
-        }
-      }
-      fs.rmSync(root, { recursive: true, force: true });
-    },
+    host: dk.host,
+    pids: () => [dk.proc.pid!, ...childrenOf(dk.proc.pid!)],
+    docker: (args) => dk.docker(args),
+    stop: () => dk.stop(),
   };
-  const deadline = Date.now() + 30_000;
-  let up = false;
-  while (Date.now() < deadline && proc.exitCode === null) {
-    if ((await docker(['version', '--format', '{{.Server.Version}}'])).code === 0) {
-      up = true;
-      break;
-    }
-    await sleep(200);
-  }
-  if (!up) {
-    process.stderr.write(`dockerd did not start (log: ${fs.readFileSync(path.join(root, 'dockerd.log'), 'utf8').split('\n').slice(-3).join(' | ')})\n`);
-    await e.stop();
-    return undefined;
-  }
   await importImage(e, tar);
   return e;
 }

@@ -4,7 +4,7 @@
  * berth ÷ dockerd ratios. Never asserts on time.
  *
  * dockerd runs on its own temp root with `--iptables=false` and `--bridge=<a bridge this script makes>` (named
- * berthbench<hex>, on a free subnet), so it never touches docker0 or the host's firewall; everything it made is
+ * berthcmp<hex>, on a free subnet), so it never touches docker0 or the host's firewall; everything it made is
  * removed at the end. When dockerd cannot start, only berth's figures are printed.
  */
 import { BENCH_IMAGE, benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const berth = await startBerth(tar);
   let dockerd: Engine | undefined;
   try {
-    dockerd = await startDockerd(tar, { bridge: true }).catch((e) => {
+    dockerd = await startDockerd(tar).catch((e) => {
       process.stderr.write(`dockerd skipped: ${(e as Error).message}\n`);
       return undefined;
     });

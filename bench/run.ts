@@ -33,7 +33,7 @@ async function parallelStart(e: Engine): Promise<number> {
 async function main(): Promise<void> {
   const { tar, cleanup } = benchRootfsTar();
   const berth = await startBerth(tar);
-  const dockerd = await startDockerd(tar, { bridge: true });
+  const dockerd = await startDockerd(tar);
   try {
     const idle = { berth: engineRssMb(berth), dockerd: dockerd ? engineRssMb(dockerd) : NaN };
     const lat = { berth: await runLatency(berth, 'bridge'), dockerd: dockerd ? await runLatency(dockerd, 'bridge') : NaN };

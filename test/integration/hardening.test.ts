@@ -16,7 +16,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { importBusybox, run, startDaemon } from '../harness.js';
+import { importBusybox, repoRoot, run, startDaemon } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let work: string;
@@ -222,4 +222,22 @@ test('no other local user can read an image layer, a blob or a container’s fil
   }
   assert.equal(mode(blobs[0]!), '600');
   assert.equal((await docker(['rm', 'hard-secret'])).code, 0);
+});
+
+test('no test or benchmark starts a dockerd with --bridge=none (moby then deletes the host’s docker0)', () => {
+  const sources: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(ts|sh|mjs)$/.test(e.name)) sources.push(p);
+    }
+  };
+  for (const dir of ['test', 'bench', 'scripts']) if (fs.existsSync(path.join(repoRoot, dir))) walk(path.join(repoRoot, dir));
+  assert.ok(sources.length > 5);
+  for (const file of sources) {
+    // Code only: comments may name the flag to warn against it.
+    const code = fs.readFileSync(file, 'utf8').split('\n').filter((l) => !/^\s*(\*|\/\/|\/\*|#)/.test(l)).join('\n');
+    assert.doesNotMatch(code, /['"`]--bridge[= ]none['"`]|--bridge=\$\{[^}]*none|['"]--bridge['"],\s*['"]none['"]/, file);
+  }
 });

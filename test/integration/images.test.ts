@@ -4,14 +4,15 @@
  * `docker load` never write outside the data root.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { busyboxRootfsTar, dockerBin, run, sleep, startDaemon, unmountUnder } from '../harness.js';
+import { DOCKERD, hostInterfaces, startComparisonDockerd } from '../dockerd.js';
+import { busyboxRootfsTar, sleep, startDaemon } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let work: string;
@@ -101,14 +102,14 @@ test('import, list, inspect, tag, history, save → load round trip (docker CLI)
 });
 
 test('a dockerd-saved image loads into berth and berth’s save loads back into dockerd', { timeout: 120_000 }, async (t) => {
-  if (!fs.existsSync('/usr/sbin/dockerd')) return t.skip('dockerd not installed');
-  const droot = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-dockerd-'));
-  const sock = path.join(droot, 'd.sock');
-  const logFd = fs.openSync(path.join(droot, 'log'), 'a');
-  const proc = spawn('/usr/sbin/dockerd', ['--data-root', path.join(droot, 'data'), '--exec-root', path.join(droot, 'exec'), '-H', `unix://${sock}`, '--pidfile', path.join(droot, 'pid'), '--bridge=none', '--iptables=false', '--ip6tables=false'], { stdio: ['ignore', logFd, logFd], detached: true });
-  const dk = (args: string[]) => run(dockerBin, args, { env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: path.join(droot, 'cfg') } });
+  if (!fs.existsSync(DOCKERD)) return t.skip('dockerd not installed');
+  const interfaces = hostInterfaces();
+  // A bridge of the test's own (test/dockerd.ts): never --bridge=none, which deletes the host's docker0.
+  const dockerd = await startComparisonDockerd();
+  if (!dockerd) return t.skip('dockerd did not start');
+  const droot = dockerd.root;
+  const dk = (args: string[]) => dockerd.docker(args);
   try {
-    for (let i = 0; i < 100 && (await dk(['version'])).code !== 0; i++) await sleep(200);
     // two layers in dockerd: an import, then a second image built on it by loading a crafted archive
     const imp = await dk(['import', '-c', 'CMD ["sh"]', rootfsTar, 'from/dockerd:1']);
     assert.equal(imp.code, 0, imp.stderr);
@@ -135,18 +136,14 @@ test('a dockerd-saved image loads into berth and berth’s save loads back into 
     assert.equal(JSON.parse((await dk(['inspect', 'from/berth:2'])).stdout)[0].Id, berthId);
     assert.equal(JSON.parse((await dk(['inspect', 'from/dockerd:1'])).stdout)[0].Id, dockerId);
   } finally {
-    const pid = Number(fs.readFileSync(path.join(droot, 'pid'), 'utf8').trim() || proc.pid);
-    const exited = new Promise((r) => proc.once('exit', r));
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-    await Promise.race([exited, sleep(15_000)]);
-    fs.closeSync(logFd);
-    unmountUnder(droot);
-    fs.rmSync(droot, { recursive: true, force: true, maxRetries: 3 });
+    await dockerd.stop();
   }
+  // Every interface the host had is still there (moby deletes docker0 under --bridge=none), and ours is gone. Other
+  // tests' veths may come and go meanwhile, so only these two facts are checked.
+  const now = hostInterfaces();
+  assert.deepEqual(interfaces.filter((i) => !now.includes(i) && !/^veth|^br-|^berth/.test(i)), [], 'host interfaces deleted');
+  assert.ok(!now.includes(dockerd.bridge), `${dockerd.bridge} left behind`);
+  if (!interfaces.includes('docker0')) assert.ok(!now.includes('docker0'), 'docker0 created');
 });
 
 test('kill -9 in the middle of a load leaves no corrupt image; after restart the same load succeeds', { timeout: 180_000 }, async () => {
