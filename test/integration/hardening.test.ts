@@ -241,3 +241,95 @@ test('no test or benchmark starts a dockerd with --bridge=none (moby then delete
     assert.doesNotMatch(code, /['"`]--bridge[= ]none['"`]|--bridge=\$\{[^}]*none|['"]--bridge['"],\s*['"]none['"]/, file);
   }
 });
+
+/** A small seeded generator, so a failing fuzz case can be replayed from its seed. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('fuzz: thousands of generated bad bodies on the JSON routes never get a 5xx, and listing keeps working', { timeout: 120_000 }, async (t) => {
+  const target = JSON.parse((await api('POST', '/containers/create?name=hard-fuzz-target', `{"Image":"${IMG}","Cmd":["true"]}`)).body).Id as string;
+  const before = await listing();
+  const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 100000);
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const templates: Array<[string, () => unknown]> = [
+    ['/containers/create', () => ({
+      Image: IMG, Cmd: ['sh', '-c', 'true'], Env: ['A=1'], Labels: { a: 'b' }, ExposedPorts: { '80/tcp': {} }, Healthcheck: { Test: ['CMD', 'true'], Interval: 1e9 },
+      HostConfig: { Memory: 64 << 20, Binds: ['/tmp:/host:ro'], PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, RestartPolicy: { Name: 'no' },
+        Mounts: [{ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1 << 20 } }], LogConfig: { Type: 'json-file', Config: {} }, Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 10 }] },
+      NetworkingConfig: { EndpointsConfig: { bridge: { Aliases: ['x'] } } },
+    })],
+    [`/commit?container=${target}&repo=hard/fuzz`, () => ({ Cmd: ['sh'], Labels: { a: 'b' }, Env: ['A=1'], ExposedPorts: { '80/tcp': {} } })],
+    [`/containers/${target}/update`, () => ({ Memory: 64 << 20, CpuShares: 512, RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, PidsLimit: 100 })],
+    [`/containers/${target}/exec`, () => ({ Cmd: ['true'], Env: ['A=1'], AttachStdout: true, Tty: false, User: '' })],
+    ['/networks/create', () => ({ Name: `hard-fuzz-${Math.floor(rnd() * 1e9)}`, Driver: 'bridge', Labels: { a: 'b' }, Options: {}, IPAM: { Config: [{ Subnet: '10.213.0.0/24' }] } })],
+    ['/networks/bridge/connect', () => ({ Container: target, EndpointConfig: { Aliases: ['x'], IPAMConfig: { IPv4Address: '' } } })],
+    ['/volumes/create', () => ({ Name: `hard-fuzz-${Math.floor(rnd() * 1e9)}`, Labels: { a: 'b' }, DriverOpts: {} })],
+  ];
+  const wrongValues = (): unknown[] => [5, -1, 1.5, 1e300, '', 'x'.repeat(5000), true, null, [], [1, 'a'], {}, { a: { b: [5] } }, JSON.parse('['.repeat(200) + ']'.repeat(200))];
+  /** Replaces one random node of the value (a leaf or a whole object) with a value of another kind. */
+  const mutate = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object' || rnd() < 0.25) return pick(wrongValues());
+    const copy = (Array.isArray(v) ? [...v] : { ...(v as Record<string, unknown>) }) as Record<string, unknown>;
+    const keys = Object.keys(copy);
+    if (!keys.length) return pick(wrongValues());
+    const k = pick(keys);
+    copy[k] = mutate(copy[k]);
+    return copy;
+  };
+  const body = (make: () => unknown): string => {
+    const text = JSON.stringify(mutate(make()));
+    switch (Math.floor(rnd() * 8)) {
+      case 0: // cut short
+        return text.slice(0, Math.floor(rnd() * text.length));
+      case 1: { // one stray byte
+        const at = Math.floor(rnd() * text.length);
+        return text.slice(0, at) + pick(['{', '}', '[', ']', ',', ':', '"', '\\', '\u0001', 'x', '9']) + text.slice(at);
+      }
+      case 2: // nested past the limit
+        return `{"Labels":${'['.repeat(10_001)}${']'.repeat(10_001)}}`;
+      case 3: // field names in another case
+        return text.toLowerCase();
+      default:
+        return text;
+    }
+  };
+  const created = { containers: new Set<string>(), networks: new Set<string>(), volumes: new Set<string>(), images: new Set<string>() };
+  const deadline = Date.now() + 20_000;
+  let sent = 0;
+  const statuses = new Map<number, number>();
+  while (Date.now() < deadline && sent < 5000) {
+    const [url, make] = pick(templates);
+    const text = body(make);
+    const r = await api('POST', url, text);
+    sent++;
+    statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    assert.ok(r.status < 500, `seed ${seed}: POST ${url} ${text.slice(0, 300)} → ${r.status} ${r.body.slice(0, 300)}`);
+    if (r.status === 201 || r.status === 200) {
+      const out = JSON.parse(r.body || '{}') as { Id?: string; Name?: string };
+      if (url === '/containers/create' && out.Id) created.containers.add(out.Id);
+      if (url === '/networks/create' && out.Id) created.networks.add(out.Id);
+      if (url === '/volumes/create' && out.Name) created.volumes.add(out.Name);
+      if (url.startsWith('/commit') && out.Id) created.images.add(out.Id);
+    }
+  }
+  t.diagnostic(`seed ${seed}: ${sent} requests, statuses ${JSON.stringify([...statuses])}`);
+  assert.ok(sent >= 500, `only ${sent} requests in 20 s`);
+  assert.equal((await api('GET', '/_ping')).status, 200);
+  // Whatever was valid enough to be created is removed again; then listing is what it was.
+  for (const id of created.containers) assert.equal((await docker(['rm', '-f', id])).code, 0);
+  await docker(['network', 'disconnect', '-f', 'bridge', target]);
+  for (const id of created.networks) assert.equal((await docker(['network', 'rm', id])).code, 0);
+  for (const name of created.volumes) assert.equal((await docker(['volume', 'rm', name])).code, 0);
+  for (const id of created.images) assert.equal((await docker(['rmi', '-f', id])).code, 0);
+  assert.equal(await listing(), before, `seed ${seed}; statuses ${JSON.stringify([...statuses])}`);
+  assert.equal((await docker(['rm', '-f', target])).code, 0);
+});

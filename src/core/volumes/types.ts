@@ -90,6 +90,8 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** Docker's local volume name rule; throws InvalidArgument with Docker's message. */
 export function validateVolumeName(name: string): void {
   if (name.length === 1) throw invalidArgument('volume name is too short, names should be at least two alphanumeric characters');
+  // The name is a directory name: past NAME_MAX dockerd fails with a 500 from mkdir; a 400 says what is wrong.
+  if (name.length > 255) throw invalidArgument('volume name is too long, names should be at most 255 characters');
   if (!NAME_RE.test(name))
     throw invalidArgument(
       `"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
