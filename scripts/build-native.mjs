@@ -18,7 +18,8 @@ const nodeInclude = [process.env.NODE_INCLUDE, join(dirname(dirname(process.exec
   (d) => d && mtime(join(d, 'node_api.h')) >= 0,
 );
 const targets = [
-  { name: 'berth-monitor', dir: 'native/monitor', flags: [] },
+  // zlib (Debian's zlib1g-dev) gzips rotated json-file logs (--log-opt compress=true)
+  { name: 'berth-monitor', dir: 'native/monitor', flags: [], libs: ['-lz'] },
   { name: 'berth-sys.node', dir: 'native/sys', flags: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=berth_sys', `-I${nodeInclude ?? '/usr/include/node'}`] },
 ];
 
@@ -44,7 +45,7 @@ for (const t of targets) {
     continue;
   }
   mkdirSync(dirname(out), { recursive: true });
-  const args = ['-O2', '-Wall', '-Wextra', ...t.flags, '-o', out, ...sources];
+  const args = ['-O2', '-Wall', '-Wextra', ...t.flags, '-o', out, ...sources, ...(t.libs ?? [])];
   const r = spawnSync(cc, args, { stdio: 'inherit' });
   if (r.error || r.status !== 0) {
     console.error(`build-native: ${cc} ${args.join(' ')} failed${r.error ? `: ${r.error.message}` : ''}`);

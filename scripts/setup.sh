@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 
 # System packages berth needs at run time (runc, tini for --init, busybox-static for the offline base image,
 # iptables/iproute2 for networking) and as test partners (docker.io: a real dockerd to compare with; docker-registry;
-# skopeo; zstd for layer tests).
-packages=(runc tini busybox-static iptables iproute2 kmod procps psmisc curl gcc libc6-dev make zstd python3
+# skopeo; zstd for layer tests; zlib1g-dev for the monitor's compressed log rotation).
+packages=(runc tini busybox-static iptables iproute2 kmod procps psmisc curl gcc libc6-dev zlib1g-dev make zstd python3
           docker.io docker-registry skopeo docker-compose)
 missing=()
 for p in "${packages[@]}"; do

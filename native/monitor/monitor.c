@@ -7,6 +7,7 @@
  *                 [--process FILE]          exec mode: the OCI process.json for `runc exec --process`
  *                 [--tty] [--stdin]         allocate a pty (runc --console-socket); keep stdin open
  *                 [--log FILE]              create mode: append Docker json-file records for stdout/stderr
+ *                 [--log-max-size BYTES] [--log-max-file N] [--log-compress]   rotation (see LOG ROTATION)
  *                 --exit-file FILE --socket PATH --pid-file FILE
  *   All paths should be absolute. berthd spawns the monitor detached (own session, stdin /dev/null, stdout a pipe).
  *
@@ -71,6 +72,13 @@
  *   {"log":"hello\n","stream":"stdout","time":"2026-11-25T12:16:03.123456789Z"}
  *   escaped like moby's jsonlog (\u003c \u003e \u0026, control bytes \u00XX except \n \r, invalid UTF-8 \ufffd,
  *   U+2028/2029 escaped); lines longer than 16 KiB are split into records without a trailing "\n".
+ *
+ * LOG ROTATION (Docker's json-file max-size / max-file / compress), done here so it goes on while berthd is down.
+ *   Before a write that would take the file past max-size (and the file is not empty), FILE is rotated: with
+ *   max-file 1 it is truncated; otherwise FILE.(N-2) … FILE.1 move up one (the oldest, FILE.(N-1), is replaced),
+ *   FILE becomes FILE.1 by rename (atomic: readers holding it open keep reading it to its end) and a new FILE is
+ *   created. Writes are whole records, so no record is ever split between files. With --log-compress, FILE.1 is
+ *   gzip'd into FILE.1.gz (temp file + rename) right after the rotation and the rotated names carry .gz.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -93,6 +101,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 enum { C_STDIN = 0, C_CLOSE_STDIN = 1, C_RESIZE = 2, C_START = 3, C_SUBSCRIBE = 4 };
 enum { SUB_STDOUT = 1, SUB_STDERR = 2, SUB_ALL = 3 };
@@ -164,7 +173,10 @@ struct client {
 static struct {
     const char *id, *bundle, *runc, *runc_root, *process, *log, *exit_file, *socket, *pid_file;
     int exec_mode, tty, stdin_open;
-} o;
+    long long log_max_size; /* 0: no rotation */
+    int log_max_file, log_compress;
+} o = {.log_max_file = 1};
+static long long log_size; /* bytes in the current log file */
 
 static int sigfd = -1, listen_fd = -1, log_fd = -1;
 static int out_fd = -1, err_fd = -1; /* container stdout/stderr read ends, or the pty master as out_fd */
@@ -553,6 +565,82 @@ static void log_record(struct buf *lb, int stream, const char *d, size_t n, cons
     buf_adds(lb, "\"}\n");
 }
 
+static void log_open(void) {
+    log_fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    struct stat st;
+    log_size = log_fd >= 0 && fstat(log_fd, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* gzip SRC into DST (temp + rename), then remove SRC. On failure SRC stays as it is: nothing is lost. */
+static void gzip_file(const char *src, const char *dst) {
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", dst);
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return;
+    gzFile gz = gzopen(tmp, "wb6");
+    int ok = gz != NULL;
+    char chunk[READ_CHUNK];
+    ssize_t r;
+    while (ok && (r = read(in, chunk, sizeof chunk)) > 0)
+        if (gzwrite(gz, chunk, (unsigned)r) != (int)r) ok = 0;
+    close(in);
+    if (gz && gzclose(gz) != Z_OK) ok = 0;
+    if (ok && rename(tmp, dst) == 0) unlink(src);
+    else unlink(tmp);
+}
+
+static void log_rotate(void) {
+    if (o.log_max_file <= 1) { /* nowhere to keep the old lines: start the file again */
+        if (ftruncate(log_fd, 0) == 0) log_size = 0;
+        return;
+    }
+    const char *ext = o.log_compress ? ".gz" : "";
+    char from[4200], to[4200];
+    for (int i = o.log_max_file - 1; i >= 2; i--) {
+        snprintf(from, sizeof from, "%s.%d%s", o.log, i - 1, ext);
+        snprintf(to, sizeof to, "%s.%d%s", o.log, i, ext);
+        rename(from, to); /* ENOENT while there are fewer files yet */
+    }
+    snprintf(to, sizeof to, "%s.1", o.log);
+    if (rename(o.log, to) < 0) return; /* keep writing where we are rather than lose lines */
+    close(log_fd);
+    log_open();
+    if (o.log_compress) {
+        snprintf(from, sizeof from, "%s.1.gz", o.log);
+        gzip_file(to, from);
+    }
+}
+
+/* Appends whole records, rotating between records when max-size would be passed. */
+static void log_write(const char *d, size_t n) {
+    if (o.log_max_size <= 0) { /* one write per read: few syscalls */
+        write_all(log_fd, d, n);
+        log_size += (long long)n;
+        return;
+    }
+    while (n > 0) {
+        size_t take = 0; /* the longest run of whole records that still fits */
+        while (take < n) {
+            const char *nl = memchr(d + take, '\n', n - take);
+            size_t end = nl ? (size_t)(nl - d) + 1 : n;
+            if (log_size + (long long)end > o.log_max_size && (take > 0 || log_size > 0)) break;
+            take = end;
+        }
+        if (take == 0) { /* the file is full: rotate, then the next record fits (or is alone in its file) */
+            log_rotate();
+            if (log_fd < 0) return;
+            if (log_size > 0) { /* rotation failed: write anyway */
+                const char *nl = memchr(d, '\n', n);
+                take = nl ? (size_t)(nl - d) + 1 : n;
+            } else continue;
+        }
+        write_all(log_fd, d, take);
+        log_size += (long long)take;
+        d += take;
+        n -= take;
+    }
+}
+
 static void log_feed(int stream, const char *d, size_t n, int flush) {
     if (log_fd < 0) return;
     struct buf lb = {0};
@@ -582,7 +670,7 @@ static void log_feed(int stream, const char *d, size_t n, int flush) {
         log_record(&lb, stream, buf_data(p), buf_size(p), tbuf);
         buf_clear(p);
     }
-    if (buf_size(&lb) > 0) write_all(log_fd, buf_data(&lb), buf_size(&lb)); /* one write per read: few syscalls */
+    if (buf_size(&lb) > 0) log_write(buf_data(&lb), buf_size(&lb));
     buf_free(&lb);
 }
 
@@ -1008,6 +1096,7 @@ int main(int argc, char **argv) {
         {"id", 1, 0, 'i'},        {"bundle", 1, 0, 'b'},    {"runc", 1, 0, 'r'}, {"runc-root", 1, 0, 'R'},
         {"mode", 1, 0, 'm'},      {"process", 1, 0, 'p'},   {"tty", 0, 0, 't'},  {"stdin", 0, 0, 's'},
         {"log", 1, 0, 'l'},       {"exit-file", 1, 0, 'e'}, {"socket", 1, 0, 'S'}, {"pid-file", 1, 0, 'P'},
+        {"log-max-size", 1, 0, 'M'}, {"log-max-file", 1, 0, 'F'}, {"log-compress", 0, 0, 'z'},
         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     const char *mode = "create";
     int ch;
@@ -1022,6 +1111,9 @@ int main(int argc, char **argv) {
         case 't': o.tty = 1; break;
         case 's': o.stdin_open = 1; break;
         case 'l': o.log = optarg; break;
+        case 'M': o.log_max_size = atoll(optarg); break;
+        case 'F': o.log_max_file = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'z': o.log_compress = 1; break;
         case 'e': o.exit_file = optarg; break;
         case 'S': o.socket = optarg; break;
         case 'P': o.pid_file = optarg; break;
@@ -1066,7 +1158,7 @@ int main(int argc, char **argv) {
     lstat(monitor_pid_path, &pid_st);
 
     if (o.log && !o.exec_mode) {
-        log_fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        log_open();
         if (log_fd < 0) die_report(2, "log %s: %s", o.log, strerror(errno));
     }
 

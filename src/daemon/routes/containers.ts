@@ -154,6 +154,8 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
 
   router.get('/containers/{id}/logs', async (ctx) => {
     const rec = containers.store.get(ctx.params.id);
+    // drivers that forward elsewhere keep nothing to read back (berth logs only json-file and none)
+    if ((rec.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === 'none') throw invalidArgument('configured logging driver does not support reading');
     const stdout = ctx.query.bool('stdout');
     const stderr = ctx.query.bool('stderr');
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');

@@ -5,9 +5,16 @@
  * `readLogs` streams records with Docker's options: stream selection, --since/--until, --tail, and --follow, which
  * keeps reading appended records (inotify via fs.watch, no polling) until the container stops — also when the
  * monitor keeps writing across a berthd restart, since the file is the source of truth.
+ *
+ * Rotation (the monitor's, see native/monitor/monitor.c LOG ROTATION): history is read from the rotated files
+ * (`<log>.N` … `<log>.1`, or `.N.gz` … `.1.gz`) oldest first, then the current file. A follower holds the current
+ * file open; when the path names a new file it first reads the old one (now `<log>.1`) to its end, so a rotation
+ * neither loses nor repeats a record.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { gunzipSync } from 'node:zlib';
 
 export interface LogRecord {
   stream: 'stdout' | 'stderr';
@@ -61,39 +68,19 @@ export async function* readLogs(file: string, opts: ReadLogsOptions): AsyncGener
     return true;
   };
 
-  let offset = 0;
-  let pending = '';
-  const decoder = new StringDecoder('utf8');
-  const readMore = async (): Promise<LogRecord[]> => {
-    let fh: fs.promises.FileHandle;
-    try {
-      fh = await fs.promises.open(file, 'r');
-    } catch {
-      return [];
-    }
-    const out: LogRecord[] = [];
-    try {
-      const buf = Buffer.alloc(256 * 1024);
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-        if (bytesRead === 0) break;
-        offset += bytesRead;
-        pending += decoder.write(buf.subarray(0, bytesRead));
-        let nl;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const r = parseLine(pending.slice(0, nl));
-          pending = pending.slice(nl + 1);
-          if (r && wanted(r)) out.push(r);
-        }
-      }
-    } finally {
-      await fh.close();
-    }
-    return out;
-  };
+  const current = new LogFileReader(file);
+  try {
+    yield* followLog(file, current, wanted, opts);
+  } finally {
+    await current.close();
+  }
+}
+
+async function* followLog(file: string, current: LogFileReader, wanted: (r: LogRecord) => boolean, opts: ReadLogsOptions): AsyncGenerator<LogRecord> {
+  const readMore = async (): Promise<LogRecord[]> => (await current.read()).filter(wanted);
 
   // History first (with --tail applied to it only, as Docker does).
-  let first = await readMore();
+  let first = [...readRotated(file).filter(wanted), ...(await readMore())];
   if (opts.tail !== undefined && opts.tail >= 0) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
   for (const r of first) {
     if (opts.signal.aborted) return;
@@ -108,7 +95,7 @@ export async function* readLogs(file: string, opts: ReadLogsOptions): AsyncGener
   });
   let wake: () => void = () => {};
   let changed = true;
-  const watcher = watchFile(file, () => {
+  const watcher = watchLog(file, () => {
     changed = true;
     wake();
   });
@@ -140,17 +127,173 @@ export async function* readLogs(file: string, opts: ReadLogsOptions): AsyncGener
   }
 }
 
-/** fs.watch that tolerates a file that does not exist yet (watches its directory instead). */
-function watchFile(file: string, onChange: () => void): { close(): void } {
+function parseRecords(text: string): LogRecord[] {
+  const out: LogRecord[] = [];
+  for (const line of text.split('\n')) {
+    const r = parseLine(line);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/** The rotated files of a log, oldest first: `<log>.N[.gz]` with the highest N first. */
+export function rotatedFiles(file: string): string[] {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let names: string[];
   try {
-    const w = fs.watch(file, { persistent: false }, onChange);
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const byNumber = new Map<number, string>();
+  for (const name of names) {
+    const m = /^\.(\d+)(\.gz)?$/.exec(name.slice(base.length));
+    if (!name.startsWith(base) || !m) continue;
+    // while `.N` is being compressed both names exist with the same records: take the plain one
+    if (!m[2] || !byNumber.has(Number(m[1]))) byNumber.set(Number(m[1]), name);
+  }
+  return [...byNumber.entries()].sort((a, b) => b[0] - a[0]).map(([, name]) => path.join(dir, name));
+}
+
+function readText(file: string): string {
+  const raw = fs.readFileSync(file);
+  return (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+}
+
+function readRotated(file: string): LogRecord[] {
+  const out: LogRecord[] = [];
+  for (const f of rotatedFiles(file)) {
+    try {
+      out.push(...parseRecords(readText(f)));
+    } catch {
+      /* rotated away (or half-compressed) while we listed: its records are in the next file */
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads the current log file incrementally, following it across rotations (rename: a new file at the path) and
+ * truncation (max-file 1).
+ */
+class LogFileReader {
+  private fh: fs.promises.FileHandle | undefined;
+  private ino = 0;
+  private offset = 0;
+  private pending = '';
+  private decoder = new StringDecoder('utf8');
+  private readonly buf = Buffer.alloc(256 * 1024);
+  /** The open file's first line: how it is found again among the rotated files (compression changes inodes). */
+  private firstLine: string | undefined;
+
+  constructor(private readonly file: string) {}
+
+  async read(): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    for (;;) {
+      if (!this.fh) {
+        try {
+          this.fh = await fs.promises.open(this.file, 'r');
+          this.ino = (await this.fh.stat()).ino;
+        } catch {
+          this.fh = undefined;
+          return out;
+        }
+        this.offset = 0;
+        this.pending = '';
+        this.firstLine = undefined;
+        this.decoder = new StringDecoder('utf8');
+      }
+      await this.drain(out);
+      let st: fs.Stats;
+      try {
+        st = await fs.promises.stat(this.file);
+      } catch {
+        return out;
+      }
+      if (st.ino !== this.ino) {
+        // rotated: everything the monitor wrote to the old file is there by now
+        await this.drain(out);
+        await this.close();
+        this.readSkipped(out);
+        continue;
+      }
+      if (st.size < this.offset) {
+        this.offset = 0; // truncated
+        this.pending = '';
+        continue;
+      }
+      return out;
+    }
+  }
+
+  /**
+   * After more than one rotation between two reads, the files rotated after ours (newer than it, older than the
+   * new current file) hold records we have not seen.
+   */
+  private readSkipped(out: LogRecord[]): void {
+    if (this.firstLine === undefined) return;
+    const rotated = rotatedFiles(this.file);
+    let ours = -1;
+    for (let i = rotated.length - 1; i >= 0 && ours < 0; i--) {
+      try {
+        const text = readText(rotated[i]!);
+        if (text.slice(0, text.indexOf('\n')) === this.firstLine) ours = i;
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    if (ours < 0) return;
+    for (const f of rotated.slice(ours + 1)) {
+      try {
+        out.push(...parseRecords(readText(f)));
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  }
+
+  private async drain(out: LogRecord[]): Promise<void> {
+    for (;;) {
+      const { bytesRead } = await this.fh!.read(this.buf, 0, this.buf.length, this.offset);
+      if (bytesRead === 0) return;
+      this.offset += bytesRead;
+      this.pending += this.decoder.write(this.buf.subarray(0, bytesRead));
+      let nl;
+      let start = 0;
+      while ((nl = this.pending.indexOf('\n', start)) >= 0) {
+        const line = this.pending.slice(start, nl);
+        if (this.firstLine === undefined) this.firstLine = line;
+        const r = parseLine(line);
+        start = nl + 1;
+        if (r) out.push(r);
+      }
+      this.pending = this.pending.slice(start);
+    }
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => {});
+  }
+}
+
+/**
+ * Watches a log and its rotations: the directory is watched (a watch on the file itself would stay with the old
+ * file after a rename), and only events for the log's own names count.
+ */
+function watchLog(file: string, onChange: () => void): { close(): void } {
+  const base = path.basename(file);
+  try {
+    const w = fs.watch(path.dirname(file), { persistent: false }, (_event, name) => {
+      if (!name || String(name).startsWith(base)) onChange();
+    });
     w.on('error', () => {});
     return w;
   } catch {
-    const dir = file.slice(0, file.lastIndexOf('/'));
-    const w = fs.watch(dir, { persistent: false }, onChange);
-    w.on('error', () => {});
-    return w;
+    return { close() {} };
   }
 }
 

@@ -45,6 +45,8 @@ export interface StartMonitorOptions {
   stdin?: boolean;
   /** json-file log path (create mode). */
   logFile?: string;
+  /** json-file rotation, done by the monitor (see its LOG ROTATION comment). */
+  logRotation?: { maxSize: number; maxFile: number; compress: boolean };
   exitFile: string;
   /** Attach socket path; must fit a sockaddr_un (< 108 bytes), and so must `<socket>.tty`. */
   socketPath: string;
@@ -110,6 +112,11 @@ export function monitorArgs(opts: StartMonitorOptions): string[] {
     if (!opts.bundle) throw new TypeError('create mode needs bundle');
     args.push('--bundle', opts.bundle);
     if (opts.logFile) args.push('--log', opts.logFile);
+    const rot = opts.logRotation;
+    if (opts.logFile && rot && rot.maxSize > 0) {
+      args.push('--log-max-size', String(rot.maxSize), '--log-max-file', String(rot.maxFile));
+      if (rot.compress) args.push('--log-compress');
+    }
   } else {
     if (!opts.processFile) throw new TypeError('exec mode needs processFile');
     args.push('--process', opts.processFile);

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { logPlan, normalizeLogConfig, parseHumanSize } from './log-config.js';
+import { rotatedFiles } from './logs.js';
+
+test('parseHumanSize: decimal units as dockerd parses max-size', () => {
+  assert.equal(parseHumanSize('100'), 100);
+  assert.equal(parseHumanSize('10k'), 10_000);
+  assert.equal(parseHumanSize('1m'), 1_000_000);
+  assert.equal(parseHumanSize('1.5GB'), 1_500_000_000);
+  assert.equal(parseHumanSize('2Mi'), 2_000_000);
+  assert.throws(() => parseHumanSize('abc'), /invalid size: 'abc'/);
+  assert.throws(() => parseHumanSize('-1m'), /invalid size/);
+});
+
+test('logPlan: json-file rotation, none, and dockerd option errors', () => {
+  const plan = (Config: Record<string, string>, Type = 'json-file') => logPlan(normalizeLogConfig({ Type, Config }));
+  assert.deepEqual(plan({}), { file: true, maxSize: 0, maxFile: 1, compress: false });
+  assert.deepEqual(plan({ 'max-size': '1m', 'max-file': '3' }), { file: true, maxSize: 1_000_000, maxFile: 3, compress: false });
+  assert.deepEqual(plan({ 'max-size': '10k', 'max-file': '2', compress: 'true' }), { file: true, maxSize: 10_000, maxFile: 2, compress: true });
+  assert.deepEqual(plan({ 'max-file': '3' }), { file: true, maxSize: 0, maxFile: 1, compress: false }, 'no size, no rotation');
+  assert.equal(plan({}, 'none').file, false);
+  assert.throws(() => plan({ 'max-size': '0' }), /max-size must be a positive number/);
+  assert.throws(() => plan({ 'max-file': '0' }), /max-file cannot be less than 1/);
+  assert.throws(() => plan({ 'max-file': 'x' }), /strconv.Atoi: parsing "x": invalid syntax/);
+  assert.throws(() => plan({ 'max-size': '1m', compress: 'yes' }), /strconv.ParseBool: parsing "yes"/);
+  assert.throws(() => plan({ 'max-size': '1m', compress: 'true' }), /compress cannot be true when max-file is less than 2/);
+  assert.deepEqual(normalizeLogConfig(undefined), { Type: 'json-file', Config: {} });
+});
+
+test('rotatedFiles: oldest first, compressed names, one file per number while it is being compressed', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-logs-'));
+  try {
+    const log = path.join(dir, 'abc-json.log');
+    for (const n of ['abc-json.log', 'abc-json.log.1', 'abc-json.log.1.gz', 'abc-json.log.2.gz', 'abc-json.log.10.gz', 'abc-json.log.x', 'other.1'])
+      fs.writeFileSync(path.join(dir, n), '');
+    assert.deepEqual(rotatedFiles(log).map((f) => path.basename(f)), ['abc-json.log.10.gz', 'abc-json.log.2.gz', 'abc-json.log.1']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,70 @@
+/**
+ * A container's logging configuration (`HostConfig.LogConfig`: a driver name and its string options) turned into what
+ * the monitor does with it, with dockerd's option checks and wording.
+ *
+ * Terms (Docker's json-file driver):
+ * - max-size: the size a log file may reach before it is rotated (decimal units as dockerd parses them: 1k = 1000).
+ * - max-file: how many files are kept in all, the current one included (rotated ones are `<log>.1`, `<log>.2`, …).
+ * - compress: rotated files are gzip'd (`<log>.1.gz`, …).
+ * The monitor rotates (so rotation goes on while berthd is down); `docker logs` reads the rotated files back.
+ */
+import { invalidArgument } from '../../../errdefs/index.js';
+
+export interface LogConfig {
+  Type: string;
+  Config: Record<string, string>;
+}
+
+/** What the monitor is told: no file at all (driver none), or a json-file log with optional rotation. */
+export interface LogPlan {
+  /** The monitor writes a json-file log. */
+  file: boolean;
+  /** Bytes; 0 keeps a single growing file. */
+  maxSize: number;
+  maxFile: number;
+  compress: boolean;
+}
+
+/** Inspect shows the configuration as given, with dockerd's default driver. */
+export function normalizeLogConfig(lc: Partial<LogConfig> | null | undefined): LogConfig {
+  return { Type: lc?.Type || 'json-file', Config: { ...(lc?.Config ?? {}) } };
+}
+
+/** dockerd's units.FromHumanSize: decimal multiples, an optional `b`/`B` and `i` ("10m", "1.5GB", "100"). */
+export function parseHumanSize(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[iI]?[bB]?\s*$/.exec(s);
+  if (!m) throw invalidArgument(`invalid size: '${s}'`);
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 }[m[2]!.toLowerCase()]!;
+  return Math.floor(Number(m[1]) * mult);
+}
+
+/**
+ * Checks option values as dockerd's json-file driver does when it starts the log (berth checks at create, so a
+ * failing `docker run` leaves no container behind). Drivers other than json-file and none keep their options
+ * unchecked here: berth logs them as json-file.
+ */
+export function logPlan(lc: LogConfig): LogPlan {
+  if (lc.Type === 'none') return { file: false, maxSize: 0, maxFile: 1, compress: false };
+  if (lc.Type !== 'json-file') return { file: true, maxSize: 0, maxFile: 1, compress: false };
+  const c = lc.Config;
+  let maxSize = 0;
+  if (c['max-size'] !== undefined) {
+    maxSize = parseHumanSize(c['max-size']);
+    if (maxSize <= 0) throw invalidArgument('max-size must be a positive number');
+  }
+  let maxFile = 1;
+  if (c['max-file'] !== undefined) {
+    if (!/^[+-]?\d+$/.test(c['max-file'])) throw invalidArgument(`strconv.Atoi: parsing "${c['max-file']}": invalid syntax`);
+    maxFile = Number(c['max-file']);
+    if (maxFile < 1) throw invalidArgument('max-file cannot be less than 1');
+  }
+  let compress = false;
+  if (c.compress !== undefined) {
+    if (!/^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(c.compress))
+      throw invalidArgument(`error reading compress log option: strconv.ParseBool: parsing "${c.compress}": invalid syntax`);
+    compress = /^(1|t|T|TRUE|true|True)$/.test(c.compress);
+    if (compress && maxFile < 2) throw invalidArgument('compress cannot be true when max-file is less than 2');
+  }
+  if (maxFile > 1 && maxSize === 0) return { file: true, maxSize: 0, maxFile: 1, compress: false }; // as dockerd: no size, no rotation
+  return { file: true, maxSize, maxFile, compress };
+}

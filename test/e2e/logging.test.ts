@@ -1,0 +1,140 @@
+/**
+ * Logging end to end through the real docker CLI (issue 12, json-file rotation and the none driver): the monitor
+ * rotates (max-size, max-file, compress) also while berthd is down, `docker logs` reads across rotated and
+ * compressed files, `logs -f` follows across rotations without losing or repeating a line, bad options are refused
+ * at create with dockerd's wording.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { dockerBin, importBusybox, sleep, startDaemon, TestDaemon } from '../harness.js';
+
+let d: Awaited<ReturnType<typeof startDaemon>>;
+let live: TestDaemon;
+const IMG = 'e2e/busybox:1';
+
+before(async () => {
+  d = await startDaemon();
+  live = d;
+  await importBusybox(d, IMG);
+});
+
+after(async () => {
+  await d?.teardown();
+});
+
+const docker = (args: string[], opts?: { timeoutMs?: number }) => live.docker(args, opts);
+const inspect = async (name: string, fmt: string) => (await docker(['inspect', '-f', fmt, name])).stdout.trim();
+
+/** The container's log files (current and rotated) with their sizes. */
+function logFiles(logPath: string): Array<{ name: string; size: number }> {
+  const dir = path.dirname(logPath);
+  const base = path.basename(logPath);
+  return fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith(base))
+    .map((name) => ({ name, size: fs.statSync(path.join(dir, name)).size }));
+}
+
+/** Asserts the lines are consecutive integers ending at `last`; returns the first. */
+function assertRun(lines: string[], last: number): number {
+  assert.ok(lines.length > 0, 'no lines');
+  const first = Number(lines[0]);
+  lines.forEach((l, i) => assert.equal(l, String(first + i), `line ${i} after ${first}`));
+  assert.equal(Number(lines[lines.length - 1]), last);
+  return first;
+}
+
+test('max-size=1m,max-file=3: 40 MB of output keeps ≤ 3 MB on disk; logs reads across the files; --tail 1', async () => {
+  const n = 5_000_000;
+  const r = await docker(['run', '-d', '--name', 'rot', '--log-opt', 'max-size=1m', '--log-opt', 'max-file=3', IMG, 'seq', '1', String(n)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await docker(['wait', 'rot'], { timeoutMs: 120_000 })).stdout.trim(), '0');
+  assert.equal(await inspect('rot', '{{json .HostConfig.LogConfig}}'), '{"Type":"json-file","Config":{"max-file":"3","max-size":"1m"}}');
+  const logPath = await inspect('rot', '{{.LogPath}}');
+  const files = logFiles(logPath);
+  assert.deepEqual(files.map((f) => f.name).sort(), [path.basename(logPath), `${path.basename(logPath)}.1`, `${path.basename(logPath)}.2`]);
+  for (const f of files) assert.ok(f.size <= 1_000_000, `${f.name} is ${f.size} bytes`);
+  assert.equal((await docker(['logs', '--tail', '1', 'rot'])).stdout, `${n}\n`);
+  const all = (await docker(['logs', 'rot'], { timeoutMs: 60_000 })).stdout.split('\n');
+  assert.equal(all.pop(), '');
+  assertRun(all, n);
+  await docker(['rm', 'rot']);
+});
+
+test('logs -f follows across rotations: no line lost or repeated', async () => {
+  // paced so the follower is never more than max-file files behind (then lines are gone, with dockerd too)
+  const script = 'sleep 1; i=0; while [ $i -lt 15000 ]; do echo $i; i=$((i+1)); [ $((i % 300)) = 0 ] && sleep 0.05; done; sleep 0.5; echo done';
+  const r = await docker(['run', '-d', '--name', 'follow', '--log-opt', 'max-size=50k', '--log-opt', 'max-file=5', IMG, 'sh', '-c', script]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(dockerBin, ['logs', '-f', 'follow'], { env: { ...process.env, DOCKER_HOST: live.host } });
+    let text = '';
+    const timer = setTimeout(() => (child.kill(), reject(new Error(`logs -f did not end: ${text.length} bytes`))), 60_000);
+    child.stdout.on('data', (b: Buffer) => (text += b.toString()));
+    child.on('close', () => (clearTimeout(timer), resolve(text)));
+  });
+  const lines = out.split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.pop(), 'done');
+  assert.equal(assertRun(lines, 14999), 0);
+  assert.ok(logFiles(await inspect('follow', '{{.LogPath}}')).length > 1, 'the log should have rotated');
+  await docker(['rm', 'follow']);
+});
+
+test('compress=true: rotated files are gzip, and logs reads them back in order', async () => {
+  const r = await docker(['run', '-d', '--name', 'gz', '--log-opt', 'max-size=10k', '--log-opt', 'max-file=3', '--log-opt', 'compress=true', IMG, 'seq', '1', '3000']);
+  assert.equal(r.code, 0, r.stderr);
+  await docker(['wait', 'gz']);
+  const logPath = await inspect('gz', '{{.LogPath}}');
+  const base = path.basename(logPath);
+  assert.deepEqual(logFiles(logPath).map((f) => f.name).sort(), [base, `${base}.1.gz`, `${base}.2.gz`]);
+  const unzipped = gunzipSync(fs.readFileSync(`${logPath}.1.gz`)).toString().trim().split('\n');
+  assert.ok(unzipped.every((l) => typeof JSON.parse(l).log === 'string'));
+  const lines = (await docker(['logs', 'gz'])).stdout.trim().split('\n');
+  const first = assertRun(lines, 3000);
+  assert.ok(first > 1, 'the oldest lines are rotated away');
+  await docker(['rm', 'gz']);
+});
+
+test('--log-driver none: nothing is written and docker logs answers as dockerd', async () => {
+  const r = await docker(['run', '-d', '--name', 'nolog', '--log-driver', 'none', IMG, 'echo', 'hi']);
+  assert.equal(r.code, 0, r.stderr);
+  await docker(['wait', 'nolog']);
+  assert.equal(await inspect('nolog', '{{.HostConfig.LogConfig.Type}}'), 'none');
+  assert.equal(logFiles(await inspect('nolog', '{{.LogPath}}')).length, 0);
+  const logs = await docker(['logs', 'nolog']);
+  assert.equal(logs.code, 1);
+  assert.equal(logs.stderr.trim(), 'Error response from daemon: configured logging driver does not support reading');
+  await docker(['rm', 'nolog']);
+});
+
+test('bad log options are refused at create, with dockerd wording, and leave no container', async () => {
+  const before = (await docker(['ps', '-aq'])).stdout;
+  for (const [opt, msg] of [
+    ['max-size=abc', "invalid size: 'abc'"],
+    ['max-size=0', 'max-size must be a positive number'],
+    ['max-file=0', 'max-file cannot be less than 1'],
+  ]) {
+    const r = await docker(['run', '--rm', '--log-opt', opt, IMG, 'true']);
+    assert.equal(r.code, 125, opt);
+    assert.match(r.stderr, new RegExp(msg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), opt);
+  }
+  assert.equal((await docker(['ps', '-aq'])).stdout, before);
+});
+
+test('kill -9 of berthd while a container logs: rotation goes on, nothing is lost', async () => {
+  const script = 'i=0; while [ $i -lt 6000 ]; do echo $i; i=$((i+1)); [ $((i % 1000)) = 0 ] && sleep 0.3; done';
+  const r = await docker(['run', '-d', '--name', 'crashlog', '--log-opt', 'max-size=20k', '--log-opt', 'max-file=50', IMG, 'sh', '-c', script]);
+  assert.equal(r.code, 0, r.stderr);
+  await sleep(300);
+  live = await d.restart('SIGKILL', 1000);
+  assert.equal((await docker(['wait', 'crashlog'], { timeoutMs: 30_000 })).stdout.trim(), '0');
+  const lines = (await docker(['logs', 'crashlog'])).stdout.trim().split('\n');
+  assert.equal(assertRun(lines, 5999), 0);
+  assert.ok(logFiles(await inspect('crashlog', '{{.LogPath}}')).length > 5);
+  await docker(['rm', 'crashlog']);
+});
