@@ -128,6 +128,7 @@ export class Daemon {
       images: imageAccess,
       events: this.events,
       logger: this.logger,
+      defaultLogConfig: this.config.logConfig,
     });
     this.execs = new ExecService({
       containers: this.containers,

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { FlagSpec, parseFlags } from '../pkg/flags/flags.js';
+import { logPlan, type LogConfig } from './services/containers/log-config.js';
 import { isLogLevel, LogLevel } from './logger.js';
 
 export interface AddressPool {
@@ -29,6 +30,8 @@ export interface DaemonConfig {
   /** Storage driver: overlay2, or `vfs` (copying) where overlay is missing. Empty = detect. */
   storageDriver: string;
   labels: string[];
+  /** The logging driver and options containers get when they name none (`--log-driver`, `--log-opt`). */
+  logConfig: LogConfig;
   /** Always true for berth: containers outlive the daemon. Accepted for compatibility. */
   liveRestore: boolean;
 }
@@ -50,6 +53,8 @@ export const daemonFlags: FlagSpec[] = [
   { name: 'iptables', type: 'bool', description: 'Enable addition of iptables rules', default: true },
   { name: 'storage-driver', short: 's', type: 'string', description: 'Storage driver to use' },
   { name: 'label', type: 'list', description: 'Set key=value labels to the daemon' },
+  { name: 'log-driver', type: 'string', description: 'Default driver for container logs', default: 'json-file' },
+  { name: 'log-opt', type: 'list', description: 'Default log driver options for containers', valueName: 'map' },
   { name: 'live-restore', type: 'bool', description: 'Enable live restore of containers (always on in berth)', default: true },
   { name: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
   { name: 'help', short: 'h', type: 'bool', description: 'Print usage' },
@@ -70,6 +75,8 @@ const fileKeys: Record<string, string> = {
   iptables: 'iptables',
   'storage-driver': 'storage-driver',
   labels: 'label',
+  'log-driver': 'log-driver',
+  'log-opts': 'log-opt',
   'live-restore': 'live-restore',
 };
 
@@ -119,6 +126,18 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
   const level = String(pick('log-level', 'log-level'));
   if (!isLogLevel(level)) throw new ConfigError(`unable to parse logging level: ${level}`);
   const hosts = pick<string[]>('hosts', 'host');
+  const logOpts = pick<unknown>('log-opts', 'log-opt');
+  const logConfig: LogConfig = {
+    Type: String(pick('log-driver', 'log-driver') || 'json-file'),
+    Config: Array.isArray(logOpts)
+      ? Object.fromEntries(logOpts.map((kv: string) => [kv.slice(0, kv.indexOf('=') < 0 ? kv.length : kv.indexOf('=')), kv.includes('=') ? kv.slice(kv.indexOf('=') + 1) : '']))
+      : Object.fromEntries(Object.entries((logOpts ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+  };
+  try {
+    logPlan(logConfig);
+  } catch (e) {
+    throw new ConfigError(`failed to set log opts: ${(e as Error).message}`);
+  }
   return {
     showVersion: Boolean(values.version),
     showHelp: Boolean(values.help),
@@ -137,6 +156,7 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       runtime: findExecutable('runc') ?? 'runc',
       storageDriver: pick('storage-driver', 'storage-driver') ?? '',
       labels: pick('labels', 'label'),
+      logConfig,
       liveRestore: true,
     },
   };

@@ -7,10 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { dockerBin, importBusybox, sleep, startDaemon, TestDaemon } from '../harness.js';
+import { berthdBin, dockerBin, importBusybox, run, sleep, startDaemon, TestDaemon } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let live: TestDaemon;
@@ -137,4 +138,34 @@ test('kill -9 of berthd while a container logs: rotation goes on, nothing is los
   assert.equal(assertRun(lines, 5999), 0);
   assert.ok(logFiles(await inspect('crashlog', '{{.LogPath}}')).length > 5);
   await docker(['rm', 'crashlog']);
+});
+
+test('daemon defaults: --log-driver/--log-opt apply to containers that name none; their own options win', async () => {
+  const dd = await startDaemon({ args: ['--log-driver', 'json-file', '--log-opt', 'max-size=10k', '--log-opt', 'max-file=2'] });
+  try {
+    await importBusybox(dd, IMG);
+    assert.match((await dd.docker(['info', '--format', '{{.LoggingDriver}}'])).stdout, /^json-file/);
+    const r = await dd.docker(['run', '--name', 'dflt', IMG, 'seq', '1', '2000']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await dd.docker(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'dflt'])).stdout.trim(), '{"Type":"json-file","Config":{"max-file":"2","max-size":"10k"}}');
+    const logPath = (await dd.docker(['inspect', '-f', '{{.LogPath}}', 'dflt'])).stdout.trim();
+    assert.equal(logFiles(logPath).length, 2);
+    const own = await dd.docker(['run', '--name', 'own', '--log-opt', 'max-size=1m', IMG, 'true']);
+    assert.equal(own.code, 0, own.stderr);
+    assert.equal((await dd.docker(['inspect', '-f', '{{json .HostConfig.LogConfig.Config}}', 'own'])).stdout.trim(), '{"max-file":"2","max-size":"1m"}');
+    const none = await dd.docker(['run', '--name', 'nolog2', '--log-driver', 'none', IMG, 'true']);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal((await dd.docker(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'nolog2'])).stdout.trim(), '{"Type":"none","Config":{}}');
+  } finally {
+    await dd.teardown();
+  }
+  // a bad default is refused before the daemon touches anything (temp paths all the same)
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-logopt-'));
+  try {
+    const bad = await run(process.execPath, [berthdBin, '--data-root', path.join(tmp, 'd'), '--exec-root', path.join(tmp, 'e'), '-H', `unix://${tmp}/s.sock`, '--pidfile', path.join(tmp, 'pid'), '--log-opt', 'max-size=abc'], { timeoutMs: 10_000 });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /failed to set log opts: invalid size: 'abc'/);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

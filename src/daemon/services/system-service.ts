@@ -156,7 +156,7 @@ export class SystemService {
       OomKillDisable: this.cgroupVersion === '1',
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
-      LoggingDriver: 'json-file',
+      LoggingDriver: this.config.logConfig?.Type ?? 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: this.cgroupVersion,
       NEventsListener: 0,

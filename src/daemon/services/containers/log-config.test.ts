@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { logPlan, normalizeLogConfig, parseHumanSize } from './log-config.js';
-import { rotatedFiles } from './logs.js';
+import { logPlan, mergeLogConfig, normalizeLogConfig, parseHumanSize } from './log-config.js';
 
 test('parseHumanSize: decimal units as dockerd parses max-size', () => {
   assert.equal(parseHumanSize('100'), 100);
@@ -31,14 +27,10 @@ test('logPlan: json-file rotation, none, and dockerd option errors', () => {
   assert.deepEqual(normalizeLogConfig(undefined), { Type: 'json-file', Config: {} });
 });
 
-test('rotatedFiles: oldest first, compressed names, one file per number while it is being compressed', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-logs-'));
-  try {
-    const log = path.join(dir, 'abc-json.log');
-    for (const n of ['abc-json.log', 'abc-json.log.1', 'abc-json.log.1.gz', 'abc-json.log.2.gz', 'abc-json.log.10.gz', 'abc-json.log.x', 'other.1'])
-      fs.writeFileSync(path.join(dir, n), '');
-    assert.deepEqual(rotatedFiles(log).map((f) => path.basename(f)), ['abc-json.log.10.gz', 'abc-json.log.2.gz', 'abc-json.log.1']);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+test('mergeLogConfig: the daemon default fills in, options of the same driver merge, the container wins', () => {
+  const def = { Type: 'json-file', Config: { 'max-size': '10k', 'max-file': '2' } };
+  assert.deepEqual(mergeLogConfig(undefined, def), def);
+  assert.deepEqual(mergeLogConfig({ Config: { 'max-size': '1m' } }, def), { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } });
+  assert.deepEqual(mergeLogConfig({ Type: 'none' }, def), { Type: 'none', Config: {} });
+  assert.deepEqual(mergeLogConfig({ Type: '' }), { Type: 'json-file', Config: {} });
 });

@@ -30,6 +30,18 @@ export function normalizeLogConfig(lc: Partial<LogConfig> | null | undefined): L
   return { Type: lc?.Type || 'json-file', Config: { ...(lc?.Config ?? {}) } };
 }
 
+/**
+ * The configuration a container gets: its own driver, or the daemon's; the daemon's options fill in those the
+ * container leaves out when both name the same driver (dockerd's rule).
+ */
+export function mergeLogConfig(given: Partial<LogConfig> | null | undefined, daemonDefault?: LogConfig): LogConfig {
+  const def = daemonDefault ?? { Type: 'json-file', Config: {} };
+  const Type = given?.Type || def.Type;
+  const Config: Record<string, string> = { ...(given?.Config ?? {}) };
+  if (Type === def.Type) for (const [k, v] of Object.entries(def.Config)) if (!(k in Config)) Config[k] = v;
+  return { Type, Config };
+}
+
 /** dockerd's units.FromHumanSize: decimal multiples, an optional `b`/`B` and `i` ("10m", "1.5GB", "100"). */
 export function parseHumanSize(s: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[iI]?[bB]?\s*$/.exec(s);

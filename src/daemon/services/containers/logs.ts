@@ -79,9 +79,15 @@ export async function* readLogs(file: string, opts: ReadLogsOptions): AsyncGener
 async function* followLog(file: string, current: LogFileReader, wanted: (r: LogRecord) => boolean, opts: ReadLogsOptions): AsyncGenerator<LogRecord> {
   const readMore = async (): Promise<LogRecord[]> => (await current.read()).filter(wanted);
 
-  // History first (with --tail applied to it only, as Docker does).
-  let first = [...readRotated(file).filter(wanted), ...(await readMore())];
-  if (opts.tail !== undefined && opts.tail >= 0) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
+  // History first (with --tail applied to it only, as Docker does). A tail is read from the end of the files, so
+  // `--tail 10` of a 1 GB log costs what 10 records cost.
+  let first: LogRecord[];
+  if (opts.tail !== undefined && opts.tail >= 0) {
+    first = await current.tail(opts.tail, wanted);
+    if (first.length < opts.tail) first = [...readRotated(file).filter(wanted).slice(-(opts.tail - first.length)), ...first];
+  } else {
+    first = [...readRotated(file).filter(wanted), ...(await readMore())];
+  }
   for (const r of first) {
     if (opts.signal.aborted) return;
     yield r;
@@ -252,6 +258,62 @@ class LogFileReader {
         /* gone meanwhile */
       }
     }
+  }
+
+  /**
+   * Opens the current file and returns its last `n` wanted records, scanning backwards from its end; reading then
+   * goes on after them (a record still being written at the end is left for the next read).
+   */
+  async tail(n: number, wanted: (r: LogRecord) => boolean): Promise<LogRecord[]> {
+    await this.close();
+    try {
+      this.fh = await fs.promises.open(this.file, 'r');
+    } catch {
+      return [];
+    }
+    const st = await this.fh.stat();
+    this.ino = st.ino;
+    this.pending = '';
+    this.decoder = new StringDecoder('utf8');
+    // the first line identifies the file after a rotation (see readSkipped)
+    const head = Buffer.alloc(Math.min(st.size, 64 * 1024));
+    const { bytesRead } = await this.fh.read(head, 0, head.length, 0);
+    const nl0 = head.subarray(0, bytesRead).indexOf(10);
+    this.firstLine = nl0 >= 0 ? head.subarray(0, nl0).toString('utf8') : undefined;
+
+    const found: LogRecord[] = [];
+    let end = st.size; // bytes before `end` are not yet scanned
+    let carry = Buffer.alloc(0); // the start of a line whose beginning lies before `end`
+    let complete = -1; // offset just past the last whole line, where reading goes on
+    while (end > 0 && (found.length < n || complete < 0)) {
+      const start = Math.max(0, end - 64 * 1024);
+      const chunk = Buffer.alloc(end - start);
+      await this.fh.read(chunk, 0, chunk.length, start);
+      let data = Buffer.concat([chunk, carry]);
+      if (complete < 0) {
+        const lastNl = data.lastIndexOf(10);
+        if (lastNl < 0 && start > 0) {
+          carry = data;
+          end = start;
+          continue;
+        }
+        complete = start + lastNl + 1;
+        data = data.subarray(0, lastNl + 1);
+      }
+      // whole lines of `data` from its end; the part before its first newline may continue further back
+      let stop = data.length;
+      for (let i = data.length - 2; i >= -1 && found.length < n; i--) {
+        if (i >= 0 && data[i] !== 10) continue;
+        if (i < 0 && start > 0) break; // the line starts in an earlier chunk
+        const r = parseLine(data.subarray(i + 1, stop - 1).toString('utf8'));
+        if (r && wanted(r)) found.push(r);
+        stop = i + 1;
+      }
+      carry = data.subarray(0, stop);
+      end = start;
+    }
+    this.offset = Math.max(complete, 0);
+    return found.reverse();
   }
 
   private async drain(out: LogRecord[]): Promise<void> {

@@ -30,7 +30,7 @@ import type { Logger } from '../../logger.js';
 import { writeEtcFiles } from './etc-files.js';
 import { HealthMonitor, probeArgs } from './health.js';
 import { AttachOptions, ContainerIO } from './io.js';
-import { logPlan, normalizeLogConfig, type LogConfig } from './log-config.js';
+import { logPlan, mergeLogConfig, normalizeLogConfig, type LogConfig } from './log-config.js';
 import { ContainerStore } from './store.js';
 
 /** What the container service needs from the image service. */
@@ -82,6 +82,8 @@ export interface ContainerServiceOptions {
   images: ImageAccess;
   events: EventBus;
   logger: Logger;
+  /** Daemon-wide logging driver and options (`--log-driver`, `--log-opt`); json-file without options by default. */
+  defaultLogConfig?: LogConfig;
 }
 
 /** The body of `POST /containers/create`: Config fields at top level plus HostConfig and NetworkingConfig. */
@@ -226,6 +228,7 @@ export class ContainerService {
     const image = await this.o.images.resolve(body.Image);
     const id = generateId();
     const hc = normalizeHostConfig(body.HostConfig ?? {});
+    hc.LogConfig = mergeLogConfig(body.HostConfig?.LogConfig as Partial<LogConfig> | undefined, this.o.defaultLogConfig);
     logPlan(hc.LogConfig as LogConfig); // option values, as dockerd checks them when the log opens
     if (hc.AutoRemove && hc.RestartPolicy.Name !== 'no' && hc.RestartPolicy.Name !== '')
       throw invalidArgument("can't create 'AutoRemove' container with restart policy");
