@@ -8,6 +8,7 @@
  *                 [--tty] [--stdin]         allocate a pty (runc --console-socket); keep stdin open
  *                 [--log FILE]              create mode: append Docker json-file records for stdout/stderr
  *                 [--log-max-size BYTES] [--log-max-file N] [--log-compress]   rotation (see LOG ROTATION)
+ *                 [--log-attrs JSON]        an object written as "attrs" into every record (labels/env options)
  *                 --exit-file FILE --socket PATH --pid-file FILE
  *   All paths should be absolute. berthd spawns the monitor detached (own session, stdin /dev/null, stdout a pipe).
  *
@@ -70,6 +71,7 @@
  *
  * LOG (create mode, --log): Docker json-file records, one per line of output:
  *   {"log":"hello\n","stream":"stdout","time":"2026-11-25T12:16:03.123456789Z"}
+ *   (with --log-attrs: {"log":…,"stream":…,"attrs":{…},"time":…}, the object written as given)
  *   escaped like moby's jsonlog (\u003c \u003e \u0026, control bytes \u00XX except \n \r, invalid UTF-8 \ufffd,
  *   U+2028/2029 escaped); lines longer than 16 KiB are split into records without a trailing "\n".
  *
@@ -175,6 +177,7 @@ static struct {
     int exec_mode, tty, stdin_open;
     long long log_max_size; /* 0: no rotation */
     int log_max_file, log_compress;
+    const char *log_attrs; /* a JSON object added to every record (json-file labels/env options), or NULL */
 } o = {.log_max_file = 1};
 static long long log_size; /* bytes in the current log file */
 
@@ -560,7 +563,12 @@ static void send_exit(struct client *c) {
 static void log_record(struct buf *lb, int stream, const char *d, size_t n, const char *ts) {
     buf_adds(lb, "{\"log\":");
     json_str(lb, d, n);
-    buf_adds(lb, stream ? ",\"stream\":\"stderr\",\"time\":\"" : ",\"stream\":\"stdout\",\"time\":\"");
+    buf_adds(lb, stream ? ",\"stream\":\"stderr\"" : ",\"stream\":\"stdout\"");
+    if (o.log_attrs) { /* Docker's key order: log, stream, attrs, time */
+        buf_adds(lb, ",\"attrs\":");
+        buf_adds(lb, o.log_attrs);
+    }
+    buf_adds(lb, ",\"time\":\"");
     buf_adds(lb, ts);
     buf_adds(lb, "\"}\n");
 }
@@ -1096,7 +1104,7 @@ int main(int argc, char **argv) {
         {"id", 1, 0, 'i'},        {"bundle", 1, 0, 'b'},    {"runc", 1, 0, 'r'}, {"runc-root", 1, 0, 'R'},
         {"mode", 1, 0, 'm'},      {"process", 1, 0, 'p'},   {"tty", 0, 0, 't'},  {"stdin", 0, 0, 's'},
         {"log", 1, 0, 'l'},       {"exit-file", 1, 0, 'e'}, {"socket", 1, 0, 'S'}, {"pid-file", 1, 0, 'P'},
-        {"log-max-size", 1, 0, 'M'}, {"log-max-file", 1, 0, 'F'}, {"log-compress", 0, 0, 'z'},
+        {"log-max-size", 1, 0, 'M'}, {"log-max-file", 1, 0, 'F'}, {"log-compress", 0, 0, 'z'}, {"log-attrs", 1, 0, 'A'},
         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     const char *mode = "create";
     int ch;
@@ -1114,6 +1122,7 @@ int main(int argc, char **argv) {
         case 'M': o.log_max_size = atoll(optarg); break;
         case 'F': o.log_max_file = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
         case 'z': o.log_compress = 1; break;
+        case 'A': o.log_attrs = optarg[0] ? optarg : NULL; break;
         case 'e': o.exit_file = optarg; break;
         case 'S': o.socket = optarg; break;
         case 'P': o.pid_file = optarg; break;

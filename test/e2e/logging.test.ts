@@ -169,3 +169,13 @@ test('daemon defaults: --log-driver/--log-opt apply to containers that name none
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('labels/env log options: attrs in every json-file record (dockerd key order), docker logs --details', async () => {
+  const r = await docker(['run', '--name', 'attrs', '--label', 'app=web', '--label', 'skip=1', '-e', 'REGION=eu', '--log-opt', 'labels=app', '--log-opt', 'env=REGION', IMG, 'echo', 'hi']);
+  assert.equal(r.code, 0, r.stderr);
+  const raw = fs.readFileSync(await inspect('attrs', '{{.LogPath}}'), 'utf8').trim();
+  assert.match(raw, /^\{"log":"hi\\n","stream":"stdout","attrs":\{"REGION":"eu","app":"web"\},"time":"[^"]+"\}$/);
+  assert.equal((await docker(['logs', '--details', 'attrs'])).stdout, 'REGION=eu,app=web hi\n');
+  assert.equal((await docker(['logs', 'attrs'])).stdout, 'hi\n');
+  await docker(['rm', 'attrs']);
+});

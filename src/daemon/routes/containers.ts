@@ -10,6 +10,7 @@ import { parseTimestamp, timestampToMillis } from '../../pkg/units/units.js';
 import type { RequestContext, Router } from '../server/router.js';
 import type { ExecCreateRequest, ExecService } from '../services/containers/exec.js';
 import { parseDetachKeys } from '../services/containers/io.js';
+import { detailsPrefix } from '../services/containers/log-config.js';
 import { fixedTimestamp, readLogs } from '../services/containers/logs.js';
 import type { ContainerService, CreateRequest } from '../services/containers/service.js';
 import { inspectView, listItem, selectContainers } from '../services/containers/views.js';
@@ -168,12 +169,15 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
     const sinceNs = nsFromTimestamp(ctx.query.string('since'));
     const untilNs = nsFromTimestamp(ctx.query.string('until'));
     const timestamps = ctx.query.bool('timestamps');
+    const details = ctx.query.bool('details');
     const tty = rec.Config.Tty;
     ctx.res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
     ctx.res.flushHeaders();
     const follow = ctx.query.bool('follow') && rec.State.Running;
     for await (const r of readLogs(rec.LogPath, { stdout, stderr, tail, sinceNs, untilNs, follow, signal: ctx.signal, stopped: containers.stopped(rec.Id) })) {
-      const text = timestamps ? `${fixedTimestamp(r.time)} ${r.log}` : r.log;
+      // dockerd's order: timestamp, then the attributes, then the line
+      const line = details ? `${detailsPrefix(r.attrs)} ${r.log}` : r.log;
+      const text = timestamps ? `${fixedTimestamp(r.time)} ${line}` : line;
       const ok = ctx.res.write(tty ? text : frame(r.stream === 'stdout' ? 1 : 2, text));
       if (!ok) await new Promise((res) => ctx.res.once('drain', res));
     }

@@ -34,3 +34,18 @@ test('mergeLogConfig: the daemon default fills in, options of the same driver me
   assert.deepEqual(mergeLogConfig({ Type: 'none' }, def), { Type: 'none', Config: {} });
   assert.deepEqual(mergeLogConfig({ Type: '' }), { Type: 'json-file', Config: {} });
 });
+
+test('logAttrs: labels, env and their regex forms; Go map encoding; --details prefix', async () => {
+  const { logAttrs, encodeAttrs, detailsPrefix } = await import('./log-config.js');
+  const lc = (Config: Record<string, string>) => ({ Type: 'json-file', Config });
+  const labels = { app: 'web', 'com.x.tier': 'front', other: 'no' };
+  const env = ['PATH=/bin', 'REGION=eu west', 'EMPTY'];
+  assert.equal(logAttrs(lc({}), labels, env), undefined);
+  assert.deepEqual(logAttrs(lc({ labels: 'app,missing', env: 'REGION' }), labels, env), { app: 'web', REGION: 'eu west' });
+  assert.deepEqual(logAttrs(lc({ 'labels-regex': '^com\\.', 'env-regex': '^EMP' }), labels, env), { 'com.x.tier': 'front', EMPTY: '' });
+  assert.equal(logAttrs({ Type: 'none', Config: { labels: 'app' } }, labels, env), undefined);
+  assert.throws(() => logAttrs(lc({ 'env-regex': '(' }), {}, []), /error parsing regexp/);
+  assert.equal(encodeAttrs({ b: '<&>', a: '1', B: 'x' }), '{"B":"x","a":"1","b":"\\u003c\\u0026\\u003e"}');
+  assert.equal(detailsPrefix({ b: 'x y', a: '1&2' }), 'a=1%262,b=x+y');
+  assert.equal(detailsPrefix(undefined), '');
+});

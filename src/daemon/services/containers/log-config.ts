@@ -42,6 +42,61 @@ export function mergeLogConfig(given: Partial<LogConfig> | null | undefined, dae
   return { Type, Config };
 }
 
+/**
+ * The extra attributes the json-file driver writes into every record (`"attrs"`): the container labels named by
+ * `labels` (comma list) or matching `labels-regex`, and the environment variables named by `env` or matching
+ * `env-regex`. Undefined when there are none.
+ */
+export function logAttrs(lc: LogConfig, labels: Record<string, string>, env: string[]): Record<string, string> | undefined {
+  if (lc.Type !== 'json-file') return undefined;
+  const c = lc.Config;
+  const attrs: Record<string, string> = {};
+  const names = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
+  const regex = (v: string | undefined) => {
+    if (!v) return undefined;
+    try {
+      return new RegExp(v);
+    } catch (e) {
+      throw invalidArgument(`error parsing regexp: ${(e as Error).message}`);
+    }
+  };
+  for (const k of names(c.labels)) if (k in labels) attrs[k] = labels[k]!;
+  const lre = regex(c['labels-regex']);
+  if (lre) for (const [k, v] of Object.entries(labels)) if (lre.test(k)) attrs[k] = v;
+  const envMap = new Map(env.map((e) => [e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), e.includes('=') ? e.slice(e.indexOf('=') + 1) : '']));
+  for (const k of names(c.env)) if (envMap.has(k)) attrs[k] = envMap.get(k)!;
+  const ere = regex(c['env-regex']);
+  if (ere) for (const [k, v] of envMap) if (ere.test(k)) attrs[k] = v;
+  return Object.keys(attrs).length ? attrs : undefined;
+}
+
+/** An attrs object as Go's encoding/json writes a map: keys sorted, `<`, `>` and `&` escaped. */
+export function encodeAttrs(attrs: Record<string, string>): string {
+  const sorted = Object.fromEntries(Object.keys(attrs).sort().map((k) => [k, attrs[k]]));
+  return JSON.stringify(sorted).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `docker logs --details`: the attributes as `k=v,k2=v2` (sorted, query-escaped), as dockerd prefixes lines. */
+export function detailsPrefix(attrs: Record<string, string> | undefined): string {
+  if (!attrs) return '';
+  return Object.keys(attrs)
+    .sort()
+    .map((k) => `${goQueryEscape(k)}=${goQueryEscape(attrs[k]!)}`)
+    .join(',');
+}
+
+/** Go's url.QueryEscape: everything but A-Z a-z 0-9 - _ . ~ is %XX, a space is `+`. */
+function goQueryEscape(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
+    else if (c === ' ') out += '+';
+    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 /** dockerd's units.FromHumanSize: decimal multiples, an optional `b`/`B` and `i` ("10m", "1.5GB", "100"). */
 export function parseHumanSize(s: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[iI]?[bB]?\s*$/.exec(s);

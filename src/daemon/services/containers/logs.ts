@@ -22,6 +22,8 @@ export interface LogRecord {
   log: string;
   /** RFC3339Nano. */
   time: string;
+  /** Extra attributes (json-file `labels`/`env` options). */
+  attrs?: Record<string, string>;
 }
 
 export interface ReadLogsOptions {

@@ -30,7 +30,7 @@ import type { Logger } from '../../logger.js';
 import { writeEtcFiles } from './etc-files.js';
 import { HealthMonitor, probeArgs } from './health.js';
 import { AttachOptions, ContainerIO } from './io.js';
-import { logPlan, mergeLogConfig, normalizeLogConfig, type LogConfig } from './log-config.js';
+import { encodeAttrs, logAttrs, logPlan, mergeLogConfig, normalizeLogConfig, type LogConfig } from './log-config.js';
 import { ContainerStore } from './store.js';
 
 /** What the container service needs from the image service. */
@@ -230,6 +230,7 @@ export class ContainerService {
     const hc = normalizeHostConfig(body.HostConfig ?? {});
     hc.LogConfig = mergeLogConfig(body.HostConfig?.LogConfig as Partial<LogConfig> | undefined, this.o.defaultLogConfig);
     logPlan(hc.LogConfig as LogConfig); // option values, as dockerd checks them when the log opens
+    logAttrs(hc.LogConfig as LogConfig, {}, []); // and its regular expressions
     if (hc.AutoRemove && hc.RestartPolicy.Name !== 'no' && hc.RestartPolicy.Name !== '')
       throw invalidArgument("can't create 'AutoRemove' container with restart policy");
     validateRestartPolicy(hc.RestartPolicy);
@@ -377,8 +378,10 @@ export class ContainerService {
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
         ...(() => {
-          const plan = logPlan(normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig));
-          return plan.file ? { logFile: rec.LogPath, logRotation: plan } : {};
+          const lc = normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig);
+          const plan = logPlan(lc);
+          const attrs = logAttrs(lc, rec.Config.Labels ?? {}, rec.Config.Env ?? []);
+          return plan.file ? { logFile: rec.LogPath, logRotation: plan, logAttrs: attrs && encodeAttrs(attrs) } : {};
         })(),
         exitFile: path.join(bundle, EXIT_FILE),
         socketPath: this.socketPath(rec.Id),

@@ -47,6 +47,8 @@ export interface StartMonitorOptions {
   logFile?: string;
   /** json-file rotation, done by the monitor (see its LOG ROTATION comment). */
   logRotation?: { maxSize: number; maxFile: number; compress: boolean };
+  /** A JSON object written as "attrs" into every log record (json-file `labels`/`env` options). */
+  logAttrs?: string;
   exitFile: string;
   /** Attach socket path; must fit a sockaddr_un (< 108 bytes), and so must `<socket>.tty`. */
   socketPath: string;
@@ -117,6 +119,7 @@ export function monitorArgs(opts: StartMonitorOptions): string[] {
       args.push('--log-max-size', String(rot.maxSize), '--log-max-file', String(rot.maxFile));
       if (rot.compress) args.push('--log-compress');
     }
+    if (opts.logFile && opts.logAttrs) args.push('--log-attrs', opts.logAttrs);
   } else {
     if (!opts.processFile) throw new TypeError('exec mode needs processFile');
     args.push('--process', opts.processFile);
