@@ -390,8 +390,11 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
     const s = this.socket;
     if (!s) return this.onClose();
     if (s.destroyed) return;
-    if (s.writableLength > 0 && !s.writableEnded) s.end(() => s.destroy());
-    else s.destroy();
+    if (s.writableLength > 0 && !s.writableEnded) {
+      s.end(() => s.destroy());
+      // a monitor that stops reading (its container ignores a full stdin) does not keep the connection forever
+      setTimeout(() => s.destroy(), 5000).unref();
+    } else s.destroy();
   }
 
   private send(frame: Buffer): boolean {
