@@ -28,7 +28,7 @@ import * as ref from '../pkg/reference/index.js';
 import { tarFromEntries } from '../pkg/tar/writer.js';
 import type { TarHeader } from '../pkg/tar/header.js';
 import { commitLayer, EMPTY_TAR_DIFF_ID } from '../daemon/services/containers/commit.js';
-import { ScopedFS } from '../daemon/services/containers/files.js';
+import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import { expandWord, expandWords, keyValuePairs, parseDockerfile, splitRaw, type Dockerfile, type Instruction } from './dockerfile/parser.js';
 
 // ------------------------------------------------------------------------------------------------ dependencies
@@ -891,7 +891,8 @@ async function collectSources(fsys: ScopedFS, src: string, addArchives: boolean)
       }
       for (const e of list) {
         const r = rel ? `${rel}/${e.name}` : e.name;
-        if (re.test(r)) hosts.push({ host: path.join(fsys.root, r), base: e.name });
+        // A matched symlink is followed in the context's scope (moby's FollowSymlinkInScope), never on the host.
+        if (re.test(r)) hosts.push({ host: fsys.hostPath(await fsys.resolve('/' + r, true)), base: e.name });
         else if (e.isDirectory()) await walk(r);
       }
     };
@@ -1036,7 +1037,7 @@ async function lookupOwner(root: string, spec: string): Promise<{ uid: number; g
   const fsys = new ScopedFS(root);
   const read = async (f: string) => {
     try {
-      return (await fsp.readFile(fsys.hostPath(await fsys.resolve(f, true)), 'utf8')).split('\n').map((l) => l.split(':'));
+      return (await fsys.readFile(f)).split('\n').map((l) => l.split(':'));
     } catch {
       return [];
     }

@@ -19,6 +19,7 @@ import { ANONYMOUS_LABEL, LOCAL_DRIVER, Volume, VolumeCreateRequest, VolumeRecor
 import { conflict, EngineError, invalidArgument, notFound } from '../../errdefs/index.js';
 import { Filters } from '../../pkg/filters/filters.js';
 import { ApiMount, MountPointSpec, parseBindSpec, parseMountSpec, parseVolumesFrom } from '../../pkg/mountspec/index.js';
+import { resolveInRootSync } from '../../pkg/securejoin/securejoin.js';
 import { generateId } from '../../pkg/stringid/stringid.js';
 import { tmpfsMount } from '../../plugins/runtime/oci/spec.js';
 import { LocalVolumeDriver } from '../../plugins/volume/local/index.js';
@@ -462,36 +463,15 @@ function parseGoBool(s: string): boolean | undefined {
 
 /**
  * Resolves `p` inside `root` following symlinks as if `root` were `/` (so an image's symlink can never point the
- * copy outside the container's filesystem). Returns undefined when a component is missing.
+ * copy outside the container's filesystem). Returns undefined when a component is missing or the lookup fails.
  */
 export function resolveInRoot(root: string, p: string): string | undefined {
-  const parts = p.split('/').filter(Boolean);
-  let cur: string[] = [];
-  let hops = 0;
-  while (parts.length) {
-    const part = parts.shift()!;
-    if (part === '.') continue;
-    if (part === '..') {
-      cur.pop();
-      continue;
-    }
-    const full = path.join(root, ...cur, part);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(full);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      if (++hops > 40) return undefined;
-      const target = fs.readlinkSync(full);
-      if (target.startsWith('/')) cur = [];
-      parts.unshift(...target.split('/').filter(Boolean));
-      continue;
-    }
-    cur.push(part);
+  try {
+    const r = resolveInRootSync(root, p);
+    return r.missing ? undefined : path.join(root, ...r.components);
+  } catch {
+    return undefined;
   }
-  return path.join(root, ...cur);
 }
 
 /** Docker's copy-up: when the volume is empty and the image has a directory there, copy it in (owners, modes, xattrs). */

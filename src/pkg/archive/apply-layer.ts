@@ -12,13 +12,14 @@
  *
  * Safety: entry names are normalised lexically (a leading '/' is dropped; a '..' that climbs above root rejects the
  * entry with "invalid tar entry: <name> escapes the layer root"). Parent directories are resolved one component at a
- * time with lstat; a symlink met on the way is resolved *inside root* (absolute targets are relative to root, '..'
- * stops at root), as Docker's chrooted extraction does, so only symlink-free paths ever reach the kernel. The final
+ * time by pkg/securejoin; a symlink met on the way is resolved *inside root* (absolute targets are relative to root,
+ * '..' stops at root), as Docker's chrooted extraction does, so only symlink-free paths ever reach the kernel. The final
  * component is never followed: an existing entry there is replaced, and files are opened O_EXCL|O_NOFOLLOW.
  */
 import { createHash } from 'node:crypto';
 import fs, { constants as fsc, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { resolveWith, SymlinkLoopError, type Lookup } from '../securejoin/securejoin.js';
 import { readTar } from '../tar/reader.js';
 import type { TarHeader } from '../tar/header.js';
 import { FileType, lsetxattr, makedev, mknod } from '../../sys/linux.js';
@@ -39,7 +40,6 @@ export interface ApplyLayerResult {
 
 const WH_PREFIX = '.wh.';
 const WH_OPAQUE = '.wh..wh..opq';
-const MAX_SYMLINK_HOPS = 40;
 /** Files up to this size are buffered and written concurrently with parsing the rest of the stream. */
 const SMALL_FILE = 1 << 20;
 const MAX_INFLIGHT = 32;
@@ -170,19 +170,9 @@ class ApplyState {
    * Symlinks are followed inside root only.
    */
   private async resolveDir(parts: string[]): Promise<string> {
-    const resolved: string[] = [];
-    const queue = parts.slice();
-    let hops = 0;
-    while (queue.length) {
-      const c = queue.shift()!;
-      if (c === '' || c === '.') continue;
-      if (c === '..') {
-        resolved.pop();
-        continue;
-      }
-      resolved.push(c);
-      const key = resolved.join('/');
-      if (this.dirs.has(key)) continue;
+    const lookup = async (comps: string[]): Promise<Lookup> => {
+      const key = comps.join('/');
+      if (this.dirs.has(key)) return { kind: 'present' };
       const abs = this.abs(key);
       let st;
       try {
@@ -192,22 +182,22 @@ class ApplyState {
         await this.waitFor(key);
         await fsp.mkdir(abs, 0o755);
         this.dirs.add(key);
-        continue;
+        return { kind: 'present' };
       }
       if (st.isDirectory()) {
         this.dirs.add(key);
         if (st.mode & 0o2000) this.setgidDirs.add(key);
-      } else if (st.isSymbolicLink()) {
-        if (++hops > MAX_SYMLINK_HOPS) throw new Error(`apply layer: too many levels of symbolic links at ${key}`);
-        const target = await fsp.readlink(abs);
-        resolved.pop();
-        if (target.startsWith('/')) resolved.length = 0;
-        queue.unshift(...target.split('/'));
-      } else {
-        throw new Error(`apply layer: ${key} is not a directory`);
+        return { kind: 'present' };
       }
+      if (st.isSymbolicLink()) return { kind: 'symlink', target: await fsp.readlink(abs) };
+      throw new Error(`apply layer: ${key} is not a directory`);
+    };
+    try {
+      return (await resolveWith(parts.join('/'), lookup)).components.join('/');
+    } catch (err) {
+      if (err instanceof SymlinkLoopError) throw new Error(`apply layer: too many levels of symbolic links at ${err.at}`);
+      throw err;
     }
-    return resolved.join('/');
   }
 
   /** Resolves an entry name to the key of its parent directory and its own key. */

@@ -9,10 +9,9 @@
  * - *container mounts*: volumes and binds (rec.Mounts) and, while running, the /etc/hosts, /etc/hostname and
  *   /etc/resolv.conf files. runc mounts them inside the container's mount namespace only, so the host rootfs does not
  *   show them; paths under a mount point are mapped to the mount's host Source instead.
- * - *resolving a path in scope*: components are walked one at a time with lstat; a symlink is replaced by its target
- *   interpreted inside the container (absolute targets start again at the container's `/`, `..` stops at `/`), so no
- *   path ever leaves the container root or its mounts. The last component is followed only when the path ends in
- *   `/` or `/.` (Docker's ResolvePath).
+ * - *resolving a path in scope*: pkg/securejoin's ScopedFS over the container root and mounts (absolute symlink
+ *   targets start again at the container's `/`, `..` stops at `/`), so no path ever leaves the container root or its
+ *   mounts. The last component is followed only when the path ends in `/` or `/.` (Docker's ResolvePath).
  */
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -26,7 +25,10 @@ import { decompress } from '../../../pkg/archive/compression.js';
 import { changes as layerChanges, tarDirectory, type Change } from '../../../pkg/archive/diff-layer.js';
 import { readTar } from '../../../pkg/tar/reader.js';
 import { tarFromEntries } from '../../../pkg/tar/writer.js';
+import { ScopedFS, type MappedMount } from '../../../pkg/securejoin/scoped.js';
 import type { ContainerStore } from './store.js';
+
+export { ScopedFS, type MappedMount };
 
 /** Docker's `ContainerPathStat`, sent base64-encoded in `X-Docker-Container-Path-Stat`. */
 export interface PathStat {
@@ -42,14 +44,6 @@ export interface ContainerFilesOptions {
   store: ContainerStore;
   snapshots: Snapshotter;
   execRoot: string;
-}
-
-/** A mount point inside the container mapped to a host path. */
-export interface MappedMount {
-  /** Absolute container path components. */
-  dest: string[];
-  source: string;
-  rw: boolean;
 }
 
 /** Go's os.FileMode type bits. */
@@ -93,81 +87,6 @@ function splitPath(p: string): string[] {
 
 function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/**
- * A container's filesystem view on the host: the root plus mounts mapped by destination. Pure path logic over lstat
- * and readlink, unit-testable on plain directories.
- */
-export class ScopedFS {
-  private readonly mounts: MappedMount[];
-  constructor(
-    readonly root: string,
-    mounts: MappedMount[] = [],
-  ) {
-    // Longest destination first, so nested mounts win.
-    this.mounts = [...mounts].sort((a, b) => b.dest.length - a.dest.length);
-  }
-
-  /** The mount a container path lies in (undefined: the rootfs). */
-  mountOf(comps: string[]): MappedMount | undefined {
-    return this.mounts.find((m) => m.dest.length <= comps.length && m.dest.every((c, i) => comps[i] === c));
-  }
-
-  /** The host path of symlink-free container path components. */
-  hostPath(comps: string[]): string {
-    const m = this.mountOf(comps);
-    if (m) return comps.length === m.dest.length ? m.source : path.join(m.source, ...comps.slice(m.dest.length));
-    return comps.length ? path.join(this.root, ...comps) : this.root;
-  }
-
-  private isMountPoint(comps: string[]): boolean {
-    return this.mounts.some((m) => m.dest.length === comps.length && m.dest.every((c, i) => comps[i] === c));
-  }
-
-  /**
-   * Resolves a container path in scope (see the module comment). Returns the symlink-free container path
-   * components. Missing components are kept lexically (the caller's lstat reports them).
-   */
-  async resolve(p: string, followFinal: boolean): Promise<string[]> {
-    const todo = p.split('/').filter((c) => c !== '' && c !== '.');
-    let cur: string[] = [];
-    let hops = 0;
-    while (todo.length) {
-      const c = todo.shift()!;
-      if (c === '..') {
-        cur.pop();
-        continue;
-      }
-      const next = [...cur, c];
-      if (todo.length === 0 && !followFinal) {
-        cur = next;
-        break;
-      }
-      if (this.isMountPoint(next)) {
-        cur = next;
-        continue;
-      }
-      const host = this.hostPath(next);
-      let st: fs.Stats;
-      try {
-        st = await fsp.lstat(host);
-      } catch (e) {
-        if (errCode(e) !== 'ENOENT' && errCode(e) !== 'ENOTDIR') throw e;
-        cur = next;
-        continue;
-      }
-      if (!st.isSymbolicLink()) {
-        cur = next;
-        continue;
-      }
-      if (++hops > 255) throw invalidArgument(`too many links in ${p}`);
-      const target = await fsp.readlink(host);
-      todo.unshift(...target.split('/').filter((x) => x !== '' && x !== '.'));
-      if (target.startsWith('/')) cur = [];
-    }
-    return cur;
-  }
 }
 
 /** How `docker cp` names a path: Docker keeps a trailing `/.` or `/` (they mean "the directory's contents"). */
@@ -418,7 +337,7 @@ async function lookupUser(fsys: ScopedFS, spec: string): Promise<{ uid: number; 
   const [user, group] = spec.split(':') as [string, string | undefined];
   const read = async (file: string) => {
     try {
-      return (await fsp.readFile(fsys.hostPath(await fsys.resolve(file, true)), 'utf8')).split('\n').map((l) => l.split(':'));
+      return (await fsys.readFile(file)).split('\n').map((l) => l.split(':'));
     } catch {
       return [];
     }

@@ -3,12 +3,12 @@
  * ids using the container rootfs' /etc/passwd and /etc/group, with runc's (libcontainer/user) matching rules.
  *
  * The rootfs is untrusted: its /etc/passwd may be a symlink to "/etc/shadow" or "../../../etc/passwd". Files are
- * therefore found with a *confined resolver*: each path component is lstat'ed and symlinks are expanded as if the
- * rootfs were "/", so nothing outside the rootfs is ever read.
+ * therefore found with pkg/securejoin, which expands symlinks as if the rootfs were "/", and opened with its
+ * openBeneath checks, so nothing outside the rootfs is ever read.
  */
-import { promises as fs, constants as fsc } from 'node:fs';
-import path from 'node:path';
+import { constants as fsc } from 'node:fs';
 import { invalidArgument } from '../../../errdefs/index.js';
+import { openBeneath, secureJoin } from '../../../pkg/securejoin/securejoin.js';
 
 /** The ids the container's process runs as. `additionalGids` starts with `gid`, as Docker's spec does. */
 export interface ResolvedUser {
@@ -18,41 +18,13 @@ export interface ResolvedUser {
 }
 
 const MAX_ID = 2 ** 31 - 1;
-const MAX_SYMLINKS = 40;
 
 /**
  * Host path of `rel` inside `root`, following symlinks as the container would see them (absolute targets and `..`
  * never leave `root`). The final component may not exist.
  */
-export async function resolveInRoot(root: string, rel: string): Promise<string> {
-  const todo = rel.split('/').filter(Boolean);
-  const done: string[] = [];
-  let links = 0;
-  while (todo.length > 0) {
-    const part = todo.shift()!;
-    if (part === '.') continue;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    const candidate = path.join(root, ...done, part);
-    let st;
-    try {
-      st = await fs.lstat(candidate);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return path.join(candidate, ...todo);
-      throw e;
-    }
-    if (st.isSymbolicLink()) {
-      if (++links > MAX_SYMLINKS) throw Object.assign(new Error(`too many symlinks resolving ${rel}`), { code: 'ELOOP' });
-      const target = await fs.readlink(candidate);
-      if (target.startsWith('/')) done.length = 0;
-      todo.unshift(...target.split('/').filter(Boolean));
-      continue;
-    }
-    done.push(part);
-  }
-  return path.join(root, ...done);
+export function resolveInRoot(root: string, rel: string): Promise<string> {
+  return secureJoin(root, rel);
 }
 
 /** Contents of `rel` inside `root` via the confined resolver, or undefined when it is absent or not a regular file. */
@@ -60,11 +32,11 @@ export async function readFileInRoot(root: string, rel: string): Promise<string 
   const p = await resolveInRoot(root, rel);
   let fh;
   try {
-    // O_NOFOLLOW: a symlink swapped in after resolving fails instead of being followed.
-    fh = await fs.open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    // O_NOFOLLOW and the beneath check: a symlink swapped in after resolving fails instead of being followed.
+    fh = await openBeneath(root, p, fsc.O_RDONLY | fsc.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EXDEV') return undefined;
     throw e;
   }
   try {
