@@ -108,6 +108,7 @@ test('process: cwd, user, terminal, rlimits, no-new-privileges, oom score', () =
   assert.deepEqual(canRaise.process.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1048576, hard: 1048576 }]);
   assert.throws(() => hc({ Ulimits: [{ Name: 'nofile', Soft: 1, Hard: 99999 }] }), { kind: 'InvalidArgument' });
   assert.throws(() => hc({ Ulimits: [{ Name: 'bogus', Soft: 1, Hard: 1 }] }), /invalid ulimit type/);
+  assert.throws(() => hc({ Ulimits: [null as never] }), /invalid ulimit: null/); // a 400, not a TypeError (fuzz seed 7074)
   assert.throws(() => build({ config: { Cmd: ['x'], WorkingDir: 'rel' } }), /needs to be an absolute path/);
   assert.equal(parseSecurityOpts(['no-new-privileges=false']).noNewPrivileges, false);
   assert.throws(() => parseSecurityOpts(['bogus=1']), { message: 'invalid --security-opt 2: "bogus=1"' });

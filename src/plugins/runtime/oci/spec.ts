@@ -416,6 +416,8 @@ function buildRlimits(hc: DockerHostConfig, facts: HostFacts): POSIXRlimit[] {
   const canRaise = facts.effectiveCaps.includes('CAP_SYS_RESOURCE');
   const out: POSIXRlimit[] = [];
   for (const u of hc.Ulimits ?? []) {
+    // the wire type allows a null entry (Go: a nil *Ulimit, which dockerd would dereference)
+    if (!u || typeof u.Name !== 'string') throw invalidArgument(`invalid ulimit: ${JSON.stringify(u)}`);
     const name = u.Name.toLowerCase();
     if (!RLIMIT_NAMES.has(name)) throw invalidArgument(`invalid ulimit type: ${u.Name}`);
     if (u.Soft > u.Hard) {
