@@ -301,3 +301,13 @@ test('kill -9 of a container monitor: the container is ended (137, State.Error s
   assert.equal((await docker(['inspect', '-f', '{{.State.Running}} {{.State.Error}}', 'orphan'])).stdout.trim(), 'true');
   await docker(['rm', '-f', 'orphan']);
 });
+
+test('docker kill (SIGKILL) answers once the exit is recorded, as dockerd does', async () => {
+  for (let i = 0; i < REPS; i++) {
+    const r = await docker(['run', '-d', '--name', `k${i}`, IMG, 'sleep', '300']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await docker(['kill', `k${i}`])).code, 0);
+    assert.equal((await docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', `k${i}`])).stdout.trim(), 'exited 137');
+    assert.equal((await docker(['rm', `k${i}`])).code, 0, 'removable at once, without -f');
+  }
+});

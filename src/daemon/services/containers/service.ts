@@ -539,6 +539,10 @@ export class ContainerService {
       if (!/not running|does not exist|container not running/.test(e.message)) throw e;
     });
     this.o.events.publish('container', 'kill', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), signal: String(signalNumber(sig)) });
+    // As dockerd, a SIGKILL answers once the container is dead and its exit recorded (`kill` then `rm` or
+    // `compose down` right after see it stopped); other signals answer at once.
+    const run = this.running.get(rec.Id);
+    if (sig === 'SIGKILL' && run) await Promise.race([run.exited, sleep(10_000)]);
   }
 
   async stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<'stopped' | 'already'> {
