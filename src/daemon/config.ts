@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { FlagSpec, parseFlags } from '../pkg/flags/flags.js';
-import { logPlan, type LogConfig } from './services/containers/log-config.js';
+import { validateLogConfig, type LogConfig } from './services/containers/log-config.js';
 import { isLogLevel, LogLevel } from './logger.js';
 
 export interface AddressPool {
@@ -134,7 +134,7 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       : Object.fromEntries(Object.entries((logOpts ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
   };
   try {
-    logPlan(logConfig);
+    validateLogConfig(logConfig);
   } catch (e) {
     throw new ConfigError(`failed to set log opts: ${(e as Error).message}`);
   }

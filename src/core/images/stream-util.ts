@@ -1,18 +1,6 @@
 /** Small stream helpers for the image paths (no temp files: tee a stream to several consumers with back-pressure). */
 import { PassThrough, type Readable } from 'node:stream';
-
-function waitWritable(s: PassThrough): Promise<void> {
-  return new Promise((resolve) => {
-    if (!s.writableNeedDrain || s.destroyed) return resolve();
-    const done = () => {
-      s.off('drain', done);
-      s.off('close', done);
-      resolve();
-    };
-    s.on('drain', done);
-    s.on('close', done);
-  });
-}
+import { drained } from '../../pkg/stream/drained.js';
 
 /**
  * Splits one readable into `n` branches that each see every byte. Reading proceeds at the pace of the slowest
@@ -36,7 +24,7 @@ export function tee(input: Readable | AsyncIterable<Buffer>, n = 2): PassThrough
       for await (const chunk of input) {
         if (failed) return;
         for (const o of outs) o.write(chunk);
-        await Promise.all(outs.map(waitWritable));
+        await Promise.all(outs.map(drained));
       }
       for (const o of outs) o.end();
     } catch (e) {

@@ -10,6 +10,7 @@ import { parseTimestamp, timestampToMillis } from '../../pkg/units/units.js';
 import type { RequestContext, Router } from '../server/router.js';
 import type { ExecCreateRequest, ExecService } from '../services/containers/exec.js';
 import { parseDetachKeys } from '../services/containers/io.js';
+import { drained } from '../../pkg/stream/drained.js';
 import { detailsPrefix } from '../services/containers/log-config.js';
 import { fixedTimestamp, readLogs } from '../services/containers/logs.js';
 import type { ContainerService, CreateRequest } from '../services/containers/service.js';
@@ -179,7 +180,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
       const line = details ? `${detailsPrefix(r.attrs)} ${r.log}` : r.log;
       const text = timestamps ? `${fixedTimestamp(r.time)} ${line}` : line;
       const ok = ctx.res.write(tty ? text : frame(r.stream === 'stdout' ? 1 : 2, text));
-      if (!ok) await new Promise((res) => ctx.res.once('drain', res));
+      if (!ok) await drained(ctx.res);
     }
     ctx.res.end();
   });

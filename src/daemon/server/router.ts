@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EngineError, httpStatus, invalidArgument, kindOf, notFound } from '../../errdefs/index.js';
 import { parseJson } from '../../api/decode/json.js';
+import { drained } from '../../pkg/stream/drained.js';
 import { Query } from './query.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -206,17 +207,7 @@ export function createContext(
         get closed() {
           return !res.writable || abort.signal.aborted;
         },
-        drain: () =>
-          new Promise<void>((resolve) => {
-            if (!res.writableNeedDrain) return resolve();
-            const done = () => {
-              res.off('drain', done);
-              res.off('close', done);
-              resolve();
-            };
-            res.on('drain', done);
-            res.on('close', done);
-          }),
+        drain: () => drained(res),
       };
     },
     hijack(contentType = 'application/vnd.docker.raw-stream') {

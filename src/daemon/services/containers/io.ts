@@ -17,7 +17,6 @@
  * - detach keys: a byte sequence (default ctrl-p ctrl-q) on a client's stdin that ends that client's session
  *   without touching the process.
  */
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { frame } from '../../../api/stdcopy.js';
 import { invalidArgument } from '../../../errdefs/index.js';
@@ -113,7 +112,7 @@ function clientGone(client: Duplex): boolean {
   }
 }
 
-export class ContainerIO extends EventEmitter {
+export class ContainerIO {
   private control: MonitorConnection | undefined;
   private socketPath = '';
   private readonly sessions = new Set<{ close(): void }>();
@@ -129,7 +128,6 @@ export class ContainerIO extends EventEmitter {
   readonly ended: Promise<number | undefined>;
 
   constructor(readonly tty: boolean) {
-    super();
     this.ended = new Promise((r) => (this.resolveEnded = r));
   }
 
@@ -153,7 +151,6 @@ export class ContainerIO extends EventEmitter {
     if (this.exited) return;
     this.exited = true;
     this.resolveEnded(code);
-    this.emit('exit', code);
     this.control?.close();
   }
 
@@ -181,7 +178,6 @@ export class ContainerIO extends EventEmitter {
       conn?.close();
       if (!client.destroyed && !startFailed) client.end();
       resolveDone(detached ? 'detached' : 'exited');
-      if (detached) this.emit('detach');
     };
     client.on('close', () => end(!this.exited));
     client.on('error', () => end(!this.exited));
@@ -254,10 +250,6 @@ export class ContainerIO extends EventEmitter {
         conn.closeStdin();
       }
     });
-  }
-
-  get attachedCount(): number {
-    return this.sessions.size;
   }
 
   resize(rows: number, cols: number): void {

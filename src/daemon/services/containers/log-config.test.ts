@@ -13,7 +13,7 @@ test('parseHumanSize: decimal units as dockerd parses max-size', () => {
 });
 
 test('logPlan: json-file rotation, none, and dockerd option errors', () => {
-  const plan = (Config: Record<string, string>, Type = 'json-file') => logPlan(normalizeLogConfig({ Type, Config }));
+  const plan = (Config: Record<string, string>, Type = 'json-file') => logPlan(normalizeLogConfig({ Type, Config }), {}, []);
   assert.deepEqual(plan({}), { file: true, maxSize: 0, maxFile: 1, compress: false });
   assert.deepEqual(plan({ 'max-size': '1m', 'max-file': '3' }), { file: true, maxSize: 1_000_000, maxFile: 3, compress: false });
   assert.deepEqual(plan({ 'max-size': '10k', 'max-file': '2', compress: 'true' }), { file: true, maxSize: 10_000, maxFile: 2, compress: true });

@@ -23,6 +23,23 @@ export interface LogPlan {
   maxSize: number;
   maxFile: number;
   compress: boolean;
+  /** The "attrs" object of every record, JSON-encoded (see logAttrs), when there is one. */
+  attrs?: string;
+}
+
+/** Docker's built-in log drivers on Linux; berth writes json-file logs for each but none (the rest: a later issue). */
+const LOG_DRIVERS = new Set(['json-file', 'local', 'none', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'gcplogs', 'logentries']);
+const JSON_FILE_OPTS = new Set(['max-file', 'max-size', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag']);
+
+/**
+ * dockerd's checks of a logging configuration, with its wording: the driver (an unknown one is looked up as a
+ * plugin), the option names, and their values (which dockerd checks when the log opens; berth at create).
+ */
+export function validateLogConfig(lc: LogConfig): void {
+  if (!LOG_DRIVERS.has(lc.Type)) throw invalidArgument(`error looking up logging plugin ${lc.Type}: plugin "${lc.Type}" not found`);
+  if (lc.Type === 'json-file')
+    for (const k of Object.keys(lc.Config)) if (!JSON_FILE_OPTS.has(k)) throw invalidArgument(`unknown log opt '${k}' for json-file log driver`);
+  logPlan(lc, {}, []);
 }
 
 /** Inspect shows the configuration as given, with dockerd's default driver. */
@@ -110,9 +127,11 @@ export function parseHumanSize(s: string): number {
  * failing `docker run` leaves no container behind). Drivers other than json-file and none keep their options
  * unchecked here: berth logs them as json-file.
  */
-export function logPlan(lc: LogConfig): LogPlan {
+export function logPlan(lc: LogConfig, labels: Record<string, string>, env: string[]): LogPlan {
   if (lc.Type === 'none') return { file: false, maxSize: 0, maxFile: 1, compress: false };
   if (lc.Type !== 'json-file') return { file: true, maxSize: 0, maxFile: 1, compress: false };
+  const found = logAttrs(lc, labels, env);
+  const attrs = found ? { attrs: encodeAttrs(found) } : {};
   const c = lc.Config;
   let maxSize = 0;
   if (c['max-size'] !== undefined) {
@@ -132,6 +151,6 @@ export function logPlan(lc: LogConfig): LogPlan {
     compress = /^(1|t|T|TRUE|true|True)$/.test(c.compress);
     if (compress && maxFile < 2) throw invalidArgument('compress cannot be true when max-file is less than 2');
   }
-  if (maxFile > 1 && maxSize === 0) return { file: true, maxSize: 0, maxFile: 1, compress: false }; // as dockerd: no size, no rotation
-  return { file: true, maxSize, maxFile, compress };
+  if (maxFile > 1 && maxSize === 0) return { file: true, maxSize: 0, maxFile: 1, compress: false, ...attrs }; // as dockerd: no size, no rotation
+  return { file: true, maxSize, maxFile, compress, ...attrs };
 }

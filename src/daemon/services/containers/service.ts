@@ -30,7 +30,7 @@ import type { Logger } from '../../logger.js';
 import { writeEtcFiles } from './etc-files.js';
 import { HealthMonitor, probeArgs } from './health.js';
 import { AttachOptions, ContainerIO } from './io.js';
-import { encodeAttrs, logAttrs, logPlan, mergeLogConfig, normalizeLogConfig, type LogConfig } from './log-config.js';
+import { logPlan, mergeLogConfig, normalizeLogConfig, validateLogConfig, type LogConfig } from './log-config.js';
 import { ContainerStore } from './store.js';
 
 /** What the container service needs from the image service. */
@@ -229,12 +229,10 @@ export class ContainerService {
     const id = generateId();
     const hc = normalizeHostConfig(body.HostConfig ?? {});
     hc.LogConfig = mergeLogConfig(body.HostConfig?.LogConfig as Partial<LogConfig> | undefined, this.o.defaultLogConfig);
-    logPlan(hc.LogConfig as LogConfig); // option values, as dockerd checks them when the log opens
-    logAttrs(hc.LogConfig as LogConfig, {}, []); // and its regular expressions
+    validateLogConfig(hc.LogConfig as LogConfig); // the merged one: the daemon's defaults are checked too
     if (hc.AutoRemove && hc.RestartPolicy.Name !== 'no' && hc.RestartPolicy.Name !== '')
       throw invalidArgument("can't create 'AutoRemove' container with restart policy");
     validateRestartPolicy(hc.RestartPolicy);
-    validateLogConfig(body.HostConfig?.LogConfig as Parameters<typeof validateLogConfig>[0]);
     validateHostConfig(hc as never, await this.facts());
 
     const cname = name || generateName((n) => this.store.nameTaken(n) !== undefined);
@@ -368,6 +366,7 @@ export class ContainerService {
       await fs.promises.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
 
       const io = new ContainerIO(rec.Config.Tty);
+      const log = logPlan(normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig), rec.Config.Labels ?? {}, rec.Config.Env ?? []);
       const started = await startMonitor({
         monitorPath: this.o.monitorPath,
         id: rec.Id,
@@ -377,12 +376,7 @@ export class ContainerService {
         mode: 'create',
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
-        ...(() => {
-          const lc = normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig);
-          const plan = logPlan(lc);
-          const attrs = logAttrs(lc, rec.Config.Labels ?? {}, rec.Config.Env ?? []);
-          return plan.file ? { logFile: rec.LogPath, logRotation: plan, logAttrs: attrs && encodeAttrs(attrs) } : {};
-        })(),
+        ...(log.file ? { logFile: rec.LogPath, logRotation: log, logAttrs: log.attrs } : {}),
         exitFile: path.join(bundle, EXIT_FILE),
         socketPath: this.socketPath(rec.Id),
         pidFile: path.join(bundle, 'init.pid'),
@@ -825,16 +819,6 @@ function exitCodeForStartError(message: string): number {
 }
 
 /** Docker's built-in log drivers on Linux; berth writes json-file logs for each (other drivers: a later issue). */
-const LOG_DRIVERS = new Set(['json-file', 'local', 'none', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'gcplogs', 'logentries']);
-const JSON_FILE_OPTS = new Set(['max-file', 'max-size', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag']);
-
-/** dockerd's create-time log config checks, with its wording (an unknown driver is looked up as a plugin). */
-function validateLogConfig(lc: { Type?: string; Config?: Record<string, string> | null } | null | undefined): void {
-  const type = lc?.Type || 'json-file';
-  if (!LOG_DRIVERS.has(type)) throw invalidArgument(`error looking up logging plugin ${type}: plugin "${type}" not found`);
-  if (type !== 'json-file') return;
-  for (const k of Object.keys(lc?.Config ?? {})) if (!JSON_FILE_OPTS.has(k)) throw invalidArgument(`unknown log opt '${k}' for json-file log driver`);
-}
 
 function validateRestartPolicy(p: { Name: string; MaximumRetryCount: number }): void {
   if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(p.Name)) throw invalidArgument(`invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);

@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { drained } from '../../../pkg/stream/drained.js';
 import {
   ClientFrame,
   decodeNumber,
@@ -372,17 +373,7 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
 
   /** Resolves when stdin written so far has left our socket buffer (or the connection is gone). */
   waitDrain(): Promise<void> {
-    const s = this.socket;
-    if (!s || this.closed || s.destroyed || !s.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        s.off('drain', done);
-        s.off('close', done);
-        resolve();
-      };
-      s.on('drain', done);
-      s.on('close', done);
-    });
+    return this.socket && !this.closed ? drained(this.socket) : Promise.resolve();
   }
 
   /** Detaches; the container is not affected. Frames already written (a close-stdin, say) are flushed first. */
