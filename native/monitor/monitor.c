@@ -7,7 +7,7 @@
  *                 [--process FILE]          exec mode: the OCI process.json for `runc exec --process`
  *                 [--tty] [--stdin]         allocate a pty (runc --console-socket); keep stdin open
  *                 [--log FILE]              create mode: append Docker json-file records for stdout/stderr
- *                 [--log-max-size BYTES] [--log-max-file N] [--log-compress]   rotation (see LOG ROTATION)
+ *                 [--log-max-size BYTES] [--log-max-file N] [--log-compress]   rotation (log-file.h)
  *                 [--log-attrs JSON]        an object written as "attrs" into every record (labels/env options)
  *                 --exit-file FILE --socket PATH --pid-file FILE
  *   All paths should be absolute. berthd spawns the monitor detached (own session, stdin /dev/null, stdout a pipe).
@@ -69,18 +69,9 @@
  *   SIGTERM is honoured only before anything was started (exec mode waiting for start); otherwise ignored, because
  *   a container without its monitor would lose its stdout/stderr.
  *
- * LOG (create mode, --log): Docker json-file records, one per line of output:
- *   {"log":"hello\n","stream":"stdout","time":"2026-11-25T12:16:03.123456789Z"}
- *   (with --log-attrs: {"log":…,"stream":…,"attrs":{…},"time":…}, the object written as given)
- *   escaped like moby's jsonlog (\u003c \u003e \u0026, control bytes \u00XX except \n \r, invalid UTF-8 \ufffd,
- *   U+2028/2029 escaped); lines longer than 16 KiB are split into records without a trailing "\n".
- *
- * LOG ROTATION (Docker's json-file max-size / max-file / compress), done here so it goes on while berthd is down.
- *   Before a write that would take the file past max-size (and the file is not empty), FILE is rotated: with
- *   max-file 1 it is truncated; otherwise FILE.(N-2) … FILE.1 move up one (the oldest, FILE.(N-1), is replaced),
- *   FILE becomes FILE.1 by rename (atomic: readers holding it open keep reading it to its end) and a new FILE is
- *   created. Writes are whole records, so no record is ever split between files. With --log-compress, FILE.1 is
- *   gzip'd into FILE.1.gz (temp file + rename) right after the rotation and the rotated names carry .gz.
+ * LOG (create mode, --log): the output goes to a log driver inside this process (log.h; json-file: log-jsonfile.c,
+ *   rotation: log-file.h), so logging and rotation go on while berthd is down. Every byte read is handed to the log
+ *   before anything else happens to it. An exec's output is not logged (as Docker).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -103,7 +94,9 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
+#include "buf.h"
+#include "log.h"
+#include "util.h"
 
 enum { C_STDIN = 0, C_CLOSE_STDIN = 1, C_RESIZE = 2, C_START = 3, C_SUBSCRIBE = 4 };
 enum { SUB_STDOUT = 1, SUB_STDERR = 2, SUB_ALL = 3 };
@@ -114,54 +107,10 @@ enum { M_STDOUT = 1, M_STDERR = 2, M_STARTED = 3, M_EXIT = 4, M_START_ERROR = 5 
 #define DRAIN_OUT_MAX (16u << 20)  /* the same while draining after the exit (see BACK-PRESSURE) */
 #define FRAME_IN_MAX (1u << 20)   /* largest accepted client frame */
 #define STDIN_MAX (1u << 20)      /* pending stdin; beyond it clients are not read (back-pressure) */
-#define LOG_LINE_MAX 16384        /* Docker's copier buffer: longer lines become partial records */
 #define MAX_CLIENTS 128
 #define DRAIN_MS 1000
 #define LINGER_IDLE_MS 30000 /* after the exit: a client that takes no byte for this long is dropped */
 #define READ_CHUNK 65536
-
-struct buf {
-    char *p;
-    size_t off, len, cap; /* valid bytes are p[off .. len) */
-};
-
-static void buf_reserve(struct buf *b, size_t more) {
-    if (b->off > 0 && b->len + more > b->cap) { /* compact before growing */
-        memmove(b->p, b->p + b->off, b->len - b->off);
-        b->len -= b->off;
-        b->off = 0;
-    }
-    if (b->len + more <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) abort();
-    b->p = p;
-    b->cap = cap;
-}
-static void buf_add(struct buf *b, const void *d, size_t n) {
-    buf_reserve(b, n);
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-static void buf_addc(struct buf *b, char c) { buf_add(b, &c, 1); }
-static void buf_adds(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-static size_t buf_size(const struct buf *b) { return b->len - b->off; }
-static char *buf_data(const struct buf *b) { return b->p + b->off; }
-static void buf_drop(struct buf *b, size_t n) {
-    b->off += n;
-    if (b->off >= b->len) b->off = b->len = 0;
-}
-static void buf_clear(struct buf *b) { b->off = b->len = 0; }
-static void buf_free(struct buf *b) {
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-static const char *buf_cstr(struct buf *b) { /* NUL-terminate without counting it */
-    buf_reserve(b, 1);
-    b->p[b->len] = 0;
-    return buf_data(b);
-}
 
 struct client {
     int fd;
@@ -173,19 +122,15 @@ struct client {
 };
 
 static struct {
-    const char *id, *bundle, *runc, *runc_root, *process, *log, *exit_file, *socket, *pid_file;
+    const char *id, *bundle, *runc, *runc_root, *process, *exit_file, *socket, *pid_file;
     int exec_mode, tty, stdin_open;
-    long long log_max_size; /* 0: no rotation */
-    int log_max_file, log_compress;
-    const char *log_attrs; /* a JSON object added to every record (json-file labels/env options), or NULL */
-} o = {.log_max_file = 1};
-static long long log_size; /* bytes in the current log file */
+} o; /* the log options are log_opts (log.h) */
 
-static int sigfd = -1, listen_fd = -1, log_fd = -1;
+static int sigfd = -1, listen_fd = -1;
 static int out_fd = -1, err_fd = -1; /* container stdout/stderr read ends, or the pty master as out_fd */
 static int in_fd = -1;               /* container stdin write end (the pty master with a tty) */
 static int stdin_closing;
-static struct buf stdin_buf, pend[2];
+static struct buf stdin_buf;
 static struct client *clients[MAX_CLIENTS];
 static int nclients;
 static char monitor_pid_path[4200];
@@ -200,100 +145,7 @@ static int exit_signal;  /* 0 unless killed by a signal */
 static struct timespec finished_at;
 static struct timespec deadline;
 
-/* ---------- small helpers ---------- */
-
-static void now_ts(struct timespec *ts) { clock_gettime(CLOCK_REALTIME, ts); }
-static long long mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Go's time.RFC3339Nano in UTC: fraction with trailing zeros trimmed. */
-static void fmt_time(const struct timespec *ts, char *out, size_t n) {
-    struct tm tm;
-    time_t s = ts->tv_sec;
-    gmtime_r(&s, &tm);
-    char frac[16] = "";
-    if (ts->tv_nsec) {
-        snprintf(frac, sizeof frac, ".%09ld", ts->tv_nsec);
-        size_t l = strlen(frac);
-        while (frac[l - 1] == '0') frac[--l] = 0;
-    }
-    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, frac);
-}
-
-/* Length of a valid UTF-8 sequence at s (same acceptance as Go's utf8.DecodeRune), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0xC2 || c > 0xF4) return 0;
-    if (c < 0xE0) return (n >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c == 0xE0) lo = 0xA0;
-    else if (c == 0xED) hi = 0x9F; /* no surrogates */
-    else if (c == 0xF0) lo = 0x90;
-    else if (c == 0xF4) hi = 0x8F;
-    if (n < 2 || s[1] < lo || s[1] > hi) return 0;
-    if (c < 0xF0) return (n >= 3 && (s[2] & 0xC0) == 0x80) ? 3 : 0;
-    return (n >= 4 && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80) ? 4 : 0;
-}
-
-/* JSON string exactly as moby's jsonlog writes it (Go encoding/json with HTML escaping). */
-static void json_str(struct buf *b, const char *d, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)d;
-    size_t i = 0, start = 0;
-    buf_addc(b, '"');
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            if (c >= 0x20 && c != '\\' && c != '"' && c != '<' && c != '>' && c != '&') {
-                i++;
-                continue;
-            }
-            buf_add(b, s + start, i - start);
-            if (c == '\\' || c == '"') {
-                buf_addc(b, '\\');
-                buf_addc(b, (char)c);
-            } else if (c == '\n') buf_adds(b, "\\n");
-            else if (c == '\r') buf_adds(b, "\\r");
-            else {
-                char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-                buf_adds(b, e);
-            }
-            start = ++i;
-            continue;
-        }
-        size_t l = utf8_len(s + i, n - i);
-        if (l == 0) {
-            buf_add(b, s + start, i - start);
-            buf_adds(b, "\\ufffd");
-            start = ++i;
-            continue;
-        }
-        if (l == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
-            buf_add(b, s + start, i - start);
-            buf_adds(b, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
-            start = i + 3;
-        }
-        i += l;
-    }
-    buf_add(b, s + start, n - start);
-    buf_addc(b, '"');
-}
-
-static void write_all(int fd, const char *d, size_t n) { /* blocking fds only */
-    while (n > 0) {
-        ssize_t w = write(fd, d, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return;
-        }
-        d += w;
-        n -= (size_t)w;
-    }
-}
+/* ---------- small helpers (more in util.h) ---------- */
 
 static int write_file_atomic(const char *path, const char *data, size_t n) {
     char tmp[4200];
@@ -558,130 +410,6 @@ static void send_exit(struct client *c) {
     c->closing = 1;
 }
 
-/* ---------- output and log ---------- */
-
-static void log_record(struct buf *lb, int stream, const char *d, size_t n, const char *ts) {
-    buf_adds(lb, "{\"log\":");
-    json_str(lb, d, n);
-    buf_adds(lb, stream ? ",\"stream\":\"stderr\"" : ",\"stream\":\"stdout\"");
-    if (o.log_attrs) { /* Docker's key order: log, stream, attrs, time */
-        buf_adds(lb, ",\"attrs\":");
-        buf_adds(lb, o.log_attrs);
-    }
-    buf_adds(lb, ",\"time\":\"");
-    buf_adds(lb, ts);
-    buf_adds(lb, "\"}\n");
-}
-
-static void log_open(void) {
-    log_fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    struct stat st;
-    log_size = log_fd >= 0 && fstat(log_fd, &st) == 0 ? (long long)st.st_size : 0;
-}
-
-/* gzip SRC into DST (temp + rename), then remove SRC. On failure SRC stays as it is: nothing is lost. */
-static void gzip_file(const char *src, const char *dst) {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", dst);
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) return;
-    gzFile gz = gzopen(tmp, "wb6");
-    int ok = gz != NULL;
-    char chunk[READ_CHUNK];
-    ssize_t r;
-    while (ok && (r = read(in, chunk, sizeof chunk)) > 0)
-        if (gzwrite(gz, chunk, (unsigned)r) != (int)r) ok = 0;
-    close(in);
-    if (gz && gzclose(gz) != Z_OK) ok = 0;
-    if (ok && rename(tmp, dst) == 0) unlink(src);
-    else unlink(tmp);
-}
-
-static void log_rotate(void) {
-    if (o.log_max_file <= 1) { /* nowhere to keep the old lines: start the file again */
-        if (ftruncate(log_fd, 0) == 0) log_size = 0;
-        return;
-    }
-    const char *ext = o.log_compress ? ".gz" : "";
-    char from[4200], to[4200];
-    for (int i = o.log_max_file - 1; i >= 2; i--) {
-        snprintf(from, sizeof from, "%s.%d%s", o.log, i - 1, ext);
-        snprintf(to, sizeof to, "%s.%d%s", o.log, i, ext);
-        rename(from, to); /* ENOENT while there are fewer files yet */
-    }
-    snprintf(to, sizeof to, "%s.1", o.log);
-    if (rename(o.log, to) < 0) return; /* keep writing where we are rather than lose lines */
-    close(log_fd);
-    log_open();
-    if (o.log_compress) {
-        snprintf(from, sizeof from, "%s.1.gz", o.log);
-        gzip_file(to, from);
-    }
-}
-
-/* Appends whole records, rotating between records when max-size would be passed. */
-static void log_write(const char *d, size_t n) {
-    if (o.log_max_size <= 0) { /* one write per read: few syscalls */
-        write_all(log_fd, d, n);
-        log_size += (long long)n;
-        return;
-    }
-    while (n > 0) {
-        size_t take = 0; /* the longest run of whole records that still fits */
-        while (take < n) {
-            const char *nl = memchr(d + take, '\n', n - take);
-            size_t end = nl ? (size_t)(nl - d) + 1 : n;
-            if (log_size + (long long)end > o.log_max_size && (take > 0 || log_size > 0)) break;
-            take = end;
-        }
-        if (take == 0) { /* the file is full: rotate, then the next record fits (or is alone in its file) */
-            log_rotate();
-            if (log_fd < 0) return;
-            if (log_size > 0) { /* rotation failed: write anyway */
-                const char *nl = memchr(d, '\n', n);
-                take = nl ? (size_t)(nl - d) + 1 : n;
-            } else continue;
-        }
-        write_all(log_fd, d, take);
-        log_size += (long long)take;
-        d += take;
-        n -= take;
-    }
-}
-
-static void log_feed(int stream, const char *d, size_t n, int flush) {
-    if (log_fd < 0) return;
-    struct buf lb = {0};
-    struct buf *p = &pend[stream];
-    struct timespec ts;
-    char tbuf[64];
-    now_ts(&ts);
-    fmt_time(&ts, tbuf, sizeof tbuf);
-    while (n > 0) {
-        const char *nl = memchr(d, '\n', n);
-        size_t take = nl ? (size_t)(nl - d) + 1 : n;
-        size_t room = LOG_LINE_MAX - buf_size(p);
-        int complete = nl != NULL;
-        if (take > room) {
-            take = room;
-            complete = 0;
-        }
-        buf_add(p, d, take);
-        d += take;
-        n -= take;
-        if (complete || buf_size(p) == LOG_LINE_MAX) {
-            log_record(&lb, stream, buf_data(p), buf_size(p), tbuf);
-            buf_clear(p);
-        }
-    }
-    if (flush && buf_size(p) > 0) {
-        log_record(&lb, stream, buf_data(p), buf_size(p), tbuf);
-        buf_clear(p);
-    }
-    if (buf_size(&lb) > 0) log_write(buf_data(&lb), buf_size(&lb));
-    buf_free(&lb);
-}
-
 /* Returns 0 when the fd hit EOF (and was closed), 1 otherwise. */
 static int pump_output(int *fdp, int stream) {
     static char chunk[READ_CHUNK];
@@ -689,7 +417,7 @@ static int pump_output(int *fdp, int stream) {
         if (output_paused()) return 1;
         ssize_t r = read(*fdp, chunk, sizeof chunk);
         if (r > 0) {
-            log_feed(stream, chunk, (size_t)r, 0);
+            log_feed(stream, chunk, (size_t)r);
             broadcast(stream ? M_STDERR : M_STDOUT, chunk, (size_t)r);
             continue;
         }
@@ -782,12 +510,7 @@ static void write_exit_file(const char *start_error) {
 
 /* Exit file, exit frames, then linger until clients are flushed (new clients still get the exit frame). */
 static void finish(const char *start_error) {
-    if (log_fd >= 0) {
-        log_feed(0, "", 0, 1);
-        log_feed(1, "", 0, 1);
-        close(log_fd);
-        log_fd = -1;
-    }
+    log_finish();
     if (in_fd >= 0 && in_fd != out_fd) close(in_fd);
     in_fd = -1;
     if (out_fd >= 0) close(out_fd);
@@ -1118,11 +841,11 @@ int main(int argc, char **argv) {
         case 'p': o.process = optarg; break;
         case 't': o.tty = 1; break;
         case 's': o.stdin_open = 1; break;
-        case 'l': o.log = optarg; break;
-        case 'M': o.log_max_size = atoll(optarg); break;
-        case 'F': o.log_max_file = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
-        case 'z': o.log_compress = 1; break;
-        case 'A': o.log_attrs = optarg[0] ? optarg : NULL; break;
+        case 'l': log_opts.path = optarg; break;
+        case 'M': log_opts.max_size = atoll(optarg); break;
+        case 'F': log_opts.max_file = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'z': log_opts.compress = 1; break;
+        case 'A': log_opts.attrs = optarg[0] ? optarg : NULL; break;
         case 'e': o.exit_file = optarg; break;
         case 'S': o.socket = optarg; break;
         case 'P': o.pid_file = optarg; break;
@@ -1166,10 +889,9 @@ int main(int argc, char **argv) {
     }
     lstat(monitor_pid_path, &pid_st);
 
-    if (o.log && !o.exec_mode) {
-        log_open();
-        if (log_fd < 0) die_report(2, "log %s: %s", o.log, strerror(errno));
-    }
+    if (o.exec_mode) log_opts.path = NULL; /* an exec's output is not logged (as Docker) */
+    char log_err[1024];
+    if (log_start(log_err, sizeof log_err) < 0) die_report(2, "%s", log_err);
 
     char line[128];
     if (o.exec_mode) {
