@@ -31,11 +31,22 @@ export type Schema =
   | { readonly kind: 'ptr'; readonly of: Schema };
 
 // ---------------------------------------------------------------- constructors
+//
+// Each constructor also carries, at the type level only, the TypeScript type of what it decodes (`Infer<S>`), so
+// the wire types clients and routes use (`ContainerCreateRequest`, …) are derived from the one schema and never
+// drift from it.
+
+declare const wire: unique symbol;
+/** A schema whose decoded values have TypeScript type T. */
+export type Typed<T> = Schema & { readonly [wire]?: T };
+/** The TypeScript type a schema decodes to (struct fields optional and nullable, as Go's zero values allow). */
+export type Infer<S> = S extends { readonly [wire]?: infer T } ? T : unknown;
+type StructOf<F> = { -readonly [K in keyof F]?: Infer<F[K]> | null };
 
 /** A Go string, or a named string type such as `mount.Type`. */
-export const str = (go = 'string'): Schema => ({ kind: 'string', go });
-export const bool: Schema = { kind: 'bool' };
-const intOf = (go: string, min: number, max: number): Schema => ({ kind: 'int', go, min, max });
+export const str = (go = 'string'): Typed<string> => ({ kind: 'string', go });
+export const bool: Typed<boolean> = { kind: 'bool' };
+const intOf = (go: string, min: number, max: number): Typed<number> => ({ kind: 'int', go, min, max });
 export const int64 = intOf('int64', -(2 ** 63), 2 ** 63);
 export const int = intOf('int', -(2 ** 63), 2 ** 63);
 export const uint16 = intOf('uint16', 0, 0xffff);
@@ -44,19 +55,24 @@ export const uint64 = intOf('uint64', 0, 2 ** 64);
 export const uint = intOf('uint', 0, 2 ** 64);
 export const duration = intOf('time.Duration', -(2 ** 63), 2 ** 63);
 export const fileMode = intOf('fs.FileMode', 0, 0xffffffff);
-export const float64: Schema = { kind: 'float', go: 'float64' };
-export const arrayOf = (of: Schema, go = `[]${goType(of)}`): Schema => ({ kind: 'array', of, go });
-export const mapOf = (of: Schema, go = `map[string]${goType(of)}`): Schema => ({ kind: 'map', of, go });
+export const float64: Typed<number> = { kind: 'float', go: 'float64' };
+export const arrayOf = <S extends Schema>(of: S, go = `[]${goType(of)}`): Typed<Infer<S>[]> => ({ kind: 'array', of, go });
+export const mapOf = <S extends Schema>(of: S, go = `map[string]${goType(of)}`): Typed<Record<string, Infer<S>>> => ({ kind: 'map', of, go });
 /** A Go struct type `pkg.Name`; `fields` maps JSON names to their types. */
-export const struct = (go: string, fields: Record<string, Schema>): Schema => ({ kind: 'struct', name: go.slice(go.lastIndexOf('.') + 1), go, fields });
-/** Docker's strslice.StrSlice: a string or an array of strings. */
-export const strSlice: Schema = { kind: 'strslice' };
+export const struct = <F extends Record<string, Schema>>(go: string, fields: F): Typed<StructOf<F>> => ({
+  kind: 'struct',
+  name: go.slice(go.lastIndexOf('.') + 1),
+  go,
+  fields,
+});
+/** Docker's strslice.StrSlice: a string or an array of strings (decoded: always an array). */
+export const strSlice: Typed<string[]> = { kind: 'strslice' };
 /** `struct {}`: any object, kept empty. */
-export const empty: Schema = { kind: 'empty' };
+export const empty: Typed<Record<string, never>> = { kind: 'empty' };
 /** time.Time: an RFC 3339 string. */
-export const time: Schema = { kind: 'time' };
+export const time: Typed<string> = { kind: 'time' };
 /** A pointer: like its target, except that `null` inside an array or a map stays null instead of the zero value. */
-export const ptr = (of: Schema): Schema => ({ kind: 'ptr', of });
+export const ptr = <S extends Schema>(of: S): Typed<Infer<S> | null> => ({ kind: 'ptr', of });
 export const stringMap = mapOf(str());
 export const stringList = arrayOf(str());
 

@@ -3,7 +3,7 @@
  * `network.NetworkingConfig` and the create body that holds all three (`runconfig.ContainerConfigWrapper`, which
  * `POST /containers/create` and `POST /commit` decode). Field names and Go types are moby's (api/types/container).
  */
-import { arrayOf, bool, duration, empty, fileMode, int, int64, mapOf, str, strSlice, stringList, stringMap, struct, uint, uint16, uint64, type Schema } from '../decode/schema.js';
+import { arrayOf, bool, duration, empty, fileMode, int, int64, mapOf, str, strSlice, stringList, stringMap, struct, uint, uint16, uint64, type Infer, type Schema } from '../decode/schema.js';
 
 export const healthConfig = struct('container.HealthConfig', {
   Test: stringList,
@@ -18,7 +18,7 @@ export const healthConfig = struct('container.HealthConfig', {
 const portSet = mapOf(empty, 'nat.PortSet');
 
 /** container.Config's fields (promoted into the create body, whose struct name errors then show). */
-export const configFields: Record<string, Schema> = {
+export const configFields = {
   Hostname: str(),
   Domainname: str(),
   User: str(),
@@ -44,7 +44,7 @@ export const configFields: Record<string, Schema> = {
   StopSignal: str(),
   StopTimeout: int,
   Shell: strSlice,
-};
+} satisfies Record<string, Schema>;
 
 export const config = struct('container.Config', configFields);
 
@@ -74,7 +74,7 @@ const mount = struct('mount.Mount', {
 });
 
 /** container.Resources: embedded in HostConfig (so errors name HostConfig) and the body of `POST /containers/{id}/update`. */
-export const resourcesFields: Record<string, Schema> = {
+export const resourcesFields = {
   CpuShares: int64,
   Memory: int64,
   NanoCpus: int64,
@@ -108,7 +108,7 @@ export const resourcesFields: Record<string, Schema> = {
   CpuPercent: int64,
   IOMaximumIOps: uint64,
   IOMaximumBandwidth: uint64,
-};
+} satisfies Record<string, Schema>;
 
 export const restartPolicy = struct('container.RestartPolicy', { Name: str('container.RestartPolicyMode'), MaximumRetryCount: int });
 
@@ -205,3 +205,203 @@ export const execCreateBody = struct('types.ExecConfig', {
 
 /** The body of `POST /exec/{id}/start`. */
 export const execStartBody = struct('types.ExecStartCheck', { Detach: bool, Tty: bool, ConsoleSize: arrayOf(uint, '*[2]uint') });
+
+// ---------------------------------------------------------------- TypeScript wire types
+// Request bodies are derived from the schemas above (what the daemon decodes is exactly what a client may send);
+// responses are declared here with the Engine API's field names (moby api/types, swagger.yaml).
+
+export type ContainerConfig = Infer<typeof config>;
+export type HostConfig = Infer<typeof hostConfig>;
+export type HealthConfig = Infer<typeof healthConfig>;
+export type Resources = Infer<ReturnType<typeof struct<typeof resourcesFields>>>;
+export type EndpointSettings = Infer<typeof endpointSettings>;
+export type NetworkingConfig = Infer<typeof networkingConfig>;
+export type MountSpec = Infer<typeof mount>;
+/** `POST /containers/create` body: Config fields at the top level plus HostConfig and NetworkingConfig. */
+export type ContainerCreateRequest = Infer<typeof containerCreateBody>;
+export type ContainerUpdateRequest = Infer<typeof updateBody>;
+export type ExecCreateRequest = Infer<typeof execCreateBody>;
+export type ExecStartRequest = Infer<typeof execStartBody>;
+
+export interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+/** nat.PortMap: `"80/tcp"` → bindings (null when exposed but not published). */
+export type PortMap = Record<string, PortBinding[] | null>;
+
+export interface ContainerCreateResponse {
+  Id: string;
+  Warnings: string[] | null;
+}
+
+/** types.Port: one row of `ContainerSummary.Ports`. */
+export interface Port {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+/** `GET /containers/json`: one container. */
+export interface ContainerSummary {
+  Id: string;
+  Names?: string[] | null;
+  Image?: string;
+  ImageID?: string;
+  Command?: string;
+  Created?: number;
+  Ports?: Port[] | null;
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Labels?: Record<string, string> | null;
+  State?: string;
+  Status?: string;
+  HostConfig?: { NetworkMode?: string };
+  NetworkSettings?: { Networks?: Record<string, EndpointSettings> | null } | null;
+  Mounts?: MountPoint[] | null;
+}
+
+/** types.MountPoint, as inspect and the summary show a container's mounts. */
+export interface MountPoint {
+  Type?: string;
+  Name?: string;
+  Source?: string;
+  Destination?: string;
+  Driver?: string;
+  Mode?: string;
+  RW?: boolean;
+  Propagation?: string;
+}
+
+export interface ContainerState {
+  Status: string;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+  Health?: { Status: string; FailingStreak: number; Log: { Start: string; End: string; ExitCode: number; Output: string }[] | null };
+}
+
+/** `GET /containers/{id}/json` (types.ContainerJSON). Fields berth does not fill are absent. */
+export interface ContainerInspect {
+  Id: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerState;
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  Name: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  MountLabel: string;
+  ProcessLabel: string;
+  AppArmorProfile: string;
+  ExecIDs: string[] | null;
+  HostConfig: HostConfig;
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Mounts: MountPoint[];
+  Config: ContainerConfig;
+  NetworkSettings: {
+    Bridge?: string;
+    SandboxID?: string;
+    SandboxKey?: string;
+    Ports: PortMap | null;
+    Networks: Record<string, EndpointSettings>;
+    IPAddress?: string;
+    Gateway?: string;
+    MacAddress?: string;
+    [legacy: string]: unknown;
+  };
+}
+
+/** `POST /containers/{id}/wait`. */
+export interface ContainerWaitResponse {
+  StatusCode: number;
+  Error?: { Message: string } | null;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+/** `GET /containers/{id}/top`. */
+export interface ContainerTopResponse {
+  Titles: string[];
+  Processes: string[][] | null;
+}
+
+/** `GET /containers/{id}/changes`: Kind 0 modified, 1 added, 2 deleted. */
+export interface FilesystemChange {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+export interface ContainerUpdateResponse {
+  Warnings: string[] | null;
+}
+
+export interface ContainerPruneReport {
+  ContainersDeleted: string[] | null;
+  SpaceReclaimed: number;
+}
+
+/** `HEAD|GET /containers/{id}/archive`: the `X-Docker-Container-Path-Stat` header, decoded. */
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+export interface CpuStats {
+  cpu_usage?: { total_usage?: number; percpu_usage?: number[] | null; usage_in_kernelmode?: number; usage_in_usermode?: number };
+  system_cpu_usage?: number;
+  online_cpus?: number;
+  throttling_data?: { periods?: number; throttled_periods?: number; throttled_time?: number };
+}
+
+/** `GET /containers/{id}/stats` (types.StatsJSON), one sample. */
+export interface StatsJSON {
+  id?: string;
+  name?: string;
+  read?: string;
+  preread?: string;
+  pids_stats?: { current?: number; limit?: number };
+  blkio_stats?: { io_service_bytes_recursive?: { major?: number; minor?: number; op: string; value: number }[] | null };
+  cpu_stats?: CpuStats;
+  precpu_stats?: CpuStats;
+  memory_stats?: { usage?: number; max_usage?: number; limit?: number; stats?: Record<string, number> };
+  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number; rx_packets?: number; tx_packets?: number }>;
+}
+
+export interface IdResponse {
+  Id: string;
+}
+
+/** `GET /exec/{id}/json` (the fields clients read). */
+export interface ExecInspect {
+  ID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  ProcessConfig: { entrypoint: string; arguments: string[]; privileged: boolean; tty: boolean; user?: string };
+  OpenStdin: boolean;
+  OpenStderr: boolean;
+  OpenStdout: boolean;
+  CanRemove: boolean;
+  ContainerID: string;
+  DetachKeys: string;
+  Pid: number;
+}

@@ -4,10 +4,10 @@
  * (`json: cannot unmarshal number into Go struct field Config.config.Labels of type string`); the bytes themselves
  * are stored verbatim, since the ID is their digest.
  */
-import { arrayOf, bool, decodeText, int64, str, stringList, stringMap, struct, time, type Schema } from '../decode/schema.js';
-import { configFields } from './container.js';
+import { arrayOf, bool, decodeText, int64, str, stringList, stringMap, struct, time, type Infer } from '../decode/schema.js';
+import { configFields, type ContainerConfig } from './container.js';
 
-const containerConfig: Schema = struct('container.Config', configFields);
+const containerConfig = struct('container.Config', configFields);
 
 export const imageConfig = struct('image.Image', {
   id: str(),
@@ -61,3 +61,96 @@ export const ociDocument = struct('v1.Manifest', {
   config: ociDescriptor,
   layers: arrayOf(ociDescriptor, '[]v1.Descriptor'),
 });
+
+// ---------------------------------------------------------------- TypeScript wire types (Engine API responses)
+
+export type ImageConfigDocument = Infer<typeof imageConfig>;
+
+/** `GET /images/json`: one image. */
+export interface ImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[] | null;
+  RepoDigests: string[] | null;
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  VirtualSize?: number;
+  Containers: number;
+  Labels: Record<string, string> | null;
+}
+
+/** `GET /images/{name}/json` (types.ImageInspect; the fields berth fills). */
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  Created: string;
+  Container?: string;
+  ContainerConfig?: ContainerConfig;
+  DockerVersion: string;
+  Author: string;
+  Config: ContainerConfig | null;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  Size: number;
+  VirtualSize?: number;
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  RootFS: { Type: string; Layers?: string[] };
+  Metadata: { LastTagTime?: string };
+}
+
+/** `DELETE /images/{name}` and image prune: one untag or delete. */
+export interface ImageDeleteResponseItem {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+/** `GET /images/{name}/history`: one layer, newest first. */
+export interface HistoryResponseItem {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+export interface ImagePruneReport {
+  ImagesDeleted: ImageDeleteResponseItem[] | null;
+  SpaceReclaimed: number;
+}
+
+/**
+ * One message of a JSON progress stream (pull, push, load, import, build): jsonmessage.JSONMessage. A message with
+ * `error`/`errorDetail` ends the operation with that error.
+ */
+export interface JSONMessage {
+  id?: string;
+  status?: string;
+  stream?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { code?: number; message: string };
+  aux?: Record<string, unknown>;
+}
+
+/** `POST /auth` request (types.AuthConfig, also base64url JSON in the `X-Registry-Auth` header). */
+export interface AuthConfig {
+  username?: string;
+  password?: string;
+  auth?: string;
+  email?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+}
+
+export interface AuthResponse {
+  Status: string;
+  IdentityToken?: string;
+}
