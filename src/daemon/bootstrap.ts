@@ -10,6 +10,8 @@ import type { DaemonConfig } from './config.js';
 import { Logger } from './logger.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { ApiServer, parseListenAddress } from './server/http-server.js';
+import { checkTcpListener, serverTlsOptions } from './server/tcp-security.js';
+import { invalidArgument } from '../errdefs/index.js';
 import { Router } from './server/router.js';
 import { SystemService } from './services/system-service.js';
 import { ImageService } from './services/image-service.js';
@@ -84,6 +86,12 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    // Listeners are checked (and TLS files read) before anything else, so a refused TCP address starts nothing.
+    const addrs = this.config.hosts.map(parseListenAddress);
+    for (const addr of addrs)
+      if (addr.proto === 'tcp') for (const w of (await checkTcpListener(addr.address, addr.port!, this.config.tls)).warnings) this.logger.warn(w);
+    const tlsOptions = this.config.tls.enabled ? serverTlsOptions(this.config.tls) : undefined;
+    if (this.config.dashboard) throw invalidArgument('--dashboard: the dashboard is not available in this build yet');
     this.lock();
     fs.mkdirSync(path.dirname(this.config.pidfile), { recursive: true });
     fs.writeFileSync(this.config.pidfile, `${process.pid}`);
@@ -217,13 +225,32 @@ export class Daemon {
 
     for (const l of this.lifecycles) await l.start?.();
 
-    this.server = new ApiServer({ router: this.router, logger: this.logger, socketGid: lookupGroup('berth') });
-    for (const host of this.config.hosts) {
-      const addr = parseListenAddress(host);
+    this.server = new ApiServer({ router: this.router, logger: this.logger, socketGid: this.socketGid(), tls: tlsOptions });
+    for (const addr of addrs) {
       await this.server.listen(addr);
       this.logger.info(`API listen on ${addr.proto === 'unix' ? addr.address : `${addr.address}:${addr.port}`}`);
     }
     this.logger.info(`berthd started (pid ${process.pid}, data root ${this.config.dataRoot})`);
+  }
+
+  /**
+   * The gid for the unix sockets (`-G`, a name or a number), as dockerd: a missing default group is a warning, a
+   * missing group the user named is an error, an empty name means no group change.
+   */
+  private socketGid(): number | undefined {
+    const name = this.config.socketGroup;
+    if (!name) return undefined;
+    const gid = lookupGroup(name);
+    if (gid !== undefined) return gid;
+    if (/^\d+$/.test(name)) {
+      this.logger.warn(`Could not find GID ${name}`);
+      return Number(name);
+    }
+    if (this.config.socketGroupIsDefault) {
+      this.logger.debug(`could not change group of the unix socket to ${name}: group ${name} not found`);
+      return undefined;
+    }
+    throw invalidArgument(`group ${name} not found`);
   }
 
   /** Stops serving; containers keep running under their monitors. Idempotent. */
@@ -251,12 +278,12 @@ export class Daemon {
   }
 }
 
-/** The gid of a group from /etc/group, if it exists. */
+/** The gid of a group from /etc/group (by name or by gid), if it exists. */
 function lookupGroup(name: string): number | undefined {
   try {
     for (const line of fs.readFileSync('/etc/group', 'utf8').split('\n')) {
       const [g, , gid] = line.split(':');
-      if (g === name) return Number(gid);
+      if (g === name || (gid !== undefined && gid === name)) return Number(gid);
     }
   } catch {
     /* no /etc/group: no group ownership */

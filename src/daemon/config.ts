@@ -3,6 +3,8 @@
  * As dockerd does, a directive given both as a flag and in the file is an error, and unknown file keys are refused.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { FlagSpec, parseFlags } from '../pkg/flags/flags.js';
 import { validateLogConfig, type LogConfig } from './services/containers/log-config.js';
 import { isLogLevel, LogLevel } from './logger.js';
@@ -34,6 +36,44 @@ export interface DaemonConfig {
   logConfig: LogConfig;
   /** Always true for berth: containers outlive the daemon. Accepted for compatibility. */
   liveRestore: boolean;
+  /** How TCP listeners are protected (`--tls`, `--tlsverify`, `--tlscacert`, `--tlscert`, `--tlskey`). */
+  tls: TlsConfig;
+  /** Group (name or gid) that owns the unix sockets (`-G`); empty for none. */
+  socketGroup: string;
+  /** True when `socketGroup` is the built-in default (a missing default group is only a warning, as in dockerd). */
+  socketGroupIsDefault: boolean;
+  /** The web dashboard's listen address and certificate (`--dashboard`); undefined when it is off (the default). */
+  dashboard: DashboardConfig | undefined;
+}
+
+/**
+ * TLS for the Engine API's TCP listeners, with dockerd's meaning: `enabled` serves TLS with the server certificate;
+ * `verify` (mutual TLS, implies `enabled`) also requires every client to present a certificate signed by `caFile`.
+ * `explicitlyOff` records that the user said `--tls=false` or `--tlsverify=false` — dockerd's opt-out that lets plain
+ * TCP listen on a non-loopback address.
+ */
+export interface TlsConfig {
+  enabled: boolean;
+  verify: boolean;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  explicitlyOff: boolean;
+}
+
+/** The dashboard listener: `host:port`, and a server certificate (required for a non-loopback host). */
+export interface DashboardConfig {
+  address: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** The default unix socket group: `berth`, as dockerd uses `docker`. */
+export const DEFAULT_SOCKET_GROUP = 'berth';
+
+/** dockerd's default certificate directory: $DOCKER_CERT_PATH, else ~/.docker. */
+function defaultCertDir(): string {
+  return process.env.DOCKER_CERT_PATH || path.join(os.homedir(), '.docker');
 }
 
 export const DEFAULT_SOCKET = '/run/berth/berth.sock';
@@ -56,6 +96,15 @@ export const daemonFlags: FlagSpec[] = [
   { name: 'log-driver', type: 'string', description: 'Default driver for container logs', default: 'json-file' },
   { name: 'log-opt', type: 'list', description: 'Default log driver options for containers', valueName: 'map' },
   { name: 'live-restore', type: 'bool', description: 'Enable live restore of containers (always on in berth)', default: true },
+  { name: 'tls', type: 'bool', description: 'Use TLS; implied by --tlsverify' },
+  { name: 'tlsverify', type: 'bool', description: 'Use TLS and verify the remote' },
+  { name: 'tlscacert', type: 'string', description: 'Trust certs signed only by this CA', default: path.join(defaultCertDir(), 'ca.pem') },
+  { name: 'tlscert', type: 'string', description: 'Path to TLS certificate file', default: path.join(defaultCertDir(), 'cert.pem') },
+  { name: 'tlskey', type: 'string', description: 'Path to TLS key file', default: path.join(defaultCertDir(), 'key.pem') },
+  { name: 'group', short: 'G', type: 'string', description: 'Group for the unix socket', default: DEFAULT_SOCKET_GROUP },
+  { name: 'dashboard', type: 'string', description: 'Serve the web dashboard on this address (host:port, loopback unless TLS is given)' },
+  { name: 'dashboard-tls-cert', type: 'string', description: "Path to the dashboard's TLS certificate file" },
+  { name: 'dashboard-tls-key', type: 'string', description: "Path to the dashboard's TLS key file" },
   { name: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
   { name: 'help', short: 'h', type: 'bool', description: 'Print usage' },
 ];
@@ -78,6 +127,15 @@ const fileKeys: Record<string, string> = {
   'log-driver': 'log-driver',
   'log-opts': 'log-opt',
   'live-restore': 'live-restore',
+  tls: 'tls',
+  tlsverify: 'tlsverify',
+  tlscacert: 'tlscacert',
+  tlscert: 'tlscert',
+  tlskey: 'tlskey',
+  group: 'group',
+  dashboard: 'dashboard',
+  'dashboard-tls-cert': 'dashboard-tls-cert',
+  'dashboard-tls-key': 'dashboard-tls-key',
 };
 
 export class ConfigError extends Error {
@@ -138,6 +196,22 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
   } catch (e) {
     throw new ConfigError(`failed to set log opts: ${(e as Error).message}`);
   }
+  const given = (key: string, flag: string) => key in file || set.has(flag);
+  const tlsVerify = Boolean(pick('tlsverify', 'tlsverify'));
+  // As dockerd: naming --tlsverify at all (even =false) turns TLS on; only --tls=false leaves TCP plain on purpose.
+  const tlsOn = given('tlsverify', 'tlsverify') || Boolean(pick('tls', 'tls'));
+  const tls: TlsConfig = {
+    enabled: tlsOn,
+    verify: tlsVerify,
+    caFile: String(pick('tlscacert', 'tlscacert')),
+    certFile: String(pick('tlscert', 'tlscert')),
+    keyFile: String(pick('tlskey', 'tlskey')),
+    explicitlyOff: !tlsOn && given('tls', 'tls'),
+  };
+  const dashboardAddress = pick<string | undefined>('dashboard', 'dashboard');
+  const dashboardCert = pick<string | undefined>('dashboard-tls-cert', 'dashboard-tls-cert');
+  const dashboardKey = pick<string | undefined>('dashboard-tls-key', 'dashboard-tls-key');
+  if (Boolean(dashboardCert) !== Boolean(dashboardKey)) throw new ConfigError('--dashboard-tls-cert and --dashboard-tls-key must be given together');
   return {
     showVersion: Boolean(values.version),
     showHelp: Boolean(values.help),
@@ -158,6 +232,10 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       labels: pick('labels', 'label'),
       logConfig,
       liveRestore: true,
+      tls,
+      socketGroup: String(pick('group', 'group') ?? ''),
+      socketGroupIsDefault: !given('group', 'group'),
+      dashboard: dashboardAddress ? { address: dashboardAddress, tlsCert: dashboardCert, tlsKey: dashboardKey } : undefined,
     },
   };
 }

@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type tls from 'node:tls';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -45,6 +47,8 @@ export interface ApiServerOptions {
   logger: Logger;
   /** Unix socket group (numeric gid), if a `berth` group exists. */
   socketGid?: number;
+  /** TLS server options for TCP listeners (see tcp-security.ts); plain HTTP when absent. Unix sockets never use TLS. */
+  tls?: tls.TlsOptions;
 }
 
 /** Owns the listening servers; `close()` stops accepting and ends idle connections. */
@@ -55,7 +59,12 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {}
 
   async listen(address: ListenAddress): Promise<void> {
-    const server = http.createServer({ keepAlive: true });
+    const useTls = address.proto === 'tcp' && this.opts.tls !== undefined;
+    const server: http.Server = useTls ? https.createServer({ ...this.opts.tls, keepAlive: true, allowHalfOpen: true }) : http.createServer({ keepAlive: true });
+    // allowHalfOpen: node:http sets it on its own server; for https it must be asked for, or a hijacked client's
+    // half-close (docker run without -i shuts its writing side) would end the stream before the output.
+    // A client without a valid certificate fails the handshake; that is its problem, not the daemon's.
+    if (useTls) server.on('tlsClientError', (err: Error) => this.opts.logger.debug(`TLS handshake refused: ${err.message}`));
     // Long streams (logs -f, events, attach) must not be cut by Node's request timeouts.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
