@@ -15,11 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Mount } from '../../../core/mount/types.js';
-import type { SnapshotInfo, SnapshotOptions, Snapshotter, Usage } from '../../../core/snapshots/types.js';
-import { alreadyExists, conflict, failedPrecondition, invalidArgument, notFound } from '../../../errdefs/index.js';
 import type { LeaseManager } from '../../../core/content/types.js';
+import { MetadataSnapshotter } from '../base.js';
 import { MetadataDb, cleanOrphans, type SnapshotRecord } from '../metadata.js';
-import { dirUsage } from '../usage.js';
 import { mountAll, unmount } from '../../../core/mount/index.js';
 
 const LINK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -31,15 +29,10 @@ function newLink(): string {
   return s;
 }
 
-export class OverlaySnapshotter implements Snapshotter {
+export class OverlaySnapshotter extends MetadataSnapshotter {
   readonly name = 'overlayfs';
   readonly diffIsParentIndependent = true;
   readonly whiteoutMode = 'overlay' as const;
-  private constructor(
-    readonly root: string,
-    private readonly db: MetadataDb,
-    private readonly leases?: LeaseManager,
-  ) {}
 
   static async open(root: string, opts: { leases?: LeaseManager } = {}): Promise<OverlaySnapshotter> {
     await fsp.mkdir(path.join(root, 'snapshots'), { recursive: true });
@@ -53,40 +46,35 @@ export class OverlaySnapshotter implements Snapshotter {
     return s;
   }
 
-  private dir(r: SnapshotRecord): string {
-    return path.join(this.root, 'snapshots', String(r.id));
-  }
-
   private lower(r: SnapshotRecord): string {
     return path.join(this.root, 'l', r.link!);
   }
 
-  private must(key: string): SnapshotRecord {
-    const r = this.db.get(key);
-    if (!r) throw notFound(`snapshot ${key} does not exist`);
-    return r;
+  protected override newRecordFields(): Partial<SnapshotRecord> {
+    return { link: newLink() };
   }
 
-  async stat(key: string): Promise<SnapshotInfo> {
-    return MetadataDb.info(key, this.must(key));
+  protected async populate(r: SnapshotRecord): Promise<void> {
+    const d = this.recordDir(r);
+    await fsp.mkdir(path.join(d, 'fs'), { recursive: true, mode: 0o755 });
+    if (r.kind === 'active') await fsp.mkdir(path.join(d, 'work'), { mode: 0o700 });
+    await fsp.symlink(path.join('..', 'snapshots', String(r.id), 'fs'), this.lower(r));
   }
 
-  async usage(key: string): Promise<Usage> {
-    const r = this.must(key);
-    if (r.kind === 'committed' && r.usage) return r.usage;
-    return dirUsage(path.join(this.dir(r), 'fs'));
+  protected override async onCommit(r: SnapshotRecord): Promise<void> {
+    await fsp.rm(path.join(this.recordDir(r), 'work'), { recursive: true, force: true });
   }
 
-  async mounts(key: string): Promise<Mount[]> {
-    return this.mountsOf(this.must(key));
+  protected override async afterRemove(r: SnapshotRecord): Promise<void> {
+    await fsp.rm(this.lower(r), { force: true });
   }
 
-  private mountsOf(r: SnapshotRecord): Mount[] {
+  protected mountsOf(r: SnapshotRecord): Mount[] {
     const parents = this.db.parents(r.parent);
-    const fs = path.join(this.dir(r), 'fs');
+    const fs = this.fsDir(r);
     if (r.kind === 'view') {
       if (parents.length === 0) return [{ type: 'bind', source: fs, options: ['ro', 'rbind'] }];
-      if (parents.length === 1) return [{ type: 'bind', source: path.join(this.dir(parents[0]![1]), 'fs'), options: ['ro', 'rbind'] }];
+      if (parents.length === 1) return [{ type: 'bind', source: this.fsDir(parents[0]![1]), options: ['ro', 'rbind'] }];
       return [{ type: 'overlay', source: 'overlay', options: ['ro', `lowerdir=${parents.map(([, p]) => this.lower(p)).join(':')}`] }];
     }
     if (r.kind === 'committed') {
@@ -102,103 +90,12 @@ export class OverlaySnapshotter implements Snapshotter {
         source: 'overlay',
         options: [
           'index=off',
-          `workdir=${path.join(this.dir(r), 'work')}`,
+          `workdir=${path.join(this.recordDir(r), 'work')}`,
           `upperdir=${fs}`,
           `lowerdir=${parents.map(([, p]) => this.lower(p)).join(':')}`,
         ],
       },
     ];
-  }
-
-  private async create(kind: 'active' | 'view', key: string, parent: string | undefined, opts: SnapshotOptions): Promise<Mount[]> {
-    if (!key) throw invalidArgument('snapshot key must not be empty');
-    if (opts.lease) await this.leases?.addResource(opts.lease, { type: 'snapshot', id: key });
-    return this.db.update(async (db) => {
-      if (db.snapshots[key]) throw alreadyExists(`snapshot ${key} already exists`);
-      if (parent !== undefined) {
-        const p = db.snapshots[parent];
-        if (!p) throw notFound(`parent snapshot ${parent} does not exist`);
-        if (p.kind !== 'committed') throw invalidArgument(`parent ${parent} is not committed`);
-      }
-      const id = db.nextId++;
-      const now = new Date().toISOString();
-      const r: SnapshotRecord = { id, kind, labels: opts.labels ?? {}, created: now, updated: now, link: newLink() };
-      if (parent !== undefined) r.parent = parent;
-      const d = this.dir(r);
-      await fsp.mkdir(path.join(d, 'fs'), { recursive: true, mode: 0o755 });
-      if (kind === 'active') await fsp.mkdir(path.join(d, 'work'), { mode: 0o700 });
-      await fsp.symlink(path.join('..', 'snapshots', String(id), 'fs'), path.join(this.root, 'l', r.link!));
-      db.snapshots[key] = r;
-      return this.mountsOf(r);
-    });
-  }
-
-  prepare(key: string, parent?: string, opts: SnapshotOptions = {}): Promise<Mount[]> {
-    return this.create('active', key, parent, opts);
-  }
-
-  view(key: string, parent?: string, opts: SnapshotOptions = {}): Promise<Mount[]> {
-    return this.create('view', key, parent, opts);
-  }
-
-  async commit(name: string, key: string, opts: SnapshotOptions & { parent?: string } = {}): Promise<void> {
-    const r0 = this.must(key);
-    if (r0.kind !== 'active') throw failedPrecondition(`snapshot ${key} is not active`);
-    const usage = await dirUsage(path.join(this.dir(r0), 'fs'));
-    if (opts.lease) await this.leases?.addResource(opts.lease, { type: 'snapshot', id: name });
-    await this.db.update(async (db) => {
-      const r = db.snapshots[key];
-      if (!r || r.kind !== 'active') throw notFound(`snapshot ${key} does not exist`);
-      if (db.snapshots[name]) throw alreadyExists(`snapshot ${name} already exists`);
-      if (opts.parent !== undefined) {
-        const p = db.snapshots[opts.parent];
-        if (!p || p.kind !== 'committed') throw notFound(`parent snapshot ${opts.parent} does not exist`);
-        if (r.parent !== undefined && r.parent !== opts.parent) throw invalidArgument(`snapshot ${key} already has parent ${r.parent}`);
-        r.parent = opts.parent;
-      }
-      await fsp.rm(path.join(this.dir(r), 'work'), { recursive: true, force: true });
-      delete db.snapshots[key];
-      r.kind = 'committed';
-      r.updated = new Date().toISOString();
-      r.usage = usage;
-      if (opts.labels) r.labels = { ...r.labels, ...opts.labels };
-      db.snapshots[name] = r;
-    });
-  }
-
-  async remove(key: string): Promise<void> {
-    let dir = '';
-    let link = '';
-    await this.db.update(async (db) => {
-      const r = db.snapshots[key];
-      if (!r) throw notFound(`snapshot ${key} does not exist`);
-      for (const [k, o] of Object.entries(db.snapshots)) {
-        if (o.parent === key) throw conflict(`cannot remove snapshot ${key}: snapshot ${k} depends on it`);
-      }
-      dir = this.dir(r);
-      link = path.join(this.root, 'l', r.link!);
-      // Move the data aside first so the record and the directory disappear together as far as start-up can tell.
-      const trash = `${dir}-removing`;
-      await fsp.rename(dir, trash).catch(() => {});
-      dir = trash;
-      delete db.snapshots[key];
-    });
-    await fsp.rm(link, { force: true });
-    await fsp.rm(dir, { recursive: true, force: true });
-  }
-
-  async walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void> {
-    for (const [k, r] of this.db.entries()) await fn(MetadataDb.info(k, r));
-  }
-
-  async writableDir(key: string): Promise<string> {
-    const r = this.must(key);
-    if (r.kind !== 'active') throw failedPrecondition(`snapshot ${key} is not active`);
-    return path.join(this.dir(r), 'fs');
-  }
-
-  async diffDir(key: string): Promise<string> {
-    return path.join(this.dir(this.must(key)), 'fs');
   }
 }
 
