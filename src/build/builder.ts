@@ -18,7 +18,7 @@ import path from 'node:path';
 import { Duplex, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ContainerConfig, HealthConfig, HistoryEntry, ImageConfig, LayerRecord } from '../core/images/types.js';
-import type { Snapshotter } from '../core/snapshots/types.js';
+import type { ImageWriter } from '../core/images/writer.js';
 import { mountAll, unmount } from '../core/mount/index.js';
 import { EngineError, invalidArgument, isNotFound } from '../errdefs/index.js';
 import { applyLayer } from '../pkg/archive/apply-layer.js';
@@ -33,15 +33,8 @@ import { expandWord, expandWords, keyValuePairs, parseDockerfile, splitRaw, type
 
 // ------------------------------------------------------------------------------------------------ dependencies
 
-export interface BuildImageStore {
-  readonly snapshots: Snapshotter;
-  readonly leases: { create(): Promise<{ id: string }>; delete(id: string): Promise<void> };
-  resolve(name: string): { id: string; layers: LayerRecord[] };
-  config(id: string): Promise<ImageConfig>;
-  importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal }): Promise<{ diffID: Digest; blob?: Digest; blobSize?: number; mediaType?: string }>;
-  createImage(configBytes: Buffer, layers: LayerRecord[], tags: string[], opts?: { parent?: Digest; lease?: string }): Promise<{ id: string }>;
-  tag(source: string, repo: string, tag?: string): Promise<void>;
-}
+/** What the builder writes images through: the one image writer (core/images/writer.ts), shared with commit. */
+export type BuildImageStore = ImageWriter;
 
 export interface BuildContainers {
   create(name: string | undefined, body: Record<string, unknown>): Promise<{ Id: string }>;

@@ -14,7 +14,14 @@ import { checkTcpListener, serverTlsOptions } from './server/tcp-security.js';
 import { invalidArgument } from '../errdefs/index.js';
 import { Router } from './server/router.js';
 import { SystemService } from './services/system-service.js';
-import { ImageService } from './services/image-service.js';
+import { ImageService } from './services/images/service.js';
+import { LocalContentStore, FileLeaseManager } from '../plugins/content/local/index.js';
+import { OverlaySnapshotter, overlaySupported } from '../plugins/snapshots/overlay/index.js';
+import { NativeSnapshotter } from '../plugins/snapshots/native/index.js';
+import { FileImageStore } from '../plugins/images/local/store.js';
+import type { Snapshotter } from '../core/snapshots/types.js';
+import type { ContentStore, LeaseManager } from '../core/content/types.js';
+import { HOST_ARCH } from '../core/images/platform.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerContainerRoutes } from './routes/containers.js';
 import { applyModes, DATA_ROOT_MODES, EXEC_ROOT_MODES } from './modes.js';
@@ -98,11 +105,19 @@ export class Daemon {
 
     // Services and route groups. Each route group registers against the narrow backend it needs.
     registerSystemRoutes(this.router, this.system);
-    this.images = await ImageService.open({ dataRoot: this.config.dataRoot, log: (m) => this.logger.info(m) });
+    const imageStack = await openImageStack({ dataRoot: this.config.dataRoot, log: (m) => this.logger.info(m) });
+    this.images = imageStack.images;
     this.system.providers.imageCount = () => this.images.count();
     this.system.providers.storageDriver = () => ({ name: this.images.driverName, status: [] });
     // registry: pull/push/login against OCI Distribution registries
-    const registry = new (await import('./services/registry-service.js')).RegistryService({ images: this.images, events: this.events, insecureRegistries: this.config.insecureRegistries });
+    const registry = new (await import('./services/registry-service.js')).RegistryService({
+      images: this.images,
+      content: imageStack.content,
+      leases: imageStack.leases,
+      unpack: this.images.unpack,
+      events: this.events,
+      insecureRegistries: this.config.insecureRegistries,
+    });
     (await import('./routes/auth.js')).registerAuthRoutes(this.router, registry);
     registerImageRoutes(this.router, this.images, registry); // registry: pull via fromImage, push
 
@@ -172,8 +187,8 @@ export class Daemon {
       graphDriver: async () => ({ Name: images.driverName, Data: null }),
       layerSize: async (id) => {
         const rec = this.containers.store.get(id);
-        const rw = (await images.snapshots.usage(rec.Berth.snapshotKey).catch(() => ({ size: 0 }))).size;
-        const img = images.store.get(rec.Image);
+        const rw = (await images.containerLayerUsage(rec.Berth.snapshotKey)).size;
+        const img = images.get(rec.Image);
         return { rw, rootfs: rw + (img ? await images.imageSize(img) : 0) };
       },
     });
@@ -190,7 +205,6 @@ export class Daemon {
     {
       const { Builder } = await import('../build/builder.js');
       const { registerBuildRoutes } = await import('./routes/build.js');
-      const { HOST_ARCH } = await import('./services/image-service.js');
       const containers = this.containers;
       registerBuildRoutes(this.router, new Builder({
         dataRoot: this.config.dataRoot,
@@ -276,6 +290,33 @@ export class Daemon {
     })();
     return this.stopping;
   }
+}
+
+/**
+ * The image stack on a data root: the local content store and its leases, the snapshotter (overlayfs when the kernel
+ * and the filesystem allow it, else the copying native one; `snapshotter` forces one), the image records — injected
+ * into the ImageService by interface. Tests open the same stack through here.
+ */
+export async function openImageStack(opts: { dataRoot: string; snapshotter?: string; log?: (msg: string) => void }): Promise<{ images: ImageService; content: ContentStore; leases: LeaseManager }> {
+  const log = opts.log ?? (() => {});
+  const leases = await FileLeaseManager.open(opts.dataRoot);
+  const content = await LocalContentStore.open(opts.dataRoot, { leases });
+  const snapRoot = path.join(opts.dataRoot, 'snapshots');
+  let snapshots: Snapshotter;
+  const want = opts.snapshotter;
+  if (want === 'native' || (want !== 'overlayfs' && !(await overlaySupported(snapRoot)))) {
+    snapshots = await NativeSnapshotter.open(path.join(snapRoot, 'native'), { leases });
+    log('snapshotter: native (copying); overlayfs unavailable or disabled');
+  } else {
+    snapshots = await OverlaySnapshotter.open(path.join(snapRoot, 'overlay'), { leases });
+  }
+  const store = await FileImageStore.open(path.join(opts.dataRoot, 'images'));
+  return { images: await ImageService.create({ content, leases, snapshots, store, log }), content, leases };
+}
+
+/** The ImageService alone on a data root (see openImageStack). */
+export async function openImageService(opts: { dataRoot: string; snapshotter?: string; log?: (msg: string) => void }): Promise<ImageService> {
+  return (await openImageStack(opts)).images;
 }
 
 /** The gid of a group from /etc/group (by name or by gid), if it exists. */

@@ -1,92 +1,23 @@
 /**
- * The image metadata store: image records and the reference index, persisted as one JSON db
- * (`<data-root>/images/db.json`) replaced atomically (temp file, fsync, rename) on every change, and loaded at
- * start-up. Configs live in the content store; this store only holds records.
+ * ImageStore: the image records and the reference index (containerd's image store, Docker's reference store).
+ *
+ * Terms (see types.ts): an *image record* is keyed by its image ID; every RepoTag and RepoDigest of every record is a
+ * *reference* that resolves to exactly one image. Configs and layers live elsewhere (content store, snapshotter);
+ * this store only holds records. Reads are synchronous over the in-memory state; `update` is the only write: it runs
+ * a change against a copy, persists it atomically, and only then makes it visible — a failed or interrupted update
+ * changes nothing.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import type { ImageRecord } from './types.js';
 
-interface Db {
-  version: 1;
-  images: Record<string, ImageRecord>;
-}
-
-export class ImageStore {
-  private db: Db = { version: 1, images: {} };
-  /** reference string → image ID */
-  private readonly refs = new Map<string, string>();
-  private lock: Promise<unknown> = Promise.resolve();
-
-  private constructor(private readonly file: string) {}
-
-  static async open(dir: string): Promise<ImageStore> {
-    await fsp.mkdir(dir, { recursive: true });
-    const s = new ImageStore(path.join(dir, 'db.json'));
-    for (const n of await fsp.readdir(dir)) if (n.endsWith('.tmp')) await fsp.rm(path.join(dir, n), { force: true });
-    try {
-      s.db = JSON.parse(await fsp.readFile(s.file, 'utf8')) as Db;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    s.reindex();
-    return s;
-  }
-
-  private reindex(): void {
-    this.refs.clear();
-    for (const img of Object.values(this.db.images)) {
-      for (const r of [...img.repoTags, ...img.repoDigests]) this.refs.set(r, img.id);
-    }
-  }
-
-  get(id: string): ImageRecord | undefined {
-    return this.db.images[id];
-  }
-
-  all(): ImageRecord[] {
-    return Object.values(this.db.images);
-  }
-
-  byRef(ref: string): ImageRecord | undefined {
-    const id = this.refs.get(ref);
-    return id ? this.db.images[id] : undefined;
-  }
-
-  /** IDs whose hex starts with `prefix` (hex only). */
-  byPrefix(prefix: string): ImageRecord[] {
-    const p = `sha256:${prefix}`;
-    return this.all().filter((i) => i.id.startsWith(p));
-  }
-
-  children(id: string): ImageRecord[] {
-    return this.all().filter((i) => i.parent === id);
-  }
-
-  /** Applies `fn` to a copy-on-write view of the db and persists it atomically; the in-memory state changes only on success. */
-  async update<T>(fn: (images: Record<string, ImageRecord>) => T | Promise<T>): Promise<T> {
-    const run = this.lock.then(async () => {
-      const next = structuredClone(this.db);
-      const res = await fn(next.images);
-      await this.write(next);
-      this.db = next;
-      this.reindex();
-      return res;
-    });
-    this.lock = run.catch(() => {});
-    return run;
-  }
-
-  private async write(db: Db): Promise<void> {
-    const tmp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
-    const fh = await fsp.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(db));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, this.file);
-  }
+export interface ImageStore {
+  get(id: string): ImageRecord | undefined;
+  all(): ImageRecord[];
+  /** The image a normalised reference (`docker.io/library/busybox:latest`, `…@sha256:…`) points at. */
+  byRef(ref: string): ImageRecord | undefined;
+  /** Images whose ID hex starts with `prefix` (hex only). */
+  byPrefix(prefix: string): ImageRecord[];
+  /** Images whose `parent` is `id`. */
+  children(id: string): ImageRecord[];
+  /** Applies `fn` to a copy of the records and persists the result atomically; serialised with other updates. */
+  update<T>(fn: (images: Record<string, ImageRecord>) => T | Promise<T>): Promise<T>;
 }

@@ -1,7 +1,7 @@
 /** `POST /auth` (docker login): checks credentials against a registry through the narrow `AuthBackend`. */
 import type { Router } from '../server/router.js';
 import { invalidArgument } from '../../errdefs/index.js';
-import type { AuthConfig } from '../../plugins/registry/auth.js';
+import type { AuthConfig } from '../../api/types/auth.js';
 
 export interface AuthBackend {
   login(auth: AuthConfig, signal?: AbortSignal): Promise<{ Status: string; IdentityToken: string }>;

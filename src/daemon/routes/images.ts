@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Router, RequestContext, JsonStream } from '../server/router.js';
 import { parseFilters, type Filters } from '../../pkg/filters/filters.js';
 import { invalidArgument, notImplemented } from '../../errdefs/index.js';
-import { decodeAuthHeader, type AuthConfig } from '../../plugins/registry/auth.js';
+import { decodeAuthHeader, type AuthConfig } from '../../api/types/auth.js';
 
 export type LoadMessage = { stream?: string; status?: string; id?: string; error?: string; errorDetail?: { message: string } };
 
@@ -20,8 +20,6 @@ export interface ImagesBackend {
   load(input: Readable, progress: (m: LoadMessage) => void, opts: { signal?: AbortSignal; quiet?: boolean }): Promise<void>;
   save(names: string[]): Readable;
   importImage(input: Readable, opts: { repo?: string; tag?: string; changes?: string[]; message?: string; platform?: string; signal?: AbortSignal }): Promise<string>;
-  /** Pull, once the registry client lands. */
-  pull?(ctx: RequestContext): Promise<void>;
 }
 
 /** Pull and push through a registry (the RegistryService). Messages are Docker's JSON progress lines. */
@@ -64,8 +62,12 @@ function lazyStream(ctx: RequestContext) {
   };
 }
 
+/**
+ * Streams a tar as the 200 answer. An error before the first byte is thrown, so the router answers it with the
+ * status of its kind; after that the status is gone and the connection is cut (the client sees a short tar).
+ */
 function sendTar(ctx: RequestContext, tar: Readable): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let started = false;
     tar.on('data', (c: Buffer) => {
       if (!started) {
@@ -83,11 +85,11 @@ function sendTar(ctx: RequestContext, tar: Readable): Promise<void> {
       resolve();
     });
     tar.on('error', (e) => {
-      if (!started) {
-        ctx.res.writeHead(500, { 'Content-Type': 'application/json' });
-        ctx.res.end(JSON.stringify({ message: e.message }) + '\n');
-      } else ctx.res.destroy(e);
-      resolve();
+      if (!started) reject(e);
+      else {
+        ctx.res.destroy(e);
+        resolve();
+      }
     });
     ctx.signal.addEventListener('abort', () => tar.destroy(), { once: true });
   });
@@ -125,7 +127,8 @@ export function registerImageRoutes(router: Router, backend: ImagesBackend, regi
       }
       return;
     }
-    if (ctx.query.string('fromImage') !== undefined && registry) {
+    if (ctx.query.string('fromImage') !== undefined) {
+      if (!registry) throw notImplemented('pulling images is not supported');
       const auth = registryAuth(ctx);
       return streamed(ctx, (write) =>
         registry.pull(
@@ -133,10 +136,6 @@ export function registerImageRoutes(router: Router, backend: ImagesBackend, regi
           write,
         ),
       );
-    }
-    if (ctx.query.string('fromImage') !== undefined) {
-      if (!backend.pull) throw notImplemented('pulling images is not supported yet');
-      return backend.pull(ctx);
     }
     throw invalidArgument('either fromSrc or fromImage must be given');
   });

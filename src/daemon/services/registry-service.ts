@@ -12,17 +12,17 @@
  * commit) are gzipped once into the content store and the image record is updated to point at the gzip blob, so the
  * next push of any image sharing that layer reuses it. Blobs the registry already has are skipped (`HEAD`).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { parseImageConfig } from '../../api/types/image.js';
-import type { ImageService } from './image-service.js';
-import { HOST_ARCH } from './image-service.js';
 import type { EventBus } from './events.js';
+import type { ContentStore, LeaseManager } from '../../core/content/types.js';
+import { HOST_ARCH } from '../../core/images/platform.js';
 import { tee } from '../../core/images/stream-util.js';
 import { MediaTypes, type ImageConfig, type ImageRecord, type LayerRecord } from '../../core/images/types.js';
-import { applyLayer } from '../../pkg/archive/apply-layer.js';
+import type { Unpacker } from './images/unpack.js';
 import { chainIDs, digestOf, isDigest, type Digest } from '../../pkg/digest/index.js';
 import * as ref from '../../pkg/reference/index.js';
 import { EngineError, invalidArgument, notFound, notImplemented, unauthorized } from '../../errdefs/index.js';
@@ -39,8 +39,25 @@ export type PullMessage = {
   errorDetail?: { message: string };
 };
 
+/** The image records a pull writes and a push reads (the image service). */
+export interface RegistryImages {
+  get(id: string): ImageRecord | undefined;
+  /** The image a normalised reference points at. */
+  byRef(reference: string): ImageRecord | undefined;
+  all(): ImageRecord[];
+  createImage(configBytes: Buffer, layers: LayerRecord[], tags: string[], opts?: { lease?: string }): Promise<unknown>;
+  /** Records `name@digest` on image `id` (moving it from any other image). */
+  addRepoDigest(id: Digest, repoDigest: string): Promise<void>;
+  /** Points uncompressed layers `diffID` at a compressed blob made for push. */
+  useCompressedBlob(diffID: Digest, blob: { digest: Digest; size: number; mediaType: string }, isCompressed: (l: LayerRecord) => boolean): Promise<void>;
+}
+
 export interface RegistryServiceOptions {
-  images: ImageService;
+  images: RegistryImages;
+  content: ContentStore;
+  leases: LeaseManager;
+  /** Layer tars → snapshots (shared with the image service). */
+  unpack: Unpacker;
   events?: EventBus;
   insecureRegistries?: readonly string[];
 }
@@ -147,7 +164,7 @@ export class RegistryService {
       if (e instanceof EngineError) throw e;
       throw invalidArgument((e as Error).message);
     }
-    const images = this.o.images;
+    const { images, content, leases, unpack } = this.o;
     const client = this.client(r.domain, r.path, ['pull'], opts.auth, opts.signal);
     const shown = ref.familiarString(r);
     let top: FetchedManifest;
@@ -175,14 +192,14 @@ export class RegistryService {
     const chains = chainIDs(diffIDs);
     const configId = digestOf(configBytes);
 
-    const lease = await images.leases.create();
+    const lease = await leases.create();
     try {
       const present = await Promise.all(
         m.layers.map(async (l, i) => {
-          const snap = await images.snapshots.stat(chains[i]!).then(() => true, () => false);
-          const blob = await images.content.exists(l.digest);
-          if (snap) await images.leases.addResource(lease.id, { type: 'snapshot', id: chains[i]! });
-          if (blob) await images.leases.addResource(lease.id, { type: 'content', id: l.digest });
+          const snap = await unpack.hasChain(chains[i]!);
+          const blob = await content.exists(l.digest);
+          if (snap) await leases.addResource(lease.id, { type: 'snapshot', id: chains[i]! });
+          if (blob) await leases.addResource(lease.id, { type: 'content', id: l.digest });
           return { snap, blob };
         }),
       );
@@ -206,15 +223,15 @@ export class RegistryService {
         stream.on('error', (e) => counted.destroy(e));
         if (i === streamed) {
           const [toBlob, toApply] = tee(counted);
-          const ingest = images.content.ingest(toBlob!, { expected: l.digest, expectedSize: l.size, lease: lease.id, signal: opts.signal });
-          streamedApply = this.extract(toApply!, i === 0 ? undefined : chains[i - 1], diffIDs[i]!, chains[i]!, lease.id, opts.signal, ingest.then(() => {
+          const ingest = content.ingest(toBlob!, { expected: l.digest, expectedSize: l.size, lease: lease.id, signal: opts.signal });
+          streamedApply = this.extract(toApply!, i === 0 ? undefined : chains[i - 1], diffIDs[i]!, lease.id, opts.signal, ingest.then(() => {
             progress({ status: 'Verifying Checksum', progressDetail: {}, id });
             progress({ status: 'Download complete', progressDetail: {}, id });
           }));
           await ingest;
           return;
         }
-        await images.content.ingest(counted, { expected: l.digest, expectedSize: l.size, lease: lease.id, signal: opts.signal });
+        await content.ingest(counted, { expected: l.digest, expectedSize: l.size, lease: lease.id, signal: opts.signal });
         progress({ status: 'Verifying Checksum', progressDetail: {}, id });
         progress({ status: 'Download complete', progressDetail: {}, id });
       });
@@ -227,7 +244,7 @@ export class RegistryService {
         if (i === streamed) await streamedApply;
         else {
           progress({ status: 'Extracting', progressDetail: { current: l.size, total: l.size }, progress: bar(l.size, l.size), id });
-          await this.extract(await images.content.readStream(l.digest), i === 0 ? undefined : chains[i - 1], diffIDs[i]!, chains[i]!, lease.id, opts.signal);
+          await this.extract(await content.readStream(l.digest), i === 0 ? undefined : chains[i - 1], diffIDs[i]!, lease.id, opts.signal);
         }
         progress({ status: 'Pull complete', progressDetail: {}, id });
       }
@@ -235,15 +252,15 @@ export class RegistryService {
 
       const layers: LayerRecord[] = m.layers.map((l, i) => ({ diffID: diffIDs[i]!, blob: l.digest, blobSize: l.size, mediaType: l.mediaType ?? MediaTypes.dockerLayerGzip }));
       const tagRef = r.tag !== undefined ? ref.format({ domain: r.domain, path: r.path, tag: r.tag }) : undefined;
-      const before = tagRef ? images.store.byRef(tagRef)?.id : images.store.get(configId) ? configId : undefined;
+      const before = tagRef ? images.byRef(tagRef)?.id : images.get(configId) ? configId : undefined;
       await images.createImage(configBytes, layers, tagRef ? [tagRef] : [], { lease: lease.id });
       const repoDigest = ref.format({ domain: r.domain, path: r.path, digest: top.digest });
-      await this.addRepoDigest(configId, repoDigest);
+      await images.addRepoDigest(configId, repoDigest);
       progress({ status: `Digest: ${top.digest}` });
       progress({ status: before === configId ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}` });
       this.o.events?.publish('image', 'pull', ref.familiarString(r), { name: ref.familiarString(r) });
     } finally {
-      await images.leases.delete(lease.id);
+      await leases.delete(lease.id);
     }
   }
 
@@ -260,41 +277,17 @@ export class RegistryService {
   }
 
   /**
-   * Applies one layer stream into a new snapshot above `parent`, checks its diffID and commits it as `chain`
-   * (after `gate`, e.g. the verified ingest of the same bytes, resolves). An existing chain is kept.
+   * Applies one layer stream above `parent`, checks its diffID and commits it as its chain (after `gate`, e.g. the
+   * verified ingest of the same bytes, resolves). An existing chain is kept.
    */
-  private async extract(input: Readable, parent: Digest | undefined, diffID: Digest, chain: Digest, lease: string, signal?: AbortSignal, gate?: Promise<unknown>): Promise<void> {
-    const snaps = this.o.images.snapshots;
-    const key = `extract-${Date.now()}-${randomBytes(6).toString('hex')}`;
-    await this.o.images.leases.addResource(lease, { type: 'snapshot', id: chain });
-    await snaps.prepare(key, parent, { lease });
-    let committed = false;
-    try {
-      const [res] = await Promise.all([applyLayer(input, await snaps.writableDir(key), { whiteouts: snaps.whiteoutMode, signal }), gate]);
-      if (res.diffID !== diffID) throw invalidArgument(`filesystem layer verification failed: diffID ${res.diffID}, the image config says ${diffID}`);
-      const exists = await snaps.stat(chain).then(() => true, () => false);
-      if (!exists) {
-        try {
-          await snaps.commit(chain, key, { lease });
-          committed = true;
-        } catch (e) {
-          if ((e as EngineError).kind !== 'AlreadyExists') throw e;
-        }
-      }
-    } catch (e) {
-      input.destroy();
-      throw e;
-    } finally {
-      if (!committed) await snaps.remove(key).catch(() => {});
-    }
-  }
-
-  /** Records `name@digest` on image `id` (moving it from any other image). */
-  private async addRepoDigest(id: Digest, repoDigest: string): Promise<void> {
-    await this.o.images.store.update((all) => {
-      for (const other of Object.values(all)) if (other.id !== id) other.repoDigests = other.repoDigests.filter((d) => d !== repoDigest);
-      const rec = all[id];
-      if (rec && !rec.repoDigests.includes(repoDigest)) rec.repoDigests.push(repoDigest);
+  private async extract(input: Readable, parent: Digest | undefined, diffID: Digest, lease: string, signal?: AbortSignal, gate?: Promise<unknown>): Promise<void> {
+    await this.o.unpack.apply(input, {
+      parent,
+      diffID,
+      lease,
+      signal,
+      gate,
+      mismatch: (got, want) => `filesystem layer verification failed: diffID ${got}, the image config says ${want}`,
     });
   }
 
@@ -313,7 +306,7 @@ export class RegistryService {
     let tags: string[];
     if (r.tag !== undefined) tags = [r.tag];
     else {
-      tags = images.store
+      tags = images
         .all()
         .flatMap((i) => i.repoTags)
         .map((t) => ref.parseNormalized(t))
@@ -323,7 +316,7 @@ export class RegistryService {
     }
     const targets: Array<{ tag: string; img: ImageRecord }> = [];
     for (const t of tags) {
-      const img = images.store.byRef(ref.format({ domain: r.domain, path: r.path, tag: t }));
+      const img = images.byRef(ref.format({ domain: r.domain, path: r.path, tag: t }));
       if (img) targets.push({ tag: t, img });
     }
     if (!targets.length) throw notFound(`An image does not exist locally with the tag: ${ref.familiarName(r)}`);
@@ -335,8 +328,8 @@ export class RegistryService {
   }
 
   private async pushOne(client: RegistryClient, r: ref.Reference, tag: string, img: ImageRecord, progress: (m: PullMessage) => void, signal?: AbortSignal): Promise<void> {
-    const images = this.o.images;
-    const configBytes = await images.content.readAll(img.id);
+    const { content } = this.o;
+    const configBytes = await content.readAll(img.id);
     // Docker lists layers top first.
     const order = img.layers.map((_, i) => i).reverse();
     for (const i of order) progress({ status: 'Preparing', progressDetail: {}, id: short(img.layers[i]!.diffID) });
@@ -352,7 +345,7 @@ export class RegistryService {
       }
       const mountFrom = this.mountSource(desc.digest, r);
       const how = await client.putBlob(desc.digest, desc.size, async () => {
-        const s = await images.content.readStream(desc.digest);
+        const s = await content.readStream(desc.digest);
         const counted = s.pipe(meter((n) => progress({ status: 'Pushing', progressDetail: { current: n, total: desc.size }, progress: bar(n, desc.size), id })));
         s.on('error', (e) => counted.destroy(e));
         return counted;
@@ -381,7 +374,7 @@ export class RegistryService {
     const bytes = Buffer.from(JSON.stringify(manifest, null, 3));
     const digest = digestOf(bytes);
     await client.putManifest(tag, manifest.mediaType, bytes);
-    await this.addRepoDigest(img.id, ref.format({ domain: r.domain, path: r.path, digest }));
+    await this.o.images.addRepoDigest(img.id, ref.format({ domain: r.domain, path: r.path, digest }));
     progress({ status: `${tag}: digest: ${digest} size: ${bytes.length}` });
     progress({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: bytes.length } });
     this.o.events?.publish('image', 'push', ref.familiarString({ domain: r.domain, path: r.path, tag }), { name: ref.familiarString({ domain: r.domain, path: r.path, tag }) });
@@ -389,7 +382,7 @@ export class RegistryService {
 
   /** A repository of the same registry this blob came from or went to (known by a RepoDigest), for a cross-repo mount. */
   private mountSource(blob: Digest, target: ref.Reference): string | undefined {
-    for (const img of this.o.images.store.all()) {
+    for (const img of this.o.images.all()) {
       if (!img.layers.some((l) => l.blob === blob)) continue;
       for (const d of img.repoDigests) {
         const r = ref.parseNormalized(d);
@@ -404,38 +397,31 @@ export class RegistryService {
    * same diffID; else the stored tar gzipped once into the content store, recorded on every image with that layer.
    */
   private async pushableBlob(layer: LayerRecord, signal?: AbortSignal): Promise<Descriptor> {
-    const images = this.o.images;
+    const { images, content, leases } = this.o;
     const compressed = (l: LayerRecord) => l.mediaType === MediaTypes.dockerLayerGzip || l.mediaType === MediaTypes.ociLayerGzip || l.mediaType === MediaTypes.ociLayerZstd;
-    const candidates = [layer, ...images.store.all().flatMap((i) => i.layers.filter((l) => l.diffID === layer.diffID))];
+    const candidates = [layer, ...images.all().flatMap((i) => i.layers.filter((l) => l.diffID === layer.diffID))];
     for (const l of candidates) {
-      if (l.blob && compressed(l) && (await images.content.exists(l.blob))) {
-        return { digest: l.blob, size: l.blobSize ?? (await images.content.info(l.blob)).size, mediaType: l.mediaType };
+      if (l.blob && compressed(l) && (await content.exists(l.blob))) {
+        return { digest: l.blob, size: l.blobSize ?? (await content.info(l.blob)).size, mediaType: l.mediaType };
       }
     }
     const src = candidates.find((l) => l.blob);
-    if (!src?.blob || !(await images.content.exists(src.blob))) throw notImplemented(`layer ${layer.diffID} has no stored content to push`);
+    if (!src?.blob || !(await content.exists(src.blob))) throw notImplemented(`layer ${layer.diffID} has no stored content to push`);
     let once = this.gzipping.get(layer.diffID);
     if (!once) {
       once = (async () => {
-        const lease = await images.leases.create();
+        const lease = await leases.create();
         try {
           const gz = createGzip({ level: 6 });
-          const input = await images.content.readStream(src.blob!);
+          const input = await content.readStream(src.blob!);
           const done = pipeline(input, gz);
-          const info = await images.content.ingest(gz, { lease: lease.id, signal });
+          const info = await content.ingest(gz, { lease: lease.id, signal });
           await done;
-          await images.store.update((all) => {
-            for (const rec of Object.values(all))
-              for (const l of rec.layers)
-                if (l.diffID === layer.diffID && !compressed(l)) {
-                  l.blob = info.digest;
-                  l.blobSize = info.size;
-                  l.mediaType = MediaTypes.dockerLayerGzip;
-                }
-          });
-          return { digest: info.digest, size: info.size, mediaType: MediaTypes.dockerLayerGzip };
+          const desc = { digest: info.digest, size: info.size, mediaType: MediaTypes.dockerLayerGzip };
+          await images.useCompressedBlob(layer.diffID, desc, compressed);
+          return desc;
         } finally {
-          await images.leases.delete(lease.id);
+          await leases.delete(lease.id);
         }
       })();
       this.gzipping.set(layer.diffID, once);

@@ -3,40 +3,8 @@
  * and which endpoints are spoken to over plain HTTP (insecure registries).
  */
 import net from 'node:net';
-import { invalidArgument } from '../../errdefs/index.js';
 
-/** Credentials as the Docker CLI sends them (X-Registry-Auth / POST /auth body). */
-export interface AuthConfig {
-  username?: string;
-  password?: string;
-  auth?: string;
-  serveraddress?: string;
-  identitytoken?: string;
-  registrytoken?: string;
-}
-
-/** Decodes `X-Registry-Auth` (base64url or base64 JSON). Empty or `{}` → undefined. */
-export function decodeAuthHeader(value: string | undefined): AuthConfig | undefined {
-  if (!value) return undefined;
-  let json: string;
-  try {
-    json = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
-    const raw = JSON.parse(json) as Record<string, unknown>;
-    const out: AuthConfig = {};
-    for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' && v) (out as Record<string, string>)[k.toLowerCase()] = v;
-    if (out.auth && !out.username) {
-      const dec = Buffer.from(out.auth, 'base64').toString('utf8');
-      const i = dec.indexOf(':');
-      if (i > 0) {
-        out.username = dec.slice(0, i);
-        out.password = dec.slice(i + 1);
-      }
-    }
-    return out.username || out.identitytoken || out.registrytoken ? out : undefined;
-  } catch (e) {
-    throw invalidArgument('invalid X-Registry-Auth header: ' + (e as Error).message);
-  }
-}
+export { decodeAuthHeader, type AuthConfig } from '../../api/types/auth.js';
 
 /** One parsed `WWW-Authenticate` challenge: scheme (lower-case) and its parameters. */
 export interface Challenge {

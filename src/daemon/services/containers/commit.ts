@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type { ContainerRecord } from '../../../core/containers/container.js';
 import { applyChanges } from '../../../core/images/changes.js';
 import type { ContainerConfig as ImageRuntimeConfig, ImageConfig, LayerRecord } from '../../../core/images/types.js';
-import type { Snapshotter } from '../../../core/snapshots/types.js';
+import type { ImageWriter } from '../../../core/images/writer.js';
 import { conflict, invalidArgument, notImplemented } from '../../../errdefs/index.js';
 import { diffLayer } from '../../../pkg/archive/diff-layer.js';
 import { chainIDs, type Digest } from '../../../pkg/digest/index.js';
@@ -25,15 +25,8 @@ import type { ContainerStore } from './store.js';
 /** sha256 of an empty tar (two zero blocks): Docker's DigestSHA256EmptyTar. */
 export const EMPTY_TAR_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
 
-/** The part of the image service commit uses. */
-export interface CommitImageStore {
-  readonly snapshots: Snapshotter;
-  readonly leases: { create(): Promise<{ id: string }>; delete(id: string): Promise<void> };
-  resolve(name: string): { id: string; layers: LayerRecord[] };
-  config(id: string): Promise<ImageConfig>;
-  importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal }): Promise<{ diffID: Digest; blob?: Digest; blobSize?: number; mediaType?: string }>;
-  createImage(configBytes: Buffer, layers: LayerRecord[], tags: string[], opts?: { parent?: Digest; lease?: string }): Promise<{ id: string }>;
-}
+/** What commit writes through: the one image writer (core/images/writer.ts), shared with the builder. */
+export type CommitImageStore = ImageWriter;
 
 /** Pausing hooks (the container service's pause/unpause, which record state and publish events). */
 export interface CommitPauser {

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { ImageService, type ProgressMessage } from './image-service.js';
-import { tarFromEntries } from '../../pkg/tar/writer.js';
-import { Filters } from '../../pkg/filters/filters.js';
-import { mountAll, unmount } from '../../core/mount/index.js';
+import type { ImageService, ProgressMessage } from './service.js';
+import { openImageService } from '../../bootstrap.js';
+import { tarFromEntries } from '../../../pkg/tar/writer.js';
+import { Filters } from '../../../pkg/filters/filters.js';
+import { mountAll, unmount } from '../../../core/mount/index.js';
 
 function layerTar(files: Record<string, string>): Readable {
   return tarFromEntries(Object.entries(files).map(([name, body]) => ({ header: { name, mode: 0o644, mtime: new Date(0) }, body })));
@@ -17,7 +18,7 @@ function layerTar(files: Record<string, string>): Readable {
 async function withService(fn: (svc: ImageService, root: string) => Promise<void>) {
   const root = await mkdtemp(path.join(tmpdir(), 'berth-images-'));
   try {
-    const svc = await ImageService.open({ dataRoot: root });
+    const svc = await openImageService({ dataRoot: root });
     await fn(svc, root);
   } finally {
     for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(root)).reverse()) unmount(m, { detach: true });
@@ -126,7 +127,7 @@ test('images: save then load round trip, persistence across reopen, container ro
     assert.ok(msgs.some((m) => m.stream === 'Loaded image: rt:1\n'));
     assert.equal(svc.resolve('rt:1').id, id);
     // a reopened service sees the same state
-    const svc2 = await ImageService.open({ dataRoot: root });
+    const svc2 = await openImageService({ dataRoot: root });
     assert.equal(svc2.resolve('rt:1').id, id);
     const target = path.join(root, 'rootfs');
     await mkdir(target);

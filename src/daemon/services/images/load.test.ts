@@ -7,9 +7,10 @@ import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { ImageService, type ProgressMessage } from './image-service.js';
-import { tarFromEntries } from '../../pkg/tar/writer.js';
-import { mountAll, unmount } from '../../core/mount/index.js';
+import type { ImageService, ProgressMessage } from './service.js';
+import { openImageService } from '../../bootstrap.js';
+import { tarFromEntries } from '../../../pkg/tar/writer.js';
+import { mountAll, unmount } from '../../../core/mount/index.js';
 
 async function collect(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -40,7 +41,7 @@ async function saveArchive(images: Array<{ tag: string; layers: Array<{ blob: Bu
 async function withService(snapshotter: string | undefined, fn: (svc: ImageService, root: string) => Promise<void>) {
   const root = await mkdtemp(path.join(tmpdir(), 'berth-sload-'));
   try {
-    await fn(await ImageService.open({ dataRoot: root, snapshotter }), root);
+    await fn(await openImageService({ dataRoot: root, snapshotter }), root);
   } finally {
     for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(root)).reverse()) unmount(m, { detach: true });
     await rm(root, { recursive: true, force: true });

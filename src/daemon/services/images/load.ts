@@ -1,0 +1,275 @@
+/**
+ * `POST /images/load` (docker-save tarballs and OCI image layouts) and `POST /images/create?fromSrc=-` (import of a
+ * root filesystem tar).
+ *
+ * A load reads the archive once, in order: small JSON files are kept in memory, blobs stream into the content store;
+ * where the snapshotter allows it (overlay) each layer blob is unpacked *while* it streams, into a parentless extract
+ * snapshot re-based onto its chain once manifest.json says where it goes. Everything happens under one lease; image
+ * records are written last, so a load cut short leaves nothing referenced.
+ */
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { decodeText } from '../../../api/decode/schema.js';
+import { archiveManifest, ociDocument, parseImageConfig } from '../../../api/types/image.js';
+import type { ContentStore, LeaseManager } from '../../../core/content/types.js';
+import { applyChanges } from '../../../core/images/changes.js';
+import { HOST_ARCH } from '../../../core/images/platform.js';
+import { readAllLimited, tee } from '../../../core/images/stream-util.js';
+import { MediaTypes, type ImageConfig, type ImageRecord, type LayerRecord } from '../../../core/images/types.js';
+import { detectCompression } from '../../../pkg/archive/compression.js';
+import { digestOf, isDigest, type Digest } from '../../../pkg/digest/index.js';
+import * as ref from '../../../pkg/reference/index.js';
+import { readTar } from '../../../pkg/tar/reader.js';
+import { invalidArgument, notImplemented } from '../../../errdefs/index.js';
+import { chainOf, layerMediaType, type Unpacker } from './unpack.js';
+
+const MAX_JSON = 32 << 20;
+
+/** One line of a load/import progress stream. */
+export type ProgressMessage = { stream?: string; status?: string; id?: string; progress?: string; progressDetail?: object; error?: string; errorDetail?: { message: string } };
+
+export interface LoadDeps {
+  content: ContentStore;
+  leases: LeaseManager;
+  unpack: Unpacker;
+  createImage(
+    configBytes: Buffer,
+    layers: LayerRecord[],
+    tags: string[],
+    opts: { lease?: string; onRetag?: (tag: string, oldId: string) => void },
+  ): Promise<ImageRecord>;
+  /** Publishes an image event (`load`, `import`). */
+  emit(action: string, id: string, attributes: Record<string, string>): void;
+}
+
+/** Whether a blob's first bytes (up to 512) announce a layer: gzip, zstd, or a ustar/GNU tar header. */
+function looksLikeLayer(head: Buffer): boolean {
+  const c = detectCompression(head);
+  if (c === 'gzip' || c === 'zstd') return true;
+  return head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar';
+}
+
+function shortID(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export async function importTarball(
+  d: LoadDeps,
+  input: Readable,
+  opts: { repo?: string; tag?: string; changes?: string[]; message?: string; platform?: string; signal?: AbortSignal } = {},
+): Promise<string> {
+  let tagRef: string | undefined;
+  if (opts.repo) tagRef = ref.format(ref.parseRepoTag(opts.repo, opts.tag || undefined));
+  const cfgRun = applyChanges({}, opts.changes ?? []);
+  const lease = await d.leases.create();
+  try {
+    const layer = await d.unpack.importLayer(input, { lease: lease.id, signal: opts.signal });
+    const created = new Date().toISOString();
+    const comment = opts.message || 'Imported from -';
+    const config: ImageConfig = {
+      architecture: HOST_ARCH,
+      comment,
+      config: cfgRun,
+      created,
+      history: [{ created, comment }],
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+    };
+    const bytes = Buffer.from(JSON.stringify(config));
+    const rec = await d.createImage(bytes, [{ diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }], tagRef ? [tagRef] : [], { lease: lease.id });
+    d.emit('import', rec.id, tagRef ? { name: ref.familiarize(tagRef) } : {});
+    return rec.id;
+  } finally {
+    await d.leases.delete(lease.id);
+  }
+}
+
+export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: ProgressMessage) => void, opts: { signal?: AbortSignal; quiet?: boolean } = {}): Promise<void> {
+  const lease = await d.leases.create();
+  /** Layer blobs applied while streaming: blob digest → parentless extract snapshot (until committed). */
+  const extracts = new Map<Digest, { key: string; diffID: Digest }>();
+  try {
+    const small = new Map<string, Buffer>();
+    const blobs = new Map<string, { digest: Digest; size: number; head?: Buffer }>();
+    const links = new Map<string, string>();
+    for await (const { header, body } of readTar(input, { signal: opts.signal })) {
+      const name = header.name.replace(/^\.\//, '').replace(/\/+$/, '');
+      if (header.type === 'symlink' || header.type === 'hardlink') {
+        const target = header.type === 'symlink' ? path.posix.normalize(path.posix.join(path.posix.dirname(name), header.linkname)) : header.linkname.replace(/^\.\//, '');
+        links.set(name, target);
+        continue;
+      }
+      if (header.type !== 'file') continue;
+      const base = path.posix.basename(name);
+      const isMeta = ['manifest.json', 'repositories', 'index.json', 'oci-layout', 'json', 'VERSION'].includes(base) || name.endsWith('.json');
+      // Peek the first chunk to tell JSON from a layer.
+      const it = body[Symbol.asyncIterator]();
+      const firsts: Buffer[] = [];
+      let got = 0;
+      while (got < 512) {
+        const r = await it.next();
+        if (r.done) break;
+        firsts.push(r.value as Buffer);
+        got += (r.value as Buffer).length;
+      }
+      const head: Buffer = firsts.length === 1 ? firsts[0]! : Buffer.concat(firsts);
+      async function* rest(): AsyncGenerator<Buffer> {
+        if (head.length) yield head;
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return;
+          yield r.value as Buffer;
+        }
+      }
+      const looksJson = /^\s*[{[]/.test(head.subarray(0, 16).toString('latin1'));
+      if ((isMeta || looksJson) && header.size <= MAX_JSON) {
+        small.set(name, await readAllLimited(rest(), MAX_JSON));
+        continue;
+      }
+      const m = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
+      const expected = m ? (`sha256:${m[1]}` as Digest) : undefined;
+      const ingestOpts = { expected, expectedSize: header.size, lease: lease.id, signal: opts.signal };
+      // A layer blob (tar/gzip/zstd by its magic bytes) is applied while it streams, into its own parentless extract
+      // snapshot, when the snapshotter's diffs do not depend on the parent; it is re-based on its chain at the end.
+      // Blobs already in the content store are most likely layers we already have: they are applied at the end,
+      // and only when their chain is missing.
+      if (d.unpack.detachedApply && looksLikeLayer(head) && !(expected && (await d.content.exists(expected)))) {
+        const [toBlob, toApply] = tee(rest());
+        const [ing, app] = await Promise.allSettled([d.content.ingest(toBlob!, ingestOpts), d.unpack.applyDetached(toApply!, lease.id, opts.signal)]);
+        // the extract is kept for the first copy of a blob only
+        if (app.status === 'fulfilled' && (ing.status === 'rejected' || extracts.has(ing.value.digest))) await d.unpack.discard(app.value.key);
+        if (ing.status === 'rejected') throw ing.reason;
+        if (app.status === 'rejected') throw app.reason;
+        blobs.set(name, { digest: ing.value.digest, size: ing.value.size, head: head.subarray(0, 8) });
+        if (!extracts.has(ing.value.digest)) extracts.set(ing.value.digest, app.value);
+        continue;
+      }
+      const info = await d.content.ingest(Readable.from(rest()), ingestOpts);
+      blobs.set(name, { digest: info.digest, size: info.size, head: head.subarray(0, 8) });
+    }
+    const resolveLink = (p: string): string => {
+      let cur = p.replace(/^\.\//, '');
+      for (let i = 0; i < 16 && links.has(cur); i++) cur = links.get(cur)!;
+      return cur;
+    };
+    const fileBytes = (p: string): Buffer | undefined => small.get(resolveLink(p));
+    const blobOf = async (p: string): Promise<{ digest: Digest; size: number; mediaType?: string }> => {
+      const rp = resolveLink(p);
+      const b = blobs.get(rp);
+      if (b) {
+        return { digest: b.digest, size: b.size, mediaType: layerMediaType(b.head) };
+      }
+      const s = small.get(rp);
+      if (s) {
+        const info = await d.content.put(s, { lease: lease.id });
+        return { digest: info.digest, size: info.size, mediaType: MediaTypes.dockerLayer };
+      }
+      throw invalidArgument(`invalid archive: ${p} is missing`);
+    };
+
+    const images: Array<{ config: Buffer; layers: string[]; tags: string[] }> = [];
+    const manifest = small.get('manifest.json');
+    if (manifest) {
+      const entries = decodeText<Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] | null }> | null>(archiveManifest, manifest.toString('utf8'));
+      if (!Array.isArray(entries)) throw invalidArgument('invalid archive: manifest.json is not a list');
+      for (const e of entries) {
+        if (!e.Config) throw invalidArgument('invalid archive: a manifest.json entry names no config');
+        const config = fileBytes(e.Config);
+        if (!config) throw invalidArgument(`invalid archive: config ${e.Config} is missing`);
+        images.push({ config, layers: e.Layers ?? [], tags: e.RepoTags ?? [] });
+      }
+    } else if (small.has('index.json')) {
+      await collectOci(d, small, images);
+    } else if (small.has('repositories')) {
+      throw notImplemented('loading legacy v1 image archives (without manifest.json) is not supported');
+    } else {
+      throw invalidArgument('invalid archive: no manifest.json or index.json found');
+    }
+
+    for (const im of images) {
+      const cfg = parseImageConfig<ImageConfig>(im.config);
+      const diffIDs = cfg.rootfs?.diff_ids ?? [];
+      if (diffIDs.length !== im.layers.length) throw invalidArgument('invalid manifest, layers length mismatch');
+      if (!diffIDs.every(isDigest)) throw invalidArgument('invalid image config: bad diff_ids');
+      const layers: LayerRecord[] = [];
+      let parent: Digest | undefined;
+      for (let i = 0; i < im.layers.length; i++) {
+        const b = await blobOf(im.layers[i]!);
+        const ex = extracts.get(b.digest);
+        let applied: { chain: Digest; extracted: boolean };
+        if (ex) {
+          if (ex.diffID !== diffIDs[i]) throw invalidArgument(`layer ${b.digest}: content has diffID ${ex.diffID}, the image config says ${diffIDs[i]}`);
+          const chain = chainOf(parent, diffIDs[i]!);
+          // an existing chain is reused (false: the extract stays, discarded below)
+          const committed = await d.unpack.commitDetached(ex.key, chain, parent, lease.id);
+          if (committed) extracts.delete(b.digest);
+          applied = { chain, extracted: committed };
+        } else {
+          applied = await d.unpack.applyStored(b.digest, diffIDs[i]!, parent, lease.id, opts.signal);
+        }
+        parent = applied.chain;
+        if (applied.extracted && !opts.quiet) progress({ status: 'Loading layer', id: shortID(b.digest), progressDetail: { current: b.size, total: b.size } });
+        layers.push({ diffID: diffIDs[i]!, blob: b.digest, blobSize: b.size, mediaType: b.mediaType });
+      }
+      const tags: string[] = [];
+      for (const t of im.tags) {
+        try {
+          tags.push(ref.normalize(t));
+        } catch {
+          throw invalidArgument(`invalid tag ${t} in archive`);
+        }
+      }
+      const rec = await d.createImage(im.config, layers, tags, {
+        lease: lease.id,
+        onRetag: (t, old) => {
+          progress({ stream: `The image ${ref.familiarize(t)} already exists, renaming the old one with ID ${old} to empty string\n` });
+        },
+      });
+      if (tags.length) for (const t of tags) progress({ stream: `Loaded image: ${ref.familiarize(t)}\n` });
+      else progress({ stream: `Loaded image ID: ${rec.id}\n` });
+      d.emit('load', rec.id, tags.length ? { name: ref.familiarize(tags[0]) } : {});
+    }
+  } finally {
+    for (const ex of extracts.values()) await d.unpack.discard(ex.key);
+    await d.leases.delete(lease.id);
+  }
+}
+
+async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: Array<{ config: Buffer; layers: string[]; tags: string[] }>): Promise<void> {
+  const blobPath = (dg: string) => `blobs/${dg.replace(':', '/')}`;
+  const readJson = async (dg: string): Promise<Record<string, unknown>> => {
+    const p = blobPath(dg);
+    const b = small.get(p) ?? (await d.content.readAll(dg).catch(() => undefined));
+    if (!b) throw invalidArgument(`invalid OCI layout: ${p} is missing`);
+    if (digestOf(b) !== dg) throw invalidArgument(`invalid OCI layout: ${p} does not match its digest`);
+    return decodeText<Record<string, unknown> | null>(ociDocument, b.toString('utf8')) ?? {};
+  };
+  type Desc = { mediaType?: string; digest: string; annotations?: Record<string, string>; platform?: { architecture?: string; os?: string } };
+  const visit = async (desc: Desc, names: string[]): Promise<void> => {
+    const doc = await readJson(desc.digest);
+    const mt = (doc.mediaType as string | undefined) ?? desc.mediaType;
+    if (Array.isArray(doc.manifests)) {
+      const ms = doc.manifests as Desc[];
+      // pick this platform from a multi-platform index
+      const pick = ms.filter((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === HOST_ARCH));
+      for (const m of pick.length ? pick.slice(0, 1) : ms.slice(0, 1)) await visit(m, names);
+      return;
+    }
+    if (mt && !/manifest/.test(mt) && !doc.config) throw invalidArgument(`unsupported OCI media type ${mt}`);
+    const config = doc.config as Desc | undefined;
+    if (!config?.digest || !Array.isArray(doc.layers)) throw invalidArgument(`invalid OCI layout: manifest ${desc.digest} lacks a config or layers`);
+    const cfgBytes = small.get(blobPath(config.digest)) ?? (await d.content.readAll(config.digest));
+    if (digestOf(cfgBytes) !== config.digest) throw invalidArgument('invalid OCI layout: config digest mismatch');
+    images.push({ config: cfgBytes, layers: (doc.layers as Desc[]).map((l) => blobPath(l.digest)), tags: names });
+  };
+  const index = decodeText<{ manifests?: Desc[] } | null>(ociDocument, small.get('index.json')!.toString('utf8')) ?? {};
+  for (const m of index.manifests ?? []) {
+    const names: string[] = [];
+    const full = m.annotations?.['io.containerd.image.name'];
+    const short = m.annotations?.['org.opencontainers.image.ref.name'];
+    if (full) names.push(full);
+    else if (short && /[:/]/.test(short)) names.push(short);
+    await visit(m, names);
+  }
+}
+

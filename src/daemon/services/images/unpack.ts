@@ -1,0 +1,173 @@
+/**
+ * Unpacker: turns layer tars into committed snapshots named by chain ID — for pull, load, import, commit and build.
+ *
+ * A layer is applied into a fresh *extract* snapshot (`extract-…` keys, which GC reclaims when abandoned), its diffID
+ * is hashed on the way and checked against what the image config says, and the snapshot is committed as the layer's
+ * chain ID. A chain that already exists is reused (the extract is dropped): layers shared by images are stored once.
+ * Everything is recorded under the caller's lease, so a crash mid-way leaves only reclaimable work.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { ContentStore, LeaseManager } from '../../../core/content/types.js';
+import type { Snapshotter } from '../../../core/snapshots/types.js';
+import { MediaTypes } from '../../../core/images/types.js';
+import type { ImportedLayer } from '../../../core/images/writer.js';
+import { tee } from '../../../core/images/stream-util.js';
+import { applyLayer } from '../../../pkg/archive/apply-layer.js';
+import { detectCompression } from '../../../pkg/archive/compression.js';
+import { digestOf, type Digest } from '../../../pkg/digest/index.js';
+import { invalidArgument, type EngineError } from '../../../errdefs/index.js';
+
+/** Key prefix of extraction snapshots: active snapshots GC may remove once no lease protects them. */
+export const EXTRACT_PREFIX = 'extract-';
+
+export function extractKey(): string {
+  return `${EXTRACT_PREFIX}${Date.now()}-${randomBytes(6).toString('hex')}`;
+}
+
+/** The chain ID of a layer `diffID` above `parent` (pkg/digest `chainIDs`, one step). */
+export function chainOf(parent: Digest | undefined, diffID: Digest): Digest {
+  return parent ? digestOf(`${parent} ${diffID}`) : diffID;
+}
+
+/** Media type of a stored layer blob by its first bytes. */
+export function layerMediaType(head: Buffer | undefined): string {
+  const comp = head ? detectCompression(head) : 'none';
+  return comp === 'gzip' ? MediaTypes.dockerLayerGzip : comp === 'zstd' ? MediaTypes.ociLayerZstd : MediaTypes.dockerLayer;
+}
+
+export interface ApplyOptions {
+  /** Chain ID of the layer below (undefined: a base layer). */
+  parent?: Digest;
+  /** The diffID the content must have (the image config's); checked after applying. */
+  diffID?: Digest;
+  lease: string;
+  signal?: AbortSignal;
+  /** Awaited with the apply before committing (e.g. the verified ingest of the same bytes). */
+  gate?: Promise<unknown>;
+  /** The error text when the content's diffID is not `diffID`. */
+  mismatch?: (got: Digest, want: Digest) => string;
+}
+
+export interface AppliedLayer {
+  diffID: Digest;
+  chain: Digest;
+  /** False when the chain already existed and was reused. */
+  committed: boolean;
+}
+
+export class Unpacker {
+  constructor(
+    private readonly content: ContentStore,
+    private readonly snapshots: Snapshotter,
+    private readonly leases: LeaseManager,
+  ) {}
+
+  /** Whether a layer can be extracted without its parent and re-based at commit (overlay). */
+  get detachedApply(): boolean {
+    return this.snapshots.diffIsParentIndependent;
+  }
+
+  hasChain(chain: Digest): Promise<boolean> {
+    return this.snapshots.stat(chain).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Applies a layer stream above `opts.parent`, verifies its diffID and commits it as its chain (or reuses it). */
+  async apply(input: Readable | AsyncIterable<Buffer>, opts: ApplyOptions): Promise<AppliedLayer> {
+    if (opts.diffID) await this.leases.addResource(opts.lease, { type: 'snapshot', id: chainOf(opts.parent, opts.diffID) });
+    const key = extractKey();
+    await this.snapshots.prepare(key, opts.parent, { lease: opts.lease });
+    let committed = false;
+    try {
+      const [res] = await Promise.all([
+        applyLayer(input as Readable, await this.snapshots.writableDir(key), { whiteouts: this.snapshots.whiteoutMode, signal: opts.signal }),
+        opts.gate,
+      ]);
+      const diffID = res.diffID as Digest;
+      if (opts.diffID && diffID !== opts.diffID) {
+        throw invalidArgument(opts.mismatch ? opts.mismatch(diffID, opts.diffID) : `layer content has diffID ${diffID}, the image config says ${opts.diffID}`);
+      }
+      const chain = chainOf(opts.parent, diffID);
+      committed = await this.commitChain(chain, key, opts.lease);
+      return { diffID, chain, committed };
+    } catch (e) {
+      (input as Readable).destroy?.();
+      throw e;
+    } finally {
+      if (!committed) await this.snapshots.remove(key).catch(() => {});
+    }
+  }
+
+  /** Applies a blob of the content store as the layer above `parent`, unless that chain already exists. */
+  async applyStored(blob: Digest, diffID: Digest, parent: Digest | undefined, lease: string, signal?: AbortSignal): Promise<{ chain: Digest; extracted: boolean }> {
+    const chain = chainOf(parent, diffID);
+    await this.leases.addResource(lease, { type: 'snapshot', id: chain });
+    if (await this.hasChain(chain)) return { chain, extracted: false };
+    const r = await this.apply(await this.content.readStream(blob), {
+      parent,
+      diffID,
+      lease,
+      signal,
+      mismatch: (got, want) => `layer ${blob}: content has diffID ${got}, the image config says ${want}`,
+    });
+    return { chain: r.chain, extracted: r.committed };
+  }
+
+  /**
+   * Imports a layer tar of unknown diffID above `parentChain`: the stream is teed to the content store (the blob,
+   * kept for save/push) and into the snapshot, hashing the diffID on the way. No temp files.
+   */
+  async importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal }): Promise<ImportedLayer & { chainID: Digest }> {
+    const [toBlob, toApply] = tee(input);
+    let head: Buffer | undefined;
+    toBlob!.once('data', (c: Buffer) => {
+      head = c;
+    });
+    const [blob, applied] = await Promise.all([
+      this.content.ingest(toBlob!, { lease: opts.lease, signal: opts.signal }),
+      this.apply(toApply!, { parent: opts.parentChain, lease: opts.lease, signal: opts.signal }),
+    ]);
+    return { diffID: applied.diffID, blob: blob.digest, blobSize: blob.size, mediaType: layerMediaType(head), chainID: applied.chain };
+  }
+
+  /**
+   * Applies a layer into its own parentless extract snapshot (only where `detachedApply`), so a load can unpack
+   * layers in archive order before it knows their parents; `commitDetached` re-bases it later, `discard` drops it.
+   */
+  async applyDetached(input: Readable | AsyncIterable<Buffer>, lease: string, signal?: AbortSignal): Promise<{ key: string; diffID: Digest }> {
+    const key = extractKey();
+    await this.snapshots.prepare(key, undefined, { lease });
+    try {
+      const res = await applyLayer(input as Readable, await this.snapshots.writableDir(key), { whiteouts: this.snapshots.whiteoutMode, signal });
+      return { key, diffID: res.diffID as Digest };
+    } catch (e) {
+      await this.discard(key);
+      throw e;
+    }
+  }
+
+  /** Commits a detached extract as `chain` above `parent`; false (the extract stays for `discard`) when it exists. */
+  commitDetached(key: string, chain: Digest, parent: Digest | undefined, lease: string): Promise<boolean> {
+    return this.commitChain(chain, key, lease, parent);
+  }
+
+  async discard(key: string): Promise<void> {
+    await this.snapshots.remove(key).catch(() => {});
+  }
+
+  /** Commits `key` as `chain`; false (caller removes key) when the chain already exists. */
+  private async commitChain(chain: Digest, key: string, lease: string, parent?: Digest): Promise<boolean> {
+    await this.leases.addResource(lease, { type: 'snapshot', id: chain });
+    if (await this.hasChain(chain)) return false;
+    try {
+      await this.snapshots.commit(chain, key, parent === undefined ? { lease } : { lease, parent });
+      return true;
+    } catch (e) {
+      if ((e as EngineError).kind === 'AlreadyExists') return false;
+      throw e;
+    }
+  }
+}
