@@ -181,7 +181,7 @@ export async function cleanupRoot(root: string): Promise<void> {
  */
 export async function cleanupNetwork(dataRoot: string): Promise<void> {
   const { networkNaming } = await import('../src/daemon/services/network-service.js');
-  const { chainNames, purgeChains } = await import('../src/plugins/network/iptables.js');
+  const { chainNames, purgeChains } = await import('../src/plugins/network/bridge/iptables.js');
   const naming = networkNaming(dataRoot);
   if (!naming.tag) return; // the system daemon's names: never from tests
   const links = fs.existsSync('/sys/class/net') ? fs.readdirSync('/sys/class/net') : [];
@@ -203,7 +203,7 @@ export async function cleanupNetwork(dataRoot: string): Promise<void> {
 /** What a test daemon left behind on the host: its links and chains (empty when clean). */
 export async function networkLeftovers(dataRoot: string): Promise<string[]> {
   const { networkNaming } = await import('../src/daemon/services/network-service.js');
-  const { chainNames, chainsExist } = await import('../src/plugins/network/iptables.js');
+  const { chainNames, chainsExist } = await import('../src/plugins/network/bridge/iptables.js');
   const naming = networkNaming(dataRoot);
   const links = (fs.existsSync('/sys/class/net') ? fs.readdirSync('/sys/class/net') : []).filter((l) => l.startsWith(naming.bridgePrefix));
   return [...links, ...(await chainsExist(chainNames(naming.tag, naming.bridgePrefix)))];

@@ -32,7 +32,15 @@ import { ExecService } from './services/containers/exec.js';
 import { EventBus } from './services/events.js';
 import { listItem } from './services/containers/views.js';
 import { readHostFacts } from '../plugins/runtime/oci/host.js';
-import { NetworkService } from './services/network-service.js'; // networking
+import { NetworkService, networkNaming } from './services/network-service.js'; // networking
+import type { NetworkContainers } from '../core/network/index.js'; // networking
+import { BridgeDriver } from '../plugins/network/bridge/driver.js'; // networking
+import { chainNames } from '../plugins/network/bridge/iptables.js'; // networking
+import { HostDriver } from '../plugins/network/host/driver.js'; // networking
+import { NullDriver } from '../plugins/network/null/driver.js'; // networking
+import { defaultIpam } from '../plugins/network/ipam.js'; // networking
+import { SystemNetOps } from '../plugins/network/netlink.js'; // networking
+import { HostPortAllocator } from '../plugins/network/ports.js'; // networking
 import { registerNetworkRoutes } from './routes/networks.js'; // networking
 import { VolumeService } from './services/volume-service.js'; // volumes
 import { registerVolumeRoutes } from './routes/volumes.js'; // volumes
@@ -136,7 +144,7 @@ export class Daemon {
       removeContainerLayer: (key) => images.removeContainerLayer(key),
     };
     // networking: bridges, IPAM, iptables; loaded before containers are re-adopted, reconciled after.
-    const network = new NetworkService({ dataRoot: this.config.dataRoot, execRoot: this.config.execRoot, bip: this.config.bip, defaultAddressPools: this.config.defaultAddressPools, iptables: this.config.iptables, events: this.events, logger: this.logger });
+    const network = newNetworkService(this.config, this.events, this.logger); // networking
     this.lifecycles.push({ start: () => network.start(), shutdown: () => network.shutdown() });
     const volumes = new VolumeService({ dataRoot: this.config.dataRoot, events: this.events, logger: this.logger, containers: () => this.containers.store }); // volumes
     this.lifecycles.push({ start: () => volumes.start() }); // volumes: loaded before containers restart
@@ -223,7 +231,7 @@ export class Daemon {
     // ---- end build ----
     registerEventRoutes(this.router, this.events);
     registerSwarmRoutes(this.router); // never in a swarm: dockerd's answers for that
-    network.attachContainers(this.containers.store); // networking
+    network.attachContainers(networkContainers(this.containers.store)); // networking
     registerNetworkRoutes(this.router, network); // networking
     registerVolumeRoutes(this.router, volumes); // volumes
     this.system.providers.volumesDf = async () => (await volumes.df()) as unknown as Array<Record<string, unknown>>; // volumes
@@ -330,4 +338,42 @@ function lookupGroup(name: string): number | undefined {
     /* no /etc/group: no group ownership */
   }
   return undefined;
+}
+
+// ---- networking wiring ----
+
+/** The network service with its drivers, IPAM, port allocator and kernel seam. */
+function newNetworkService(config: DaemonConfig, events: EventBus, logger: Logger): NetworkService {
+  const ops = new SystemNetOps();
+  const naming = networkNaming(config.dataRoot);
+  const mtu = 1500;
+  const chains = config.iptables !== false ? chainNames(naming.tag, naming.bridgePrefix) : undefined;
+  return new NetworkService({
+    dataRoot: config.dataRoot,
+    execRoot: config.execRoot,
+    bip: config.bip,
+    defaultAddressPools: config.defaultAddressPools,
+    naming,
+    mtu,
+    drivers: { bridge: new BridgeDriver({ ops, mtu, chains }), host: new HostDriver(), null: new NullDriver() },
+    ipam: defaultIpam,
+    ports: new HostPortAllocator(),
+    ops,
+    events,
+    logger,
+  });
+}
+
+/** The network service's view of the containers: it reads records, the container store keeps the settings it returns. */
+function networkContainers(store: ContainerService['store']): NetworkContainers {
+  return {
+    find: (ref) => store.find(ref),
+    get: (ref) => store.get(ref),
+    all: () => store.all(),
+    storeNetworkSettings(id, settings) {
+      const rec = store.get(id);
+      rec.NetworkSettings = settings;
+      store.save(rec);
+    },
+  };
 }

@@ -1,6 +1,9 @@
 /**
  * NetworkService: Docker's networks (predefined bridge/host/none plus user-defined bridge networks) and the
- * container networking hook (`ContainerNetworking`) the container service calls at create/start/exit/remove.
+ * container networking hook (`ContainerNetworking`, core/network) the container service calls at
+ * create/start/exit/remove. It composes the contracts of `core/network` — a `NetworkDriver` per driver name, the
+ * `Ipam`, the `PortAllocator` and the kernel's `NetOps` — which `bootstrap.ts` wires; it never branches on a
+ * driver's name, only on what the driver says it is (`sandbox`, `userDefined`).
  *
  * State (all persisted under `<data-root>/network/`, one JSON file per network, written atomically):
  *   network record  — Docker's inspect fields plus berth's part: bridge name, address space (IPAM allocations),
@@ -12,39 +15,31 @@
  * Lifecycle of an endpoint: created in `setup` (address allocated, veth plugged, ports published, peers' hosts files
  * updated) → deleted in `teardown` (reverse order). Addresses are allocated at start and released at stop, as Docker
  * does; the allocation is on disk before the container runs, so addresses stay unique across restarts and crashes.
+ *
+ * Container records belong to the container service: every hook works on a copy of the container's
+ * `NetworkSettings` and returns it; connect/disconnect (which start here) hand it to `storeNetworkSettings`.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
-import dgram from 'node:dgram';
 import path from 'node:path';
 import type { ContainerRecord } from '../../core/containers/container.js';
+import {
+  DEFAULT_POOLS,
+  type AddressPool, type ContainerNetworking, type DriverEndpoint, type DriverName, type DriverNetwork, type Ipam,
+  type NetOps, type NetworkContainers, type NetworkDriver, type NetworkSettings, type PoolSpec, type PortAllocator,
+  type PortBinding, type PortMap, type PortRequest, type SandboxSetup,
+} from '../../core/network/index.js';
 import {
   conflict, EngineError, internal, invalidArgument, notFound,
 } from '../../errdefs/index.js';
 import type { Filters } from '../../pkg/filters/filters.js';
+import { formatIp, macFromIp, parseCidr, parseIp } from '../../pkg/ipnet/ipv4.js';
 import { generateId } from '../../pkg/stringid/stringid.js';
 import { parseHostPort } from '../../pkg/nat/host-port.js';
-import { attachEndpoints, deleteBridge, detachEndpoints, EndpointSpec, ensureBridge } from '../../plugins/network/bridge.js';
-import { addPeer, extraHostEntries, peerNames, removePeer } from '../../plugins/network/dns.js';
-import {
-  AddressSpace, allocate, DEFAULT_POOLS, newAddressSpace, pickSubnet, PoolSpec, release,
-} from '../../plugins/network/ipam.js';
-import { chainNames, Iptables, PortRuleSpec, purgeChains, RuleState } from '../../plugins/network/iptables.js';
-import { formatIp, macFromIp, parseCidr, parseIp } from '../../plugins/network/ipv4.js';
-import { NetOps, SystemNetOps } from '../../plugins/network/netlink.js';
-import type { ContainerNetworking } from './containers/service.js';
+import { addPeer, extraHostEntries, peerNames, removePeer } from './network-hosts.js';
 import type { EventBus } from './events.js';
 import type { Logger } from '../logger.js';
-
-/** What the network service needs from the container store. */
-export interface ContainerLookup {
-  find(ref: string): ContainerRecord | undefined;
-  get(ref: string): ContainerRecord;
-  all(): ContainerRecord[];
-  save(rec: ContainerRecord): void;
-}
 
 export interface NetworkServiceOptions {
   dataRoot: string;
@@ -52,12 +47,14 @@ export interface NetworkServiceOptions {
   /** `--bip`: the default bridge's gateway/prefix, e.g. 10.99.0.1/24. */
   bip?: string;
   defaultAddressPools?: PoolSpec[];
-  /** `--iptables` (default true). */
-  iptables?: boolean;
-  /** Bridge/chain name prefix; default derived from the data root (see `networkNaming`). */
+  /** Bridge name prefix; default derived from the data root (see `networkNaming`). */
   naming?: NetworkNaming;
   mtu?: number;
-  ops?: NetOps;
+  /** One driver per name (bootstrap wires bridge, host and null). */
+  drivers: Record<DriverName, NetworkDriver>;
+  ipam: Ipam;
+  ports: PortAllocator;
+  ops: NetOps;
   events?: EventBus;
   logger?: Logger;
 }
@@ -78,13 +75,6 @@ export function networkNaming(dataRoot: string): NetworkNaming {
   return { tag, bridgePrefix, defaultBridge: `${bridgePrefix}0` };
 }
 
-interface PortBinding {
-  proto: 'tcp' | 'udp' | 'sctp';
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-}
-
 interface Endpoint {
   id: string;
   containerId: string;
@@ -103,7 +93,7 @@ interface NetworkRecord {
   Id: string;
   Created: string;
   Scope: 'local';
-  Driver: 'bridge' | 'host' | 'null';
+  Driver: DriverName;
   EnableIPv6: boolean;
   IPAM: { Driver: string; Options: Record<string, string> | null; Config: Array<{ Subnet: string; Gateway?: string; IPRange?: string }> };
   Internal: boolean;
@@ -113,7 +103,8 @@ interface NetworkRecord {
   ConfigOnly: boolean;
   Options: Record<string, string>;
   Labels: Record<string, string>;
-  berth: { bridge?: string; space?: AddressSpace; endpoints: Record<string, Endpoint>; predefined?: boolean };
+  /** `space`: the IPv4 pool (the record field keeps its first name, so older records read back). */
+  berth: { bridge?: string; space?: AddressPool; endpoints: Record<string, Endpoint>; predefined?: boolean };
 }
 
 export interface NetworkCreateRequest {
@@ -135,20 +126,15 @@ interface EndpointSettings {
 }
 
 const PREDEFINED = ['bridge', 'host', 'none'];
-const EPHEMERAL_FROM = 49153;
-const EPHEMERAL_TO = 60999;
 
 export class NetworkService implements ContainerNetworking {
   private readonly dir: string;
   private readonly netnsDir: string;
   private readonly ops: NetOps;
+  private readonly ipam: Ipam;
   readonly naming: NetworkNaming;
   private readonly networks = new Map<string, NetworkRecord>();
-  private readonly iptables: Iptables | undefined;
-  private containers: ContainerLookup | undefined;
-  private readonly mtu: number;
-  /** Bridges known to be up in this process (skips the sysfs check on the hot path). */
-  private readonly bridgesUp = new Set<string>();
+  private containers: NetworkContainers | undefined;
   private writeQueue = new Map<string, Promise<void>>();
   /** Serialises allocation-affecting operations (setup/teardown/connect/create/remove). */
   private lock: Promise<unknown> = Promise.resolve();
@@ -156,15 +142,45 @@ export class NetworkService implements ContainerNetworking {
   constructor(private readonly o: NetworkServiceOptions) {
     this.dir = path.join(o.dataRoot, 'network');
     this.netnsDir = path.join(o.execRoot, 'netns');
-    this.ops = o.ops ?? new SystemNetOps();
+    this.ops = o.ops;
+    this.ipam = o.ipam;
     this.naming = o.naming ?? networkNaming(o.dataRoot);
-    this.mtu = o.mtu ?? 1500;
-    if (o.iptables !== false) this.iptables = new Iptables(chainNames(this.naming.tag, this.naming.bridgePrefix), () => this.ruleState());
   }
 
-  /** Gives the service the container store (the two services reference each other). */
-  attachContainers(c: ContainerLookup): void {
+  /** Gives the service its view of the containers (the two services reference each other). */
+  attachContainers(c: NetworkContainers): void {
     this.containers = c;
+  }
+
+  private driverOf(n: NetworkRecord): NetworkDriver {
+    const d = this.o.drivers[n.Driver];
+    if (!d) throw internal(`network ${n.Name}: no driver ${n.Driver}`);
+    return d;
+  }
+
+  /** Whether containers on `n` get endpoints in a sandbox berth makes (bridge networks). */
+  private hasEndpoints(n: NetworkRecord): boolean {
+    return this.driverOf(n).sandbox === 'managed';
+  }
+
+  /** The network as its driver sees it. */
+  private driverNetwork(n: NetworkRecord): DriverNetwork {
+    return { id: n.Id, name: n.Name, bridge: n.berth.bridge, pools: n.berth.space ? [n.berth.space] : [], internal: n.Internal, options: n.Options };
+  }
+
+  private driverEndpoint(n: NetworkRecord, ep: Endpoint, defaultGateway?: string): DriverEndpoint {
+    const bits = n.berth.space ? n.berth.space.subnet.split('/')[1] : '32';
+    return { network: this.driverNetwork(n), hostIface: ep.hostVeth, ifName: ep.ifName, mac: ep.mac, addressCidr: `${ep.ip}/${bits}`, defaultGateway };
+  }
+
+  /** Lets every driver re-program its host-wide state (firewall rules) from all of its networks. */
+  private async syncDrivers(): Promise<void> {
+    for (const d of Object.values(this.o.drivers)) {
+      const state = [...this.networks.values()]
+        .filter((n) => n.Driver === d.name)
+        .map((n) => ({ network: this.driverNetwork(n), endpoints: Object.values(n.berth.endpoints).map((ep) => ({ ip: ep.ip, ports: ep.ports })) }));
+      await d.sync(state);
+    }
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -194,7 +210,7 @@ export class NetworkService implements ContainerNetworking {
     let def = this.byName('bridge');
     const wantBip = this.o.bip || '';
     if (!def || (wantBip && def.berth.space && `${def.berth.space.gateway}/${def.berth.space.subnet.split('/')[1]}` !== normalizeBip(wantBip))) {
-      const space = wantBip ? spaceFromBip(wantBip) : newAddressSpace(await this.freeSubnet(def ? [def.Id] : [], true));
+      const space = wantBip ? this.spaceFromBip(wantBip) : this.ipam.newPool(await this.freeSubnet(def ? [def.Id] : [], true));
       if (def) space.allocated = {}; // re-addressed: endpoints are re-made at next start
       def = {
         ...(def ?? this.predefined('bridge', 'bridge')),
@@ -205,21 +221,18 @@ export class NetworkService implements ContainerNetworking {
           'com.docker.network.bridge.enable_ip_masquerade': 'true',
           'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
           'com.docker.network.bridge.name': this.naming.defaultBridge,
-          'com.docker.network.driver.mtu': String(this.mtu),
+          'com.docker.network.driver.mtu': String(this.o.mtu ?? 1500),
         },
       };
       def.berth = { ...def.berth, bridge: this.naming.defaultBridge, space, predefined: true };
       await this.save(def);
     }
-    // Bridges: the default one always; user-defined ones that have endpoints (others come up on first use).
+    // Networks' host side: the default bridge always; user-defined ones that have endpoints (others come up on
+    // first use).
     for (const n of this.networks.values()) {
-      if (n.Driver !== 'bridge') continue;
-      if (n.berth.predefined || Object.keys(n.berth.endpoints).length) await this.bringUp(n);
+      if (n.berth.predefined || Object.keys(n.berth.endpoints).length) await this.driverOf(n).up(this.driverNetwork(n));
     }
-    if (this.iptables) {
-      if (this.bridgeNetworks().some((n) => !n.Internal)) await this.ops.sysctl('net/ipv4/ip_forward', '1');
-      await this.iptables.sync();
-    }
+    await this.syncDrivers();
   }
 
   /**
@@ -241,15 +254,15 @@ export class NetworkService implements ContainerNetworking {
         if (rec && (rec.State.Running || rec.State.Status === 'restarting')) continue;
         if (rec === undefined || !rec.State.Running) {
           if (ep.ports.length) ports = true;
-          await detachEndpoints(this.ops, [ep.hostVeth]).catch(() => {});
-          if (n.berth.space) release(n.berth.space, ep.ip, ep.id);
+          await this.driverOf(n).leave([this.driverEndpoint(n, ep)], false).catch(() => {});
+          if (n.berth.space) this.ipam.release(n.berth.space, ep.ip, ep.id);
           delete n.berth.endpoints[ep.id];
           changed = true;
         }
       }
       if (changed) await this.save(n);
     }
-    if (ports) await this.iptables?.sync();
+    if (ports) await this.syncDrivers();
   }
 
   /**
@@ -260,9 +273,10 @@ export class NetworkService implements ContainerNetworking {
   async shutdown(): Promise<void> {
     await Promise.all(this.writeQueue.values());
     if (this.containers?.all().some((c) => c.State.Running)) return;
-    const bridges = [...this.networks.values()].filter((n) => n.Driver === 'bridge' && n.berth.bridge).map((n) => `link del ${n.berth.bridge}`);
-    await this.ops.ipBatch(bridges, undefined, true).catch((e) => this.o.logger?.warn(`removing bridges: ${(e as Error).message}`));
-    if (this.iptables) await purgeChains(chainNames(this.naming.tag, this.naming.bridgePrefix));
+    for (const d of Object.values(this.o.drivers)) {
+      const nets = [...this.networks.values()].filter((n) => n.Driver === d.name).map((n) => this.driverNetwork(n));
+      await d.shutdown(nets).catch((e) => this.o.logger?.warn(`network driver ${d.name} shutdown: ${(e as Error).message}`));
+    }
   }
 
   private predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecord {
@@ -303,34 +317,18 @@ export class NetworkService implements ContainerNetworking {
       .filter((n) => !exclude.includes(n.Id))
       .flatMap((n) => n.IPAM.Config.map((c) => c.Subnet).filter(Boolean));
     const pools = this.o.defaultAddressPools?.length ? this.o.defaultAddressPools : DEFAULT_POOLS;
-    return pickSubnet(pools, taken, await this.hostRoutes(), skipDocker && !this.o.defaultAddressPools?.length ? ['172.17.0.0/16'] : []);
+    return this.ipam.pickSubnet(pools, taken, await this.hostRoutes(), skipDocker && !this.o.defaultAddressPools?.length ? ['172.17.0.0/16'] : []);
   }
 
+  /** Networks with a host-side interface and a pool (bridge networks). */
   private bridgeNetworks(): NetworkRecord[] {
-    return [...this.networks.values()].filter((n) => n.Driver === 'bridge' && n.berth.bridge && n.berth.space);
+    return [...this.networks.values()].filter((n) => n.berth.bridge && n.berth.space);
   }
 
-  private async bringUp(n: NetworkRecord): Promise<void> {
-    const br = n.berth.bridge!;
-    if (this.bridgesUp.has(br)) return;
-    const space = n.berth.space!;
-    await ensureBridge(this.ops, { name: br, gatewayCidr: `${space.gateway}/${space.subnet.split('/')[1]}`, mtu: this.mtu });
-    this.bridgesUp.add(br);
-  }
-
-  private ruleState(): RuleState {
-    const bridges = this.bridgeNetworks().map((n) => ({
-      bridge: n.berth.bridge!,
-      subnet: n.berth.space!.subnet,
-      internal: n.Internal,
-      masquerade: n.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false',
-      icc: n.Options['com.docker.network.bridge.enable_icc'] !== 'false',
-    }));
-    const ports: PortRuleSpec[] = [];
-    for (const n of this.bridgeNetworks())
-      for (const ep of Object.values(n.berth.endpoints))
-        for (const p of ep.ports) ports.push({ ...p, containerIp: ep.ip, bridge: n.berth.bridge! });
-    return { bridges, ports };
+  private spaceFromBip(bip: string): AddressPool {
+    const p = parseCidr(bip);
+    if (p.ip === p.base) throw invalidArgument(`invalid --bip ${bip}: the address must be the bridge's own address, not the network's`);
+    return this.ipam.newPool(`${formatIp(p.base)}/${p.bits}`, formatIp(p.ip));
   }
 
   /** Persists a network record atomically (temp file + rename), serialised per network. */
@@ -390,7 +388,7 @@ export class NetworkService implements ContainerNetworking {
           IPv6Address: '',
         };
       }
-      if (n.Driver === 'host' || n.Driver === 'null') {
+      if (!this.hasEndpoints(n)) {
         for (const c of this.containers?.all() ?? []) {
           if (!c.State.Running || c.HostConfig.NetworkMode !== n.Name) continue;
           containers[c.Id] = { Name: c.Name.slice(1), EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' };
@@ -444,7 +442,7 @@ export class NetworkService implements ContainerNetworking {
   /** Whether a network is used: endpoints (running containers) or containers configured on it. */
   private inUse(n: NetworkRecord): boolean {
     if (Object.keys(n.berth.endpoints).length) return true;
-    return (this.containers?.all() ?? []).some((c) => Object.values(networksOf(c)).some((s) => (s as { NetworkID?: string }).NetworkID === n.Id));
+    return (this.containers?.all() ?? []).some((c) => Object.values(networksIn(c.NetworkSettings)).some((s) => (s as { NetworkID?: string }).NetworkID === n.Id));
   }
 
   createNetwork(body: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
@@ -454,18 +452,19 @@ export class NetworkService implements ContainerNetworking {
       if (!name) throw invalidArgument('Name is required');
       if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidArgument(`invalid network name "${name}"`);
       if (this.byName(name)) throw conflict(`network with name ${name} already exists`);
-      const driver = body.Driver || 'bridge';
+      const driverName = body.Driver || 'bridge';
       if (PREDEFINED.includes(name)) throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
-      if (driver === 'host' || driver === 'null') throw new EngineError('Forbidden', `only one instance of "${driver}" network is allowed`);
-      if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+      const driver = Object.hasOwn(this.o.drivers, driverName) ? this.o.drivers[driverName as DriverName] : undefined;
+      if (driver && !driver.userDefined) throw new EngineError('Forbidden', `only one instance of "${driverName}" network is allowed`);
+      if (!driver) throw notFound(`plugin "${driverName}" not found`);
       if (body.EnableIPv6) throw invalidArgument('IPv6 networks are not supported by berth');
       const cfgs = body.IPAM?.Config ?? [];
       if (cfgs.length > 1) throw invalidArgument('berth networks support one IPv4 subnet');
       const c = cfgs[0] ?? {};
       if ((c.Gateway || c.IPRange) && !c.Subnet) throw invalidArgument('invalid pool request: IP range or gateway given without a subnet');
-      let space: AddressSpace;
+      let space: AddressPool;
       if (c.Subnet) {
-        space = newAddressSpace(c.Subnet, c.Gateway, c.IPRange);
+        space = this.ipam.newPool(c.Subnet, c.Gateway, c.IPRange);
         const p = parseCidr(space.subnet);
         for (const other of this.bridgeNetworks()) {
           const op = parseCidr(other.berth.space!.subnet);
@@ -473,7 +472,7 @@ export class NetworkService implements ContainerNetworking {
           if (formatIp((p.base & maskOf(bits)) >>> 0) === formatIp((op.base & maskOf(bits)) >>> 0))
             throw new EngineError('Forbidden', `Pool overlaps with other one on this address space`);
         }
-      } else space = newAddressSpace(await this.freeSubnet([], true));
+      } else space = this.ipam.newPool(await this.freeSubnet([], true));
       const id = generateId();
       const options = { ...(body.Options ?? {}) };
       const bridge = options['com.docker.network.bridge.name'] || `${this.naming.bridgePrefix}-${id.slice(0, 5)}`;
@@ -486,7 +485,7 @@ export class NetworkService implements ContainerNetworking {
         Id: id,
         Created: new Date().toISOString(),
         Scope: 'local',
-        Driver: 'bridge',
+        Driver: driver.name,
         EnableIPv6: false,
         IPAM: { Driver: body.IPAM?.Driver || 'default', Options: body.IPAM?.Options ?? {}, Config: [ipamConfig] },
         Internal: Boolean(body.Internal),
@@ -500,19 +499,15 @@ export class NetworkService implements ContainerNetworking {
       };
       await this.save(rec);
       try {
-        await this.bringUp(rec);
-        if (this.iptables) {
-          if (!rec.Internal) await this.ops.sysctl('net/ipv4/ip_forward', '1');
-          await this.iptables.sync();
-        }
+        await driver.up(this.driverNetwork(rec));
+        await this.syncDrivers();
       } catch (e) {
         this.networks.delete(id);
         await fsp.rm(path.join(this.dir, `${id}.json`), { force: true });
-        await deleteBridge(this.ops, bridge).catch(() => {});
-        this.bridgesUp.delete(bridge);
+        await driver.down(this.driverNetwork(rec)).catch(() => {});
         throw e;
       }
-      this.o.events?.publish('network', 'create', id, { name, type: 'bridge' });
+      this.o.events?.publish('network', 'create', id, { name, type: driver.name });
       return { Id: id, Warning: '' };
     });
   }
@@ -531,11 +526,8 @@ export class NetworkService implements ContainerNetworking {
     this.networks.delete(n.Id);
     await this.writeQueue.get(n.Id);
     await fsp.rm(path.join(this.dir, `${n.Id}.json`), { force: true });
-    if (n.berth.bridge) {
-      await deleteBridge(this.ops, n.berth.bridge);
-      this.bridgesUp.delete(n.berth.bridge);
-    }
-    await this.iptables?.sync();
+    await this.driverOf(n).down(this.driverNetwork(n));
+    await this.syncDrivers();
     this.o.events?.publish('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
   }
 
@@ -559,24 +551,18 @@ export class NetworkService implements ContainerNetworking {
       const n = this.get(ref);
       const rec = this.lookup().get(containerRef);
       const mode = rec.HostConfig.NetworkMode;
-      if (n.Driver !== 'bridge' || mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
-        if (mode === 'host' || n.Driver === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
+      if (!this.hasEndpoints(n) || mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
+        if (mode === 'host' || this.driverOf(n).sandbox === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
         if (mode.startsWith('container:')) throw new EngineError('Forbidden', 'container sharing network namespace with another container or host cannot be connected to any other network');
         throw new EngineError('Forbidden', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
       }
-      const nets = networksOf(rec);
+      const ns = copySettings(rec);
+      const nets = networksOf(ns);
       if (nets[n.Name]) throw new EngineError('Forbidden', `endpoint with name ${rec.Name.slice(1)} already exists in network ${n.Name}`);
       this.validateEndpointConfig(n, cfg);
       nets[n.Name] = endpointSettings(n, cfg);
-      if (rec.State.Running) {
-        try {
-          await this.plug(rec, [n.Name], false);
-        } catch (e) {
-          delete nets[n.Name];
-          throw e;
-        }
-      }
-      this.lookup().save(rec);
+      if (rec.State.Running) await this.plug(rec, ns, [n.Name], false);
+      this.lookup().storeNetworkSettings(rec.Id, ns);
       this.o.events?.publish('network', 'connect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
     });
   }
@@ -593,23 +579,22 @@ export class NetworkService implements ContainerNetworking {
         }
         throw notFound(`No such container: ${containerRef}`);
       }
-      if (n.Driver === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
-      const nets = networksOf(rec);
+      if (this.driverOf(n).sandbox === 'host') throw new EngineError('Forbidden', 'container cannot be disconnected from host network or connected to host network');
+      const ns = copySettings(rec);
+      const nets = networksOf(ns);
       if (!nets[n.Name]) throw new EngineError('Forbidden', `container ${rec.Id} is not connected to network ${n.Name}`);
       const ep = Object.values(n.berth.endpoints).find((e) => e.containerId === rec.Id);
-      if (ep) await this.unplug(n, ep);
+      if (ep) await this.unplug(n, ep, { rec, ns });
+      // Docker leaves NetworkMode as is, even when it names this network; the container then starts without it.
       delete nets[n.Name];
-      if (rec.HostConfig.NetworkMode === n.Name || rec.HostConfig.NetworkMode === n.Id) {
-        // Docker leaves NetworkMode as is; the container then starts without that network.
-      }
-      this.syncTopLevel(rec);
-      this.lookup().save(rec);
-      await this.iptables?.sync();
+      this.syncTopLevel(rec, ns);
+      this.lookup().storeNetworkSettings(rec.Id, ns);
+      await this.syncDrivers();
       this.o.events?.publish('network', 'disconnect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
     });
   }
 
-  private lookup(): ContainerLookup {
+  private lookup(): NetworkContainers {
     if (!this.containers) throw internal('network service: container store not attached');
     return this.containers;
   }
@@ -626,24 +611,21 @@ export class NetworkService implements ContainerNetworking {
 
   // ------------------------------------------------------------------ ContainerNetworking
 
-  async create(rec: ContainerRecord, networkingConfig: Record<string, unknown> | undefined): Promise<void> {
+  async create(rec: ContainerRecord, networkingConfig: Record<string, unknown> | undefined): Promise<{ settings: NetworkSettings; portBindings: PortMap | null }> {
     const mode = rec.HostConfig.NetworkMode || 'bridge';
-    const eps = ((networkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointSettings>) || {};
-    const ns = rec.NetworkSettings as Record<string, unknown>;
+    const eps: Record<string, EndpointSettings> = { ...((networkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointSettings>) };
+    const ns = copySettings(rec);
     if (mode.startsWith('container:')) {
       const other = this.lookup().get(mode.slice('container:'.length));
       if (other.Id === rec.Id) throw invalidArgument('cannot join own network namespace');
       if (Object.keys(rec.HostConfig.PortBindings ?? {}).length) throw invalidArgument('conflicting options: port publishing and the container type network mode');
       ns.Networks = {};
-      return;
+      return { settings: ns, portBindings: rec.HostConfig.PortBindings };
     }
     const primary = this.get(mode === 'default' ? 'bridge' : mode);
     if (eps.default && !eps[primary.Name]) {
       eps[primary.Name] = eps.default;
       delete eps.default;
-    }
-    if (primary.Driver === 'host' && rec.HostConfig.Hostname) {
-      /* Docker allows it; nothing to check */
     }
     const nets: Record<string, unknown> = {};
     const primaryCfg = eps[mode] ?? eps[primary.Name] ?? eps[primary.Id];
@@ -652,57 +634,57 @@ export class NetworkService implements ContainerNetworking {
     for (const [key, cfg] of Object.entries(eps)) {
       const n = this.get(key);
       if (n.Id === primary.Id) continue;
-      if (primary.Driver !== 'bridge' || n.Driver !== 'bridge')
+      if (!this.hasEndpoints(primary) || !this.hasEndpoints(n))
         throw invalidArgument('Container cannot be connected to network endpoints: host and none networks are exclusive');
       this.validateEndpointConfig(n, cfg);
       nets[n.Name] = endpointSettings(n, cfg);
     }
     ns.Networks = nets;
     ns.Ports = {};
-    if (primary.Driver === 'bridge') validatePortBindings(rec);
+    const portBindings = this.hasEndpoints(primary) ? normalizePortBindings(rec.HostConfig.PortBindings) : rec.HostConfig.PortBindings;
+    return { settings: ns, portBindings };
   }
 
-  setup(rec: ContainerRecord): Promise<{ netnsPath?: string; ip?: string; extraHosts?: string[] }> {
+  setup(rec: ContainerRecord): Promise<SandboxSetup> {
     return this.serial(async () => {
       const mode = rec.HostConfig.NetworkMode || 'bridge';
-      const ns = rec.NetworkSettings as Record<string, unknown>;
+      const ns = copySettings(rec);
       if (mode === 'host') {
         ns.SandboxKey = '';
-        return { netnsPath: 'host' };
+        return { netnsPath: 'host', settings: ns };
       }
       if (mode.startsWith('container:')) {
         const other = this.lookup().get(mode.slice('container:'.length));
         if (!other.State.Running) throw conflict(`cannot join network of a non running container: ${other.Id}`);
-        if (other.HostConfig.NetworkMode === 'host') return { netnsPath: 'host' };
+        if (other.HostConfig.NetworkMode === 'host') return { netnsPath: 'host', settings: ns };
         const key = String((other.NetworkSettings as Record<string, unknown>).SandboxKey || '');
-        return { netnsPath: key && fs.existsSync(key) ? key : `/proc/${other.State.Pid}/ns/net` };
+        return { netnsPath: key && fs.existsSync(key) ? key : `/proc/${other.State.Pid}/ns/net`, settings: ns };
       }
       const primary = this.find(mode);
-      if (primary?.Driver === 'null') {
+      if (primary && this.driverOf(primary).sandbox === 'empty') {
         ns.SandboxKey = '';
-        return {}; // runc makes an empty namespace with loopback up
+        return { settings: ns }; // runc makes an empty namespace with loopback up
       }
       const netns = path.join(this.netnsDir, rec.Id.slice(0, 12));
       if (fs.existsSync(netns)) await this.ops.deleteNetns(netns).catch(() => {}); // leftovers of a crash
       ns.SandboxKey = netns;
       ns.SandboxID = crypto.createHash('sha256').update(netns + rec.Id).digest('hex');
       try {
-        const names = Object.keys(networksOf(rec));
+        const names = Object.keys(networksOf(ns));
         // Missing networks (removed while the container was stopped) fail the start as in Docker.
         for (const nm of names) this.get(nm);
-        await this.plug(rec, names, true);
+        await this.plug(rec, ns, names, true);
         if (!fs.existsSync(netns)) await this.ops.createNetns(netns); // no bridge endpoint at all
       } catch (e) {
-        await this.unplugAll(rec).catch(() => {});
+        await this.unplugAll(rec, ns).catch(() => {});
         await this.ops.deleteNetns(netns).catch(() => {});
-        ns.SandboxKey = '';
         throw e;
       }
-      const primaryName = primary?.Name ?? Object.keys(networksOf(rec))[0];
-      const primaryEp = primaryName ? networksOf(rec)[primaryName] as { IPAddress?: string } | undefined : undefined;
+      const primaryName = primary?.Name ?? Object.keys(networksOf(ns))[0];
+      const primaryEp = primaryName ? networksOf(ns)[primaryName] as { IPAddress?: string } | undefined : undefined;
       // Peers on user-defined networks, for /etc/hosts.
       const peers: Array<{ ip: string; names: string[] }> = [];
-      for (const nm of Object.keys(networksOf(rec))) {
+      for (const nm of Object.keys(networksOf(ns))) {
         const n = this.get(nm);
         if (n.berth.predefined) continue;
         for (const ep of Object.values(n.berth.endpoints)) {
@@ -711,29 +693,29 @@ export class NetworkService implements ContainerNetworking {
           peers.push({ ip: ep.ip, names: peerNames(peer?.Name ?? ep.containerName, ep.containerId, ep.aliases) });
         }
       }
-      return { netnsPath: netns, ip: primaryEp?.IPAddress || undefined, extraHosts: extraHostEntries(peers) };
+      return { netnsPath: netns, ip: primaryEp?.IPAddress || undefined, extraHosts: extraHostEntries(peers), settings: ns };
     });
   }
 
-  /** Creates endpoints for `names` in the container's namespace (allocations persisted first). */
-  private async plug(rec: ContainerRecord, names: string[], fresh: boolean): Promise<void> {
-    const ns = rec.NetworkSettings as Record<string, unknown>;
+  /** Creates endpoints for `names` in the container's namespace (allocations persisted first); fills `ns`. */
+  private async plug(rec: ContainerRecord, ns: NetworkSettings, names: string[], fresh: boolean): Promise<void> {
     const netns = String(ns.SandboxKey || '');
     if (!netns) throw conflict(`container ${rec.Id} has no network namespace of berth's`);
-    const nets = networksOf(rec);
+    const nets = networksOf(ns);
     const mode = rec.HostConfig.NetworkMode;
     const primary = this.find(mode);
     let ifIndex = fresh ? 0 : this.nextIfIndex(rec);
-    const specs: EndpointSpec[] = [];
+    const byDriver = new Map<NetworkDriver, DriverEndpoint[]>();
     const made: Array<{ n: NetworkRecord; ep: Endpoint }> = [];
     try {
       for (const nm of names) {
         const n = this.get(nm);
-        if (n.Driver !== 'bridge') continue;
-        await this.bringUp(n);
+        if (!this.hasEndpoints(n)) continue;
+        const driver = this.driverOf(n);
+        await driver.up(this.driverNetwork(n));
         const settings = nets[n.Name] as Record<string, unknown> & EndpointSettings;
         const epId = generateId();
-        const ip = allocate(n.berth.space!, epId, settings.IPAMConfig?.IPv4Address || undefined);
+        const ip = this.ipam.allocate(n.berth.space!, epId, settings.IPAMConfig?.IPv4Address || undefined);
         const ep: Endpoint = {
           id: epId,
           containerId: rec.Id,
@@ -750,15 +732,9 @@ export class NetworkService implements ContainerNetworking {
         const isPrimary = primary ? n.Id === primary.Id : made.length === 1;
         if (isPrimary) ep.ports = await this.allocatePorts(rec, ep);
         const bits = n.berth.space!.subnet.split('/')[1];
-        specs.push({
-          hostVeth: ep.hostVeth,
-          ifName: ep.ifName,
-          mac: ep.mac,
-          addressCidr: `${ip}/${bits}`,
-          defaultGateway: isPrimary && !n.Internal ? n.berth.space!.gateway : undefined,
-          bridge: n.berth.bridge!,
-          mtu: this.mtu,
-        });
+        const list = byDriver.get(driver) ?? [];
+        list.push(this.driverEndpoint(n, ep, isPrimary && !n.Internal ? n.berth.space!.gateway : undefined));
+        byDriver.set(driver, list);
         Object.assign(settings, {
           NetworkID: n.Id,
           EndpointID: epId,
@@ -770,18 +746,23 @@ export class NetworkService implements ContainerNetworking {
         });
       }
       await Promise.all(made.map(({ n }) => this.save(n)));
-      await attachEndpoints(this.ops, netns, specs, fresh);
+      // One driver in practice (bridge); the first join of a fresh start makes the namespace.
+      let create = fresh;
+      for (const [driver, eps] of byDriver) {
+        await driver.join(netns, eps, create);
+        create = false;
+      }
     } catch (e) {
       for (const { n, ep } of made) {
-        release(n.berth.space!, ep.ip, ep.id);
+        this.ipam.release(n.berth.space!, ep.ip, ep.id);
         delete n.berth.endpoints[ep.id];
         clearEndpointSettings(nets[n.Name] as Record<string, unknown>);
         await this.save(n);
       }
       throw e;
     }
-    if (made.some(({ ep }) => ep.ports.length)) await this.iptables?.sync();
-    this.syncTopLevel(rec);
+    if (made.some(({ ep }) => ep.ports.length)) await this.syncDrivers();
+    this.syncTopLevel(rec, ns);
     // Tell running peers on user-defined networks about the newcomer.
     for (const { n, ep } of made) {
       if (n.berth.predefined) continue;
@@ -809,12 +790,13 @@ export class NetworkService implements ContainerNetworking {
     return max + 1;
   }
 
-  /** Removes one endpoint: veth, address, ports, peers' hosts entries. */
-  private async unplug(n: NetworkRecord, ep: Endpoint, nsGoing = false): Promise<void> {
-    // When the namespace is about to be unmounted the kernel deletes the pair with it (no `ip link del`, whose
-    // synchronize_net is the slowest part of teardown); a disconnect from a live namespace deletes it here.
-    if (!nsGoing) await detachEndpoints(this.ops, [ep.hostVeth]);
-    if (n.berth.space) release(n.berth.space, ep.ip, ep.id);
+  /**
+   * Removes one endpoint: link, address, ports, peers' hosts entries. `own` is the container being changed with
+   * the copy of its settings to update (absent for an endpoint whose container is gone).
+   */
+  private async unplug(n: NetworkRecord, ep: Endpoint, own?: { rec: ContainerRecord; ns: NetworkSettings }, nsGoing = false): Promise<void> {
+    await this.driverOf(n).leave([this.driverEndpoint(n, ep)], nsGoing);
+    if (n.berth.space) this.ipam.release(n.berth.space, ep.ip, ep.id);
     delete n.berth.endpoints[ep.id];
     await this.save(n);
     if (!n.berth.predefined) {
@@ -823,9 +805,9 @@ export class NetworkService implements ContainerNetworking {
         if (peer?.HostsPath) await removePeer(peer.HostsPath, ep.ip, other.ip).catch(() => {});
       }
     }
-    const rec = this.containers?.find(ep.containerId);
-    if (rec) {
-      const s = networksOf(rec)[n.Name] as Record<string, unknown> | undefined;
+    if (own) {
+      const { rec, ns } = own;
+      const s = networksOf(ns)[n.Name] as Record<string, unknown> | undefined;
       if (s) clearEndpointSettings(s);
       // Its own hosts file forgets the peers of that network.
       if (rec.HostsPath && rec.State.Running && !n.berth.predefined)
@@ -833,20 +815,21 @@ export class NetworkService implements ContainerNetworking {
     }
   }
 
-  private async unplugAll(rec: ContainerRecord, nsGoing = false): Promise<boolean> {
+  private async unplugAll(rec: ContainerRecord, ns: NetworkSettings, nsGoing = false): Promise<boolean> {
     let hadPorts = false;
     for (const n of [...this.networks.values()]) {
       for (const ep of Object.values(n.berth.endpoints)) {
         if (ep.containerId !== rec.Id) continue;
         if (ep.ports.length) hadPorts = true;
-        await this.unplug(n, ep, nsGoing);
+        await this.unplug(n, ep, { rec, ns }, nsGoing);
       }
     }
     return hadPorts;
   }
 
-  teardown(rec: ContainerRecord): Promise<void> {
+  teardown(rec: ContainerRecord): Promise<NetworkSettings> {
     return this.serial(async () => {
+      const ns = copySettings(rec);
       const netns = path.join(this.netnsDir, rec.Id.slice(0, 12));
       // The container has stopped; unless another running container joined its namespace (--network
       // container:<it>), unmounting the namespace destroys it and the veths in it.
@@ -857,15 +840,15 @@ export class NetworkService implements ContainerNetworking {
         return rec.Id.startsWith(ref) || rec.Name === `/${ref}`;
       });
       const nsGoing = fs.existsSync(netns) && !joined;
-      const hadPorts = await this.unplugAll(rec, nsGoing);
-      if (hadPorts) await this.iptables?.sync();
+      const hadPorts = await this.unplugAll(rec, ns, nsGoing);
+      if (hadPorts) await this.syncDrivers();
       await this.ops.deleteNetns(netns);
-      const ns = rec.NetworkSettings as Record<string, unknown>;
       ns.SandboxKey = '';
       ns.SandboxID = '';
       ns.Ports = {};
-      for (const s of Object.values(networksOf(rec))) clearEndpointSettings(s as Record<string, unknown>);
-      this.syncTopLevel(rec);
+      for (const s of Object.values(networksOf(ns))) clearEndpointSettings(s as Record<string, unknown>);
+      this.syncTopLevel(rec, ns);
+      return ns;
     });
   }
 
@@ -874,9 +857,8 @@ export class NetworkService implements ContainerNetworking {
   }
 
   /** Docker fills the top-level address fields from the default bridge endpoint only; Ports from the primary. */
-  private syncTopLevel(rec: ContainerRecord): void {
-    const ns = rec.NetworkSettings as Record<string, unknown>;
-    const b = networksOf(rec).bridge as Record<string, unknown> | undefined;
+  private syncTopLevel(rec: ContainerRecord, ns: NetworkSettings): void {
+    const b = networksOf(ns).bridge as Record<string, unknown> | undefined;
     ns.Bridge = '';
     ns.IPAddress = (b?.IPAddress as string) ?? '';
     ns.IPPrefixLen = (b?.IPPrefixLen as number) ?? 0;
@@ -907,9 +889,9 @@ export class NetworkService implements ContainerNetworking {
     return used;
   }
 
-  /** Turns PortBindings (+ PublishAllPorts) into concrete bindings; refuses ports taken by berth or by the host. */
-  private async allocatePorts(rec: ContainerRecord, ep: Endpoint): Promise<PortBinding[]> {
-    const want: Array<{ proto: PortBinding['proto']; containerPort: number; hostIp: string; range?: [number, number] }> = [];
+  /** Turns PortBindings (+ PublishAllPorts) into requests for the port allocator. */
+  private allocatePorts(rec: ContainerRecord, ep: Endpoint): Promise<PortBinding[]> {
+    const want: PortRequest[] = [];
     const bindings = rec.HostConfig.PortBindings ?? {};
     for (const [key, list] of Object.entries(bindings)) {
       const { port, proto } = parsePortKey(key);
@@ -924,33 +906,7 @@ export class NetworkService implements ContainerNetworking {
         want.push({ proto, containerPort: port, hostIp: '' });
       }
     }
-    const used = this.usedPorts();
-    const out: PortBinding[] = [];
-    for (const w of want) {
-      const ip = w.hostIp && w.hostIp !== '0.0.0.0' ? w.hostIp : '0.0.0.0';
-      if (ip.includes(':')) continue; // IPv6 host addresses: not supported (Docker's ip6tables part)
-      let chosen = 0;
-      if (w.range && w.range[0] === w.range[1]) {
-        const port = w.range[0];
-        if (used.has(`${w.proto}/${port}`))
-          throw conflict(`driver failed programming external connectivity on endpoint ${ep.containerName} (${ep.id}): Bind for ${ip}:${port} failed: port is already allocated`);
-        const err = await probePort(w.proto, ip, port);
-        if (err)
-          throw conflict(`driver failed programming external connectivity on endpoint ${ep.containerName} (${ep.id}): Error starting userland proxy: listen ${w.proto}4 ${ip}:${port}: bind: ${err}`);
-        chosen = port;
-      } else {
-        const [from, to] = w.range ?? [EPHEMERAL_FROM, EPHEMERAL_TO];
-        for (let p = from; p <= to && !chosen; p++) {
-          if (used.has(`${w.proto}/${p}`)) continue;
-          if (await probePort(w.proto, ip, p)) continue;
-          chosen = p;
-        }
-        if (!chosen) throw conflict(`driver failed programming external connectivity on endpoint ${ep.containerName} (${ep.id}): Bind for ${ip}:${w.range ? w.range.join('-') : '0'} failed: port is already allocated`);
-      }
-      used.add(`${w.proto}/${chosen}`);
-      out.push({ proto: w.proto, hostIp: ip, hostPort: chosen, containerPort: w.containerPort });
-    }
-    return out;
+    return this.o.ports.allocate(want, this.usedPorts(), { name: ep.containerName, id: ep.id });
   }
 
   /** For leak checks and cleanup: the bridges this daemon has made. */
@@ -975,16 +931,21 @@ function normalizeBip(bip: string): string {
   return `${formatIp(p.ip)}/${p.bits}`;
 }
 
-function spaceFromBip(bip: string): AddressSpace {
-  const p = parseCidr(bip);
-  if (p.ip === p.base) throw invalidArgument(`invalid --bip ${bip}: the address must be the bridge's own address, not the network's`);
-  return newAddressSpace(`${formatIp(p.base)}/${p.bits}`, formatIp(p.ip));
+/** A deep copy of a container's NetworkSettings: the hooks change the copy and hand it back. */
+function copySettings(rec: ContainerRecord): NetworkSettings {
+  return structuredClone(rec.NetworkSettings ?? {}) as NetworkSettings;
 }
 
-function networksOf(rec: ContainerRecord): Record<string, Record<string, unknown>> {
-  const ns = rec.NetworkSettings as Record<string, unknown>;
+/** The endpoints of a settings object being changed (made when missing). */
+function networksOf(ns: NetworkSettings): Record<string, Record<string, unknown>> {
   if (!ns.Networks || typeof ns.Networks !== 'object') ns.Networks = {};
   return ns.Networks as Record<string, Record<string, unknown>>;
+}
+
+/** The endpoints of a stored container's settings, read only. */
+function networksIn(ns: NetworkSettings | undefined): Record<string, Record<string, unknown>> {
+  const nets = ns?.Networks;
+  return nets && typeof nets === 'object' ? (nets as Record<string, Record<string, unknown>>) : {};
 }
 
 function endpointSettings(n: NetworkRecord, cfg: EndpointSettings | undefined): Record<string, unknown> {
@@ -1030,42 +991,18 @@ function normalizePortKey(key: string): string {
 }
 
 /** Checks PortBindings and fills in the fields a client left out, as Go's zero values do in dockerd's inspect. */
-function validatePortBindings(rec: ContainerRecord): void {
-  const bindings = rec.HostConfig.PortBindings ?? {};
+function normalizePortBindings(bindings: PortMap | null): PortMap | null {
+  if (!bindings) return bindings;
+  const out: PortMap = {};
   for (const [key, list] of Object.entries(bindings)) {
     parsePortKey(key);
     for (const b of list ?? []) {
       parseHostPort(b?.HostPort);
       if (b?.HostIp && !b.HostIp.includes(':')) parseIp(b.HostIp);
     }
-    if (list) bindings[key] = list.map((b) => ({ HostIp: b?.HostIp ?? '', HostPort: b?.HostPort ?? '' }));
+    out[key] = list ? list.map((b) => ({ HostIp: b?.HostIp ?? '', HostPort: b?.HostPort ?? '' })) : list;
   }
-}
-
-/** Whether a host port is free: binds and closes at once. Returns the error code when it is not. */
-function probePort(proto: PortBinding['proto'], ip: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    if (proto === 'udp') {
-      const s = dgram.createSocket('udp4');
-      s.once('error', (e: NodeJS.ErrnoException) => {
-        s.close();
-        resolve(describe(e));
-      });
-      s.bind({ port, address: ip, exclusive: true }, () => s.close(() => resolve(undefined)));
-      return;
-    }
-    if (proto === 'sctp') return resolve(undefined);
-    const srv = net.createServer();
-    srv.once('error', (e: NodeJS.ErrnoException) => resolve(describe(e)));
-    srv.listen({ port, host: ip, exclusive: true }, () => srv.close(() => resolve(undefined)));
-  });
-}
-
-function describe(e: NodeJS.ErrnoException): string {
-  if (e.code === 'EADDRINUSE') return 'address already in use';
-  if (e.code === 'EADDRNOTAVAIL') return 'cannot assign requested address';
-  if (e.code === 'EACCES') return 'permission denied';
-  return e.message;
+  return out;
 }
 
 function pruneMatches(n: NetworkRecord, f: Filters): boolean {

@@ -6,36 +6,17 @@
  * (endpoint id). Allocation is sequential after the last address handed out (wrapping), as Docker's bitmap
  * allocator does, so a just-released address is not reused at once.
  */
+import { DEFAULT_POOLS, type AddressPool, type Ipam, type PoolSpec } from '../../core/network/index.js';
 import { conflict, invalidArgument } from '../../errdefs/index.js';
 import {
   broadcast, contains, formatIp, formatPrefix, overlaps, parseCidr, parseIp, Prefix, subnetsOf,
-} from './ipv4.js';
+} from '../../pkg/ipnet/ipv4.js';
 
-export interface AddressSpace {
-  subnet: string;
-  ipRange?: string;
-  gateway: string;
-  /** address → owner (endpoint id). */
-  allocated: Record<string, string>;
-  /** The last address handed out (sequential allocation). */
-  last?: string;
-}
+/** A network's pool (core/network's `AddressPool`), under its historical name. */
+export type AddressSpace = AddressPool;
+export type { PoolSpec };
+export { DEFAULT_POOLS };
 
-export interface PoolSpec {
-  base: string;
-  size: number;
-}
-
-/** Docker's default local pools (172.17–31/16, then 192.168/20s). */
-export const DEFAULT_POOLS: PoolSpec[] = [
-  { base: '172.17.0.0/16', size: 16 },
-  { base: '172.18.0.0/16', size: 16 },
-  { base: '172.19.0.0/16', size: 16 },
-  { base: '172.20.0.0/14', size: 16 },
-  { base: '172.24.0.0/14', size: 16 },
-  { base: '172.28.0.0/14', size: 16 },
-  { base: '192.168.0.0/16', size: 20 },
-];
 
 /** Builds an address space; validates that the gateway and range lie in the subnet. */
 export function newAddressSpace(subnet: string, gateway?: string, ipRange?: string): AddressSpace {
@@ -102,7 +83,7 @@ export function release(space: AddressSpace, ip: string, owner?: string): void {
  * Picks the first subnet from `pools` overlapping neither `taken` (other networks' subnets) nor the host's routes.
  * `skip` names subnets never to pick (Docker's 172.17.0.0/16, so docker0 can come up beside berth).
  */
-export function pickSubnet(pools: PoolSpec[], taken: string[], hostRoutes: string[], skip: string[] = []): string {
+export function pickSubnet(pools: readonly PoolSpec[], taken: string[], hostRoutes: string[], skip: string[] = []): string {
   const busy = [...taken, ...hostRoutes, ...skip].map((s) => parseCidr(s));
   for (const pool of pools) {
     for (const sub of subnetsOf(parseCidr(pool.base), pool.size)) {
@@ -112,3 +93,6 @@ export function pickSubnet(pools: PoolSpec[], taken: string[], hostRoutes: strin
   }
   throw invalidArgument('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
 }
+
+/** The default IPAM driver (Docker's `default`): sequential allocation in each pool. */
+export const defaultIpam: Ipam = { newPool: newAddressSpace, allocate, release, pickSubnet };

@@ -3,25 +3,16 @@
  * (iproute2) batches, `unshare`/`nsenter` and /proc/sys writes, as child processes — berthd never calls setns itself
  * (Node is multi-threaded). One batch per namespace keeps a container's network set-up at three spawns.
  *
- * `NetOps` is the interface; `SystemNetOps` the real implementation; tests may pass a recording fake.
+ * `NetOps` (core/network) is the interface; `SystemNetOps` the real implementation; tests may pass a recording fake.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { internal } from '../../errdefs/index.js';
 import { umount2, UnmountFlags } from '../../sys/linux.js';
+import type { NetOps } from '../../core/network/index.js';
 
-export interface NetOps {
-  /** Runs `ip -batch -` in the host namespace, or in the namespace bound at `netns`. */
-  ipBatch(lines: string[], netns?: string, force?: boolean): Promise<void>;
-  /** `ip -j <args>` in the host namespace, parsed. */
-  ipJson<T = unknown>(args: string[]): Promise<T>;
-  /** Creates a new network namespace bound (bind-mounted) at `path`, running `lines` (an ip batch) inside it. */
-  createNetns(path: string, lines?: string[]): Promise<void>;
-  /** Unmounts and removes a namespace bind mount; no error when it is already gone. */
-  deleteNetns(path: string): Promise<void>;
-  /** Writes a /proc/sys value (e.g. net/ipv4/ip_forward). */
-  sysctl(key: string, value: string): Promise<void>;
-}
+export type { NetOps };
+
 
 export function execText(cmd: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {

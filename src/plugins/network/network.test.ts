@@ -1,11 +1,11 @@
 /** Pure parts of the network plugin: IPv4 arithmetic, IPAM, rule rendering, ip batches. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hostEndpointLines, nsEndpointLines } from './bridge.js';
-import { addPeer, extraHostEntries, peerNames, removePeer } from './dns.js';
+import { hostEndpointLines, nsEndpointLines } from './bridge/links.js';
+import { addPeer, extraHostEntries, peerNames, removePeer } from '../../daemon/services/network-hosts.js';
 import { allocate, newAddressSpace, pickSubnet, release } from './ipam.js';
-import { chainNames, renderRules } from './iptables.js';
-import { formatIp, macFromIp, overlaps, parseCidr, parseIp } from './ipv4.js';
+import { chainNames, renderRules } from './bridge/iptables.js';
+import { formatIp, macFromIp, overlaps, parseCidr, parseIp } from '../../pkg/ipnet/ipv4.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -43,20 +43,9 @@ export interface ImageAccess {
   removeContainerLayer(key: string): Promise<void>;
 }
 
-/**
- * The networking hook the container service calls (implemented by the network service). `setup` runs before the
- * runtime starts the container and returns the network namespace to join; `teardown` after it stopped.
- */
-export interface ContainerNetworking {
-  /** Validates the network mode / networking config at create time and fills NetworkSettings. */
-  create?(rec: ContainerRecord, networkingConfig: Record<string, unknown> | undefined): Promise<void>;
-  /** Prepares the container's network; returns the netns path ('host' for host networking, undefined for a private empty one) and its address for /etc/hosts. */
-  setup(rec: ContainerRecord): Promise<{ netnsPath?: string; ip?: string; extraHosts?: string[] }>;
-  /** Releases what setup made (veths, addresses, port mappings); must be idempotent and work after a daemon restart. */
-  teardown(rec: ContainerRecord): Promise<void>;
-  /** Forgets the container entirely (on remove). */
-  remove?(rec: ContainerRecord): Promise<void>;
-}
+/** The networking hook (implemented by the network service): it returns NetworkSettings, this service stores them. */
+export type { ContainerNetworking } from '../../../core/network/index.js';
+import type { ContainerNetworking } from '../../../core/network/index.js';
 
 /**
  * The volume hook: resolves Binds/Mounts/Tmpfs/VOLUME into OCI mounts and inspect's `.Mounts`, creates anonymous
@@ -278,7 +267,11 @@ export class ContainerService {
         NetworkSettings: emptyNetworkSettings(),
         Berth: { snapshotKey: id, monitorPid: 0, manuallyStopped: false, hostNetwork: hc.NetworkMode === 'host' },
       };
-      await this.o.network?.create?.(rec, body.NetworkingConfig);
+      const net = await this.o.network?.create?.(rec, body.NetworkingConfig);
+      if (net) {
+        rec.NetworkSettings = net.settings;
+        rec.HostConfig.PortBindings = net.portBindings;
+      }
       await this.o.volumes?.create(rec, (image.config as { Volumes?: Record<string, object> | null } | null)?.Volumes);
       this.store.save(rec);
       this.o.events.publish('container', 'create', id, { image: body.Image, name: rec.Name.slice(1) });
@@ -324,7 +317,8 @@ export class ContainerService {
       mounted = true;
       const hc = rec.HostConfig;
       const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
-      const net = this.o.network ? await this.o.network.setup(rec) : { netnsPath: hc.NetworkMode === 'host' ? 'host' : undefined };
+      const net = this.o.network ? await this.o.network.setup(rec) : { netnsPath: hc.NetworkMode === 'host' ? 'host' : undefined, settings: rec.NetworkSettings };
+      rec.NetworkSettings = net.settings;
       networked = true;
       const volumeMounts = (await this.o.volumes?.mounts(rec, rootfs)) ?? [];
       const etc = await writeEtcFiles({
@@ -415,7 +409,7 @@ export class ContainerService {
       this.o.events.publish('container', 'start', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     } catch (e) {
       await this.runc.delete(rec.Id, { force: true }).catch(() => {});
-      if (networked) await this.o.network?.teardown(rec).catch(() => {});
+      if (networked) await this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; }).catch(() => {});
       if (mounted) this.unmountRootfs(rootfs);
       rec.State.Error = (e as Error).message;
       rec.State.ExitCode = exitCodeForStartError((e as Error).message);
@@ -448,7 +442,7 @@ export class ContainerService {
     // runc's state and the network are independent: release them concurrently (each is a process spawn or more).
     await Promise.all([
       this.runc.delete(rec.Id, { force: true }).catch(() => {}),
-      this.o.network?.teardown(rec).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
+      this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; }).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
     ]);
     this.unmountRootfs(path.join(this.bundleDir(rec.Id), 'rootfs'));
     rec.State = {

@@ -6,8 +6,8 @@
  * A container's network namespace is a bind mount under the exec root (`<exec-root>/netns/<id12>`), made before
  * runc starts and joined by path, so it survives berthd and is found again after a restart.
  */
-import type { NetOps } from './netlink.js';
-import { linkExists } from './netlink.js';
+import type { NetOps } from '../../../core/network/index.js';
+import { linkExists } from '../netlink.js';
 
 export interface BridgeSpec {
   name: string;

@@ -19,7 +19,7 @@
  * so the rules equal the persisted state after any crash, restart or partial failure.
  */
 import { execFile } from 'node:child_process';
-import { execText } from './netlink.js';
+import { execText } from '../netlink.js';
 
 export interface BridgeRuleSpec {
   bridge: string;
