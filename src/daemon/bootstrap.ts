@@ -32,6 +32,7 @@ import { ExecService } from './services/containers/exec.js';
 import { EventBus } from './services/events.js';
 import { listItem } from './services/containers/views.js';
 import { readHostFacts } from '../plugins/runtime/oci/host.js';
+import { RuncRuntime } from '../plugins/runtime/runc/runtime.js';
 import { NetworkService, networkNaming } from './services/network-service.js'; // networking
 import type { NetworkContainers } from '../core/network/index.js'; // networking
 import { BridgeDriver } from '../plugins/network/bridge/driver.js'; // networking
@@ -135,7 +136,7 @@ export class Daemon {
       async resolve(ref) {
         const img = images.resolve(ref);
         const cfg = await images.config(img.id);
-        return { id: img.id, config: (cfg.config ?? null) as never };
+        return { id: img.id, config: cfg.config ?? null };
       },
       async prepareContainerLayer(imageId, key) {
         await images.rootfsMounts(imageId, key);
@@ -148,26 +149,32 @@ export class Daemon {
     this.lifecycles.push({ start: () => network.start(), shutdown: () => network.shutdown() });
     const volumes = new VolumeService({ dataRoot: this.config.dataRoot, events: this.events, logger: this.logger, containers: () => this.containers.store }); // volumes
     this.lifecycles.push({ start: () => volumes.start() }); // volumes: loaded before containers restart
+    // The runtime: runc, with one berth-monitor per task process.
+    const runtime = new RuncRuntime({
+      execRoot: this.config.execRoot,
+      runtimePath: this.config.runtime,
+      monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
+    });
+    let hostFacts: ReturnType<typeof readHostFacts> | undefined;
+    const facts = () => (hostFacts ??= readHostFacts());
     this.containers = new ContainerService({
       network, // networking
       volumes, // volumes
       dataRoot: this.config.dataRoot,
-      execRoot: this.config.execRoot,
-      runtimePath: this.config.runtime,
-      monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
+      runtime,
+      hostFacts: facts,
       initPath: '/usr/bin/tini-static',
       images: imageAccess,
+      imageWriter: this.images,
       events: this.events,
       logger: this.logger,
       defaultLogConfig: this.config.logConfig,
     });
     this.execs = new ExecService({
       containers: this.containers,
-      runtimePath: this.config.runtime,
-      monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
-      execRoot: this.config.execRoot,
+      rootfsPath: (id) => runtime.rootfsPath(id),
       events: this.events,
-      hostCaps: async () => (await readHostFacts()).boundingCaps,
+      hostCaps: async () => (await facts()).boundingCaps,
     });
     images.setUsageProvider((id) => this.containers.imageUser(id));
     images.setEventSink((action, id, attributes) => this.events.publish('image', action, id, attributes));
@@ -194,7 +201,7 @@ export class Daemon {
       },
       graphDriver: async () => ({ Name: images.driverName, Data: null }),
       layerSize: async (id) => {
-        const rec = this.containers.store.get(id);
+        const rec = this.containers.get(id);
         const rw = (await images.containerLayerUsage(rec.Berth.snapshotKey)).size;
         const img = images.get(rec.Image);
         return { rw, rootfs: rw + (img ? await images.imageSize(img) : 0) };
@@ -203,11 +210,7 @@ export class Daemon {
     // container extras: archive (cp), export, changes, commit, top, stats, update
     (await import('./routes/container-extras.js')).registerContainerExtraRoutes(this.router, {
       containers: this.containers,
-      images: this.images,
       events: this.events,
-      execRoot: this.config.execRoot,
-      runtimePath: this.config.runtime,
-      runc: this.containers.runcClient,
     });
     // ---- build: classic Dockerfile builder (POST /build, /build/prune) ----
     {
@@ -219,7 +222,7 @@ export class Daemon {
         images: this.images,
         arch: HOST_ARCH,
         containers: {
-          create: (name, body) => containers.create(name, body as never),
+          create: (name, body) => containers.create(name, body),
           attach: (ref, socket, opts) => containers.attach(ref, socket, opts),
           start: (ref) => containers.start(ref),
           wait: (ref, cond, signal) => containers.wait(ref, cond, signal),

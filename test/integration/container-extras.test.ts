@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -94,6 +95,44 @@ test('cp works on a stopped container and leaves no mount behind', async () => {
   assert.match(back.stdout, /into-stopped/);
   assert.deepEqual(tempMountsLeft(), []);
   await ok(['rm', '-f', name]);
+});
+
+test("a container's rootfs has one mount, shared by its task and by cp/export/diff (issue 10 item 3)", async () => {
+  const name = `${uniq}-onemount`;
+  const id = (await ok(['create', '--name', name, IMG, 'sleep', '300'])).trim();
+  const rootfs = path.join(d.execRoot, 'containers', id, 'rootfs');
+  const ofContainer = () => mountsUnder(d.execRoot).filter((m) => m.includes(id));
+  // stopped: cp/export/diff in parallel mount it once and release it
+  fs.writeFileSync(path.join(work, 'one.txt'), 'one');
+  await Promise.all([
+    ok(['cp', path.join(work, 'one.txt'), `${name}:/one.txt`]),
+    docker(['export', name]),
+    ok(['diff', name]),
+  ]);
+  assert.deepEqual(ofContainer(), []);
+  // a start while a `cp` out of the stopped container is still streaming waits for it (the per-container lock)
+  // and then uses the same mount: never two mounts of one upper dir
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    http.get({ socketPath: d.socket, path: `/containers/${id}/archive?path=/` }, resolve).on('error', reject);
+  });
+  assert.equal(res.statusCode, 200);
+  res.pause();
+  const started = ok(['start', name]);
+  await sleep(500);
+  assert.deepEqual(ofContainer(), [rootfs]);
+  res.resume();
+  res.on('data', () => {});
+  await new Promise((r) => res.on('end', r));
+  await started;
+  // running: the task's mount is the one cp and export use (no second mount of the same upper dir)
+  assert.deepEqual(ofContainer(), [rootfs]);
+  const [exported, copied] = await Promise.all([docker(['export', name]), docker(['cp', `${name}:/one.txt`, '-'])]);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.match(copied.stdout, /one/);
+  assert.deepEqual(ofContainer(), [rootfs]);
+  await ok(['rm', '-f', name]);
+  assert.deepEqual(ofContainer(), []);
+  assert.equal(fs.existsSync(path.join(d.execRoot, 'containers', id)), false);
 });
 
 test('export | tar -t lists the rootfs; diff shows A/C/D', async () => {

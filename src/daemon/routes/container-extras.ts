@@ -1,35 +1,42 @@
 /**
  * Container routes beyond the lifecycle: archive (docker cp), export, changes (docker diff), commit, top, stats and
- * update. HTTP ↔ ContainerFiles / Committer / ContainerResources, nothing else.
+ * update. HTTP ↔ the ContainerExtrasBackend (the container service, which does each under its per-container lock).
  */
 import { decode } from '../../api/decode/schema.js';
 import { configFields, containerCreateBody, updateBody } from '../../api/types/container.js';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidArgument } from '../../errdefs/index.js';
 import type { ContainerRecord } from '../../core/containers/container.js';
 import type { Router } from '../server/router.js';
-import { Committer, type CommitImageStore } from '../services/containers/commit.js';
-import { ContainerFiles } from '../services/containers/files.js';
-import { ContainerResources, statsJSON, type StatsSample, type UpdateRequest } from '../services/containers/stats.js';
-import type { ContainerStore } from '../services/containers/store.js';
+import type { CommitOptions } from '../services/containers/commit.js';
+import type { PathStat } from '../services/containers/files.js';
+import { statsJSON, type StatsSample, type UpdateRequest } from '../services/containers/stats.js';
 import type { EventBus } from '../services/events.js';
 import type { ImageConfig } from '../../core/images/types.js';
+import type { Change } from '../../pkg/archive/diff-layer.js';
+
+/** What these routes need from the container service. */
+export interface ContainerExtrasBackend {
+  find(ref: string): ContainerRecord | undefined;
+  /** NotFound `No such container: <ref>` when none matches. */
+  get(ref: string): ContainerRecord;
+  statPath(ref: string, path: string): Promise<PathStat>;
+  archivePath(ref: string, path: string, signal?: AbortSignal): Promise<{ stat: PathStat; tar: Readable }>;
+  extractToDir(ref: string, path: string, input: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean; signal?: AbortSignal }): Promise<void>;
+  export(ref: string, signal?: AbortSignal): Promise<Readable>;
+  changes(ref: string): Promise<Change[]>;
+  commit(opts: CommitOptions): Promise<{ Id: string }>;
+  top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+  /** One sample of a running container's counters; undefined when it is not running. */
+  statsSample(rec: ContainerRecord): Promise<StatsSample | undefined>;
+  update(ref: string, body: UpdateRequest): Promise<{ Warnings: string[] }>;
+}
 
 export interface ContainerExtraDeps {
-  containers: {
-    readonly store: ContainerStore;
-    pause(ref: string): Promise<void>;
-    unpause(ref: string): Promise<void>;
-  };
-  images: CommitImageStore;
+  containers: ContainerExtrasBackend;
   events: EventBus;
-  execRoot: string;
-  runtimePath: string;
-  /** runc's --root; default `<execRoot>/runc` (the container service's). */
-  runcRoot?: string;
-  /** The runc wrapper (its `update`); without it berth runs `runc update` itself. */
-  runc?: { update(id: string, resources: object): Promise<void> };
   /** Interval between stats samples (tests shorten it). */
   statsIntervalMs?: number;
 }
@@ -37,16 +44,7 @@ export interface ContainerExtraDeps {
 const STAT_HEADER = 'X-Docker-Container-Path-Stat';
 
 export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDeps): void {
-  const store = d.containers.store;
-  const files = new ContainerFiles({ store, snapshots: d.images.snapshots, execRoot: d.execRoot });
-  const committer = new Committer({ store, images: d.images, pauser: d.containers, events: d.events });
-  const resources = new ContainerResources({
-    store,
-    events: d.events,
-    runtimePath: d.runtimePath,
-    runcRoot: d.runcRoot ?? `${d.execRoot}/runc`,
-    runcUpdate: d.runc ? (id, r) => d.runc!.update(id, r) : undefined,
-  });
+  const c = d.containers;
   const interval = d.statsIntervalMs ?? 1000;
   const attrs = (rec: ContainerRecord) => ({ image: rec.Config.Image, name: rec.Name.slice(1) });
   const statHeader = (s: unknown) => Buffer.from(JSON.stringify(s)).toString('base64');
@@ -54,22 +52,22 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
   // ---------------------------------------------------------------- archive
 
   router.head('/containers/{id}/archive', async (ctx) => {
-    const stat = await files.statPath(ctx.params.id, ctx.query.string('path') ?? '');
+    const stat = await c.statPath(ctx.params.id, ctx.query.string('path') ?? '');
     ctx.res.writeHead(200, { [STAT_HEADER]: statHeader(stat), 'Content-Type': 'application/json' });
     ctx.res.end();
   });
 
   router.get('/containers/{id}/archive', async (ctx) => {
-    const { stat, tar } = await files.archivePath(ctx.params.id, ctx.query.string('path') ?? '', ctx.signal);
-    const rec = store.get(ctx.params.id);
+    const { stat, tar } = await c.archivePath(ctx.params.id, ctx.query.string('path') ?? '', ctx.signal);
+    const rec = c.get(ctx.params.id);
     ctx.res.writeHead(200, { [STAT_HEADER]: statHeader(stat), 'Content-Type': 'application/x-tar' });
     d.events.publish('container', 'archive-path', rec.Id, attrs(rec));
     await pipeline(tar, ctx.res).catch(() => ctx.res.destroy());
   });
 
   router.put('/containers/{id}/archive', async (ctx) => {
-    const rec = store.get(ctx.params.id);
-    await files.extractToDir(ctx.params.id, ctx.query.string('path') ?? '', ctx.req, {
+    const rec = c.get(ctx.params.id);
+    await c.extractToDir(ctx.params.id, ctx.query.string('path') ?? '', ctx.req, {
       noOverwriteDirNonDir: ctx.query.bool('noOverwriteDirNonDir'),
       copyUIDGID: ctx.query.bool('copyUIDGID'),
       signal: ctx.signal,
@@ -82,15 +80,15 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
   // ---------------------------------------------------------------- export / changes
 
   router.get('/containers/{id}/export', async (ctx) => {
-    const rec = store.get(ctx.params.id);
-    const tar = await files.export(rec.Id, ctx.signal);
+    const rec = c.get(ctx.params.id);
+    const tar = await c.export(rec.Id, ctx.signal);
     ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
     d.events.publish('container', 'export', rec.Id, attrs(rec));
     await pipeline(tar, ctx.res).catch(() => ctx.res.destroy());
   });
 
   router.get('/containers/{id}/changes', async (ctx) => {
-    const list = await files.changes(ctx.params.id);
+    const list = await c.changes(ctx.params.id);
     ctx.json(200, list.length ? list : null);
   });
 
@@ -101,7 +99,7 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
     const decoded = decode<Record<string, unknown> | null>(containerCreateBody, (await ctx.body()) ?? null);
     const config = decoded ? (Object.fromEntries(Object.entries(decoded).filter(([k]) => k in configFields)) as ImageConfig['config']) : null;
     const pauseRaw = ctx.query.string('pause');
-    const r = await committer.commit({
+    const r = await c.commit({
       container: ctx.query.string('container') ?? '',
       repo: ctx.query.string('repo'),
       tag: ctx.query.string('tag'),
@@ -118,21 +116,21 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
   // ---------------------------------------------------------------- top / stats / update
 
   router.get('/containers/{id}/top', async (ctx) => {
-    ctx.json(200, await resources.top(ctx.params.id, ctx.query.string('ps_args') || '-ef'));
+    ctx.json(200, await c.top(ctx.params.id, ctx.query.string('ps_args') || '-ef'));
   });
 
   router.get('/containers/{id}/stats', async (ctx) => {
-    const rec = store.get(ctx.params.id);
+    const rec = c.get(ctx.params.id);
     const stream = ctx.query.bool('stream', true);
     const oneShot = ctx.query.bool('one-shot');
     if (stream && oneShot) throw invalidArgument('cannot have stream=true and one-shot=true');
     const wait = (ms: number) => sleep(ms, undefined, { signal: ctx.signal }).then(() => true, () => false);
 
     if (!stream) {
-      let cur = await resources.sample(rec);
+      let cur = await c.statsSample(rec);
       let prev: StatsSample | undefined;
       if (cur && !oneShot && (await wait(interval))) {
-        const next = await resources.sample(rec).catch(() => undefined);
+        const next = await c.statsSample(rec).catch(() => undefined);
         if (next) {
           prev = cur;
           cur = next;
@@ -146,9 +144,9 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
     const out = ctx.jsonStream();
     let prev: StatsSample | undefined;
     while (!out.closed) {
-      const live = store.find(rec.Id);
+      const live = c.find(rec.Id);
       if (!live) break;
-      const cur = await resources.sample(live).catch(() => undefined);
+      const cur = await c.statsSample(live).catch(() => undefined);
       if (cur) {
         out.write(statsJSON(live, cur, prev));
         await out.drain();
@@ -161,6 +159,6 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
 
   router.post('/containers/{id}/update', async (ctx) => {
     const body = decode<UpdateRequest | null>(updateBody, (await ctx.body()) ?? null);
-    ctx.json(200, await resources.update(ctx.params.id, body ?? {}));
+    ctx.json(200, await c.update(ctx.params.id, body ?? {}));
   });
 }

@@ -1,25 +1,63 @@
 /**
- * Container and exec routes: HTTP ↔ ContainerService / ExecService, nothing else.
+ * Container and exec routes: HTTP ↔ the container and exec backends, nothing else. Each backend is the narrow
+ * interface these routes need (moby style); bootstrap.ts hands in the services that implement them.
  */
 import { decode } from '../../api/decode/schema.js';
 import { frame } from '../../api/stdcopy.js';
 import { containerCreateBody, execCreateBody, execStartBody } from '../../api/types/container.js';
 import { invalidArgument } from '../../errdefs/index.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
-import { parseTimestamp, timestampToMillis } from '../../pkg/units/units.js';
+import { parseTimestamp } from '../../pkg/units/units.js';
+import type { Duplex } from 'node:stream';
+import type { ContainerRecord } from '../../core/containers/container.js';
+import { parseDetachKeys, type AttachOptions } from '../../core/runtime/attach.js';
+import type { Filters } from '../../pkg/filters/filters.js';
 import type { RequestContext, Router } from '../server/router.js';
-import type { ExecCreateRequest, ExecService } from '../services/containers/exec.js';
-import { parseDetachKeys } from '../services/containers/io.js';
+import type { CreateRequest } from '../services/containers/create-config.js';
+import type { ExecCreateRequest } from '../services/containers/exec.js';
 import { drained } from '../../pkg/stream/drained.js';
 import { detailsPrefix } from '../services/containers/log-config.js';
 import { fixedTimestamp, readLogs } from '../services/containers/logs.js';
-import type { ContainerService, CreateRequest } from '../services/containers/service.js';
 import { inspectView, listItem, selectContainers } from '../services/containers/views.js';
 
-/** What the container routes need beyond the two services: image names for display and ancestor filters. */
+/** The container lifecycle these routes drive (the container service). */
+export interface ContainerBackend {
+  list(): ContainerRecord[];
+  find(ref: string): ContainerRecord | undefined;
+  /** NotFound `No such container: <ref>` when none matches. */
+  get(ref: string): ContainerRecord;
+  create(name: string | undefined, body: CreateRequest): Promise<{ Id: string; Warnings: string[] }>;
+  start(ref: string): Promise<'started' | 'already'>;
+  stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<'stopped' | 'already'>;
+  restart(ref: string, timeoutSeconds?: number, signal?: string): Promise<void>;
+  kill(ref: string, signal: string): Promise<void>;
+  wait(ref: string, condition: string, signal: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }>;
+  remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
+  rename(ref: string, newName: string): void;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  resize(ref: string, rows: number, cols: number): void;
+  attach(ref: string, socket: Duplex, opts: AttachOptions): Promise<void>;
+  /** Resolves when the container stops (at once when it is not running). */
+  stopped(id: string): Promise<void>;
+  /** Removes the stopped containers the filters select; their IDs. */
+  prune(filters: Filters): Promise<string[]>;
+}
+
+/** `docker exec` (the exec service). */
+export interface ExecBackend {
+  create(containerRef: string, req: ExecCreateRequest): { Id: string };
+  start(id: string, opts: { detach: boolean }, socket?: Duplex): Promise<void>;
+  resize(id: string, rows: number, cols: number): void;
+  inspect(id: string): Record<string, unknown>;
+  /** Forgets the exec instances of a removed container. */
+  forgetContainer(containerId: string): void;
+}
+
+/** What the container routes need: the two backends, and image names for display and ancestor filters. */
 export interface ContainerRouteDeps {
-  containers: ContainerService;
-  execs: ExecService;
+  containers: ContainerBackend;
+  execs: ExecBackend;
   /** The reference a container's image is shown by in `ps` (its name as given, or the image ID when untagged). */
   imageDisplayName(imageId: string, asGiven: string): string;
   /** Image IDs an `ancestor=` filter value names. */
@@ -40,12 +78,12 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
 
   router.get('/containers/json', async (ctx) => {
     const filters = parseFilters(ctx.query.string('filters'));
-    const list = selectContainers(containers.store.all(), {
+    const list = selectContainers(containers.list(), {
       all: ctx.query.bool('all'),
       limit: ctx.query.int('limit'),
       filters,
       ancestorIds: d.ancestorIds,
-      find: (ref) => containers.store.find(ref),
+      find: (ref) => containers.find(ref),
     });
     const withSize = ctx.query.bool('size');
     const items = await Promise.all(
@@ -61,7 +99,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   });
 
   router.get('/containers/{id}/json', async (ctx) => {
-    const rec = containers.store.get(ctx.params.id);
+    const rec = containers.get(ctx.params.id);
     const size = ctx.query.bool('size') && d.layerSize ? await d.layerSize(rec.Id) : undefined;
     ctx.json(200, inspectView(rec, await d.graphDriver(rec.Id), size));
   });
@@ -88,7 +126,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
 
   router.post('/containers/{id}/wait', async (ctx) => {
     const condition = ctx.query.string('condition') ?? '';
-    containers.store.get(ctx.params.id); // 404 before the headers go out
+    containers.get(ctx.params.id); // 404 before the headers go out
     // Docker sends the headers at once so clients know the wait is registered before they start the container.
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     ctx.res.flushHeaders();
@@ -103,7 +141,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
 
   router.delete('/containers/{id}', async (ctx) => {
     if (ctx.query.bool('link')) throw invalidArgument('links are not supported by berth');
-    const rec = containers.store.get(ctx.params.id);
+    const rec = containers.get(ctx.params.id);
     await containers.remove(rec.Id, { force: ctx.query.bool('force'), volumes: ctx.query.bool('v') });
     execs.forgetContainer(rec.Id);
     ctx.noContent();
@@ -131,7 +169,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   });
 
   router.post('/containers/{id}/attach', async (ctx) => {
-    const rec = containers.store.get(ctx.params.id);
+    const rec = containers.get(ctx.params.id);
     const detachKeys = ctx.query.string('detachKeys') ? parseDetachKeys(ctx.query.string('detachKeys')!) : undefined;
     const opts = {
       stdin: ctx.query.bool('stdin'),
@@ -155,7 +193,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   });
 
   router.get('/containers/{id}/logs', async (ctx) => {
-    const rec = containers.store.get(ctx.params.id);
+    const rec = containers.get(ctx.params.id);
     // drivers that forward elsewhere keep nothing to read back (berth logs only json-file and none)
     if ((rec.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === 'none') throw invalidArgument('configured logging driver does not support reading');
     const stdout = ctx.query.bool('stdout');
@@ -186,24 +224,8 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   });
 
   router.post('/containers/prune', async (ctx) => {
-    const filters = parseFilters(ctx.query.string('filters'));
-    filters.validate(['until', 'label', 'label!']);
-    const until = filters.get('until')[0];
-    const untilMs = until ? timestampToMillis(parseTimestamp(until)) : undefined;
-    const deleted: string[] = [];
-    for (const rec of containers.store.all()) {
-      if (rec.State.Running || rec.State.Status === 'restarting') continue;
-      if (untilMs !== undefined && Date.parse(rec.Created) >= untilMs) continue;
-      if (filters.has('label') && !filters.matchKVList('label', rec.Config.Labels ?? {})) continue;
-      if (filters.has('label!') && filters.get('label!').some((l) => {
-        const [k, v] = l.split('=');
-        const labels = rec.Config.Labels ?? {};
-        return v === undefined ? k in labels : labels[k] === v;
-      })) continue;
-      await containers.remove(rec.Id, { force: false, volumes: false });
-      execs.forgetContainer(rec.Id);
-      deleted.push(rec.Id);
-    }
+    const deleted = await containers.prune(parseFilters(ctx.query.string('filters')));
+    for (const id of deleted) execs.forgetContainer(id);
     ctx.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
   });
 

@@ -105,7 +105,7 @@ export class Committer {
     if (this.o.images.snapshots.name !== 'overlayfs') throw notImplemented(`commit is not supported by the ${this.o.images.snapshots.name} snapshotter`);
 
     // Config first: bad --change lines fail before anything is paused or written.
-    const newConfig = mergeCommitConfig(applyChanges({ ...(opts.config ?? {}) } as never, opts.changes ?? []) as ImageRuntimeConfig, containerRuntimeConfig(rec));
+    const newConfig = mergeCommitConfig(applyChanges({ ...(opts.config ?? {}) }, opts.changes ?? []), containerRuntimeConfig(rec));
 
     const parent = this.o.images.resolve(rec.Image);
     const parentConfig = await this.o.images.config(parent.id);
@@ -187,7 +187,7 @@ function containerRuntimeConfig(rec: ContainerRecord): ImageRuntimeConfig {
     StdinOnce: c.StdinOnce,
     Env: c.Env,
     Cmd: c.Cmd,
-    ...(c.Healthcheck ? { Healthcheck: c.Healthcheck as never } : {}),
+    ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
     Image: c.Image,
     Volumes: c.Volumes,
     WorkingDir: c.WorkingDir,

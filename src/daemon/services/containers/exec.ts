@@ -1,22 +1,20 @@
 /**
- * ExecService: `docker exec` — extra processes in a running container, each under its own monitor (exec mode) so a
- * TTY can be handed over by runc and the exit status is captured exactly.
+ * ExecService: `docker exec` — extra processes in a running container's task (`Task.exec`), each with its own
+ * stdio and exit status; the process settings start from the task's spec (user, env, caps) with the exec's changes.
  *
  * Exec instances live in memory (as in dockerd): create returns an ID, start runs it (attached over a hijacked
  * connection, or detached), inspect reports Running/ExitCode/Pid.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { frame } from '../../../api/stdcopy.js';
+import type { ContainerRecord } from '../../../core/containers/container.js';
+import { parseDetachKeys, type AttachSession } from '../../../core/runtime/attach.js';
+import { RuntimeError, type ExecProcess, type Task } from '../../../core/runtime/runtime.js';
 import { conflict, invalidArgument, notFound } from '../../../errdefs/index.js';
 import { generateId } from '../../../pkg/stringid/stringid.js';
 import { replaceOrAppendEnv } from '../../../plugins/runtime/oci/spec.js';
 import { resolveUser } from '../../../plugins/runtime/oci/user.js';
-import { startMonitor } from '../../../plugins/runtime/runc/monitor.js';
 import type { EventBus } from '../events.js';
-import { ContainerIO, parseDetachKeys, type AttachSession } from './io.js';
-import type { ContainerService } from './service.js';
 
 export interface ExecCreateRequest {
   AttachStdin?: boolean;
@@ -40,15 +38,15 @@ interface ExecInstance {
   running: boolean;
   exitCode: number | null;
   pid: number;
-  io?: ContainerIO;
+  process?: ExecProcess;
   started: boolean;
 }
 
 export interface ExecServiceOptions {
-  containers: ContainerService;
-  runtimePath: string;
-  monitorPath: string;
-  execRoot: string;
+  /** The running container and its task (Conflict when not running or paused). */
+  containers: { runningInfo(ref: string): { rec: ContainerRecord; task: Task } };
+  /** The container's rootfs on the host, for `-u` lookups. */
+  rootfsPath(id: string): string;
   events: EventBus;
   hostCaps: () => Promise<string[]>;
 }
@@ -70,11 +68,6 @@ export class ExecService {
     return { Id: id };
   }
 
-  /** Short socket path (unix socket paths are limited to 108 bytes); see ContainerService.socketPath. */
-  private socketPath(id: string): string {
-    return path.join(this.o.execRoot, 's', id.slice(0, 32));
-  }
-
   private get(id: string): ExecInstance {
     const e = this.execs.get(id);
     if (!e) throw notFound(`No such exec instance: ${id}`);
@@ -88,17 +81,13 @@ export class ExecService {
   async start(id: string, opts: { detach: boolean; tty?: boolean }, socket?: Duplex): Promise<void> {
     const e = this.get(id);
     if (e.started) throw conflict(`Error: Exec command ${id} has already run`);
-    const { rec, bundle } = this.o.containers.runningInfo(e.containerId);
+    const { rec, task } = this.o.containers.runningInfo(e.containerId);
     e.started = true;
     const tty = Boolean(e.req.Tty);
-    const dir = path.join(this.o.execRoot, 'execs', id);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     try {
-      const spec = JSON.parse(await fs.promises.readFile(path.join(bundle, 'config.json'), 'utf8'));
-      const proc = spec.process;
-      const rootfs = path.join(bundle, 'rootfs');
+      const proc = structuredClone((await task.spec()).process);
       if (e.req.User) {
-        const u = await resolveUser(rootfs, e.req.User, rec.HostConfig.GroupAdd ?? []);
+        const u = await resolveUser(this.o.rootfsPath(rec.Id), e.req.User, rec.HostConfig.GroupAdd ?? []);
         proc.user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
       }
       proc.args = e.cmd;
@@ -111,35 +100,17 @@ export class ExecService {
         proc.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
       }
       if (e.req.ConsoleSize) proc.consoleSize = { height: e.req.ConsoleSize[0], width: e.req.ConsoleSize[1] };
-      const processFile = path.join(dir, 'process.json');
-      await fs.promises.writeFile(processFile, JSON.stringify(proc));
 
-      await startMonitor({
-        monitorPath: this.o.monitorPath,
-        id: rec.Id,
-        bundle,
-        runcPath: this.o.runtimePath,
-        runcRoot: path.join(this.o.execRoot, 'runc'),
-        mode: 'exec',
-        processFile,
-        tty,
-        stdin: Boolean(e.req.AttachStdin) && !opts.detach,
-        exitFile: path.join(dir, 'exit.json'),
-        socketPath: this.socketPath(id),
-        pidFile: path.join(dir, 'exec.pid'),
-      });
-      const io = new ContainerIO(tty);
-      e.io = io;
-      const conn = await io.connect(this.socketPath(id));
-      const exited = io.ended.then((code) => {
+      const p = await task.exec(id, proc, { tty, stdin: Boolean(e.req.AttachStdin) && !opts.detach });
+      e.process = p;
+      const exited = p.exited.then((code) => {
         e.running = false;
         e.exitCode = code ?? e.exitCode ?? 126;
         this.o.events.publish('container', 'exec_die', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id, exitCode: String(e.exitCode) });
-        fs.rmSync(dir, { recursive: true, force: true });
       });
       let attached: AttachSession | undefined;
       if (socket && !opts.detach) {
-        attached = io.attach(socket, {
+        attached = p.attach(socket, {
           stdin: Boolean(e.req.AttachStdin),
           stdout: e.req.AttachStdout !== false,
           stderr: e.req.AttachStderr !== false,
@@ -149,15 +120,14 @@ export class ExecService {
         await attached.ready; // subscribed before the process runs: no output is missed
       }
       try {
-        e.pid = await conn.start();
+        e.pid = await p.start();
       } catch (err) {
+        if (!(err instanceof RuntimeError)) throw err;
         // Docker reports exec start failures in the stream and gives the exec exit code 126.
         e.exitCode = 126;
         e.running = false;
-        const msg = `OCI runtime exec failed: ${(err as Error).message}: unknown\r\n`;
+        const msg = `${err.message}\r\n`;
         if (socket?.writable) socket.end(tty ? Buffer.from(msg) : frame(1, Buffer.from(msg)));
-        io.close();
-        fs.rmSync(dir, { recursive: true, force: true });
         return;
       }
       e.running = true;
@@ -167,15 +137,14 @@ export class ExecService {
     } catch (err) {
       e.running = false;
       if (e.exitCode === null) e.exitCode = 126;
-      fs.rmSync(dir, { recursive: true, force: true });
       throw err;
     }
   }
 
   resize(id: string, rows: number, cols: number): void {
     const e = this.get(id);
-    if (!e.io) throw conflict(`Exec ${id} is not running`);
-    e.io.resize(rows, cols);
+    if (!e.process) throw conflict(`Exec ${id} is not running`);
+    e.process.resize(rows, cols);
   }
 
   inspect(id: string): Record<string, unknown> {

@@ -51,7 +51,7 @@ function filesFor(r: ContainerRecord): ContainerFiles {
   const store = new ContainerStore(path.join(tmp, 'store'));
   (store as unknown as { byId: Map<string, ContainerRecord> }).byId.set(r.Id, r);
   (store as unknown as { byName: Map<string, string> }).byName.set(r.Name, r.Id);
-  return new ContainerFiles({ store, snapshots: {} as never, execRoot: path.join(tmp, 'exec') });
+  return new ContainerFiles({ store, snapshots: {} as never, rootfs: { acquire: async (id) => ({ root: path.join(tmp, 'exec/containers', id, 'rootfs'), release() {} }) } });
 }
 
 async function tarNames(r: Readable): Promise<string[]> {

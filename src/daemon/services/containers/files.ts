@@ -2,10 +2,8 @@
  * Container filesystem access for `docker cp` (archive GET/HEAD/PUT), `docker export` and `docker diff`.
  *
  * Terms:
- * - *container root*: the container's root filesystem as seen on the host. For a running (or paused) container it
- *   is the rootfs the container service mounted at `<exec-root>/containers/<id>/rootfs`; for a created or stopped
- *   one the writable snapshot is mounted temporarily (reference counted) at `<exec-root>/mnt/<id>` and unmounted when
- *   the last user is done.
+ * - *container root*: the container's root filesystem as seen on the host: its one mount (rootfs.ts), held by the
+ *   running task, or taken for the duration of the operation when the container is stopped.
  * - *container mounts*: volumes and binds (rec.Mounts) and, while running, the /etc/hosts, /etc/hostname and
  *   /etc/resolv.conf files. runc mounts them inside the container's mount namespace only, so the host rootfs does not
  *   show them; paths under a mount point are mapped to the mount's host Source instead.
@@ -17,7 +15,6 @@ import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ContainerRecord } from '../../../core/containers/container.js';
-import { mountAll, unmount } from '../../../core/mount/index.js';
 import type { Snapshotter } from '../../../core/snapshots/types.js';
 import { EngineError, invalidArgument, notFound, notImplemented } from '../../../errdefs/index.js';
 import { applyLayer } from '../../../pkg/archive/apply-layer.js';
@@ -26,6 +23,7 @@ import { changes as layerChanges, tarDirectory, type Change } from '../../../pkg
 import { readTar } from '../../../pkg/tar/reader.js';
 import { tarFromEntries } from '../../../pkg/tar/writer.js';
 import { ScopedFS, type MappedMount } from '../../../pkg/securejoin/scoped.js';
+import type { RootfsLease, RootfsOwner } from './rootfs.js';
 import type { ContainerStore } from './store.js';
 
 export { ScopedFS, type MappedMount };
@@ -42,8 +40,9 @@ export interface PathStat {
 
 export interface ContainerFilesOptions {
   store: ContainerStore;
-  snapshots: Snapshotter;
-  execRoot: string;
+  /** For `docker diff`: the snapshot's upper directory. */
+  snapshots: Pick<Snapshotter, 'name' | 'mounts' | 'writableDir'>;
+  rootfs: Pick<RootfsOwner, 'acquire'>;
 }
 
 /** Go's os.FileMode type bits. */
@@ -119,64 +118,11 @@ export function filterChanges(list: Change[]): Change[] {
 }
 
 export class ContainerFiles {
-  private readonly temp = new Map<string, { dir: string; refs: number; ready: Promise<void> }>();
-
   constructor(private readonly o: ContainerFilesOptions) {}
 
-  private bundleRootfs(id: string): string {
-    return path.join(this.o.execRoot, 'containers', id, 'rootfs');
-  }
-
-  /**
-   * The container root on the host and a release function. Running containers use their mounted rootfs; others get
-   * their snapshot mounted (shared among concurrent users, unmounted by the last release).
-   */
-  async acquireRoot(rec: ContainerRecord): Promise<{ root: string; release: () => void }> {
-    if (rec.State.Running) {
-      const root = this.bundleRootfs(rec.Id);
-      if (fs.existsSync(root)) return { root, release: () => {} };
-    }
-    let t = this.temp.get(rec.Id);
-    if (!t) {
-      const dir = path.join(this.o.execRoot, 'mnt', rec.Id);
-      const entry = { dir, refs: 0, ready: Promise.resolve() };
-      entry.ready = (async () => {
-        const mounts = await this.o.snapshots.mounts(rec.Berth.snapshotKey);
-        await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-        unmount(dir, { detach: true }); // a leftover from a crash
-        mountAll(mounts, dir);
-      })();
-      this.temp.set(rec.Id, entry);
-      t = entry;
-      entry.ready.catch(() => {
-        if (this.temp.get(rec.Id) === entry) this.temp.delete(rec.Id);
-        fs.rmSync(dir, { recursive: true, force: true });
-      });
-    }
-    t.refs++;
-    try {
-      await t.ready;
-    } catch (e) {
-      t.refs--;
-      throw e;
-    }
-    const entry = t;
-    let released = false;
-    return {
-      root: entry.dir,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--entry.refs > 0) return;
-        if (this.temp.get(rec.Id) === entry) this.temp.delete(rec.Id);
-        try {
-          unmount(entry.dir, { detach: true });
-          fs.rmdirSync(entry.dir);
-        } catch {
-          /* best effort: the next acquire unmounts leftovers */
-        }
-      },
-    };
+  /** The container root on the host (the one rootfs mount, see rootfs.ts) and its release. */
+  acquireRoot(rec: ContainerRecord): Promise<RootfsLease> {
+    return this.o.rootfs.acquire(rec.Id, rec.Berth.snapshotKey);
   }
 
   /** The container's mounts as host paths. */

@@ -1,15 +1,13 @@
 /**
  * Healthchecks (Docker's HEALTHCHECK / --health-*): while a container runs, its probe command runs every interval
- * inside it (`runc exec` with the container's own process settings); results go to `State.Health` — status
+ * inside it (the task's `run`, with the container's own process settings); results go to `State.Health` — status
  * starting → healthy/unhealthy, FailingStreak, the last five probe logs — and to `health_status` events.
  *
  * Terms: Interval/Timeout/StartPeriod are nanoseconds on the wire (Docker's Go durations). During the start period
  * failed probes do not count toward Retries; the first success ends the start period.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { ContainerRecord, Health } from '../../../core/containers/container.js';
+import type { Task } from '../../../core/runtime/runtime.js';
 
 export interface HealthConfig {
   Test?: string[];
@@ -42,9 +40,8 @@ export function probeArgs(test: string[] | undefined): string[] | undefined {
 }
 
 export interface HealthHost {
-  runcPath: string;
-  runcRoot: string;
-  bundleDir(id: string): string;
+  /** The container's running task; probes run in it. */
+  task: Pick<Task, 'spec' | 'run'>;
   /** Persists the record after a health change. */
   save(rec: ContainerRecord): void;
   publish(rec: ContainerRecord, status: string): void;
@@ -102,35 +99,17 @@ export class HealthMonitor {
     if (health.Status !== before || health.Status !== 'starting') this.host.publish(this.rec, health.Status);
   }
 
-  /** One probe through `runc exec` with the container's process settings (user, env, caps) and the probe's args. */
+  /** One probe in the task with the container's process settings (user, env, caps) and the probe's args. */
   private async exec(): Promise<{ code: number; output: string }> {
-    const bundle = this.host.bundleDir(this.rec.Id);
-    let proc: Record<string, unknown>;
+    let proc;
     try {
-      proc = JSON.parse(await fs.readFile(path.join(bundle, 'config.json'), 'utf8')).process;
+      proc = (await this.host.task.spec()).process;
     } catch (e) {
       return { code: -1, output: (e as Error).message };
     }
-    const file = path.join(bundle, `health-${process.hrtime.bigint()}.json`);
-    await fs.writeFile(file, JSON.stringify({ ...proc, args: this.args, terminal: false }));
     const timeoutMs = this.cfg.Timeout ? this.cfg.Timeout / NS_PER_MS : DEFAULT_TIMEOUT_MS;
-    try {
-      return await new Promise((resolve) => {
-        execFile(
-          this.host.runcPath,
-          ['--root', this.host.runcRoot, 'exec', '--process', file, this.rec.Id],
-          { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, encoding: 'utf8' },
-          (err, stdout, stderr) => {
-            const output = (stdout + stderr).slice(0, MAX_OUTPUT);
-            if (!err) return resolve({ code: 0, output });
-            if ((err as { killed?: boolean }).killed) return resolve({ code: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` });
-            const code = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1;
-            resolve({ code, output });
-          },
-        );
-      });
-    } finally {
-      await fs.rm(file, { force: true });
-    }
+    const r = await this.host.task.run({ ...proc, args: this.args, terminal: false }, { timeoutMs, maxOutput: MAX_OUTPUT });
+    if (r.timedOut) return { code: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` };
+    return { code: r.exitCode, output: r.output };
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeStatus, newState } from '../../../core/containers/container.js';
-import { parseDetachKeys } from './io.js';
+import { parseDetachKeys } from '../../../core/runtime/attach.js';
 import { fixedTimestamp, timeToNs } from './logs.js';
 import { normalizeSignal, signalNumber } from './service.js';
 

@@ -1,42 +1,51 @@
 /**
- * ContainerService: Docker's container lifecycle on top of runc and the per-container monitor.
+ * ContainerService: Docker's container lifecycle on top of a Runtime (core/runtime; runc in production).
  *
- * create → (writable snapshot prepared, record saved)
- * start  → rootfs mounted, /etc files written, OCI bundle written, monitor spawned (runc create), berthd connects to
- *          the monitor's attach socket, pending attach clients are wired, then `start` (runc start) is sent.
- * exit   → the monitor's exit frame (or, after a berthd restart, its exit file) → state recorded, runc delete,
- *          rootfs unmounted, `die` event, then AutoRemove or the restart policy.
+ * create → Docker's create-time rules (create-config.ts), writable snapshot prepared, record saved
+ * start  → rootfs mounted (rootfs.ts), /etc files written, OCI spec built, `runtime.create` (the task exists,
+ *          stopped), pending attach clients are wired, then `task.start`.
+ * exit   → `task.exited` → state recorded, `task.delete`, rootfs released, `die` event, then AutoRemove or the
+ *          restart policy.
  *
- * Containers outlive berthd: on start-up `restore()` reconnects to every running container's monitor and finishes
- * the exit handling of those that ended while berthd was down.
+ * Containers outlive berthd: on start-up `restore()` loads every running container's task and finishes the exit
+ * handling of those that ended while berthd was down. Per-container work (start, remove, cp, commit, update,
+ * archive) is serialised by one lock per container.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ContainerConfig, ContainerRecord, HostConfig, newState } from '../../../core/containers/container.js';
 import type { Mount } from '../../../core/mount/types.js';
-import { mountAll, unmount } from '../../../core/mount/index.js';
+import type { ContainerConfig as ImageRuntimeConfig } from '../../../core/images/types.js';
+import type { AttachOptions } from '../../../core/runtime/attach.js';
+import { RuntimeError, type ExitStatus, type Runtime, type Task } from '../../../core/runtime/runtime.js';
 import { conflict, EngineError, invalidArgument } from '../../../errdefs/index.js';
 import { generateName, validateContainerName } from '../../../pkg/names/names.js';
 import { generateId } from '../../../pkg/stringid/stringid.js';
-import { buildSpec, entrypointAndArgs, mergeConfig, validateHostConfig } from '../../../plugins/runtime/oci/spec.js';
-import { readHostFacts } from '../../../plugins/runtime/oci/host.js';
+import { buildSpec, validateHostConfig } from '../../../plugins/runtime/oci/spec.js';
 import { resolveUser } from '../../../plugins/runtime/oci/user.js';
-import type { HostFacts, ImageConfig } from '../../../plugins/runtime/oci/types.js';
-import { readExitFile, startMonitor } from '../../../plugins/runtime/runc/monitor.js';
-import { Runc } from '../../../plugins/runtime/runc/runc.js';
+import type { HostFacts } from '../../../plugins/runtime/oci/types.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../../logger.js';
+import { emptyNetworkSettings, entrypointAndArgs, mergeConfig, normalizeConfig, normalizeHostConfig, validateRestartPolicy, type CreateRequest } from './create-config.js';
 import { writeEtcFiles } from './etc-files.js';
 import { HealthMonitor, probeArgs } from './health.js';
-import { AttachOptions, ContainerIO } from './io.js';
 import { logPlan, mergeLogConfig, normalizeLogConfig, validateLogConfig, type LogConfig } from './log-config.js';
+import { RootfsOwner, type RootfsLease } from './rootfs.js';
+import { Committer, type CommitImageStore, type CommitOptions } from './commit.js';
+import { ContainerFiles, type PathStat } from './files.js';
+import { ContainerResources, type StatsSample, type UpdateRequest } from './stats.js';
+import type { Readable } from 'node:stream';
+import type { Filters } from '../../../pkg/filters/filters.js';
+import { parseTimestamp, timestampToMillis } from '../../../pkg/units/units.js';
 import { ContainerStore } from './store.js';
+
+export type { CreateRequest } from './create-config.js';
 
 /** What the container service needs from the image service. */
 export interface ImageAccess {
   /** Resolves a reference or ID; NotFound `No such image: <ref>` otherwise. */
-  resolve(ref: string): Promise<{ id: string; config: ImageConfig | null }>;
+  resolve(ref: string): Promise<{ id: string; config: ImageRuntimeConfig | null }>;
   /** Creates the container's writable layer on top of the image. */
   prepareContainerLayer(imageId: string, key: string): Promise<void>;
   containerLayerMounts(key: string): Promise<Mount[]>;
@@ -64,129 +73,155 @@ export interface ContainerServiceOptions {
   network?: ContainerNetworking;
   volumes?: ContainerVolumes;
   dataRoot: string;
-  execRoot: string;
-  runtimePath: string;
-  monitorPath: string;
+  /** Runs the containers' tasks. */
+  runtime: Runtime;
+  /** Host facts for the spec builder (read once at start-up). */
+  hostFacts: () => Promise<HostFacts>;
   initPath: string;
   images: ImageAccess;
   events: EventBus;
   logger: Logger;
   /** Daemon-wide logging driver and options (`--log-driver`, `--log-opt`); json-file without options by default. */
   defaultLogConfig?: LogConfig;
-}
-
-/** The body of `POST /containers/create`: Config fields at top level plus HostConfig and NetworkingConfig. */
-export interface CreateRequest extends Partial<ContainerConfig> {
-  HostConfig?: Partial<HostConfig>;
-  NetworkingConfig?: Record<string, unknown>;
+  /** What `docker commit` and `docker diff` need from the image service (layers, snapshots, image records). */
+  imageWriter: CommitImageStore;
 }
 
 interface Running {
-  io: ContainerIO;
+  task: Task;
+  /** The task's hold on the container's rootfs, released after the exit. */
+  rootfs?: RootfsLease;
   health?: HealthMonitor;
   /** Resolves when the exit has been fully handled (state saved, resources released). */
   exited: Promise<void>;
   resolveExited: () => void;
 }
 
-const EXIT_FILE = 'exit.json';
-
 export class ContainerService {
   readonly store: ContainerStore;
-  private readonly runc: Runc;
+  /** The one owner of each container's rootfs mount. */
+  readonly rootfs: RootfsOwner;
   private readonly running = new Map<string, Running>();
   /** Attach clients waiting for a container to start (docker run attaches before start). */
   private readonly pendingAttach = new Map<string, Array<{ socket: Duplex; opts: AttachOptions; resolve: () => void }>>();
   private readonly exitWaiters = new Map<string, Array<(code: number) => void>>();
   private readonly removeWaiters = new Map<string, Array<() => void>>();
-  private hostFacts: Promise<HostFacts> | undefined;
-  /** Containers in the middle of start/stop, so concurrent requests do not interleave. */
-  private readonly busy = new Map<string, Promise<unknown>>();
+  /** The per-container lock: held by whoever works on a container (start, remove, cp, commit, update, archive). */
+  private readonly busy = new Map<string, Promise<void>>();
+
+  private readonly files: ContainerFiles;
+  private readonly committer: Committer;
+  private readonly resources: ContainerResources;
 
   constructor(private readonly o: ContainerServiceOptions) {
     this.store = new ContainerStore(path.join(o.dataRoot, 'containers'));
-    this.runc = new Runc({ path: o.runtimePath, root: path.join(o.execRoot, 'runc') });
+    this.rootfs = new RootfsOwner({
+      layerMounts: (key) => o.images.containerLayerMounts(key),
+      path: (id) => o.runtime.rootfsPath(id),
+      logger: o.logger,
+    });
+    this.files = new ContainerFiles({ store: this.store, snapshots: o.imageWriter.snapshots, rootfs: this.rootfs });
+    this.committer = new Committer({ store: this.store, images: o.imageWriter, pauser: this, events: o.events });
+    this.resources = new ContainerResources({
+      store: this.store,
+      events: o.events,
+      taskOf: (id) => this.taskOf(id),
+      swapSupported: async () => (await this.facts()).swapLimit,
+    });
+  }
+
+  // ------------------------------------------------------------------ records
+
+  /** Every container record. */
+  list(): ContainerRecord[] {
+    return this.store.all();
+  }
+
+  /** A container by ID, name or unique prefix; undefined when none matches. */
+  find(ref: string): ContainerRecord | undefined {
+    return this.store.find(ref);
+  }
+
+  /** A container by ID, name or unique prefix; NotFound `No such container: <ref>` otherwise. */
+  get(ref: string): ContainerRecord {
+    return this.store.get(ref);
   }
 
   private facts(): Promise<HostFacts> {
-    this.hostFacts ??= readHostFacts();
-    return this.hostFacts;
+    return this.o.hostFacts();
   }
 
-  private bundleDir(id: string): string {
-    return path.join(this.o.execRoot, 'containers', id);
+  /** Takes the container's lock; the returned function releases it. */
+  async lock(id: string): Promise<() => void> {
+    while (this.busy.has(id)) await this.busy.get(id);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    this.busy.set(id, held);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (this.busy.get(id) === held) this.busy.delete(id);
+      release();
+    };
   }
 
-  /**
-   * The monitor's attach socket. A unix socket path must fit in 108 bytes, so sockets live in a short directory
-   * named by the first 32 hex digits of the ID (collisions are as unlikely as for 128-bit IDs).
-   */
-  socketPath(id: string): string {
-    return path.join(this.o.execRoot, 's', id.slice(0, 32));
-  }
-
-  /** Serialises lifecycle operations per container. */
-  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    while (this.busy.has(id)) await this.busy.get(id)!.catch(() => {});
-    const p = fn();
-    this.busy.set(id, p);
+  /** Runs `fn` holding the container's lock. */
+  async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const unlock = await this.lock(id);
     try {
-      return await p;
+      return await fn();
     } finally {
-      this.busy.delete(id);
+      unlock();
     }
+  }
+
+  /** The task of a running container (undefined when it has none). */
+  taskOf(id: string): Task | undefined {
+    return this.running.get(id)?.task;
   }
 
   // ------------------------------------------------------------------ start-up
 
-  /** Loads records and re-adopts running containers (reconnect to monitors, or record exits that happened). */
+  /** Loads records and re-adopts running containers (their tasks), or records the exits that happened meanwhile. */
   async restore(): Promise<void> {
     const recs = this.store.load((id, err) => this.o.logger.error(`container ${id}: unreadable record: ${err.message}`));
     await Promise.all(
       recs.map(async (rec) => {
         if (!rec.State.Running) return;
-        const dir = this.bundleDir(rec.Id);
-        try {
-          await this.adopt(rec, this.socketPath(rec.Id));
+        const task = await this.o.runtime.load(rec.Id, { tty: rec.Config.Tty });
+        if (task.connected) {
+          this.track(rec, task, this.rootfs.adopt(rec.Id));
           this.o.logger.info(`re-adopted running container ${rec.Id.slice(0, 12)}`);
-        } catch {
-          // The monitor is gone: the container exited while berthd was down (or the host rebooted), or the monitor
-          // was killed and left the container running without anyone holding its output.
-          const exit = await readExitFile(path.join(dir, EXIT_FILE)).catch(() => undefined);
-          if (!exit) return this.endOrphan(rec);
-          await this.handleExit(rec, exit.exitCode, exit.finishedAt, exit.oomKilled);
+          return;
         }
+        // The monitor is gone: the container exited while berthd was down (or the host rebooted), or the monitor
+        // was killed and left the container running without anyone holding its output.
+        const lease = this.rootfs.adopt(rec.Id);
+        const exit = await task.exited;
+        if (!exit) return this.endOrphan(rec, task, lease);
+        await this.handleExit(rec, exit, task, lease);
       }),
     );
   }
 
-  private async adopt(rec: ContainerRecord, socket: string): Promise<void> {
-    const io = new ContainerIO(rec.Config.Tty);
-    await io.connect(socket);
-    this.track(rec, io);
-  }
-
-  private track(rec: ContainerRecord, io: ContainerIO): void {
+  private track(rec: ContainerRecord, task: Task, rootfs: RootfsLease | undefined): void {
     let resolveExited!: () => void;
     const exited = new Promise<void>((r) => (resolveExited = r));
     const probe = probeArgs(rec.Config.Healthcheck?.Test);
     const health = probe
       ? new HealthMonitor(rec, rec.Config.Healthcheck ?? {}, probe, {
-          runcPath: this.o.runtimePath,
-          runcRoot: path.join(this.o.execRoot, 'runc'),
-          bundleDir: (id) => this.bundleDir(id),
+          task,
           save: (r) => {
             if (this.store.find(r.Id)) this.store.save(r);
           },
           publish: (r, status) => this.o.events.publish('container', `health_status: ${status}`, r.Id, { image: r.Config.Image, name: r.Name.slice(1) }),
         })
       : undefined;
-    this.running.set(rec.Id, { io, exited, resolveExited, health });
-    void io.ended.then(async (code) => {
-      // code undefined: the monitor went away without an exit frame (killed); its exit file may still tell.
-      const exit = await readExitFile(path.join(this.bundleDir(rec.Id), EXIT_FILE)).catch(() => undefined);
-      if (code === undefined && !exit) return this.endOrphan(rec);
-      await this.handleExit(rec, exit?.exitCode ?? code ?? 255, exit?.finishedAt, exit?.oomKilled ?? false);
+    this.running.set(rec.Id, { task, rootfs, exited, resolveExited, health });
+    void task.exited.then(async (exit) => {
+      if (!exit) return this.endOrphan(rec, task, rootfs);
+      await this.handleExit(rec, exit, task, rootfs);
     });
   }
 
@@ -195,16 +230,16 @@ export class ContainerService {
    * output or reaping it, so it is ended, as dockerd ends a container whose shim died: exit 137 with the reason in
    * State.Error, and then the restart policy applies.
    */
-  private async endOrphan(rec: ContainerRecord): Promise<void> {
+  private async endOrphan(rec: ContainerRecord, task: Task, rootfs: RootfsLease | undefined): Promise<void> {
     const pid = rec.State.Pid;
     // not running either (a host reboot): the exit status is unknown, 255 as dockerd reports it
-    if (!isAlive(pid)) return this.handleExit(rec, 255, undefined, false);
+    if (!isAlive(pid)) return this.handleExit(rec, { exitCode: 255, oomKilled: false }, task, rootfs);
     this.o.logger.warn(`container ${rec.Id.slice(0, 12)}: its monitor died; stopping the container`);
-    await this.runc.kill(rec.Id, 'SIGKILL', { all: true }).catch(() => {});
+    await task.kill('SIGKILL', { all: true }).catch(() => {});
     // the init was re-parented to the host's init, which reaps it
     for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
     rec.State.Error = 'container monitor exited unexpectedly';
-    await this.handleExit(rec, 137, undefined, false);
+    await this.handleExit(rec, { exitCode: 137, oomKilled: false }, task, rootfs);
   }
 
   // ------------------------------------------------------------------ create
@@ -222,7 +257,7 @@ export class ContainerService {
     if (hc.AutoRemove && hc.RestartPolicy.Name !== 'no' && hc.RestartPolicy.Name !== '')
       throw invalidArgument("can't create 'AutoRemove' container with restart policy");
     validateRestartPolicy(hc.RestartPolicy);
-    validateHostConfig(hc as never, await this.facts());
+    validateHostConfig(hc, await this.facts());
 
     const cname = name || generateName((n) => this.store.nameTaken(n) !== undefined);
     if (!this.store.reserveName(cname, id)) {
@@ -233,12 +268,12 @@ export class ContainerService {
     }
     try {
       const userConfig = normalizeConfig(body, id);
-      const merged = mergeConfig(userConfig as never, image.config) as unknown as ContainerConfig;
+      const merged: ContainerConfig = mergeConfig(userConfig, image.config);
       // The image's HEALTHCHECK applies unless the container sets its own (fields merge one by one, like Docker).
-      const imageHealth = (image.config as { Healthcheck?: ContainerConfig['Healthcheck'] } | null)?.Healthcheck;
+      const imageHealth = image.config?.Healthcheck;
       if (imageHealth) merged.Healthcheck = { ...imageHealth, ...(userConfig.Healthcheck ?? {}) };
       // Docker keeps the image's values in Config (so inspect shows the effective command, env and workdir).
-      const { path: p, args } = entrypointAndArgs(merged as never);
+      const { path: p, args } = entrypointAndArgs(merged);
       const dir = this.store.dir(id);
       fs.mkdirSync(dir, { recursive: true, mode: 0o710 });
       await this.o.images.prepareContainerLayer(image.id, id);
@@ -272,7 +307,7 @@ export class ContainerService {
         rec.NetworkSettings = net.settings;
         rec.HostConfig.PortBindings = net.portBindings;
       }
-      await this.o.volumes?.create(rec, (image.config as { Volumes?: Record<string, object> | null } | null)?.Volumes);
+      await this.o.volumes?.create(rec, image.config?.Volumes);
       this.store.save(rec);
       this.o.events.publish('container', 'create', id, { image: body.Image, name: rec.Name.slice(1) });
       return { Id: id, Warnings: [] };
@@ -304,17 +339,13 @@ export class ContainerService {
   }
 
   private async startLocked(rec: ContainerRecord): Promise<void> {
-    const bundle = this.bundleDir(rec.Id);
-    const rootfs = path.join(bundle, 'rootfs');
-    fs.rmSync(bundle, { recursive: true, force: true });
-    fs.mkdirSync(rootfs, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(path.dirname(this.socketPath(rec.Id)), { recursive: true, mode: 0o700 });
-    let mounted = false;
+    const runtime = this.o.runtime;
+    let lease: RootfsLease | undefined;
+    let task: Task | undefined;
     let networked = false;
     try {
-      const mounts = await this.o.images.containerLayerMounts(rec.Berth.snapshotKey);
-      mountAll(mounts, rootfs);
-      mounted = true;
+      lease = await this.rootfs.acquire(rec.Id, rec.Berth.snapshotKey);
+      const rootfs = lease.root;
       const hc = rec.HostConfig;
       const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
       const net = this.o.network ? await this.o.network.setup(rec) : { netnsPath: hc.NetworkMode === 'host' ? 'host' : undefined, settings: rec.NetworkSettings };
@@ -343,8 +374,8 @@ export class ContainerService {
       const spec = buildSpec({
         id: rec.Id,
         rootfsPath: rootfs,
-        config: { ...rec.Config, Hostname: hostname } as never,
-        hostConfig: hc as never,
+        config: { ...rec.Config, Hostname: hostname },
+        hostConfig: hc,
         user,
         mounts: [
           etcMount(etc.resolvConfPath, '/etc/resolv.conf'),
@@ -353,41 +384,26 @@ export class ContainerService {
           ...volumeMounts,
         ],
         netnsPath: net.netnsPath,
-        cgroupsPath: `/berth/${rec.Id}`,
+        cgroupsPath: runtime.cgroupsPath(rec.Id),
         hostFacts: facts,
         initPath: this.o.initPath,
       });
-      await fs.promises.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
 
-      const io = new ContainerIO(rec.Config.Tty);
       const log = logPlan(normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig), rec.Config.Labels ?? {}, rec.Config.Env ?? []);
-      const started = await startMonitor({
-        monitorPath: this.o.monitorPath,
-        id: rec.Id,
-        bundle,
-        runcPath: this.o.runtimePath,
-        runcRoot: path.join(this.o.execRoot, 'runc'),
-        mode: 'create',
+      task = await runtime.create(rec.Id, spec, {
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
-        ...(log.file ? { logFile: rec.LogPath, logRotation: log, logAttrs: log.attrs } : {}),
-        exitFile: path.join(bundle, EXIT_FILE),
-        socketPath: this.socketPath(rec.Id),
-        pidFile: path.join(bundle, 'init.pid'),
-      }).catch((e: Error) => {
-        throw runtimeStartError(e.message);
+        ...(log.file ? { log: { path: rec.LogPath, rotation: log, attrs: log.attrs } } : {}),
       });
-      const conn = await io.connect(this.socketPath(rec.Id));
+      const created = task;
       const sessions = (this.pendingAttach.get(rec.Id) ?? []).map((p) => {
-        const session = io.attach(p.socket, p.opts);
+        const session = created.attach(p.socket, p.opts);
         void session.done.then(() => p.resolve());
         return session.ready;
       });
       this.pendingAttach.delete(rec.Id);
       await Promise.all(sessions); // every waiting client is subscribed before the first byte can be written
-      const pid = await conn.start().catch((e: Error) => {
-        throw runtimeStartError(e.message);
-      });
+      const pid = await task.start();
       rec.State = {
         ...rec.State,
         Status: 'running',
@@ -396,23 +412,24 @@ export class ContainerService {
         Restarting: false,
         OOMKilled: false,
         Dead: false,
-        Pid: pid || started.pid,
+        Pid: pid,
         ExitCode: 0,
         Error: '',
         StartedAt: new Date().toISOString(),
         FinishedAt: rec.State.FinishedAt,
       };
-      rec.Berth.monitorPid = started.monitorPid;
+      rec.Berth.monitorPid = task.monitorPid;
       rec.Berth.manuallyStopped = false;
       this.store.save(rec);
-      this.track(rec, io);
+      this.track(rec, task, lease);
       this.o.events.publish('container', 'start', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
-    } catch (e) {
-      await this.runc.delete(rec.Id, { force: true }).catch(() => {});
+    } catch (err) {
+      const e = err instanceof RuntimeError ? startError(err) : err;
+      await (task ? task.delete() : runtime.delete(rec.Id)).catch(() => {});
       if (networked) await this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; }).catch(() => {});
-      if (mounted) this.unmountRootfs(rootfs);
+      lease?.release();
       rec.State.Error = (e as Error).message;
-      rec.State.ExitCode = exitCodeForStartError((e as Error).message);
+      rec.State.ExitCode = err instanceof RuntimeError ? exitCodeFor(err) : 128;
       if (rec.State.Status === 'created' || rec.State.Status === 'exited') this.store.save(rec);
       // Attach clients waiting for this start get nothing more: end them.
       for (const p of this.pendingAttach.get(rec.Id) ?? []) {
@@ -424,27 +441,19 @@ export class ContainerService {
     }
   }
 
-  private unmountRootfs(rootfs: string): void {
-    try {
-      unmount(rootfs);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EINVAL' && (e as { code?: string }).code !== 'ENOENT')
-        this.o.logger.warn(`unmount ${rootfs}: ${(e as Error).message}`);
-    }
-  }
-
   // ------------------------------------------------------------------ exit
 
-  private async handleExit(rec: ContainerRecord, exitCode: number, finishedAt: string | undefined, oomKilled: boolean): Promise<void> {
+  private async handleExit(rec: ContainerRecord, exit: ExitStatus, task: Task | undefined, rootfs: RootfsLease | undefined): Promise<void> {
+    const { exitCode, finishedAt, oomKilled } = exit;
     const run = this.running.get(rec.Id);
     this.running.delete(rec.Id);
     run?.health?.stop();
-    // runc's state and the network are independent: release them concurrently (each is a process spawn or more).
+    // The runtime's state and the network are independent: release them concurrently (each is a process spawn or more).
     await Promise.all([
-      this.runc.delete(rec.Id, { force: true }).catch(() => {}),
+      task?.delete().catch(() => {}),
       this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; }).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
     ]);
-    this.unmountRootfs(path.join(this.bundleDir(rec.Id), 'rootfs'));
+    rootfs?.release();
     rec.State = {
       ...rec.State,
       Status: 'exited',
@@ -523,8 +532,8 @@ export class ContainerService {
       rec.Berth.manuallyStopped = true;
       this.store.save(rec);
     }
-    await this.runc.kill(rec.Id, sig).catch((e: Error) => {
-      if (!/not running|does not exist|container not running/.test(e.message)) throw e;
+    await this.taskOf(rec.Id)?.kill(sig).catch((e: Error) => {
+      if (!(e instanceof RuntimeError && e.gone)) throw e;
     });
     this.o.events.publish('container', 'kill', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), signal: String(signalNumber(sig)) });
     // As dockerd, a SIGKILL answers once the container is dead and its exit recorded (`kill` then `rm` or
@@ -550,13 +559,14 @@ export class ContainerService {
     const run = this.running.get(rec.Id);
     const sig = normalizeSignal(signal || rec.Config.StopSignal || 'SIGTERM');
     const t = timeoutSeconds ?? rec.Config.StopTimeout ?? 10;
-    if (rec.State.Paused) await this.runc.resume(rec.Id).catch(() => {});
-    await this.runc.kill(rec.Id, sig).catch(() => {});
+    const task = run?.task;
+    if (rec.State.Paused) await task?.resume().catch(() => {});
+    await task?.kill(sig).catch(() => {});
     this.o.events.publish('container', 'kill', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), signal: String(signalNumber(sig)) });
     const exited = run?.exited ?? Promise.resolve();
     const timedOut = t < 0 ? false : await Promise.race([exited.then(() => false), sleep(t * 1000).then(() => true)]);
     if (timedOut) {
-      await this.runc.kill(rec.Id, 'SIGKILL', { all: true }).catch(() => {});
+      await task?.kill('SIGKILL', { all: true }).catch(() => {});
       await Promise.race([exited, sleep(10_000)]);
     } else await exited;
     this.o.events.publish('container', 'stop', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
@@ -615,16 +625,26 @@ export class ContainerService {
       rec.Berth.manuallyStopped = true;
       if (rec.State.Running) {
         const run = this.running.get(rec.Id);
-        if (rec.State.Paused) await this.runc.resume(rec.Id).catch(() => {});
-        await this.runc.kill(rec.Id, 'SIGKILL', { all: true }).catch(() => {});
+        if (rec.State.Paused) await run?.task.resume().catch(() => {});
+        await run?.task.kill('SIGKILL', { all: true }).catch(() => {});
         if (run) await Promise.race([run.exited, sleep(10_000)]);
       }
     }
     if (!this.store.find(rec.Id)) return; // auto-removed meanwhile
+    // The rest holds the container's lock: a `docker cp` or commit in flight finishes first.
+    const unlock = await this.lock(rec.Id);
+    try {
+      await this.removeLocked(rec, opts);
+    } finally {
+      unlock();
+    }
+  }
+
+  private async removeLocked(rec: ContainerRecord, opts: { volumes: boolean }): Promise<void> {
+    if (!this.store.find(rec.Id)) return; // removed meanwhile
     rec.State.Status = 'removing';
-    // Only a container whose exit was never handled still has runc state; skip the spawn otherwise.
-    if (fs.existsSync(path.join(this.o.execRoot, 'runc', rec.Id))) await this.runc.delete(rec.Id, { force: true }).catch(() => {});
-    this.unmountRootfs(path.join(this.bundleDir(rec.Id), 'rootfs'));
+    this.rootfs.clear(rec.Id);
+    await this.o.runtime.delete(rec.Id);
     try {
       await this.o.images.removeContainerLayer(rec.Berth.snapshotKey);
     } catch (e) {
@@ -637,7 +657,6 @@ export class ContainerService {
     }
     await this.o.network?.remove?.(rec).catch(() => {});
     await this.o.volumes?.remove(rec, opts.volumes);
-    fs.rmSync(this.bundleDir(rec.Id), { recursive: true, force: true });
     this.store.remove(rec);
     this.o.events.publish('container', 'destroy', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     for (const w of this.removeWaiters.get(rec.Id) ?? []) w();
@@ -652,7 +671,7 @@ export class ContainerService {
     const rec = this.store.get(ref);
     const run = this.running.get(rec.Id);
     this.o.events.publish('container', 'attach', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
-    if (run) return run.io.attach(socket, opts).done.then(() => undefined);
+    if (run) return run.task.attach(socket, opts).done.then(() => undefined);
     return new Promise((resolve) => {
       const list = this.pendingAttach.get(rec.Id) ?? [];
       list.push({ socket, opts, resolve });
@@ -672,7 +691,7 @@ export class ContainerService {
     const rec = this.store.get(ref);
     const run = this.running.get(rec.Id);
     if (!run) throw conflict(`Container ${rec.Id} is not running`);
-    run.io.resize(rows, cols);
+    run.task.resize(rows, cols);
   }
 
   rename(ref: string, newName: string): void {
@@ -695,7 +714,9 @@ export class ContainerService {
     const rec = this.store.get(ref);
     if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`);
     if (rec.State.Paused) throw conflict(`Container ${rec.Id} is already paused`);
-    await this.runc.pause(rec.Id);
+    const task = this.taskOf(rec.Id);
+    if (!task) throw conflict(`Container ${rec.Id} is not running`);
+    await task.pause();
     rec.State.Paused = true;
     rec.State.Status = 'paused';
     this.store.save(rec);
@@ -705,28 +726,27 @@ export class ContainerService {
   async unpause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
     if (!rec.State.Paused) throw conflict(`Container ${rec.Id} is not paused`);
-    await this.runc.resume(rec.Id);
+    const task = this.taskOf(rec.Id);
+    if (!task) throw conflict(`Container ${rec.Id} is not running`);
+    await task.resume();
     rec.State.Paused = false;
     rec.State.Status = 'running';
     this.store.save(rec);
     this.o.events.publish('container', 'unpause', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
   }
 
-  /** The running container's bundle and state, for exec, top, stats and archive. */
-  runningInfo(ref: string): { rec: ContainerRecord; bundle: string } {
+  /** A running container and its task, for exec. */
+  runningInfo(ref: string): { rec: ContainerRecord; task: Task } {
     const rec = this.store.get(ref);
-    if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`);
+    const task = this.taskOf(rec.Id);
+    if (!rec.State.Running || !task) throw conflict(`Container ${rec.Id} is not running`);
     if (rec.State.Paused) throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`);
-    return { rec, bundle: this.bundleDir(rec.Id) };
+    return { rec, task };
   }
 
   /** A promise that resolves when the container stops (for logs --follow); resolved already when not running. */
   stopped(id: string): Promise<void> {
     return this.running.get(id)?.exited ?? Promise.resolve();
-  }
-
-  get runcClient(): Runc {
-    return this.runc;
   }
 
   counts(): { total: number; running: number; paused: number; stopped: number } {
@@ -751,9 +771,101 @@ export class ContainerService {
     return stopped ? { running: false, containerId: stopped } : undefined;
   }
 
+  // ------------------------------------------------------------------ files, commit, resources (under the lock)
+
+  statPath(ref: string, p: string): Promise<PathStat> {
+    const rec = this.store.find(ref);
+    if (!rec) return this.files.statPath(ref, p); // the not-found error, in its order among the checks
+    return this.exclusive(rec.Id, () => this.files.statPath(rec.Id, p));
+  }
+
+  /** `docker cp` out: the lock is held until the tar stream closes. */
+  archivePath(ref: string, p: string, signal?: AbortSignal): Promise<{ stat: PathStat; tar: Readable }> {
+    const rec = this.store.find(ref);
+    if (!rec) return this.files.archivePath(ref, p, signal); // the not-found error, in its order among the checks
+    return this.streamLocked(rec.Id, () => this.files.archivePath(rec.Id, p, signal), (r) => r.tar);
+  }
+
+  extractToDir(ref: string, p: string, input: Readable, opts: Parameters<ContainerFiles['extractToDir']>[3]): Promise<void> {
+    const rec = this.store.find(ref);
+    if (!rec) return this.files.extractToDir(ref, p, input, opts); // the not-found error, in its order among the checks
+    return this.exclusive(rec.Id, () => this.files.extractToDir(rec.Id, p, input, opts));
+  }
+
+  /** `docker export`: the lock is held until the tar stream closes. */
+  export(ref: string, signal?: AbortSignal): Promise<Readable> {
+    const rec = this.store.find(ref);
+    if (!rec) return this.files.export(ref, signal); // the not-found error, in its order among the checks
+    return this.streamLocked(rec.Id, () => this.files.export(rec.Id, signal), (r) => r);
+  }
+
+  changes(ref: string): ReturnType<ContainerFiles['changes']> {
+    const rec = this.store.find(ref);
+    if (!rec) return this.files.changes(ref); // the not-found error, in its order among the checks
+    return this.exclusive(rec.Id, () => this.files.changes(rec.Id));
+  }
+
+  commit(opts: CommitOptions): Promise<{ Id: string }> {
+    if (!opts.container) return this.committer.commit(opts); // its own error for an empty name
+    const rec = this.store.find(opts.container);
+    if (!rec) return this.committer.commit(opts);
+    return this.exclusive(rec.Id, () => this.committer.commit({ ...opts, container: rec.Id }));
+  }
+
+  top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    return this.resources.top(ref, psArgs);
+  }
+
+  /** One stats sample of a running container (undefined when it is not running). */
+  statsSample(rec: ContainerRecord): Promise<StatsSample | undefined> {
+    return this.resources.sample(rec);
+  }
+
+  update(ref: string, body: UpdateRequest): Promise<{ Warnings: string[] }> {
+    const rec = this.store.find(ref);
+    if (!rec) return this.resources.update(ref, body); // the not-found error, in its order among the checks
+    return this.exclusive(rec.Id, () => this.resources.update(rec.Id, body));
+  }
+
+  /** `POST /containers/prune`: removes stopped containers matching the filters; returns their IDs. */
+  async prune(filters: Filters): Promise<string[]> {
+    filters.validate(['until', 'label', 'label!']);
+    const until = filters.get('until')[0];
+    const untilMs = until ? timestampToMillis(parseTimestamp(until)) : undefined;
+    const deleted: string[] = [];
+    for (const rec of this.store.all()) {
+      if (rec.State.Running || rec.State.Status === 'restarting') continue;
+      if (untilMs !== undefined && Date.parse(rec.Created) >= untilMs) continue;
+      if (filters.has('label') && !filters.matchKVList('label', rec.Config.Labels ?? {})) continue;
+      if (filters.has('label!') && filters.get('label!').some((l) => {
+        const [k, v] = l.split('=');
+        const labels = rec.Config.Labels ?? {};
+        return v === undefined ? k in labels : labels[k] === v;
+      })) continue;
+      await this.remove(rec.Id, { force: false, volumes: false });
+      deleted.push(rec.Id);
+    }
+    return deleted;
+  }
+
+  /** Runs `fn` under the lock and keeps it until the stream `fn` returned has closed. */
+  private async streamLocked<T>(id: string, fn: () => Promise<T>, stream: (r: T) => Readable): Promise<T> {
+    const unlock = await this.lock(id);
+    try {
+      const r = await fn();
+      const s = stream(r);
+      if (s.destroyed || s.closed) unlock();
+      else s.once('close', unlock);
+      return r;
+    } catch (e) {
+      unlock();
+      throw e;
+    }
+  }
+
   /** Closes monitor connections; containers keep running. */
   async shutdown(): Promise<void> {
-    for (const r of this.running.values()) r.io.close();
+    for (const r of this.running.values()) r.task.close();
   }
 }
 
@@ -799,122 +911,14 @@ export function signalNumber(name: string): number {
   return SIGNALS[name] ?? Number(name);
 }
 
-/** Docker's message for runtime start failures; the CLI derives 126/127 from its wording. */
-function runtimeStartError(message: string): EngineError {
-  const text = `failed to create task for container: OCI runtime create failed: runc create failed: ${message.replace(/^runc (create|start) failed: /, '')}: unknown`;
-  const kind = /no such file or directory|executable file not found|permission denied|not a directory/.test(message) ? 'InvalidArgument' : 'Internal';
-  return new EngineError(kind, text);
+/** Docker's message for a task that could not be created or started; the CLI derives 126/127 from its wording. */
+function startError(e: RuntimeError): EngineError {
+  const kind = e.failure === 'other' ? 'Internal' : 'InvalidArgument';
+  return new EngineError(kind, `failed to create task for container: ${e.message}`);
 }
 
-function exitCodeForStartError(message: string): number {
-  if (/executable file not found|no such file or directory/.test(message)) return 127;
-  if (/permission denied/.test(message)) return 126;
-  return 128;
-}
-
-/** Docker's built-in log drivers on Linux; berth writes json-file logs for each (other drivers: a later issue). */
-
-function validateRestartPolicy(p: { Name: string; MaximumRetryCount: number }): void {
-  if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(p.Name)) throw invalidArgument(`invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-  if (p.MaximumRetryCount && p.Name !== 'on-failure') throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  if (p.MaximumRetryCount < 0) throw invalidArgument('invalid restart policy: maximum retry count cannot be negative');
-}
-
-function normalizeConfig(body: CreateRequest, id: string): ContainerConfig {
-  const list = (v: unknown): string[] | null => (v === undefined || v === null ? null : typeof v === 'string' ? [v] : Array.isArray(v) ? v.map(String) : invalidType('list'));
-  return {
-    Hostname: body.Hostname || '',
-    Domainname: body.Domainname || '',
-    User: body.User || '',
-    AttachStdin: Boolean(body.AttachStdin),
-    AttachStdout: Boolean(body.AttachStdout),
-    AttachStderr: Boolean(body.AttachStderr),
-    ExposedPorts: body.ExposedPorts ?? null,
-    Tty: Boolean(body.Tty),
-    OpenStdin: Boolean(body.OpenStdin),
-    StdinOnce: Boolean(body.StdinOnce),
-    Env: list(body.Env),
-    Cmd: list(body.Cmd),
-    Healthcheck: body.Healthcheck ?? null,
-    Image: String(body.Image),
-    Volumes: body.Volumes ?? null,
-    WorkingDir: body.WorkingDir || '',
-    Entrypoint: list(body.Entrypoint),
-    OnBuild: null,
-    Labels: body.Labels ?? {},
-    StopSignal: body.StopSignal,
-    StopTimeout: body.StopTimeout ?? null,
-    ...(body.Hostname ? {} : { Hostname: id.slice(0, 12) }),
-  };
-}
-
-function invalidType(what: string): never {
-  throw invalidArgument(`json: cannot unmarshal value into Go value of type ${what}`);
-}
-
-function normalizeHostConfig(h: Partial<HostConfig>): HostConfig {
-  return {
-    ...h,
-    Binds: h.Binds ?? null,
-    NetworkMode: h.NetworkMode && h.NetworkMode !== 'default' ? h.NetworkMode : 'bridge',
-    PortBindings: h.PortBindings ?? {},
-    RestartPolicy: { Name: h.RestartPolicy?.Name || 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 },
-    AutoRemove: Boolean(h.AutoRemove),
-    VolumesFrom: h.VolumesFrom ?? null,
-    CapAdd: h.CapAdd ?? null,
-    CapDrop: h.CapDrop ?? null,
-    Dns: h.Dns ?? [],
-    DnsOptions: h.DnsOptions ?? [],
-    DnsSearch: h.DnsSearch ?? [],
-    ExtraHosts: h.ExtraHosts ?? null,
-    GroupAdd: h.GroupAdd ?? null,
-    IpcMode: h.IpcMode || 'private',
-    PidMode: h.PidMode ?? '',
-    Privileged: Boolean(h.Privileged),
-    ReadonlyRootfs: Boolean(h.ReadonlyRootfs),
-    SecurityOpt: h.SecurityOpt ?? null,
-    UTSMode: h.UTSMode ?? '',
-    ShmSize: h.ShmSize || 67108864,
-    Memory: h.Memory ?? 0,
-    MemoryReservation: h.MemoryReservation ?? 0,
-    MemorySwap: h.MemorySwap ?? 0,
-    NanoCpus: h.NanoCpus ?? 0,
-    CpuShares: h.CpuShares ?? 0,
-    CpuPeriod: h.CpuPeriod ?? 0,
-    CpuQuota: h.CpuQuota ?? 0,
-    CpusetCpus: h.CpusetCpus ?? '',
-    CpusetMems: h.CpusetMems ?? '',
-    PidsLimit: h.PidsLimit ?? null,
-    OomKillDisable: h.OomKillDisable ?? false,
-    Ulimits: h.Ulimits ?? [],
-    LogConfig: normalizeLogConfig(h.LogConfig as LogConfig | undefined),
-    Runtime: 'runc',
-    ConsoleSize: h.ConsoleSize ?? [0, 0],
-    CgroupnsMode: h.CgroupnsMode || 'host',
-  };
-}
-
-function emptyNetworkSettings(): Record<string, unknown> {
-  return {
-    Bridge: '',
-    SandboxID: '',
-    HairpinMode: false,
-    LinkLocalIPv6Address: '',
-    LinkLocalIPv6PrefixLen: 0,
-    Ports: {},
-    SandboxKey: '',
-    SecondaryIPAddresses: null,
-    SecondaryIPv6Addresses: null,
-    EndpointID: '',
-    Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    MacAddress: '',
-    // The network service fills one endpoint per network at create time.
-    Networks: {},
-  };
+/** Docker's exit codes for a failed start: 127 program not found, 126 not executable, 128 anything else. */
+function exitCodeFor(e: RuntimeError): number {
+  return e.failure === 'not-found' ? 127 : e.failure === 'permission-denied' ? 126 : 128;
 }
 

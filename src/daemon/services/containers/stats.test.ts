@@ -4,19 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ContainerRecord, HostConfig } from '../../../core/containers/container.js';
-import {
-  containerCgroup,
-  parseBlkioV1,
-  parseCgroupMounts,
-  parseIoStatV2,
-  parseNetDev,
-  parseProcStat,
-  parsePsOutput,
-  planUpdate,
-  readSample,
-  statsJSON,
-  validatePsArgs,
-} from './stats.js';
+import { containerCgroup, parseBlkioV1, parseCgroupMounts, parseIoStatV2, parseNetDev, parseProcStat, readSample } from '../../../plugins/runtime/runc/cgroups.js';
+import { parsePsOutput, planUpdate, statsJSON, validatePsArgs } from './stats.js';
 
 let tmp: string;
 before(() => {

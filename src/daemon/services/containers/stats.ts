@@ -1,355 +1,20 @@
 /**
- * Container resources from the host's cgroups: `stats` (cgroups v1 and v2), `top` (host `ps` filtered by the
- * container cgroup's processes) and `update` (`runc update` plus the record).
- *
- * Terms:
- * - *cgroup path*: the container's cgroupsPath in its OCI spec (`/berth/<id>`), relative to each hierarchy's mount.
- * - *v1 / v2*: v1 has one mount per controller set (`/sys/fs/cgroup/memory`, …, possibly combined like
- *   `cpu,cpuacct`); v2 one unified mount. A hybrid host (v1 controllers + an empty unified hierarchy) counts as v1.
- * - *sample*: one reading of every counter, with the host's total CPU time (/proc/stat) so clients can compute CPU %.
+ * Container resources: `stats` (Docker's StatsJSON from the task's samples), `top` (host `ps` filtered by the
+ * task's processes) and `update` (the task's limits plus the record).
  */
-import { execFile, spawn } from 'node:child_process';
-import fs, { promises as fsp } from 'node:fs';
+import { execFile } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import type { ContainerRecord, HostConfig } from '../../../core/containers/container.js';
+import type { LinuxResources, Task } from '../../../core/runtime/runtime.js';
+import type { LinuxCPU, LinuxMemory } from '../../../core/runtime/spec.js';
+import { emptyBlkio, type CpuStats, type StatsSample } from '../../../core/runtime/stats.js';
 import { conflict, EngineError, invalidArgument } from '../../../errdefs/index.js';
 import type { EventBus } from '../events.js';
 import type { ContainerStore } from './store.js';
 
-// ------------------------------------------------------------------ cgroup discovery
+export type { StatsSample } from '../../../core/runtime/stats.js';
 
-export interface CgroupMounts {
-  version: 1 | 2;
-  /** v1: controller → hierarchy mount point; v2: '' → the unified mount. */
-  roots: Map<string, string>;
-}
-
-/** Parses /proc/self/mountinfo into the cgroup hierarchies. */
-export function parseCgroupMounts(mountinfo: string): CgroupMounts {
-  const v1 = new Map<string, string>();
-  let unified: string | undefined;
-  for (const line of mountinfo.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const right = line.slice(sep + 3).split(' ');
-    const mountPoint = (left[4] ?? '').replace(/\\040/g, ' ');
-    if (right[0] === 'cgroup2') unified ??= mountPoint;
-    else if (right[0] === 'cgroup') {
-      for (const opt of (right[2] ?? '').split(',')) {
-        if (['rw', 'ro'].includes(opt) || opt.startsWith('name=') || opt.includes('=')) continue;
-        if (!v1.has(opt)) v1.set(opt, mountPoint);
-      }
-    }
-  }
-  if (v1.has('memory') || v1.has('cpuacct') || v1.has('pids')) return { version: 1, roots: v1 };
-  return { version: 2, roots: new Map([['', unified ?? '/sys/fs/cgroup']]) };
-}
-
-let mountsCache: CgroupMounts | undefined;
-function hostCgroupMountsSafe(): CgroupMounts | undefined {
-  try {
-    return hostCgroupMounts();
-  } catch {
-    return undefined;
-  }
-}
-export function hostCgroupMounts(): CgroupMounts {
-  mountsCache ??= parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
-  return mountsCache;
-}
-
-/** A container's cgroup directories. */
-export interface ContainerCgroup {
-  version: 1 | 2;
-  /** v1: controller → directory; v2: '' → the directory. */
-  dirs: Map<string, string>;
-}
-
-export function containerCgroup(cgroupPath: string, mounts: CgroupMounts = hostCgroupMounts()): ContainerCgroup {
-  const dirs = new Map<string, string>();
-  for (const [c, root] of mounts.roots) dirs.set(c, path.join(root, cgroupPath));
-  return { version: mounts.version, dirs };
-}
-
-export function cgroupPathOf(id: string): string {
-  return `/berth/${id}`;
-}
-
-async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-async function readNum(file: string): Promise<number | undefined> {
-  const t = (await readText(file))?.trim();
-  if (t === undefined || t === '') return undefined;
-  if (t === 'max') return Infinity;
-  const n = Number(t);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-/** `key value` lines (memory.stat, cpu.stat, cpuacct.stat). */
-export function parseKeyValues(text: string | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of (text ?? '').split('\n')) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v !== undefined && /^-?\d+$/.test(v)) out[k] = Number(v);
-  }
-  return out;
-}
-
-/** The PIDs in a container's cgroup (cgroup.procs of the pids/memory/unified hierarchy). */
-export async function cgroupPids(cg: ContainerCgroup): Promise<number[]> {
-  const candidates = cg.version === 2 ? [cg.dirs.get('')] : ['pids', 'memory', 'cpuacct', 'cpu', 'freezer', 'devices'].map((c) => cg.dirs.get(c));
-  for (const dir of candidates) {
-    if (!dir) continue;
-    const t = await readText(path.join(dir, 'cgroup.procs'));
-    if (t !== undefined) return t.split('\n').filter(Boolean).map(Number);
-  }
-  return [];
-}
-
-// ------------------------------------------------------------------ stats
-
-export interface BlkioEntry {
-  major: number;
-  minor: number;
-  op: string;
-  value: number;
-}
-
-export interface CpuStats {
-  cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
-  system_cpu_usage?: number;
-  online_cpus?: number;
-  throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
-}
-
-export interface StatsSample {
-  read: string;
-  cpu_stats: CpuStats;
-  memory_stats: { usage?: number; max_usage?: number; stats?: Record<string, number>; failcnt?: number; limit?: number };
-  pids_stats: { current?: number; limit?: number };
-  blkio_stats: Record<string, BlkioEntry[] | null>;
-  networks?: Record<string, NetworkStats>;
-}
-
-export interface NetworkStats {
-  rx_bytes: number;
-  rx_packets: number;
-  rx_errors: number;
-  rx_dropped: number;
-  tx_bytes: number;
-  tx_packets: number;
-  tx_errors: number;
-  tx_dropped: number;
-}
-
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/** Total host CPU time in ns from /proc/stat's `cpu` line (user..steal), as dockerd computes system_cpu_usage. */
-export function parseProcStat(text: string): number {
-  const line = text.split('\n').find((l) => l.startsWith('cpu '));
-  if (!line) return 0;
-  const f = line.trim().split(/\s+/).slice(1, 8).map(Number);
-  const ticks = f.reduce((a, b) => a + b, 0);
-  return Math.round((ticks * 1e9) / CLOCK_TICKS);
-}
-
-/** /proc/<pid>/net/dev → interfaces other than lo. */
-export function parseNetDev(text: string): Record<string, NetworkStats> {
-  const out: Record<string, NetworkStats> = {};
-  for (const line of text.split('\n').slice(2)) {
-    const i = line.indexOf(':');
-    if (i < 0) continue;
-    const name = line.slice(0, i).trim();
-    if (!name || name === 'lo') continue;
-    const f = line.slice(i + 1).trim().split(/\s+/).map(Number);
-    out[name] = {
-      rx_bytes: f[0] ?? 0,
-      rx_packets: f[1] ?? 0,
-      rx_errors: f[2] ?? 0,
-      rx_dropped: f[3] ?? 0,
-      tx_bytes: f[8] ?? 0,
-      tx_packets: f[9] ?? 0,
-      tx_errors: f[10] ?? 0,
-      tx_dropped: f[11] ?? 0,
-    };
-  }
-  return out;
-}
-
-/** v1 blkio files: `8:0 Read 123` lines (the trailing `Total N` line is skipped). */
-export function parseBlkioV1(text: string | undefined): BlkioEntry[] {
-  const out: BlkioEntry[] = [];
-  for (const line of (text ?? '').split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f.length !== 3) continue;
-    const [maj, min] = f[0]!.split(':').map(Number);
-    if (maj === undefined || min === undefined || Number.isNaN(maj) || Number.isNaN(min)) continue;
-    out.push({ major: maj, minor: min, op: f[1]!, value: Number(f[2]) });
-  }
-  return out;
-}
-
-/** v2 io.stat: `8:0 rbytes=1 wbytes=2 rios=3 wios=4 …` → bytes and ops entries (ops "read"/"write", as moby). */
-export function parseIoStatV2(text: string | undefined): { bytes: BlkioEntry[]; ios: BlkioEntry[] } {
-  const bytes: BlkioEntry[] = [];
-  const ios: BlkioEntry[] = [];
-  for (const line of (text ?? '').split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (!f[0]?.includes(':')) continue;
-    const [major, minor] = f[0].split(':').map(Number) as [number, number];
-    const kv = Object.fromEntries(f.slice(1).map((x) => x.split('=')).map(([k, v]) => [k, Number(v)]));
-    bytes.push({ major, minor, op: 'read', value: kv.rbytes ?? 0 }, { major, minor, op: 'write', value: kv.wbytes ?? 0 });
-    ios.push({ major, minor, op: 'read', value: kv.rios ?? 0 }, { major, minor, op: 'write', value: kv.wios ?? 0 });
-  }
-  return { bytes, ios };
-}
-
-function emptyBlkio(): Record<string, BlkioEntry[] | null> {
-  return {
-    io_service_bytes_recursive: null,
-    io_serviced_recursive: null,
-    io_queue_recursive: null,
-    io_service_time_recursive: null,
-    io_wait_time_recursive: null,
-    io_merged_recursive: null,
-    io_time_recursive: null,
-    sectors_recursive: null,
-  };
-}
-
-/** RFC3339Nano "now" with sub-millisecond digits. */
-export function nowRfc3339Nano(): string {
-  const ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-  const sec = ns / 1_000_000_000n;
-  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  return `${new Date(Number(sec) * 1000).toISOString().slice(0, 19)}.${frac}Z`;
-}
-
-export const ZERO_TIME = '0001-01-01T00:00:00Z';
-
-function hostMemory(): number {
-  return os.totalmem();
-}
-
-/** One reading of a container's cgroup counters. `procRoot` and `hostMem` are seams for tests. */
-export async function readSample(
-  cg: ContainerCgroup,
-  pid: number,
-  opts: { procRoot?: string; hostMem?: number; onlineCpus?: number; networks?: boolean } = {},
-): Promise<StatsSample> {
-  const procRoot = opts.procRoot ?? '/proc';
-  const hostMem = opts.hostMem ?? hostMemory();
-  const read = nowRfc3339Nano();
-  const systemCpu = parseProcStat((await readText(path.join(procRoot, 'stat'))) ?? '');
-  const onlineCpus = opts.onlineCpus ?? os.cpus().length;
-  let sample: StatsSample;
-  if (cg.version === 1) {
-    const d = (c: string) => cg.dirs.get(c) ?? '/nonexistent';
-    const cpuacct = cg.dirs.has('cpuacct') ? d('cpuacct') : d('cpu');
-    const [total, percpu, cpuStat, throttle, memUsage, memMax, memLimit, memStat, failcnt, pidsCur, pidsMax, bytesCfq, bytesThr, opsCfq, opsThr] =
-      await Promise.all([
-        readNum(path.join(cpuacct, 'cpuacct.usage')),
-        readText(path.join(cpuacct, 'cpuacct.usage_percpu')),
-        readText(path.join(cpuacct, 'cpuacct.stat')),
-        readText(path.join(d('cpu'), 'cpu.stat')),
-        readNum(path.join(d('memory'), 'memory.usage_in_bytes')),
-        readNum(path.join(d('memory'), 'memory.max_usage_in_bytes')),
-        readNum(path.join(d('memory'), 'memory.limit_in_bytes')),
-        readText(path.join(d('memory'), 'memory.stat')),
-        readNum(path.join(d('memory'), 'memory.failcnt')),
-        readNum(path.join(d('pids'), 'pids.current')),
-        readNum(path.join(d('pids'), 'pids.max')),
-        readText(path.join(d('blkio'), 'blkio.io_service_bytes_recursive')),
-        readText(path.join(d('blkio'), 'blkio.throttle.io_service_bytes_recursive')),
-        readText(path.join(d('blkio'), 'blkio.io_serviced_recursive')),
-        readText(path.join(d('blkio'), 'blkio.throttle.io_serviced_recursive')),
-      ]);
-    const st = parseKeyValues(cpuStat);
-    const th = parseKeyValues(throttle);
-    const blkio = emptyBlkio();
-    const b = parseBlkioV1(bytesCfq);
-    const o = parseBlkioV1(opsCfq);
-    blkio.io_service_bytes_recursive = b.length ? b : parseBlkioV1(bytesThr);
-    blkio.io_serviced_recursive = o.length ? o : parseBlkioV1(opsThr);
-    sample = {
-      read,
-      cpu_stats: {
-        cpu_usage: {
-          total_usage: total ?? 0,
-          percpu_usage: (percpu ?? '').trim().split(/\s+/).filter(Boolean).map(Number),
-          usage_in_kernelmode: Math.round(((st.system ?? 0) * 1e9) / CLOCK_TICKS),
-          usage_in_usermode: Math.round(((st.user ?? 0) * 1e9) / CLOCK_TICKS),
-        },
-        system_cpu_usage: systemCpu,
-        online_cpus: onlineCpus,
-        throttling_data: { periods: th.nr_periods ?? 0, throttled_periods: th.nr_throttled ?? 0, throttled_time: th.throttled_time ?? 0 },
-      },
-      memory_stats: {
-        usage: memUsage ?? 0,
-        max_usage: memMax ?? 0,
-        stats: parseKeyValues(memStat),
-        ...(failcnt ? { failcnt } : {}),
-        limit: Math.min(memLimit ?? hostMem, hostMem),
-      },
-      pids_stats: { current: pidsCur ?? 0, ...(pidsMax !== undefined && Number.isFinite(pidsMax) && pidsMax > 0 ? { limit: pidsMax } : {}) },
-      blkio_stats: blkio,
-    };
-  } else {
-    const dir = cg.dirs.get('')!;
-    const [cpuStat, memCur, memMax, memStat, pidsCur, pidsMax, ioStat, memPeak] = await Promise.all([
-      readText(path.join(dir, 'cpu.stat')),
-      readNum(path.join(dir, 'memory.current')),
-      readNum(path.join(dir, 'memory.max')),
-      readText(path.join(dir, 'memory.stat')),
-      readNum(path.join(dir, 'pids.current')),
-      readNum(path.join(dir, 'pids.max')),
-      readText(path.join(dir, 'io.stat')),
-      readNum(path.join(dir, 'memory.peak')),
-    ]);
-    const st = parseKeyValues(cpuStat);
-    const io = parseIoStatV2(ioStat);
-    const blkio = emptyBlkio();
-    blkio.io_service_bytes_recursive = io.bytes;
-    blkio.io_serviced_recursive = io.ios;
-    sample = {
-      read,
-      cpu_stats: {
-        cpu_usage: {
-          total_usage: (st.usage_usec ?? 0) * 1000,
-          usage_in_kernelmode: (st.system_usec ?? 0) * 1000,
-          usage_in_usermode: (st.user_usec ?? 0) * 1000,
-        },
-        system_cpu_usage: systemCpu,
-        online_cpus: onlineCpus,
-        throttling_data: { periods: st.nr_periods ?? 0, throttled_periods: st.nr_throttled ?? 0, throttled_time: (st.throttled_usec ?? 0) * 1000 },
-      },
-      memory_stats: {
-        usage: memCur ?? 0,
-        ...(memPeak !== undefined && Number.isFinite(memPeak) ? { max_usage: memPeak } : {}),
-        stats: parseKeyValues(memStat),
-        limit: memMax === undefined || !Number.isFinite(memMax) ? hostMem : Math.min(memMax, hostMem),
-      },
-      pids_stats: { current: pidsCur ?? 0, ...(pidsMax !== undefined && Number.isFinite(pidsMax) && pidsMax > 0 ? { limit: pidsMax } : {}) },
-      blkio_stats: blkio,
-    };
-  }
-  if (opts.networks !== false && pid > 0) {
-    const nd = await readText(path.join(procRoot, String(pid), 'net/dev'));
-    if (nd) {
-      const nets = parseNetDev(nd);
-      if (Object.keys(nets).length) sample.networks = nets;
-    }
-  }
-  return sample;
-}
+const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export function emptyCpuStats(): CpuStats {
   return { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } };
@@ -436,10 +101,10 @@ const MIN_MEMORY = 6 * 1024 * 1024;
  * Validates an update against the current HostConfig (Docker's rules and messages) and returns the new HostConfig
  * plus the OCI LinuxResources for `runc update` (only changed fields; 0 means "unchanged" to runc).
  */
-export function planUpdate(hc: HostConfig, u: UpdateRequest, opts: { cpus?: number; swapSupported?: boolean } = {}): { hostConfig: HostConfig; resources: Record<string, unknown> } {
+export function planUpdate(hc: HostConfig, u: UpdateRequest, opts: { cpus?: number; swapSupported?: boolean } = {}): { hostConfig: HostConfig; resources: LinuxResources } {
   const next: HostConfig = { ...hc };
-  const mem: Record<string, number> = {};
-  const cpu: Record<string, number | string> = {};
+  const mem: LinuxMemory = {};
+  const cpu: LinuxCPU = {};
   const oldSwap = hc.MemorySwap || (hc.Memory > 0 ? hc.Memory * 2 : 0);
   if (u.Memory) {
     if (u.Memory < 0 || u.Memory < MIN_MEMORY) throw invalidArgument('Minimum memory limit allowed is 6MB');
@@ -505,7 +170,7 @@ export function planUpdate(hc: HostConfig, u: UpdateRequest, opts: { cpus?: numb
     next.CpusetMems = u.CpusetMems;
     cpu.mems = u.CpusetMems;
   }
-  const resources: Record<string, unknown> = {};
+  const resources: LinuxResources = {};
   if (u.PidsLimit !== undefined && u.PidsLimit !== null) {
     next.PidsLimit = u.PidsLimit <= 0 ? 0 : u.PidsLimit;
     resources.pids = { limit: u.PidsLimit <= 0 ? -1 : u.PidsLimit };
@@ -534,27 +199,21 @@ export function planUpdate(hc: HostConfig, u: UpdateRequest, opts: { cpus?: numb
 export interface ContainerResourcesOptions {
   store: ContainerStore;
   events: EventBus;
-  runtimePath: string;
-  /** runc's --root (the container service's: `<exec-root>/runc`). */
-  runcRoot: string;
-  /** `runc update` through the runtime wrapper; default: spawn runtimePath directly. */
-  runcUpdate?: (id: string, resources: Record<string, unknown>) => Promise<void>;
-  /** Seam for tests. */
-  cgroupOf?: (rec: ContainerRecord) => ContainerCgroup;
+  /** The running container's task (undefined when it has none). */
+  taskOf(id: string): Pick<Task, 'pids' | 'stats' | 'update'> | undefined;
+  /** Whether the memory cgroup accounts swap (host facts). */
+  swapSupported(): Promise<boolean>;
 }
 
 export class ContainerResources {
   constructor(private readonly o: ContainerResourcesOptions) {}
 
-  private cgroup(rec: ContainerRecord): ContainerCgroup {
-    return this.o.cgroupOf ? this.o.cgroupOf(rec) : containerCgroup(cgroupPathOf(rec.Id));
-  }
-
   /** One sample of a running container, undefined when it is not running. */
   async sample(rec: ContainerRecord): Promise<StatsSample | undefined> {
-    if (!rec.State.Running) return undefined;
+    const task = this.o.taskOf(rec.Id);
+    if (!rec.State.Running || !task) return undefined;
     const hostNet = rec.HostConfig.NetworkMode === 'host' || rec.Berth.hostNetwork;
-    return readSample(this.cgroup(rec), rec.State.Pid, { networks: !hostNet });
+    return task.stats({ networks: !hostNet });
   }
 
   /** `GET /containers/{id}/top`. */
@@ -563,7 +222,7 @@ export class ContainerResources {
     if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`);
     if (rec.State.Restarting) throw conflict(`Container ${rec.Id} is restarting, wait until the container is running`);
     validatePsArgs(psArgs);
-    const pids = await cgroupPids(this.cgroup(rec));
+    const pids = (await this.o.taskOf(rec.Id)?.pids()) ?? [];
     if (!pids.length && rec.State.Pid) pids.push(rec.State.Pid);
     const args = psArgs.split(' ').filter(Boolean);
     let out: string;
@@ -586,9 +245,7 @@ export class ContainerResources {
   async update(ref: string, body: UpdateRequest): Promise<{ Warnings: string[] }> {
     const rec = this.o.store.get(ref);
     if (rec.State.Status === 'removing' || rec.State.Dead) throw conflict(`Cannot update container ${rec.Id}: container is marked for removal and cannot be "update"`);
-    const cg = this.cgroup(rec);
-    const memRoot = cg.version === 1 ? hostCgroupMountsSafe()?.roots.get('memory') : undefined;
-    const swapSupported = cg.version === 2 || (memRoot !== undefined && fs.existsSync(path.join(memRoot, 'memory.memsw.limit_in_bytes')));
+    const swapSupported = await this.o.swapSupported();
     let plan: ReturnType<typeof planUpdate>;
     try {
       plan = planUpdate(rec.HostConfig, body ?? {}, { swapSupported });
@@ -596,8 +253,9 @@ export class ContainerResources {
       if (e instanceof EngineError) throw new EngineError(e.kind, `Cannot update container ${rec.Id}: ${e.message}`);
       throw e;
     }
-    if (rec.State.Running && Object.keys(plan.resources).length) {
-      await this.runcUpdate(rec.Id, plan.resources).catch((e: Error) => {
+    const task = this.o.taskOf(rec.Id);
+    if (rec.State.Running && task && Object.keys(plan.resources).length) {
+      await task.update(plan.resources).catch((e: Error) => {
         throw new EngineError('Internal', `Cannot update container ${rec.Id}: ${e.message}`);
       });
     }
@@ -605,20 +263,5 @@ export class ContainerResources {
     this.o.store.save(rec);
     this.o.events.publish('container', 'update', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     return { Warnings: [] };
-  }
-
-  private runcUpdate(id: string, resources: Record<string, unknown>): Promise<void> {
-    if (this.o.runcUpdate) return this.o.runcUpdate(id, resources);
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.o.runtimePath, ['--root', this.o.runcRoot, 'update', '--resources', '-', id], { stdio: ['pipe', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code === 0) resolve();
-        else reject(new Error(err.trim().replace(/^time="[^"]*" level=\w+ msg="(.*)"$/s, '$1') || `runc update exited with ${code}`));
-      });
-      child.stdin.end(JSON.stringify(resources));
-    });
   }
 }

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_CAPABILITIES, capMaskHex } from './capabilities.js';
 import {
-  DEFAULT_MASKED_PATHS, buildSpec, containerEnv, entrypointAndArgs, mergeConfig, mergeMountOptions,
+  DEFAULT_MASKED_PATHS, buildSpec, containerEnv, mergeMountOptions,
   parseSecurityOpts, type SpecInput,
 } from './spec.js';
 import type { HostFacts } from './types.js';
+import { mergeConfig } from '../../../daemon/services/containers/create-config.js';
 
 const noSysResource = ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE');
 const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
@@ -37,33 +38,6 @@ const build = (over: Partial<SpecInput> = {}) => buildSpec(input(over));
 const hc = (h: SpecInput['hostConfig']) => build({ hostConfig: h });
 const mount = (s: ReturnType<typeof build>, dst: string) => s.mounts.find((m) => m.destination === dst);
 
-test('entrypoint/cmd merge table (Docker create rules)', () => {
-  const img = { Entrypoint: ['/ep'], Cmd: ['img-cmd'] };
-  const run = (c: SpecInput['config'], i = img) => {
-    const m = mergeConfig(c, i);
-    const { path, args } = entrypointAndArgs(m);
-    return [path, ...args];
-  };
-  assert.deepEqual(run({}), ['/ep', 'img-cmd']);
-  assert.deepEqual(run({ Cmd: ['x'] }), ['/ep', 'x']);
-  assert.deepEqual(run({ Entrypoint: ['/mine'] }), ['/mine']); // image Cmd dropped
-  assert.deepEqual(run({ Entrypoint: ['/mine'], Cmd: ['y'] }), ['/mine', 'y']);
-  assert.deepEqual(run({ Entrypoint: [''], Cmd: ['z'] }), ['z']); // --entrypoint "" clears the image's
-  assert.deepEqual(run({ Entrypoint: [] }), ['img-cmd']); // [] keeps image Cmd, drops image entrypoint
-  assert.deepEqual(run({ Cmd: 'echo hi' as unknown as string[] }), ['/ep', 'echo hi']);
-  assert.deepEqual(run({}, { Cmd: ['sh'] } as typeof img), ['sh']);
-  assert.throws(() => run({ Entrypoint: [''] }), { kind: 'InvalidArgument', message: 'No command specified' });
-  assert.throws(() => build({ config: {} }), /No command specified/);
-  assert.deepEqual(build({ config: {}, imageConfig: img }).process.args, ['/ep', 'img-cmd']);
-});
-
-test("the image's EXPOSEd ports join the container's (as Docker's merge; -P publishes them)", () => {
-  const img = { Cmd: ['sh'], ExposedPorts: { '80/tcp': {}, '53/udp': {} } };
-  assert.deepEqual(mergeConfig({}, img).ExposedPorts, { '80/tcp': {}, '53/udp': {} });
-  assert.deepEqual(Object.keys(mergeConfig({ ExposedPorts: { '8080/tcp': {} } }, img).ExposedPorts ?? {}).sort(), ['53/udp', '80/tcp', '8080/tcp']);
-  assert.deepEqual(mergeConfig({ ExposedPorts: { '8080/tcp': {} } }, { Cmd: ['sh'] }).ExposedPorts, { '8080/tcp': {} });
-});
-
 test('--init prefixes docker-init and mounts it read-only', () => {
   const s = build({ hostConfig: { Init: true }, initPath: '/usr/bin/docker-init' });
   assert.deepEqual(s.process.args, ['/sbin/docker-init', '--', 'sh']);
@@ -75,9 +49,9 @@ test('--init prefixes docker-init and mounts it read-only', () => {
 });
 
 test('env: image env merged with -e, PATH default, HOSTNAME, TERM with a tty, unset with bare key', () => {
+  // the image's env is merged in at create (create-config.ts); the spec builder takes the merged config
   const s = build({
-    config: { Cmd: ['sh'], Env: ['A=user', 'B=2'], Tty: true, Hostname: 'box' },
-    imageConfig: { Env: ['PATH=/img/bin', 'A=image', 'C=3'] },
+    config: mergeConfig({ Cmd: ['sh'], Env: ['A=user', 'B=2'], Tty: true, Hostname: 'box' }, { Env: ['PATH=/img/bin', 'A=image', 'C=3'] }),
   });
   assert.deepEqual(s.process.env, ['PATH=/img/bin', 'HOSTNAME=box', 'TERM=xterm', 'A=user', 'B=2', 'C=3']);
   assert.deepEqual(build().process.env, [

@@ -11,7 +11,7 @@ import { failedPrecondition, invalidArgument } from '../../../errdefs/index.js';
 import { resolveCapabilities } from './capabilities.js';
 import { defaultSeccompProfile, parseSeccompProfile, toOciSeccomp, type SeccompProfile } from './seccomp.js';
 import type {
-  DockerConfig, DockerHostConfig, HostDevice, HostFacts, ImageConfig, LinuxDevice, LinuxDeviceCgroup, LinuxMemory,
+  DockerConfig, DockerHostConfig, HostDevice, HostFacts, LinuxDevice, LinuxDeviceCgroup, LinuxMemory,
   LinuxCPU, LinuxNamespace, LinuxResources, Mount, POSIXRlimit, Spec, StrSlice,
 } from './types.js';
 import type { ResolvedUser } from './user.js';
@@ -44,13 +44,11 @@ export interface SpecInput {
   /** The mounted rootfs directory (root.path). */
   rootfsPath: string;
   /**
-   * The container's Config. When `imageConfig` is given it is merged in here by Docker's create-time rules
-   * (mergeConfig); when the caller stored an already merged config at create time, omit `imageConfig`
-   * (merging twice is not idempotent: `--entrypoint ""` would pick the image's entrypoint back up).
+   * The container's Config, with the image's already merged in by Docker's create-time rules (the container
+   * service's create-config.ts); the process runs Entrypoint followed by Cmd.
    */
   config: DockerConfig;
   hostConfig: DockerHostConfig;
-  imageConfig?: ImageConfig | null;
   /** From user.ts resolveUser(rootfs, merged User, HostConfig.GroupAdd). */
   user: ResolvedUser;
   /**
@@ -79,51 +77,6 @@ export interface SpecInput {
 function strSlice(v: StrSlice): string[] | null {
   if (v === null || v === undefined) return null;
   return typeof v === 'string' ? [v] : v;
-}
-
-/**
- * Docker's create-time merge of the image config into the container config (daemon/commit.go merge plus the
- * `[""]` entrypoint reset): unset User/WorkingDir/StopSignal come from the image; image env is appended unless -e
- * set the key; a container Entrypoint (even `[""]`, i.e. `--entrypoint ""`) drops the image's Cmd, while an absent
- * one inherits the image's Entrypoint, and the image's Cmd when no Cmd was given. Returns a new object.
- */
-export function mergeConfig(config: DockerConfig, image: ImageConfig | null | undefined): DockerConfig {
-  const out: DockerConfig = { ...config };
-  let entrypoint = strSlice(config.Entrypoint);
-  let cmd = strSlice(config.Cmd);
-  if (image) {
-    if (!out.User) out.User = image.User;
-    const userEnv = config.Env ?? [];
-    if (userEnv.length === 0) out.Env = image.Env ?? [];
-    else {
-      const keys = new Set(userEnv.map((e) => e.split('=')[0]));
-      out.Env = [...userEnv, ...(image.Env ?? []).filter((e) => !keys.has(e.split('=')[0]))];
-    }
-    const labels = { ...(config.Labels ?? {}) };
-    for (const [k, v] of Object.entries(image.Labels ?? {})) if (!(k in labels)) labels[k] = v;
-    out.Labels = labels;
-    if (!entrypoint || entrypoint.length === 0) {
-      if (!cmd || cmd.length === 0) cmd = strSlice(image.Cmd);
-      if (entrypoint === null) entrypoint = strSlice(image.Entrypoint);
-    }
-    if (!out.WorkingDir) out.WorkingDir = image.WorkingDir;
-    if (!out.StopSignal) out.StopSignal = image.StopSignal;
-    // The image's EXPOSEd ports join the container's own (so -P publishes them and inspect lists them).
-    if (image.ExposedPorts && Object.keys(image.ExposedPorts).length) out.ExposedPorts = { ...image.ExposedPorts, ...(config.ExposedPorts ?? {}) };
-  }
-  if (entrypoint && entrypoint.length === 1 && entrypoint[0] === '') entrypoint = null;
-  out.Entrypoint = entrypoint;
-  out.Cmd = cmd;
-  return out;
-}
-
-/** Docker's Path + Args of a merged config: entrypoint then cmd. Throws "No command specified" when both are empty. */
-export function entrypointAndArgs(config: DockerConfig): { path: string; args: string[] } {
-  const ep = strSlice(config.Entrypoint) ?? [];
-  const cmd = strSlice(config.Cmd) ?? [];
-  const all = [...ep, ...cmd];
-  if (ep.length === 0 && cmd.length === 0) throw invalidArgument('No command specified');
-  return { path: all[0]!, args: all.slice(1) };
 }
 
 /**
@@ -496,7 +449,7 @@ export function validateHostConfig(hc: DockerHostConfig, facts: HostFacts): void
 export function buildSpec(input: SpecInput): Spec {
   const hc = input.hostConfig;
   const facts = input.hostFacts;
-  const config = input.imageConfig ? mergeConfig(input.config, input.imageConfig) : input.config;
+  const config = input.config;
   const sec = parseSecurityOpts(hc.SecurityOpt);
 
   // Hostname: given, else the host's for --network=host, else the short id.
@@ -505,8 +458,8 @@ export function buildSpec(input: SpecInput): Spec {
   const pidPrivate = !hc.PidMode || hc.PidMode === 'private';
 
   // Process arguments, with --init's tini in front when the container has its own pid namespace.
-  const { path: exe, args: rest } = entrypointAndArgs(config);
-  let args = [exe, ...rest];
+  let args = [...(strSlice(config.Entrypoint) ?? []), ...(strSlice(config.Cmd) ?? [])];
+  if (args.length === 0) throw invalidArgument('No command specified');
   const initMounts: Mount[] = [];
   if (hc.Init && pidPrivate) {
     if (!input.initPath) throw failedPrecondition('docker-init binary not found: --init needs an init path');

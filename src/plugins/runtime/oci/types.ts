@@ -1,164 +1,17 @@
 /**
- * Types for the OCI runtime spec (the subset berth writes, runtime-spec 1.0.2 as runc 1.1 reads it) and the
- * Docker Engine API `Config`/`HostConfig` fields the spec builder consumes, under Docker's wire names.
+ * The spec builder's types: the OCI runtime spec (defined in core/runtime/spec.ts, re-exported here), the Docker
+ * Engine API `Config`/`HostConfig` fields the builder consumes (already merged with the image's config at create),
+ * under Docker's wire names, and the host facts it needs.
  */
 
-// ---------------------------------------------------------------- OCI runtime spec
+// ---------------------------------------------------------------- OCI runtime spec (core/runtime/spec.ts)
 
-/** An OCI mount: `type` is the filesystem type ("bind" for bind mounts), `options` are mount(8) style flags/data. */
-export interface Mount {
-  destination: string;
-  type?: string;
-  source?: string;
-  options?: string[];
-}
-
-export interface POSIXRlimit {
-  type: string;
-  soft: number;
-  hard: number;
-}
-
-/** Capability sets of the container's first process; names carry the `CAP_` prefix. */
-export interface LinuxCapabilities {
-  bounding?: string[];
-  effective?: string[];
-  inheritable?: string[];
-  permitted?: string[];
-  ambient?: string[];
-}
-
-export interface User {
-  uid: number;
-  gid: number;
-  umask?: number;
-  additionalGids?: number[];
-}
-
-export interface Process {
-  terminal?: boolean;
-  user: User;
-  args: string[];
-  env?: string[];
-  cwd: string;
-  capabilities?: LinuxCapabilities;
-  rlimits?: POSIXRlimit[];
-  noNewPrivileges?: boolean;
-  apparmorProfile?: string;
-  oomScoreAdj?: number;
-  selinuxLabel?: string;
-}
-
-export interface Root {
-  path: string;
-  readonly?: boolean;
-}
-
-export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
-
-/** A namespace entry: without `path` the runtime creates a new namespace, with it the container joins that one. */
-export interface LinuxNamespace {
-  type: NamespaceType;
-  path?: string;
-}
-
-/** A device node the runtime creates inside the container. */
-export interface LinuxDevice {
-  path: string;
-  type: 'c' | 'b' | 'u' | 'p';
-  major: number;
-  minor: number;
-  fileMode?: number;
-  uid?: number;
-  gid?: number;
-}
-
-/** A device cgroup rule; `major`/`minor` absent means wildcard, `type` absent means "a" (all). */
-export interface LinuxDeviceCgroup {
-  allow: boolean;
-  type?: 'a' | 'c' | 'b';
-  major?: number;
-  minor?: number;
-  access?: string;
-}
-
-export interface LinuxMemory {
-  limit?: number;
-  reservation?: number;
-  swap?: number;
-  kernel?: number;
-  kernelTCP?: number;
-  swappiness?: number;
-  disableOOMKiller?: boolean;
-}
-
-export interface LinuxCPU {
-  shares?: number;
-  quota?: number;
-  period?: number;
-  realtimeRuntime?: number;
-  realtimePeriod?: number;
-  cpus?: string;
-  mems?: string;
-}
-
-export interface LinuxResources {
-  devices?: LinuxDeviceCgroup[];
-  memory?: LinuxMemory;
-  cpu?: LinuxCPU;
-  pids?: { limit: number };
-}
-
-export interface LinuxSeccompArg {
-  index: number;
-  value: number;
-  valueTwo?: number;
-  op: string;
-}
-
-export interface LinuxSyscall {
-  names: string[];
-  action: string;
-  errnoRet?: number;
-  args?: LinuxSeccompArg[];
-}
-
-export interface LinuxSeccomp {
-  defaultAction: string;
-  defaultErrnoRet?: number;
-  architectures?: string[];
-  flags?: string[];
-  listenerPath?: string;
-  listenerMetadata?: string;
-  syscalls?: LinuxSyscall[];
-}
-
-export interface Linux {
-  namespaces: LinuxNamespace[];
-  devices?: LinuxDevice[];
-  cgroupsPath?: string;
-  resources?: LinuxResources;
-  sysctl?: Record<string, string>;
-  seccomp?: LinuxSeccomp;
-  maskedPaths?: string[];
-  readonlyPaths?: string[];
-  mountLabel?: string;
-}
-
-/** The bundle's config.json. */
-export interface Spec {
-  ociVersion: string;
-  process: Process;
-  root: Root;
-  hostname?: string;
-  mounts: Mount[];
-  linux: Linux;
-  annotations?: Record<string, string>;
-}
+import type { Mount, POSIXRlimit, LinuxCapabilities, User, Process, Root, NamespaceType, LinuxNamespace, LinuxDevice, LinuxDeviceCgroup, LinuxMemory, LinuxCPU, LinuxResources, LinuxSeccompArg, LinuxSyscall, LinuxSeccomp, Linux, Spec } from '../../../core/runtime/spec.js';
+export type { Mount, POSIXRlimit, LinuxCapabilities, User, Process, Root, NamespaceType, LinuxNamespace, LinuxDevice, LinuxDeviceCgroup, LinuxMemory, LinuxCPU, LinuxResources, LinuxSeccompArg, LinuxSyscall, LinuxSeccomp, Linux, Spec };
 
 // ---------------------------------------------------------------- Docker Engine API (wire names)
 
-/** Docker's StrSlice: the API accepts a JSON string or an array; null/absent differs from [] (see mergeConfig). */
+/** Docker's StrSlice: the API accepts a JSON string or an array; null/absent differs from []. */
 export type StrSlice = string[] | string | null | undefined;
 
 /** The fields of Docker's container `Config` that shape the runtime spec. */
@@ -175,18 +28,6 @@ export interface DockerConfig {
   Labels?: Record<string, string> | null;
   StopSignal?: string;
   NetworkDisabled?: boolean;
-  ExposedPorts?: Record<string, object> | null;
-}
-
-/** The image config fields that merge into the container config (`docker image inspect` .Config). */
-export interface ImageConfig {
-  Env?: string[] | null;
-  Cmd?: StrSlice;
-  Entrypoint?: StrSlice;
-  WorkingDir?: string;
-  User?: string;
-  Labels?: Record<string, string> | null;
-  StopSignal?: string;
   ExposedPorts?: Record<string, object> | null;
 }
 

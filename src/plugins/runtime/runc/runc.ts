@@ -41,6 +41,11 @@ export class RuncError extends Error {
   get notFound(): boolean {
     return /does not exist|not exist/i.test(this.message);
   }
+
+  /** runc's wording for a container that is gone or no longer running (a kill that came too late). */
+  get gone(): boolean {
+    return /not running|does not exist|container not running/.test(this.message);
+  }
 }
 
 export interface CallOptions {

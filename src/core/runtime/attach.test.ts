@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_DETACH_KEYS, DetachKeyScanner, parseDetachKeys } from './io.js';
+import { DEFAULT_DETACH_KEYS, DetachKeyScanner, parseDetachKeys } from './attach.js';
 
 /** Feeds chunks; returns what reaches the process and whether the client detached. */
 function scan(keys: number[], chunks: string[]): { passed: string; detach: boolean } {

@@ -1,5 +1,5 @@
 /**
- * ContainerIO: the daemon's side of one container's (or exec's) stdio while it runs.
+ * ContainerIO: berthd's side of one task process's stdio (the init or an exec) while it runs, over its monitor.
  *
  * Terms:
  * - control connection: berthd's one connection to the process's monitor that carries no output. The start and
@@ -19,87 +19,9 @@
  */
 import type { Duplex } from 'node:stream';
 import { frame } from '../../../api/stdcopy.js';
-import { invalidArgument } from '../../../errdefs/index.js';
-import { MonitorConnection } from '../../../plugins/runtime/runc/monitor.js';
+import { DEFAULT_DETACH_KEYS, DetachKeyScanner, type AttachOptions, type AttachSession } from '../../../core/runtime/attach.js';
+import { MonitorConnection } from './monitor.js';
 import { peerClosed } from '../../../sys/linux.js';
-
-export interface AttachOptions {
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  /** Close the process's stdin when this client's stdin ends (docker run -i sets StdinOnce). */
-  stdinOnce: boolean;
-  detachKeys?: number[];
-}
-
-/** One attach client's session (see the terms above). */
-export interface AttachSession {
-  /** Resolves once output can flow to the client (or the session already ended). Never rejects. */
-  readonly ready: Promise<void>;
-  /**
-   * Resolves when the session is over: 'exited' once the client was sent everything up to the process's exit (or
-   * the process was gone already), 'detached' when the client detached or disconnected first.
-   */
-  readonly done: Promise<'exited' | 'detached'>;
-}
-
-/** ctrl-p ctrl-q. */
-export const DEFAULT_DETACH_KEYS = [16, 17];
-
-/** Parses Docker's detach-keys syntax: "ctrl-p,ctrl-q", "a,ctrl-@", "ctrl-\\". */
-export function parseDetachKeys(spec: string): number[] {
-  const out: number[] = [];
-  for (const key of spec.split(',')) {
-    const k = key.trim();
-    if (k.length === 1) out.push(k.charCodeAt(0));
-    else if (/^ctrl-[a-z@[\\\]^_]$/.test(k)) {
-      const c = k[5];
-      out.push(c >= 'a' && c <= 'z' ? c.charCodeAt(0) - 96 : { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 }[c]!);
-    } else throw invalidArgument(`Invalid detach keys (${spec}) provided`);
-  }
-  return out;
-}
-
-/**
- * Finds the detach sequence in a client's stdin. Bytes of a partial match are held back until the match fails or
- * completes, so the process never sees a sequence that detached the client.
- */
-export class DetachKeyScanner {
-  private matched = 0;
-
-  constructor(private readonly keys: number[]) {}
-
-  /** Returns the bytes to pass on, and whether the sequence completed (bytes after it are discarded). */
-  push(chunk: Buffer): { data: Buffer; detach: boolean } {
-    const keys = this.keys;
-    if (keys.length === 0) return { data: chunk, detach: false };
-    const out: Buffer[] = [];
-    let start = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      if (chunk[i] === keys[this.matched]) {
-        this.matched++;
-        if (this.matched === keys.length) {
-          const end = i + 1 - keys.length;
-          if (end > start) out.push(chunk.subarray(start, end));
-          this.matched = 0;
-          return { data: Buffer.concat(out), detach: true };
-        }
-      } else if (this.matched) {
-        // the held bytes were data after all: pass them on, then look at this byte afresh
-        const heldInChunk = Math.min(this.matched, i - start);
-        const heldBefore = this.matched - heldInChunk;
-        if (heldBefore) out.push(Buffer.from(keys.slice(0, heldBefore)));
-        out.push(chunk.subarray(start, i));
-        start = i;
-        this.matched = 0;
-        i--;
-      }
-    }
-    const end = Math.max(start, chunk.length - this.matched);
-    if (end > start) out.push(chunk.subarray(start, end));
-    return { data: out.length === 1 ? out[0]! : Buffer.concat(out), detach: false };
-  }
-}
 
 /** Whether a client that sent end-of-file has closed its socket entirely (unix sockets tell; TCP does not). */
 function clientGone(client: Duplex): boolean {

@@ -1,0 +1,351 @@
+/**
+ * The runc runtime (core/runtime's Runtime and Task): one berth-monitor per task process runs `runc create`/`start`
+ * or `runc exec` and holds its stdio, log and exit file; berthd talks to it over its attach socket (io.ts). The
+ * other runc calls (kill, pause, resume, update, delete) go through the thin CLI wrapper (runc.ts), and cgroup
+ * counters are read directly (cgroups.ts). This is the only module that spawns runc or the monitor; file locations
+ * are layout.ts's.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { AttachOptions, AttachSession } from '../../../core/runtime/attach.js';
+import { RuntimeError, type ExecProcess, type ExitStatus, type LinuxResources, type Process, type Runtime, type RuntimeFailure, type Spec, type Task, type TaskIO } from '../../../core/runtime/runtime.js';
+import type { StatsSample } from '../../../core/runtime/stats.js';
+import { cgroupPids, containerCgroup, readSample } from './cgroups.js';
+import { ContainerIO } from './io.js';
+import { RuncLayout } from './layout.js';
+import { MonitorConnection, readExitFile, startMonitor } from './monitor.js';
+import { Runc, RuncError } from './runc.js';
+
+export { RuncLayout } from './layout.js';
+
+export interface RuncRuntimeOptions {
+  execRoot: string;
+  /** The runc binary. */
+  runtimePath: string;
+  /** The berth-monitor binary. */
+  monitorPath: string;
+}
+
+/**
+ * What a runc (or monitor) failure means, read from runc's own message — the one place its wording is interpreted.
+ * runc reports a missing program as `exec: "x": executable file not found in $PATH` or `stat x: no such file or
+ * directory`, an unexecutable one as `permission denied`.
+ */
+export function classifyRuncFailure(message: string): RuntimeFailure {
+  if (/executable file not found|no such file or directory/.test(message)) return 'not-found';
+  if (/permission denied/.test(message)) return 'permission-denied';
+  if (/not a directory/.test(message)) return 'invalid';
+  return 'other';
+}
+
+/** Docker's wording for a failed create/start of a task (the containerd shim's part of it). */
+function createFailed(message: string): RuntimeError {
+  const text = `OCI runtime create failed: runc create failed: ${message.replace(/^runc (create|start) failed: /, '')}: unknown`;
+  return new RuntimeError(text, classifyRuncFailure(message));
+}
+
+function asRuntimeError(e: unknown): unknown {
+  if (e instanceof RuncError) return new RuntimeError(e.message, classifyRuncFailure(e.message), e.gone);
+  return e;
+}
+
+export class RuncRuntime implements Runtime {
+  readonly layout: RuncLayout;
+  readonly runc: Runc;
+
+  constructor(private readonly o: RuncRuntimeOptions) {
+    this.layout = new RuncLayout(o.execRoot);
+    this.runc = new Runc({ path: o.runtimePath, root: this.layout.runcRoot });
+  }
+
+  rootfsPath(id: string): string {
+    return this.layout.rootfs(id);
+  }
+
+  cgroupsPath(id: string): string {
+    return this.layout.cgroupsPath(id);
+  }
+
+  async create(id: string, spec: Spec, io: TaskIO): Promise<Task> {
+    const l = this.layout;
+    await fs.promises.mkdir(l.bundle(id), { recursive: true, mode: 0o700 });
+    await fs.promises.mkdir(path.dirname(l.socket(id)), { recursive: true, mode: 0o700 });
+    // a previous run's exit status must not be taken for this one's
+    for (const f of [l.exitFile(id), l.pidFile(id)]) await fs.promises.rm(f, { force: true });
+    await fs.promises.writeFile(l.configFile(id), JSON.stringify(spec));
+    const started = await startMonitor({
+      monitorPath: this.o.monitorPath,
+      id,
+      bundle: l.bundle(id),
+      runcPath: this.o.runtimePath,
+      runcRoot: l.runcRoot,
+      mode: 'create',
+      tty: io.tty,
+      stdin: io.stdin,
+      ...(io.log ? { logFile: io.log.path, logRotation: io.log.rotation, logAttrs: io.log.attrs } : {}),
+      exitFile: l.exitFile(id),
+      socketPath: l.socket(id),
+      pidFile: l.pidFile(id),
+    }).catch((e: Error) => {
+      throw createFailed(e.message);
+    });
+    const cio = new ContainerIO(io.tty);
+    try {
+      await cio.connect(l.socket(id));
+    } catch (e) {
+      await this.runc.delete(id, { force: true }).catch(() => {});
+      throw e;
+    }
+    return new RuncTask(this, id, cio, true, started.pid, started.monitorPid, spec);
+  }
+
+  async load(id: string, io: Pick<TaskIO, 'tty'>): Promise<Task> {
+    const cio = new ContainerIO(io.tty);
+    const pid = await readPid(this.layout.pidFile(id));
+    try {
+      await cio.connect(this.layout.socket(id));
+      return new RuncTask(this, id, cio, true, pid, 0);
+    } catch {
+      return new RuncTask(this, id, undefined, false, pid, 0);
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    // Only a task whose exit was never handled still has runc state; skip the spawn otherwise.
+    if (fs.existsSync(this.layout.runcState(id))) await this.runc.delete(id, { force: true }).catch(() => {});
+    const bundle = this.layout.bundle(id);
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(bundle, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    // Never recursive: the rootfs directory belongs to whoever mounts it, and is only removed when empty.
+    for (const e of entries) {
+      const p = path.join(bundle, e.name);
+      try {
+        if (e.isDirectory()) fs.rmdirSync(p);
+        else fs.rmSync(p, { force: true });
+      } catch {
+        /* a mounted or non-empty rootfs stays */
+      }
+    }
+    try {
+      fs.rmdirSync(bundle);
+    } catch {
+      /* not empty: see above */
+    }
+  }
+
+  /** The exit status the task's monitor recorded, or undefined. */
+  exitStatus(id: string): Promise<ExitFileStatus | undefined> {
+    return readExitFile(this.layout.exitFile(id)).catch(() => undefined);
+  }
+
+  /** Starts an exec's monitor; its process runs at `start()`. */
+  async exec(id: string, execId: string, process: Process, io: Pick<TaskIO, 'tty' | 'stdin'>): Promise<ExecProcess> {
+    const l = this.layout;
+    const dir = l.execDir(execId);
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      const processFile = path.join(dir, 'process.json');
+      await fs.promises.writeFile(processFile, JSON.stringify(process));
+      await startMonitor({
+        monitorPath: this.o.monitorPath,
+        id,
+        bundle: l.bundle(id),
+        runcPath: this.o.runtimePath,
+        runcRoot: l.runcRoot,
+        mode: 'exec',
+        processFile,
+        tty: io.tty,
+        stdin: io.stdin,
+        exitFile: path.join(dir, 'exit.json'),
+        socketPath: l.socket(execId),
+        pidFile: path.join(dir, 'exec.pid'),
+      });
+      const cio = new ContainerIO(io.tty);
+      const conn = await cio.connect(l.socket(execId));
+      return new RuncExec(execId, cio, conn, dir);
+    } catch (e) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** `runc exec` of a process to its end, output collected (health probes). */
+  async run(id: string, process: Process, opts: { timeoutMs: number; maxOutput: number }): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    const file = path.join(this.layout.bundle(id), `health-${globalThis.process.hrtime.bigint()}.json`);
+    await fs.promises.writeFile(file, JSON.stringify(process));
+    try {
+      return await new Promise((resolve) => {
+        execFile(
+          this.o.runtimePath,
+          ['--root', this.layout.runcRoot, 'exec', '--process', file, id],
+          { timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, encoding: 'utf8' },
+          (err, stdout, stderr) => {
+            const output = (stdout + stderr).slice(0, opts.maxOutput);
+            if (!err) return resolve({ exitCode: 0, output, timedOut: false });
+            if ((err as { killed?: boolean }).killed) return resolve({ exitCode: -1, output, timedOut: true });
+            const code = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
+            resolve({ exitCode: code, output, timedOut: false });
+          },
+        );
+      });
+    } finally {
+      await fs.promises.rm(file, { force: true });
+    }
+  }
+}
+
+type ExitFileStatus = Awaited<ReturnType<typeof readExitFile>>;
+
+async function readPid(file: string): Promise<number> {
+  try {
+    const n = Number.parseInt(await fs.promises.readFile(file, 'utf8'), 10);
+    return Number.isInteger(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
+  }
+}
+
+class RuncTask implements Task {
+  readonly exited: Promise<ExitStatus | undefined>;
+  private specCache: Spec | undefined;
+
+  constructor(
+    private readonly rt: RuncRuntime,
+    readonly id: string,
+    private readonly io: ContainerIO | undefined,
+    readonly connected: boolean,
+    public pid: number,
+    readonly monitorPid: number,
+    spec?: Spec,
+  ) {
+    this.specCache = spec;
+    const ended: Promise<number | undefined> = io ? io.ended : Promise.resolve(undefined);
+    // code undefined: the monitor went away without an exit frame (killed); its exit file may still tell.
+    this.exited = ended.then(async (code) => {
+      const exit = await rt.exitStatus(id);
+      if (code === undefined && !exit) return undefined;
+      return { exitCode: exit?.exitCode ?? code ?? 255, finishedAt: exit?.finishedAt, oomKilled: exit?.oomKilled ?? false };
+    });
+  }
+
+  async spec(): Promise<Spec> {
+    this.specCache ??= JSON.parse(await fs.promises.readFile(this.rt.layout.configFile(this.id), 'utf8')) as Spec;
+    return this.specCache;
+  }
+
+  async start(): Promise<number> {
+    const conn = this.io?.connection;
+    if (!conn) throw new RuntimeError('the task has no monitor', 'other', true);
+    const pid = await conn.start().catch((e: Error) => {
+      throw createFailed(e.message);
+    });
+    if (pid) this.pid = pid;
+    return this.pid;
+  }
+
+  async kill(signal: string, opts: { all?: boolean } = {}): Promise<void> {
+    await this.rt.runc.kill(this.id, signal, opts).catch((e) => {
+      throw asRuntimeError(e);
+    });
+  }
+
+  async pause(): Promise<void> {
+    await this.rt.runc.pause(this.id).catch((e) => {
+      throw asRuntimeError(e);
+    });
+  }
+
+  async resume(): Promise<void> {
+    await this.rt.runc.resume(this.id).catch((e) => {
+      throw asRuntimeError(e);
+    });
+  }
+
+  resize(rows: number, cols: number): void {
+    this.io?.resize(rows, cols);
+  }
+
+  async update(resources: LinuxResources): Promise<void> {
+    await this.rt.runc.update(this.id, resources).catch((e) => {
+      throw asRuntimeError(e);
+    });
+  }
+
+  exec(execId: string, process: Process, io: Pick<TaskIO, 'tty' | 'stdin'>): Promise<ExecProcess> {
+    return this.rt.exec(this.id, execId, process, io);
+  }
+
+  run(process: Process, opts: { timeoutMs: number; maxOutput: number }): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    return this.rt.run(this.id, process, opts);
+  }
+
+  attach(client: Duplex, opts: AttachOptions): AttachSession {
+    if (!this.io) {
+      client.end();
+      return { ready: Promise.resolve(), done: Promise.resolve('exited') };
+    }
+    return this.io.attach(client, opts);
+  }
+
+  pids(): Promise<number[]> {
+    return cgroupPids(containerCgroup(this.rt.cgroupsPath(this.id)));
+  }
+
+  stats(opts: { networks: boolean }): Promise<StatsSample> {
+    return readSample(containerCgroup(this.rt.cgroupsPath(this.id)), this.pid, opts);
+  }
+
+  async delete(): Promise<void> {
+    await this.rt.runc.delete(this.id, { force: true }).catch((e) => {
+      throw asRuntimeError(e);
+    });
+  }
+
+  close(): void {
+    this.io?.close();
+  }
+}
+
+class RuncExec implements ExecProcess {
+  readonly exited: Promise<number | undefined>;
+
+  constructor(
+    readonly id: string,
+    private readonly io: ContainerIO,
+    private readonly conn: MonitorConnection,
+    private readonly dir: string,
+  ) {
+    this.exited = io.ended.then((code) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      return code;
+    });
+  }
+
+  async start(): Promise<number> {
+    try {
+      return await this.conn.start();
+    } catch (e) {
+      this.io.close();
+      fs.rmSync(this.dir, { recursive: true, force: true });
+      throw new RuntimeError(`OCI runtime exec failed: ${(e as Error).message}: unknown`, classifyRuncFailure((e as Error).message));
+    }
+  }
+
+  attach(client: Duplex, opts: AttachOptions): AttachSession {
+    return this.io.attach(client, opts);
+  }
+
+  resize(rows: number, cols: number): void {
+    this.io.resize(rows, cols);
+  }
+
+  close(): void {
+    this.io.close();
+  }
+}
