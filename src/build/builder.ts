@@ -1,23 +1,24 @@
 /**
- * The classic Dockerfile builder (`POST /build`): runs a parsed Dockerfile step by step, each step producing an
- * image, as Docker's classic builder does.
+ * The Dockerfile builder behind `POST /build`: Dockerfile 1.x syntax (BuildKit's) through the classic API.
  *
- * - Metadata steps (ENV, CMD, LABEL, ...) create an image with the parent's layers, an edited config and a history
- *   entry with `empty_layer`.
- * - RUN creates a container from the current image (entrypoint cleared, build args in its environment), streams its
- *   output, and commits its writable layer.
- * - COPY/ADD/WORKDIR work on a scratch snapshot on top of the current image, mounted on the host: sources are
- *   streamed as a tar into the scope-resolved destination, then the snapshot's upper dir becomes the new layer.
- * - Cache: a step's key is the parent image ID + the step's history text + the resulting config (+ a content hash of
- *   COPY sources); the key → image ID map lives in `<data-root>/build/cache.json`. A hit reuses the image; after the
- *   first miss no further step is probed (as Docker).
+ * - A build runs the stages its target needs (graph.ts), each stage in its own task, so independent stages run at
+ *   the same time; a stage waits for another only where it uses it (FROM, COPY --from, RUN --mount from=).
+ * - Each step produces an image, as Docker's classic builder does. Metadata steps (ENV, CMD, LABEL, ...) create an
+ *   image with the parent's layers, an edited config and an `empty_layer` history entry. RUN creates a container from
+ *   the current image (entrypoint cleared, build args in its environment, run mounts from mounts.ts), streams its
+ *   output, and commits its writable layer. COPY/ADD/WORKDIR work on a scratch snapshot on top of the current image,
+ *   mounted on the host: sources are streamed as a tar into the scope-resolved destination, then the snapshot's upper
+ *   dir becomes the new layer.
+ * - Cache (cache.ts): a step's key covers the parent image, the step's text, the resulting config and the checksums
+ *   of what it reads. A hit reuses the image; after a stage's first miss no further step of that stage is probed.
+ *   `cachefrom` images are matched by their history as dockerd does.
+ * - Progress (progress.ts): classic `Step n/m` text for the docker CLI, or per-step events for `berth build`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Duplex, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import type { ContainerConfig, HealthConfig, HistoryEntry, ImageConfig, LayerRecord } from '../core/images/types.js';
+import type { ContainerConfig, HistoryEntry, ImageConfig, LayerRecord } from '../core/images/types.js';
 import type { ImageWriter } from '../core/images/writer.js';
 import { mountAll, unmount } from '../core/mount/index.js';
 import { EngineError, invalidArgument, isNotFound } from '../errdefs/index.js';
@@ -25,16 +26,31 @@ import { applyLayer } from '../pkg/archive/apply-layer.js';
 import { decompress } from '../pkg/archive/compression.js';
 import { chainIDs, type Digest } from '../pkg/digest/index.js';
 import * as ref from '../pkg/reference/index.js';
-import { tarFromEntries } from '../pkg/tar/writer.js';
-import type { TarHeader } from '../pkg/tar/header.js';
 import { commitLayer, EMPTY_TAR_DIFF_ID } from '../daemon/services/containers/commit.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
-import { expandWord, expandWords, keyValuePairs, parseDockerfile, splitRaw, type Dockerfile, type Instruction } from './dockerfile/parser.js';
+import { expandWord, expandWords, parseDockerfile, keyValuePairs, splitRaw, type Dockerfile, type Heredoc, type Instruction } from './dockerfile/parser.js';
+import { BuildCache } from './cache.js';
+import {
+  applyDockerignore, collectSources, hashSources, isDirScoped, isIgnored, lookupOwner, mkdirScoped, parseDockerignore, readContextFile, tarOf, type Source,
+} from './context.js';
+import { BuildError } from './errors.js';
+import { planStages, stageIndex, type StagePlan } from './graph.js';
+import { goQuoteList, parseHealthcheck } from './instructions.js';
+import { CacheMounts, mountCacheText, parseRunMount, removeMountStubs, secretFile, secretMissing, type RunMount } from './mounts.js';
+import { BuildProgress, type BuildMessage, type Lane } from './progress.js';
+
+export { BuildError } from './errors.js';
+export type { BuildMessage } from './progress.js';
 
 // ------------------------------------------------------------------------------------------------ dependencies
 
-/** What the builder writes images through: the one image writer (core/images/writer.ts), shared with commit. */
-export type BuildImageStore = ImageWriter;
+/**
+ * What the builder writes images through: the one image writer (core/images/writer.ts), shared with commit, plus
+ * removal of untagged step images when the build cache is pruned.
+ */
+export type BuildImageStore = ImageWriter & {
+  remove?(id: string, opts: { force?: boolean; noprune?: boolean }): Promise<unknown>;
+};
 
 export interface BuildContainers {
   create(name: string | undefined, body: Record<string, unknown>): Promise<{ Id: string }>;
@@ -49,8 +65,10 @@ export interface BuilderDeps {
   dataRoot: string;
   images: BuildImageStore;
   containers: BuildContainers;
-  /** Host architecture in Go's naming, for FROM scratch. */
+  /** Host architecture in Go's naming, for FROM scratch and the TARGETARCH/BUILDARCH args. */
   arch: string;
+  /** Pulls an image (`pull=1`, or a base image that is not there); absent: no registry. */
+  pull?: (name: string, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface BuildOptions {
@@ -58,74 +76,42 @@ export interface BuildOptions {
   tags?: string[];
   buildArgs?: Record<string, string | null>;
   noCache?: boolean;
+  /** Stages whose steps never use the cache (`--no-cache-filter`). */
+  noCacheFilter?: string[];
   rm?: boolean;
   forceRm?: boolean;
   target?: string;
   labels?: Record<string, string>;
   quiet?: boolean;
-  /** HostConfig.NetworkMode of RUN containers (`networkmode`). */
+  /** HostConfig.NetworkMode of RUN containers (`networkmode`; `container:<id>` too). */
   networkMode?: string;
+  /** `extrahosts` (the CLI's --add-host): `host:ip` entries for RUN containers. */
+  extraHosts?: string[];
+  /** Resource limits of RUN containers (`memory`, `memswap`, `shmsize`, `cpushares`, `cpusetcpus`, ...). */
+  resources?: { Memory?: number; MemorySwap?: number; ShmSize?: number; CpuShares?: number; CpusetCpus?: string; CpusetMems?: string; CpuPeriod?: number; CpuQuota?: number };
+  /** Images whose history may satisfy steps (`cachefrom`). */
+  cacheFrom?: string[];
+  /** Always pull base images. */
+  pull?: boolean;
+  /** `os/arch[/variant]`; only the host's platform can be built. */
+  platform?: string;
+  /** Secrets for `RUN --mount=type=secret` (id → value); held in memory only. */
+  secrets?: Map<string, Buffer>;
+  /** Emit per-step events instead of classic text (progress.ts). */
+  structuredProgress?: boolean;
   signal?: AbortSignal;
-}
-
-export type BuildMessage = Record<string, unknown>;
-
-/** A failed step; `code` is a RUN's exit code (the CLI exits with it). */
-export class BuildError extends Error {
-  constructor(message: string, readonly code?: number) {
-    super(message);
-  }
 }
 
 /** Build args every Dockerfile may use without declaring them (Docker's builtinAllowedBuildArgs). */
 const BUILTIN_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
-// ------------------------------------------------------------------------------------------------ cache
-
-export class BuildCache {
-  private entries: Record<string, string> | undefined;
-  constructor(private readonly file: string) {}
-
-  private load(): Record<string, string> {
-    if (!this.entries) {
-      try {
-        this.entries = (JSON.parse(fs.readFileSync(this.file, 'utf8')) as { entries?: Record<string, string> }).entries ?? {};
-      } catch {
-        this.entries = {};
-      }
-    }
-    return this.entries;
-  }
-
-  private save(): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ version: 1, entries: this.entries ?? {} }));
-    fs.renameSync(tmp, this.file);
-  }
-
-  get(key: string): string | undefined {
-    return this.load()[key];
-  }
-
-  set(key: string, id: string): void {
-    this.load()[key] = id;
-    this.save();
-  }
-
-  /** Forgets every record; returns the forgotten keys. */
-  prune(): string[] {
-    const keys = Object.keys(this.load());
-    this.entries = {};
-    this.save();
-    return keys;
-  }
-}
+const id12 = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
 // ------------------------------------------------------------------------------------------------ state
 
 interface StageState {
+  index: number;
   name?: string;
   /** Current image; undefined while a `FROM scratch` stage has no step yet. */
   imageId?: string;
@@ -134,40 +120,90 @@ interface StageState {
   /** Declared ARGs in scope (undefined: declared without a value). */
   args: Map<string, string | undefined>;
   cmdSet: boolean;
+  /** After the first cache miss (or with --no-cache[-filter]) no step of this stage probes the cache. */
+  busted: boolean;
+  lane: Lane;
+  /** Steps of this stage so far / in all (for `[stage k/n]`). */
+  stepNo: number;
+  stepCount: number;
 }
 
-/** A source entry for COPY: a host path and its name relative to what was named in the instruction. */
-interface SourceEntry {
-  host: string;
-  rel: string;
-  st: fs.Stats;
+/** What one step reports when it ends. */
+interface StepCtx {
+  id: number;
+  name: string;
+  cached: boolean;
 }
-interface Source {
-  /** The matched path (for error messages) and its base name. */
-  base: string;
-  isDir: boolean;
-  entries: SourceEntry[];
-  /** ADD of a local archive: extracted rather than copied. */
-  archive?: boolean;
-}
-
-const id12 = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
-const goQuoteList = (a: string[]) => `[${a.map((s) => JSON.stringify(s)).join(' ')}]`;
 
 // ------------------------------------------------------------------------------------------------ builder
 
 export class Builder {
   readonly cache: BuildCache;
+  readonly cacheMounts: CacheMounts;
   private readonly tmpRoot: string;
 
   constructor(private readonly d: BuilderDeps) {
     this.cache = new BuildCache(path.join(d.dataRoot, 'build', 'cache.json'));
+    this.cacheMounts = new CacheMounts(path.join(d.dataRoot, 'build', 'cache-mounts'));
     this.tmpRoot = path.join(d.dataRoot, 'build', 'tmp');
   }
 
-  /** `POST /build/prune`. */
-  prune(): { CachesDeleted: string[]; SpaceReclaimed: number } {
-    return { CachesDeleted: this.cache.prune(), SpaceReclaimed: 0 };
+  /**
+   * `POST /build/prune`: deletes build cache records (and their untagged step images) and cache mounts. Without
+   * `all`, build results (`final`) stay; `until` keeps what was used more recently; `keepStorage` stops once what is
+   * left is at most that many bytes (oldest first).
+   */
+  async prune(opts: { all?: boolean; until?: number; keepStorage?: number } = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    const items = await this.items();
+    let total = items.reduce((n, i) => n + i.size, 0);
+    const cutoff = opts.until;
+    const candidates = items
+      .filter((i) => !i.inUse && (opts.all || !i.final) && (cutoff === undefined || i.lastUsed.getTime() < cutoff))
+      .sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime());
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    const keys: string[] = [];
+    for (const c of candidates) {
+      if (opts.keepStorage !== undefined && opts.keepStorage > 0 && total <= opts.keepStorage) break;
+      if (c.kind === 'mount') await this.cacheMounts.remove(c.dir!);
+      else {
+        keys.push(c.key!);
+        await this.d.images.remove?.(c.image!, { force: false }).catch(() => {});
+      }
+      deleted.push(c.id);
+      reclaimed += c.size;
+      total -= c.size;
+    }
+    if (keys.length) this.cache.delete(keys);
+    return { CachesDeleted: deleted, SpaceReclaimed: reclaimed };
+  }
+
+  /** The build cache as `GET /system/df` shows it (BuildKit's usage records). */
+  async df(): Promise<Array<Record<string, unknown>>> {
+    return (await this.items()).map((i) => ({
+      ID: i.id,
+      Parent: '',
+      Parents: null,
+      Type: i.kind === 'mount' ? 'exec.cachemount' : 'regular',
+      Description: i.description,
+      InUse: i.inUse,
+      Shared: false,
+      Size: i.size,
+      CreatedAt: i.created.toISOString(),
+      LastUsedAt: i.lastUsed.toISOString(),
+      UsageCount: i.usage,
+    }));
+  }
+
+  private async items(): Promise<Array<{ id: string; kind: 'step' | 'mount'; key?: string; image?: string; dir?: string; description: string; size: number; created: Date; lastUsed: Date; usage: number; inUse: boolean; final: boolean }>> {
+    const out = [];
+    for (const [key, r] of this.cache.list()) {
+      out.push({ id: key.slice(0, 25), kind: 'step' as const, key, image: r.image, description: r.description, size: r.size, created: new Date(r.created), lastUsed: new Date(r.lastUsed), usage: r.usage, inUse: false, final: !!r.final });
+    }
+    for (const m of await this.cacheMounts.list()) {
+      out.push({ id: createHash('sha256').update(m.id).digest('hex').slice(0, 25), kind: 'mount' as const, dir: m.dir, description: `mount / from exec cache ${m.id}`, size: m.size, created: m.created, lastUsed: m.lastUsed, usage: 1, inUse: m.inUse, final: false });
+    }
+    return out;
   }
 
   /** Checks the tags before anything is streamed (bad ones are a 400, as in Docker). */
@@ -176,35 +212,51 @@ export class Builder {
   }
 
   async build(context: Readable, opts: BuildOptions, emit: (m: BuildMessage) => void): Promise<string> {
-    const say = (s: string) => {
-      if (!opts.quiet) emit({ stream: s });
-    };
+    const progress = new BuildProgress(emit, !!opts.structuredProgress, !!opts.quiet);
     const tags = opts.tags ?? [];
     Builder.validateTags(tags);
+    if (opts.platform) {
+      const [os, arch] = opts.platform.toLowerCase().split('/');
+      if (os !== 'linux' || (arch !== undefined && arch !== this.d.arch)) throw invalidArgument(`berth builds only for the host platform linux/${this.d.arch}, not ${opts.platform}`);
+    }
     fs.mkdirSync(this.tmpRoot, { recursive: true, mode: 0o700 });
     const work = fs.mkdtempSync(path.join(this.tmpRoot, 'b-'));
     const ctxDir = path.join(work, 'context');
     fs.mkdirSync(ctxDir);
+    // Secrets go to memory-backed storage when the host has it, never under the data root.
+    const secretDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : work, 'berth-secrets-'));
+    fs.chmodSync(secretDir, 0o700);
     try {
+      const t0 = Date.now();
       await applyLayer(decompress(context), ctxDir, { whiteouts: 'none', signal: opts.signal });
       const dfName = opts.dockerfile || 'Dockerfile';
       const dfText = await readContextFile(ctxDir, dfName).catch(() => {
         throw invalidArgument(`Cannot locate specified Dockerfile: ${dfName}`);
       });
-      await applyDockerignore(ctxDir);
+      await applyDockerignore(ctxDir, dfName);
       const df = parseDockerfile(dfText);
-      const run = new BuildRun(this.d, this.cache, df, ctxDir, work, opts, say);
-      const id = await run.execute();
+      if (opts.structuredProgress) emit({ berthStep: { id: 0, name: '[internal] load build context', started: t0, completed: Date.now() } });
+      if (df.syntax) progress.text(`# syntax=${df.syntax}: noted; berth's built-in Dockerfile frontend builds it\n`);
+      const run = new BuildRun(this.d, this.cache, this.cacheMounts, df, ctxDir, work, secretDir, opts, progress);
+      let id: string;
+      try {
+        id = await run.execute();
+      } catch (e) {
+        progress.flushAll();
+        throw e;
+      }
+      this.cache.markFinal(id);
       emit({ aux: { ID: id } });
       if (opts.quiet) emit({ stream: `${id}\n` });
-      say(`Successfully built ${id12(id)}\n`);
+      progress.text(`Successfully built ${id12(id)}\n`);
       for (const t of tags) {
         const r = ref.withDefaultTag(ref.parseNormalized(t));
         await this.d.images.tag(id, ref.familiarName(r), r.tag);
-        say(`Successfully tagged ${ref.familiarString(r)}\n`);
+        progress.text(`Successfully tagged ${ref.familiarString(r)}\n`);
       }
       return id;
     } finally {
+      fs.rmSync(secretDir, { recursive: true, force: true });
       // Never recurse into a still-mounted snapshot: detach whatever may be left first.
       let safe = true;
       for (const e of fs.readdirSync(work)) {
@@ -220,27 +272,42 @@ export class Builder {
   }
 }
 
-/** One build: the Dockerfile, its stages' states, the step counter and the cache state. */
+// ------------------------------------------------------------------------------------------------ one build
+
+/** One build: the Dockerfile, the stage tasks, the step numbering and the shared cache state. */
 class BuildRun {
-  private readonly stages: StageState[] = [];
   private readonly metaArgs = new Map<string, string | undefined>();
   private readonly usedArgs = new Set<string>();
-  private cacheBusted: boolean;
-  private step = 0;
-  private total = 0;
   private readonly escape: string;
+  private plan!: StagePlan;
+  private readonly tasks = new Map<number, Promise<StageState>>();
+  private readonly lanes = new Map<number, Lane>();
+  /** First step number of each needed stage (its FROM). */
+  private readonly firstStep = new Map<number, number>();
+  private total = 0;
+  /** Aborted when the client goes or a stage fails: the other stages stop too. */
+  private readonly ac = new AbortController();
+  private cacheSources: Array<{ id: string; layers: LayerRecord[]; config: ImageConfig }> | undefined;
 
   constructor(
     private readonly d: BuilderDeps,
     private readonly cache: BuildCache,
+    private readonly cacheMounts: CacheMounts,
     private readonly df: Dockerfile,
     private readonly ctxDir: string,
     private readonly work: string,
+    private readonly secretDir: string,
     private readonly opts: BuildOptions,
-    private readonly say: (s: string) => void,
+    private readonly progress: BuildProgress,
   ) {
-    this.cacheBusted = !!opts.noCache;
     this.escape = df.escape;
+    const onAbort = () => this.ac.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  }
+
+  private get signal(): AbortSignal {
+    return this.ac.signal;
   }
 
   private get buildArgs(): Record<string, string | null> {
@@ -253,82 +320,177 @@ class BuildRun {
     return dflt;
   }
 
+  /** BuildKit's automatic platform ARGs (global scope; a stage sees them once it declares them). */
+  private platformArgs(): Array<[string, string]> {
+    const arch = this.d.arch;
+    const plat = `linux/${arch}`;
+    return [
+      ['TARGETPLATFORM', plat], ['TARGETOS', 'linux'], ['TARGETARCH', arch], ['TARGETVARIANT', ''],
+      ['BUILDPLATFORM', plat], ['BUILDOS', 'linux'], ['BUILDARCH', arch], ['BUILDVARIANT', ''],
+    ];
+  }
+
   async execute(): Promise<string> {
-    let stages = this.df.stages;
-    if (this.opts.target) {
-      const ix = stages.findIndex((s) => s.name === this.opts.target!.toLowerCase());
-      if (ix < 0) throw invalidArgument(`failed to reach build target ${this.opts.target} in Dockerfile`);
-      stages = stages.slice(0, ix + 1);
-    }
-    this.total = this.df.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
+    for (const [k, v] of this.platformArgs()) this.metaArgs.set(k, v);
+    const metaLookup = (n: string) => this.metaArgs.get(n);
+    // Step numbers: meta ARGs, then each needed stage's FROM and instructions, in Dockerfile order.
+    this.plan = planStages(this.df, this.opts.target, (w) => expandWord(w, (n) => this.argValue(n, this.metaArgs.get(n)), this.escape));
+    this.total = this.df.metaArgs.length + this.plan.needed.reduce((n, i) => n + 1 + this.df.stages[i]!.instructions.length, 0);
+    let step = 0;
     for (const ins of this.df.metaArgs) {
-      this.header(ins);
+      step++;
+      this.progress.text(`Step ${step}/${this.total} : ${ins.original}\n`);
       for (const [k, v] of this.argPairs(ins)) {
-        const val = this.argValue(k, v === undefined ? undefined : expandWord(v, (n) => this.metaArgs.get(n), this.escape));
+        const val = this.argValue(k, v === undefined ? this.metaArgs.get(k) : expandWord(v, metaLookup, this.escape));
         this.metaArgs.set(k, val);
         if (this.buildArgs[k] !== undefined) this.usedArgs.add(k);
       }
     }
-    for (const stage of stages) {
-      this.opts.signal?.throwIfAborted();
-      this.header(stage.from);
-      const st = await this.from(stage.base, stage.name);
-      this.stages.push(st);
-      this.say(` ---> ${st.imageId ? id12(st.imageId) : ''}\n`);
-      // The base image's ONBUILD triggers run first, as instructions of this stage; they are not inherited.
-      const triggers = st.image.config?.OnBuild ?? [];
-      if (st.image.config) st.image.config.OnBuild = null;
-      if (triggers.length) {
-        this.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
-        for (const t of triggers) {
-          const ins = parseDockerfile(`FROM scratch\n${t}\n`).stages[0]!.instructions[0];
-          if (!ins) continue;
-          if (ins.cmd === 'ONBUILD' || ins.cmd === 'FROM' || ins.cmd === 'MAINTAINER') throw invalidArgument(`${ins.cmd} isn't allowed as an ONBUILD trigger`);
-          await this.dispatch(st, ins);
-        }
-      }
-      for (const ins of stage.instructions) {
-        this.opts.signal?.throwIfAborted();
-        this.header(ins);
-        await this.dispatch(st, ins);
-      }
+    for (const i of this.plan.needed) {
+      this.firstStep.set(i, step + 1);
+      step += 1 + this.df.stages[i]!.instructions.length;
     }
-    const last = this.stages[this.stages.length - 1]!;
+    const lanes = this.progress.openLanes(this.plan.needed.length);
+    this.plan.needed.forEach((i, k) => this.lanes.set(i, lanes[k]!));
+    await this.loadCacheSources();
+    // Start every needed stage now; each waits for the stages it uses. The first failure stops the others.
+    const all = this.plan.needed.map((i) => this.stage(i));
+    let firstError: unknown;
+    await Promise.all(
+      all.map((p) =>
+        p.catch((e) => {
+          if (firstError === undefined) {
+            firstError = e;
+            this.ac.abort(e);
+          }
+        }),
+      ),
+    );
+    if (firstError !== undefined) throw this.opts.signal?.aborted ? this.opts.signal.reason ?? firstError : firstError;
+    const last = await this.stage(this.plan.target);
     if (this.opts.labels && Object.keys(this.opts.labels).length) {
       const labels = this.opts.labels;
       await this.configStep(last, `LABEL ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(' ')}`, (c) => {
         c.Labels = { ...(c.Labels ?? {}), ...labels };
-      }, true);
+      }, undefined);
     }
     if (!last.imageId) throw invalidArgument('No image was generated. Is your Dockerfile empty?');
     const unused = Object.keys(this.buildArgs).filter((k) => !this.usedArgs.has(k) && !BUILTIN_ARGS.has(k)).sort();
-    if (unused.length) this.say(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
+    if (unused.length) this.progress.text(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
     return last.imageId;
   }
 
-  private header(ins: Instruction): void {
-    this.step++;
-    this.say(`Step ${this.step}/${this.total} : ${ins.original}\n`);
+  /** The task building stage `i` (started once). */
+  private stage(i: number): Promise<StageState> {
+    let t = this.tasks.get(i);
+    if (!t) {
+      if (!this.lanes.has(i)) throw invalidArgument(`stage ${i} is not part of this build`);
+      t = this.runStage(i);
+      t.catch(() => {});
+      this.tasks.set(i, t);
+    }
+    return t;
+  }
+
+  private async runStage(i: number): Promise<StageState> {
+    const stage = this.df.stages[i]!;
+    const lane = this.lanes.get(i)!;
+    const stageLabel = stage.name ?? `stage-${i}`;
+    const count = 1 + stage.instructions.length;
+    let id = this.firstStep.get(i)!;
+    try {
+      const fromStep: StepCtx = { id, name: `[${stageLabel} 1/${count}] FROM ${stage.base}`, cached: false };
+      lane.start({ id, name: fromStep.name }, `Step ${id}/${this.total} : ${stage.from.original}\n`);
+      const st = await this.from(i, stage.base, stage.name, lane, count);
+      lane.text(` ---> ${st.imageId ? id12(st.imageId) : ''}\n`);
+      lane.end({ id, name: fromStep.name, cached: true });
+      // The base image's ONBUILD triggers run first, as instructions of this stage; they are not inherited.
+      const triggers = st.image.config?.OnBuild ?? [];
+      if (st.image.config) st.image.config.OnBuild = null;
+      if (triggers.length) {
+        lane.text(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+        for (const t of triggers) {
+          const ins = parseDockerfile(`FROM scratch\n${t}\n`).stages[0]!.instructions[0];
+          if (!ins) continue;
+          if (ins.cmd === 'ONBUILD' || ins.cmd === 'FROM' || ins.cmd === 'MAINTAINER') throw invalidArgument(`${ins.cmd} isn't allowed as an ONBUILD trigger`);
+          await this.dispatch(st, ins, { id, name: fromStep.name, cached: false });
+        }
+      }
+      for (const ins of stage.instructions) {
+        this.signal.throwIfAborted();
+        id++;
+        st.stepNo++;
+        const sc: StepCtx = { id, name: `[${stageLabel} ${st.stepNo}/${count}] ${ins.original.split('\n')[0]}`, cached: false };
+        lane.start({ id, name: sc.name }, `Step ${id}/${this.total} : ${ins.original}\n`);
+        try {
+          await this.dispatch(st, ins, sc);
+        } catch (e) {
+          lane.end({ id, name: sc.name, error: (e as Error).message });
+          throw e;
+        }
+        lane.end({ id, name: sc.name, cached: sc.cached });
+      }
+      return st;
+    } finally {
+      lane.finish();
+    }
   }
 
   // -------------------------------------------------------------------------------------------- FROM
 
-  private async from(baseRaw: string, name: string | undefined): Promise<StageState> {
+  private async from(index: number, baseRaw: string, name: string | undefined, lane: Lane, count: number): Promise<StageState> {
     const base = expandWord(baseRaw, (n) => this.metaArgs.get(n), this.escape);
     if (!base) throw invalidArgument('base name (' + baseRaw + ') should not be blank');
+    const noCache = !!this.opts.noCache || (name !== undefined && (this.opts.noCacheFilter ?? []).some((f) => f.toLowerCase() === name));
     const st: StageState = {
+      index,
       name,
       layers: [],
       image: { architecture: this.d.arch, os: 'linux', config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
       args: new Map(),
       cmdSet: false,
+      busted: noCache,
+      lane,
+      stepNo: 1,
+      stepCount: count,
     };
     if (base.toLowerCase() === 'scratch') return st;
-    const prev = this.stages.find((s) => s.name !== undefined && s.name === base.toLowerCase());
-    const id = prev ? prev.imageId : this.d.images.resolve(base).id;
-    if (!id) throw invalidArgument(`stage ${base} produced no image`);
+    const dep = stageIndex(this.df, base, false);
+    let id: string | undefined;
+    if (dep !== undefined && dep < index) {
+      id = (await this.stage(dep)).imageId;
+      if (!id) throw invalidArgument(`stage ${base} produced no image`);
+    } else id = await this.baseImage(base);
     await this.load(st, id);
     return st;
+  }
+
+  /** A base image: pulled first with `pull=1`, or when it is not there and a registry is wired. */
+  private async baseImage(name: string): Promise<string> {
+    if (this.opts.pull && this.d.pull) {
+      try {
+        await this.d.pull(name, this.signal);
+      } catch (e) {
+        // docker build --pull of a local-only image fails too, unless the image exists locally
+        if (!this.tryResolve(name)) throw e;
+      }
+    }
+    const local = this.tryResolve(name);
+    if (local) return local;
+    if (this.d.pull) {
+      await this.d.pull(name, this.signal);
+      return this.d.images.resolve(name).id;
+    }
+    return this.d.images.resolve(name).id;
+  }
+
+  private tryResolve(name: string): string | undefined {
+    try {
+      return this.d.images.resolve(name).id;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
   }
 
   private async load(st: StageState, id: string): Promise<void> {
@@ -365,7 +527,7 @@ class BuildRun {
     return out;
   }
 
-  private async dispatch(st: StageState, ins: Instruction): Promise<void> {
+  private async dispatch(st: StageState, ins: Instruction, sc: StepCtx): Promise<void> {
     const c = () => st.image.config!;
     switch (ins.cmd) {
       case 'ENV': {
@@ -379,7 +541,7 @@ class BuildRun {
             else env.push(`${k}=${v}`);
           }
           cfg.Env = env;
-        });
+        }, sc);
       }
       case 'LABEL': {
         const look = this.lookup(st);
@@ -387,7 +549,7 @@ class BuildRun {
         return this.configStep(st, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, (cfg) => {
           cfg.Labels = { ...(cfg.Labels ?? {}) };
           for (const [k, v] of pairs) cfg.Labels[k] = v;
-        });
+        }, sc);
       }
       case 'ARG': {
         const parts: string[] = [];
@@ -397,7 +559,7 @@ class BuildRun {
           if (this.buildArgs[k] !== undefined) this.usedArgs.add(k);
           parts.push(raw === undefined ? k : `${k}=${dflt}`);
         }
-        return this.configStep(st, `ARG ${parts.join(' ')}`, () => {});
+        return this.configStep(st, `ARG ${parts.join(' ')}`, () => {}, sc);
       }
       case 'CMD':
       case 'ENTRYPOINT': {
@@ -410,14 +572,14 @@ class BuildRun {
             cfg.Entrypoint = v;
             if (!st.cmdSet) cfg.Cmd = null;
           }
-        });
+        }, sc);
       }
       case 'SHELL': {
         if (!ins.json || ins.json.length === 0) throw invalidArgument('SHELL requires the arguments to be in JSON form');
         const v = ins.json;
         return this.configStep(st, `SHELL ${goQuoteList(v)}`, (cfg) => {
           cfg.Shell = v;
-        });
+        }, sc);
       }
       case 'EXPOSE': {
         const ports = this.words(st, ins.rest);
@@ -425,7 +587,7 @@ class BuildRun {
         return this.configStep(st, `EXPOSE ${ports.map((p) => (p.includes('/') ? p.toLowerCase() : `${p}/tcp`)).join(' ')}`, (cfg) => {
           cfg.ExposedPorts = { ...(cfg.ExposedPorts ?? {}) };
           for (const p of ports) cfg.ExposedPorts[p.includes('/') ? p.toLowerCase() : `${p}/tcp`] = {};
-        });
+        }, sc);
       }
       case 'VOLUME': {
         const vols = (ins.json ?? this.words(st, ins.rest)).map((v) => this.word(st, v));
@@ -433,25 +595,25 @@ class BuildRun {
         return this.configStep(st, `VOLUME ${goQuoteList(vols)}`, (cfg) => {
           cfg.Volumes = { ...(cfg.Volumes ?? {}) };
           for (const v of vols) cfg.Volumes[v] = {};
-        });
+        }, sc);
       }
       case 'USER': {
         const u = this.word(st, ins.rest);
         return this.configStep(st, `USER ${u}`, (cfg) => {
           cfg.User = u;
-        });
+        }, sc);
       }
       case 'STOPSIGNAL': {
         const s = this.word(st, ins.rest);
         return this.configStep(st, `STOPSIGNAL ${s}`, (cfg) => {
           cfg.StopSignal = s;
-        });
+        }, sc);
       }
       case 'MAINTAINER': {
         const m = ins.rest;
         return this.configStep(st, `MAINTAINER ${m}`, () => {
           st.image.author = m;
-        });
+        }, sc);
       }
       case 'ONBUILD': {
         const trigger = ins.rest.trim();
@@ -460,29 +622,29 @@ class BuildRun {
         if (kw === 'FROM' || kw === 'MAINTAINER') throw invalidArgument(`${kw} isn't allowed as an ONBUILD trigger`);
         return this.configStep(st, `ONBUILD ${trigger}`, (cfg) => {
           cfg.OnBuild = [...(cfg.OnBuild ?? []), trigger];
-        });
+        }, sc);
       }
       case 'HEALTHCHECK': {
         const hc = parseHealthcheck(ins);
         return this.configStep(st, `HEALTHCHECK ${ins.rest}`, (cfg) => {
           cfg.Healthcheck = hc;
-        });
+        }, sc);
       }
       case 'WORKDIR': {
         const w = this.word(st, ins.rest);
         if (!w) throw invalidArgument('WORKDIR requires exactly one argument');
         const dir = path.posix.resolve(c().WorkingDir || '/', w);
         c().WorkingDir = dir;
-        return this.fsStep(st, `WORKDIR ${dir}`, '', async (root) => {
+        return this.fsStep(st, `WORKDIR ${dir}`, '', sc, async (root) => {
           const fsys = new ScopedFS(root);
           await mkdirScoped(fsys, dir, undefined);
         });
       }
       case 'RUN':
-        return this.runStep(st, ins);
+        return this.runStep(st, ins, sc);
       case 'COPY':
       case 'ADD':
-        return this.copyStep(st, ins);
+        return this.copyStep(st, ins, sc);
     }
     throw invalidArgument(`dockerfile parse error on line ${ins.line}: unknown instruction: ${ins.cmd}`);
   }
@@ -495,40 +657,93 @@ class BuildRun {
       .digest('hex');
   }
 
-  /** On a hit, moves the stage onto the cached image and says so. */
-  private async probe(st: StageState, key: string): Promise<boolean> {
-    if (this.cacheBusted) return false;
+  /** On a hit (the local index, then `cachefrom` images), moves the stage onto the cached image and says so. */
+  private async probe(st: StageState, key: string, createdBy: string, sc: StepCtx | undefined): Promise<boolean> {
+    if (st.busted) return false;
     const id = this.cache.get(key);
     if (id) {
       try {
         await this.load(st, id);
-        this.say(` ---> Using cache\n ---> ${id12(id)}\n`);
+        st.lane.text(` ---> Using cache\n ---> ${id12(id)}\n`);
+        if (sc) sc.cached = true;
         return true;
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
     }
-    this.cacheBusted = true;
+    const restored = await this.fromCacheSources(st, createdBy);
+    if (restored) {
+      this.cache.set(key, restored, { description: sc?.name ?? createdBy, size: 0 });
+      st.lane.text(` ---> Using cache\n ---> ${id12(restored)}\n`);
+      if (sc) sc.cached = true;
+      return true;
+    }
+    st.busted = true;
     return false;
+  }
+
+  private async loadCacheSources(): Promise<void> {
+    if (!this.opts.cacheFrom?.length) return;
+    this.cacheSources = [];
+    for (const name of this.opts.cacheFrom) {
+      const id = this.tryResolve(name);
+      if (!id) {
+        this.progress.text(`[Warning] cache-from image ${name} not found, ignoring it\n`);
+        continue;
+      }
+      const rec = this.d.images.resolve(id);
+      this.cacheSources.push({ id: rec.id, layers: rec.layers, config: await this.d.images.config(rec.id) });
+    }
+  }
+
+  /**
+   * dockerd's `--cache-from` rule: an image whose history starts with the current image's history and whose next
+   * entry is this step (same `created_by`) supplies the step; the result has that image's layers up to the step and
+   * the config this build computed.
+   */
+  private async fromCacheSources(st: StageState, createdBy: string): Promise<string | undefined> {
+    if (!this.cacheSources?.length) return undefined;
+    const hist = st.image.history ?? [];
+    const diffs = st.layers.map((l) => l.diffID);
+    for (const src of this.cacheSources) {
+      const sh = src.config.history ?? [];
+      if (sh.length <= hist.length) continue;
+      if (!hist.every((h, i) => h.created_by === sh[i]!.created_by && !!h.empty_layer === !!sh[i]!.empty_layer)) continue;
+      if (!diffs.every((d, i) => src.layers[i]?.diffID === d)) continue;
+      const next = sh[hist.length]!;
+      if (next.created_by !== createdBy) continue;
+      if (sh.length === hist.length + 1 && src.config.config && JSON.stringify(src.config.config) === JSON.stringify(st.image.config)) {
+        await this.load(st, src.id);
+        return src.id;
+      }
+      const layerCount = diffs.length + (next.empty_layer ? 0 : 1);
+      if (src.layers.length < layerCount) continue;
+      const layer = next.empty_layer ? undefined : src.layers[layerCount - 1];
+      return this.newImage(st, createdBy, layer, undefined, next.created);
+    }
+    return undefined;
   }
 
   // -------------------------------------------------------------------------------------------- image creation
 
-  private async newImage(st: StageState, createdBy: string, layer: LayerRecord | undefined, lease?: string): Promise<string> {
-    const created = new Date().toISOString();
+  private async newImage(st: StageState, createdBy: string, layer: LayerRecord | undefined, lease?: string, createdAt?: string, container?: string): Promise<string> {
+    const created = createdAt ?? new Date().toISOString();
     const cfg = st.image;
     const history: HistoryEntry[] = [...(cfg.history ?? []), { created, created_by: createdBy, ...(layer ? {} : { empty_layer: true }) }];
     const layers = layer ? [...st.layers, layer] : st.layers;
+    // ContainerConfig: the step's container config (its Cmd is the step), which API < 1.45 clients read.
+    const stepCmd = createdBy.startsWith('/bin/sh -c #(nop) ') ? ['/bin/sh', '-c', createdBy.slice('/bin/sh -c '.length)] : createdBy.split(' ');
     const next: ImageConfig = {
       ...cfg,
       created,
       docker_version: 'berth',
       history,
       ...(st.imageId ? { parent: st.imageId } : {}),
+      container_config: { ...(cfg.config ?? {}), Cmd: stepCmd },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
     };
-    delete next.container;
-    delete next.container_config;
+    if (container) next.container = container;
+    else delete next.container;
     const img = await this.d.images.createImage(Buffer.from(JSON.stringify(next)), layers, [], {
       ...(st.imageId ? { parent: st.imageId as Digest } : {}),
       ...(lease ? { lease } : {}),
@@ -539,26 +754,26 @@ class BuildRun {
     return img.id;
   }
 
-  /** A config-only step: edit, probe the cache, create an image with an empty layer. */
-  private async configStep(st: StageState, comment: string, edit: (cfg: ContainerConfig) => void, silent = false): Promise<void> {
+  /** A config-only step: edit, probe the cache, create an image with an empty layer. `sc` undefined: silent. */
+  private async configStep(st: StageState, comment: string, edit: (cfg: ContainerConfig) => void, sc: StepCtx | undefined): Promise<void> {
     st.image.config ??= {};
     edit(st.image.config);
     const createdBy = `/bin/sh -c #(nop)  ${comment}`;
     const key = this.cacheKey(st, createdBy, '');
-    if (!silent && (await this.probe(st, key))) return;
+    if (sc && (await this.probe(st, key, createdBy, sc))) return;
     const id = await this.newImage(st, createdBy, undefined);
-    this.cache.set(key, id);
-    if (!silent) this.say(` ---> ${id12(id)}\n`);
+    this.cache.set(key, id, { description: sc?.name ?? comment, size: 0 });
+    if (sc) st.lane.text(` ---> ${id12(id)}\n`);
   }
 
   /**
    * A filesystem step: a snapshot on top of the current image is mounted at a temp dir, `fn` edits it, its upper dir
    * becomes the layer (none when nothing changed).
    */
-  private async fsStep(st: StageState, comment: string, contentHash: string, fn: (root: string) => Promise<void>): Promise<void> {
+  private async fsStep(st: StageState, comment: string, contentHash: string, sc: StepCtx, fn: (root: string) => Promise<void>): Promise<void> {
     const createdBy = `/bin/sh -c #(nop) ${comment}`;
     const key = this.cacheKey(st, createdBy, contentHash);
-    if (await this.probe(st, key)) return;
+    if (await this.probe(st, key, createdBy, sc)) return;
     const snapKey = `build-${Date.now()}-${randomBytes(6).toString('hex')}`;
     const chains = chainIDs(st.layers.map((l) => l.diffID));
     const parentChain = chains[chains.length - 1];
@@ -573,56 +788,166 @@ class BuildRun {
       } finally {
         unmount(mnt, { detach: true });
       }
-      const id = await this.commitSnapshot(st, snapKey, parentChain, createdBy, lease.id);
-      this.cache.set(key, id);
-      this.say(` ---> ${id12(id)}\n`);
+      const { id, size } = await this.commitSnapshot(st, snapKey, parentChain, createdBy, lease.id);
+      this.cache.set(key, id, { description: sc.name, size });
+      st.lane.text(` ---> ${id12(id)}\n`);
     } finally {
       await this.d.images.leases.delete(lease.id).catch(() => {});
       await this.d.images.snapshots.remove(snapKey).catch(() => {});
     }
   }
 
-  private async commitSnapshot(st: StageState, snapKey: string, parentChain: Digest | undefined, createdBy: string, lease: string): Promise<string> {
+  private async commitSnapshot(st: StageState, snapKey: string, parentChain: Digest | undefined, createdBy: string, lease: string, container?: string): Promise<{ id: string; size: number }> {
     const upper = await this.d.images.snapshots.writableDir(snapKey);
-    const layer = await this.d.images.importLayer(commitLayer(upper, this.opts.signal), { parentChain, lease, signal: this.opts.signal });
+    const layer = await this.d.images.importLayer(commitLayer(upper, this.signal), { parentChain, lease, signal: this.signal });
     const empty = layer.diffID === EMPTY_TAR_DIFF_ID;
-    return this.newImage(st, createdBy, empty ? undefined : { diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }, lease);
+    const id = await this.newImage(st, createdBy, empty ? undefined : { diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }, lease, undefined, container);
+    return { id, size: empty ? 0 : layer.blobSize ?? 0 };
   }
 
   // -------------------------------------------------------------------------------------------- RUN
 
-  private async runStep(st: StageState, ins: Instruction): Promise<void> {
+  private async runStep(st: StageState, ins: Instruction, sc: StepCtx): Promise<void> {
     const cfg = st.image.config ?? {};
-    for (const f of ins.flags) throw invalidArgument(`the --${f.name} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`);
-    const cmd = ins.json ?? [...(cfg.Shell ?? DEFAULT_SHELL), ins.rest];
+    const mounts: RunMount[] = [];
+    let network: string | undefined;
+    for (const f of ins.flags) {
+      if (f.name === 'mount') mounts.push(parseRunMount(this.word(st, f.value)));
+      else if (f.name === 'network') {
+        const v = this.word(st, f.value);
+        if (!['none', 'host', 'default'].includes(v)) throw invalidArgument(`unsupported network mode: ${v}`);
+        network = v;
+      } else if (f.name === 'security') {
+        throw invalidArgument(`RUN --security=${f.value} is not supported by berth (it needs the security.insecure entitlement)`);
+      } else throw invalidArgument(`dockerfile parse error on line ${ins.line}: unknown flag: ${f.name}`);
+    }
+    const shell = cfg.Shell ?? DEFAULT_SHELL;
+    let cmd: string[];
+    /** A heredoc that is the whole command and starts with `#!`: run as a script file. */
+    let script: Heredoc | undefined;
+    const docs = ins.heredocs ?? [];
+    if (docs.length && !ins.json) {
+      if (docs.length === 1 && ins.rest.trim() === docs[0]!.word) {
+        if (docs[0]!.body.startsWith('#!')) {
+          script = docs[0]!;
+          cmd = [`/dev/pipes/${script.name}`];
+        } else cmd = [...shell, docs[0]!.body];
+      } else {
+        // The shell reads the heredocs itself (expansion, <<- and quoting by its own rules).
+        cmd = [...shell, `${ins.rest}\n${docs.map((d) => d.body + d.name).join('\n')}`];
+      }
+    } else cmd = ins.json ?? [...shell, ins.rest];
     const envKeys = new Set((cfg.Env ?? []).map((e) => e.split('=')[0]));
     const argEnv = [...st.args].filter(([k, v]) => v !== undefined && !envKeys.has(k)).map(([k, v]) => `${k}=${v}`).sort();
     const createdBy = (argEnv.length ? [`|${argEnv.length}`, ...argEnv, ...cmd] : cmd).join(' ');
-    const key = this.cacheKey(st, createdBy, '');
-    if (await this.probe(st, key)) return;
+    // The key covers the mounts (and the content of context binds), the network and a script's body; never secrets.
+    const extra: string[] = [network ?? '', script?.body ?? ''];
+    for (const m of mounts) {
+      extra.push(mountCacheText(m));
+      if (m.type === 'bind' && m.from === undefined) {
+        const sources = await collectSources(new ScopedFS(this.ctxDir), m.source ?? '/', false).catch(() => []);
+        extra.push(await hashSources(sources));
+      }
+    }
+    const key = this.cacheKey(st, createdBy, JSON.stringify(extra));
+    if (await this.probe(st, key, createdBy, sc)) return;
     if (!st.imageId) throw invalidArgument('Please provide a source image with `from` prior to run');
+
+    const releases: Array<() => Promise<void> | void> = [];
+    try {
+      const hostMounts: Array<Record<string, unknown>> = [];
+      const secretEnv: string[] = [];
+      for (const m of mounts) {
+        switch (m.type) {
+          case 'cache': {
+            const { dir, release } = await this.cacheMounts.acquire(m, this.work);
+            releases.push(release);
+            hostMounts.push({ Type: 'bind', Source: dir, Target: m.target, ReadOnly: m.readonly });
+            break;
+          }
+          case 'bind': {
+            let root = this.ctxDir;
+            if (m.from !== undefined) {
+              const view = await this.mountFrom(m.from);
+              releases.push(view.release);
+              root = view.root;
+            }
+            const fsys = new ScopedFS(root);
+            let src = fsys.hostPath(await fsys.resolve(m.source ?? '/', true));
+            if (!fs.existsSync(src)) throw new BuildError(`failed to compute cache key: "${m.source ?? '/'}" not found`);
+            if (!m.readonly) {
+              // rw binds write to a throw-away copy, as BuildKit's
+              const copy = fs.mkdtempSync(path.join(this.work, 'bind-rw-'));
+              const dest = path.join(copy, 'src');
+              await fsp.cp(src, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+              releases.push(() => fs.rmSync(copy, { recursive: true, force: true }));
+              src = dest;
+            }
+            hostMounts.push({ Type: 'bind', Source: src, Target: m.target, ReadOnly: m.readonly });
+            break;
+          }
+          case 'tmpfs':
+            hostMounts.push({ Type: 'tmpfs', Target: m.target, ...(m.size ? { TmpfsOptions: { SizeBytes: m.size } } : {}) });
+            break;
+          case 'secret': {
+            const value = this.opts.secrets?.get(m.id!);
+            if (value === undefined) {
+              if (m.required) throw secretMissing(m.id!);
+              break;
+            }
+            if (m.env) secretEnv.push(`${m.env}=${value.toString('utf8')}`);
+            if (m.target) hostMounts.push({ Type: 'bind', Source: await secretFile(this.secretDir, m, value), Target: m.target, ReadOnly: true });
+            break;
+          }
+        }
+      }
+      if (script) {
+        const file = path.join(this.work, `script-${randomBytes(6).toString('hex')}`);
+        fs.writeFileSync(file, script.body, { mode: 0o755 });
+        hostMounts.push({ Type: 'bind', Source: file, Target: `/dev/pipes/${script.name}`, ReadOnly: true });
+      }
+      await this.runContainer(st, cmd, [...argEnv, ...secretEnv, ...(cfg.Env ?? [])], hostMounts, network, key, createdBy, sc, mounts.filter((m) => m.target).map((m) => m.target));
+    } finally {
+      for (const r of releases.reverse()) await r();
+    }
+  }
+
+  private async runContainer(st: StageState, cmd: string[], env: string[], mounts: Array<Record<string, unknown>>, network: string | undefined, key: string, createdBy: string, sc: StepCtx, stubs: string[]): Promise<void> {
+    const cfg = st.image.config ?? {};
+    const networkMode = network === 'none' || network === 'host' ? network : this.opts.networkMode && this.opts.networkMode !== 'default' ? this.opts.networkMode : undefined;
     const { Id } = await this.d.containers.create(undefined, {
       Image: st.imageId,
       Cmd: cmd,
       Entrypoint: [''],
-      Env: [...argEnv, ...(cfg.Env ?? [])],
+      Env: env,
       WorkingDir: cfg.WorkingDir ?? '',
       User: cfg.User ?? '',
       AttachStdout: true,
       AttachStderr: true,
       Healthcheck: { Test: ['NONE'] },
       Labels: cfg.Labels ?? {},
-      HostConfig: this.opts.networkMode && this.opts.networkMode !== 'default' ? { NetworkMode: this.opts.networkMode } : {},
+      HostConfig: {
+        ...(networkMode ? { NetworkMode: networkMode } : {}),
+        ...(mounts.length ? { Mounts: mounts } : {}),
+        ...(this.opts.extraHosts?.length ? { ExtraHosts: this.opts.extraHosts } : {}),
+        ...Object.fromEntries(Object.entries(this.opts.resources ?? {}).filter(([, v]) => v !== undefined && v !== 0 && v !== '')),
+      },
     });
-    this.say(` ---> Running in ${id12(Id)}\n`);
+    st.lane.text(` ---> Running in ${id12(Id)}\n`);
     let ok = false;
     try {
       const waitAbort = new AbortController();
       const waited = this.d.containers.wait(Id, 'next-exit', waitAbort.signal);
-      const sink = new FrameSink((b) => this.say(b.toString('utf8')));
+      // The last lines of output, for the error of a failing step.
+      let tail = '';
+      const sink = new FrameSink((b) => {
+        const s = b.toString('utf8');
+        tail = (tail + s).slice(-4096);
+        st.lane.output(sc.id, s);
+      });
       const attached = this.d.containers.attach(Id, sink, { stdin: false, stdout: true, stderr: true, stdinOnce: false });
       const onAbort = () => void this.d.containers.kill(Id, 'KILL').catch(() => {});
-      this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.signal.addEventListener('abort', onAbort, { once: true });
       try {
         await this.d.containers.start(Id);
         const { StatusCode } = await waited;
@@ -631,54 +956,66 @@ class BuildRun {
         await Promise.race([attached, new Promise((r) => (timer = setTimeout(r, 2000)))]);
         clearTimeout(timer);
         sink.flush();
-        this.opts.signal?.throwIfAborted();
-        if (StatusCode !== 0) throw new BuildError(`The command '${cmd.join(' ')}' returned a non-zero code: ${StatusCode}`, StatusCode);
+        this.signal.throwIfAborted();
+        if (StatusCode !== 0) {
+          const err = new BuildError(`The command '${cmd.join(' ')}' returned a non-zero code: ${StatusCode}`, StatusCode) as BuildError & { tail?: string };
+          err.tail = tail.split('\n').slice(-11).join('\n');
+          throw err;
+        }
       } finally {
-        this.opts.signal?.removeEventListener('abort', onAbort);
+        this.signal.removeEventListener('abort', onAbort);
         waitAbort.abort();
         waited.catch(() => {});
       }
+      if (stubs.length) await removeMountStubs(await this.d.images.snapshots.writableDir(Id), stubs);
       const lease = await this.d.images.leases.create();
       try {
         const chains = chainIDs(st.layers.map((l) => l.diffID));
-        const id = await this.commitSnapshot(st, Id, chains[chains.length - 1], createdBy, lease.id);
-        this.cache.set(key, id);
+        const { id, size } = await this.commitSnapshot(st, Id, chains[chains.length - 1], createdBy, lease.id, Id.replace(/^sha256:/, ''));
+        this.cache.set(key, id, { description: sc.name, size });
         ok = true;
         if (this.opts.rm !== false || this.opts.forceRm) {
           await this.d.containers.remove(Id, { force: true, volumes: true });
-          this.say(`Removing intermediate container ${id12(Id)}\n`);
+          st.lane.text(`Removing intermediate container ${id12(Id)}\n`);
         }
-        this.say(` ---> ${id12(id)}\n`);
+        st.lane.text(` ---> ${id12(id)}\n`);
       } finally {
         await this.d.images.leases.delete(lease.id).catch(() => {});
       }
     } finally {
-      // A failed step's container stays for inspection (as Docker) unless --force-rm; a cancelled one goes.
-      if (!ok && (this.opts.forceRm || (this.opts.signal?.aborted && this.opts.rm !== false))) {
+      // A failed step's container stays for inspection (as Docker) unless --force-rm; a cancelled one goes. Secret
+      // mounts are gone with the run, so what stays holds none.
+      if (!ok && (this.opts.forceRm || (this.signal.aborted && this.opts.rm !== false))) {
         await this.d.containers.remove(Id, { force: true, volumes: true }).catch(() => {});
-        this.say(`Removing intermediate container ${id12(Id)}\n`);
+        st.lane.text(`Removing intermediate container ${id12(Id)}\n`);
       }
     }
   }
 
   // -------------------------------------------------------------------------------------------- COPY / ADD
 
-  private async copyStep(st: StageState, ins: Instruction): Promise<void> {
+  private async copyStep(st: StageState, ins: Instruction, sc: StepCtx): Promise<void> {
+    const allowed = ins.cmd === 'COPY' ? ['from', 'chown', 'chmod', 'link', 'parents', 'exclude'] : ['chown', 'chmod', 'link', 'checksum', 'exclude', 'keep-git-dir'];
+    for (const f of ins.flags) if (!allowed.includes(f.name)) throw invalidArgument(`dockerfile parse error on line ${ins.line}: unknown flag: ${f.name}`);
     const flag = (n: string) => ins.flags.find((f) => f.name === n)?.value;
-    for (const f of ins.flags) if (!['from', 'chown', 'chmod'].includes(f.name) || (ins.cmd === 'ADD' && f.name === 'from')) throw invalidArgument(`dockerfile parse error on line ${ins.line}: unknown flag: ${f.name}`);
+    const excludes = ins.flags.filter((f) => f.name === 'exclude').map((f) => this.word(st, f.value));
+    const parents = flag('parents') !== undefined && flag('parents') !== 'false';
+    const checksum = flag('checksum') !== undefined ? this.word(st, flag('checksum')!) : undefined;
+    if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw invalidArgument(`invalid checksum digest format: ${checksum}`);
     const args = ins.json ? ins.json.map((a) => this.word(st, a)) : this.words(st, ins.rest);
     if (args.length < 2) throw invalidArgument(`${ins.cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
     const rawDest = args[args.length - 1]!;
     const srcs = args.slice(0, -1);
     const chown = flag('chown') !== undefined ? this.word(st, flag('chown')!) : undefined;
     const chmod = flag('chmod') !== undefined ? parseInt(flag('chmod')!, 8) : undefined;
-    if (chmod !== undefined && (Number.isNaN(chmod) || chmod > 0o7777)) throw invalidArgument(`invalid chmod parameter: ${flag('chmod')}`);
+    if (chmod !== undefined && (Number.isNaN(chmod) || chmod > 0o7777 || !/^[0-7]+$/.test(flag('chmod')!))) throw invalidArgument(`invalid chmod parameter: ${flag('chmod')}`);
     const cwd = st.image.config?.WorkingDir || '/';
     let dest = rawDest.startsWith('/') ? rawDest : path.posix.join(cwd, rawDest);
     if ((rawDest.endsWith('/') || rawDest === '.' || rawDest.endsWith('/.')) && !dest.endsWith('/')) dest += '/';
     const fromName = flag('from');
     let fromRoot = this.ctxDir;
     let release: (() => Promise<void>) | undefined;
+    const docs = [...(ins.heredocs ?? [])];
     try {
       if (fromName !== undefined) {
         const fromWord = this.word(st, fromName);
@@ -687,36 +1024,55 @@ class BuildRun {
       const fromFS = new ScopedFS(fromRoot);
       const sources: Source[] = [];
       for (const s of srcs) {
+        const doc = s.startsWith('<<') ? docs.find((d) => s === `<<${d.chomp ? '-' : ''}${d.name}`) : undefined;
+        if (doc) {
+          docs.splice(docs.indexOf(doc), 1);
+          sources.push(await this.heredocSource(st, doc));
+          continue;
+        }
         if (/^https?:\/\//i.test(s)) {
           if (ins.cmd === 'COPY') throw invalidArgument(`source can't be a URL for COPY`);
-          throw new EngineError('NotImplemented', 'ADD from a URL is not supported by berth');
+          sources.push(await this.urlSource(s, checksum));
+          continue;
         }
+        if (/^git@|\.git(#.*)?$/.test(s)) throw new EngineError('NotImplemented', 'ADD from a git repository is not supported by berth');
         sources.push(...(await collectSources(fromFS, s, ins.cmd === 'ADD' && fromName === undefined)));
       }
+      if (excludes.length) filterExcluded(sources, excludes);
       if (sources.length === 0) throw new BuildError(`${ins.cmd} failed: no source files were specified`);
       if (sources.length > 1 && !dest.endsWith('/')) throw new BuildError(`When using ${ins.cmd} with more than one source file, the destination must be a directory and end with a /`);
       const hash = await hashSources(sources);
       const kind = sources.length > 1 ? 'multi' : sources[0]!.isDir ? 'dir' : 'file';
-      const extra = JSON.stringify([hash, chown ?? '', chmod ?? '']);
-      await this.fsStep(st, `${ins.cmd} ${kind}:${hash} in ${dest} `, extra, async (root) => {
+      const extra = JSON.stringify([hash, chown ?? '', chmod ?? '', parents, excludes]);
+      await this.fsStep(st, `${ins.cmd} ${kind}:${hash} in ${dest} `, extra, sc, async (root) => {
         const fsys = new ScopedFS(root);
         const owner = chown !== undefined ? await lookupOwner(root, chown) : { uid: 0, gid: 0 };
-        const destIsDir = dest.endsWith('/') || sources.length > 1 || sources[0]!.isDir || !!sources[0]!.archive || (await isDirScoped(fsys, dest));
+        const destIsDir = dest.endsWith('/') || sources.length > 1 || sources[0]!.isDir || !!sources[0]!.archive || parents || (await isDirScoped(fsys, dest));
         if (destIsDir) {
           const host = await mkdirScoped(fsys, dest, chown !== undefined ? owner : undefined);
           for (const src of sources) {
             if (src.archive) {
-              await applyLayer(fs.createReadStream(src.entries[0]!.host), host, { whiteouts: 'none', signal: this.opts.signal });
+              await applyLayer(fs.createReadStream(src.entries[0]!.host), host, { whiteouts: 'none', signal: this.signal });
               continue;
             }
-            const prefix = src.isDir ? '' : src.base;
-            await applyLayer(tarOf(src.entries, (rel) => (prefix ? path.posix.join(prefix, rel) : rel), owner, chmod), host, { whiteouts: 'none', signal: this.opts.signal });
+            // --parents keeps the matched path below the source root (`a/b/c.txt` → <dest>/a/b/c.txt).
+            const keep = parents && src.rel ? path.posix.dirname(src.rel) : '.';
+            let prefix = src.isDir ? (parents ? src.rel ?? '' : '') : keep === '.' ? src.base : path.posix.join(keep, src.base);
+            if (prefix === '.' || prefix === '/') prefix = '';
+            let target = host;
+            if (parents && prefix) {
+              // parent directories are created first (owned like the destination)
+              const dir = src.isDir ? prefix : path.posix.dirname(prefix);
+              if (dir && dir !== '.') target = await mkdirScoped(fsys, path.posix.join(dest, dir), chown !== undefined ? owner : undefined);
+              prefix = src.isDir ? '' : src.base;
+            }
+            await applyLayer(tarOf(src.entries, (rel) => (prefix ? path.posix.join(prefix, rel) : rel), owner, chmod), target, { whiteouts: 'none', signal: this.signal });
           }
         } else {
           const comps = await fsys.resolve(path.posix.dirname(dest), true);
           const parent = await mkdirScoped(fsys, '/' + comps.join('/'), undefined);
           const base = path.posix.basename(dest);
-          await applyLayer(tarOf(sources[0]!.entries, () => base, owner, chmod), parent, { whiteouts: 'none', signal: this.opts.signal });
+          await applyLayer(tarOf(sources[0]!.entries, () => base, owner, chmod), parent, { whiteouts: 'none', signal: this.signal });
         }
       });
     } finally {
@@ -724,21 +1080,62 @@ class BuildRun {
     }
   }
 
-  /** `--from=<stage name|index|image>`: a read-only view of that image, mounted on the host. */
+  /** `COPY <<EOF /dest`: a file named after the delimiter, mode 0644, its body expanded unless the delimiter was quoted. */
+  private async heredocSource(st: StageState, doc: Heredoc): Promise<Source> {
+    const dir = fs.mkdtempSync(path.join(this.work, 'heredoc-'));
+    const file = path.join(dir, doc.name);
+    const body = doc.expand ? expandHeredoc(doc.body, this.lookup(st)) : doc.body;
+    await fsp.writeFile(file, body, { mode: 0o644 });
+    await fsp.chmod(file, 0o644);
+    return { base: doc.name, isDir: false, entries: [{ host: file, rel: '', st: await fsp.stat(file) }] };
+  }
+
+  /**
+   * `ADD <http(s) URL>`: downloaded by the daemon (so `127.0.0.1` is the daemon's host), mode 0600, mtime from
+   * Last-Modified, named after the URL's last path component; `--checksum=sha256:…` must match. Never extracted.
+   */
+  private async urlSource(url: string, checksum: string | undefined): Promise<Source> {
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: this.signal, redirect: 'follow' });
+    } catch (e) {
+      throw new BuildError(`failed to load ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`);
+    }
+    if (!res.ok || !res.body) throw new BuildError(`failed to load ${url}: invalid response status ${res.status}`);
+    const dir = fs.mkdtempSync(path.join(this.work, 'url-'));
+    let name = path.posix.basename(new URL(res.url || url).pathname) || '__unnamed__';
+    const cd = /filename="?([^";]+)"?/i.exec(res.headers.get('content-disposition') ?? '');
+    if (cd) name = path.posix.basename(cd[1]!);
+    const file = path.join(dir, name);
+    const h = createHash('sha256');
+    const out = fs.createWriteStream(file, { mode: 0o600 });
+    for await (const chunk of Readable.fromWeb(res.body as never)) {
+      h.update(chunk as Buffer);
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+    }
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    const digest = `sha256:${h.digest('hex')}`;
+    if (checksum && checksum !== digest) throw new BuildError(`digest mismatch ${digest}: ${checksum}`);
+    await fsp.chmod(file, 0o600);
+    const lm = res.headers.get('last-modified');
+    if (lm && !Number.isNaN(Date.parse(lm))) await fsp.utimes(file, new Date(lm), new Date(lm));
+    return { base: name, isDir: false, entries: [{ host: file, rel: '', st: await fsp.stat(file) }] };
+  }
+
+  /** `--from=<stage name|index|image>` (and `RUN --mount=from=`): a read-only view of that image, mounted on the host. */
   private async mountFrom(name: string): Promise<{ root: string; release: () => Promise<void> }> {
-    let layers: LayerRecord[] = [];
-    const byName = this.stages.find((s) => s.name === name.toLowerCase());
-    const byIndex = /^\d+$/.test(name) ? this.stages[Number(name)] : undefined;
-    const st = byName ?? byIndex;
-    if (st) {
-      layers = st.layers;
+    let layers: LayerRecord[];
+    const ix = stageIndex(this.df, name, true);
+    if (ix !== undefined && this.lanes.has(ix)) {
+      layers = (await this.stage(ix)).layers;
     } else {
       if (/^\d+$/.test(name)) throw invalidArgument(`invalid from flag value ${name}: refers to current build stage or a later one`);
-      layers = this.d.images.resolve(name).layers;
+      layers = this.d.images.resolve(await this.baseImage(name)).layers;
     }
     const key = `build-view-${Date.now()}-${randomBytes(6).toString('hex')}`;
     const root = path.join(this.work, key);
     fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+    if (!layers.length) return { root, release: async () => {} };
     const chains = chainIDs(layers.map((l) => l.diffID));
     const mounts = await this.d.images.snapshots.view(key, chains[chains.length - 1]);
     try {
@@ -758,6 +1155,40 @@ class BuildRun {
 }
 
 // ------------------------------------------------------------------------------------------------ helpers
+
+/** `--exclude` patterns (dockerignore rules) against each source's path and the entries below it. */
+function filterExcluded(sources: Source[], patterns: string[]): void {
+  const rules = parseDockerignore(patterns.join('\n'));
+  for (let i = sources.length - 1; i >= 0; i--) {
+    const s = sources[i]!;
+    const rel = s.rel ?? s.base;
+    if (isIgnored(rules, rel) || isIgnored(rules, s.base)) {
+      sources.splice(i, 1);
+      continue;
+    }
+    if (s.isDir) s.entries = s.entries.filter((e) => !isIgnored(rules, e.rel) && !isIgnored(rules, `${rel}/${e.rel}`));
+  }
+}
+
+/** Variable expansion in an unquoted heredoc body: `$X`, `${X}`, `${X:-d}`, `${X:+a}`, `\$` literal; quotes stay. */
+export function expandHeredoc(body: string, lookup: (n: string) => string | undefined): string {
+  return body.replace(/\\([$\\])|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, esc: string | undefined, name: string | undefined, op: string | undefined, word: string | undefined, bare: string | undefined) => {
+    if (esc) return esc;
+    if (bare) return lookup(bare) ?? '';
+    const v = lookup(name!);
+    switch (op) {
+      case ':-':
+        return v ? v : word ?? '';
+      case '-':
+        return v !== undefined ? v : word ?? '';
+      case ':+':
+        return v ? word ?? '' : '';
+      case '+':
+        return v !== undefined ? word ?? '' : '';
+    }
+    return v ?? '';
+  });
+}
 
 /** Collects the stdcopy frames an attached (non-TTY) container writes, passing payloads on. */
 class FrameSink extends Duplex {
@@ -780,339 +1211,5 @@ class FrameSink extends Duplex {
     if (this.buf.length > 8) this.out(this.buf.subarray(8));
     this.buf = Buffer.alloc(0);
   }
-}
-
-async function readContextFile(ctxDir: string, name: string): Promise<string> {
-  const fsys = new ScopedFS(ctxDir);
-  const comps = await fsys.resolve('/' + name, true);
-  return fsp.readFile(fsys.hostPath(comps), 'utf8');
-}
-
-/** Docker's .dockerignore pattern → RegExp (`**` any depth, `*`/`?` within a component). */
-export function ignorePatternRegex(pattern: string): RegExp {
-  let p = path.posix.normalize(pattern.trim()).replace(/^\/+/, '').replace(/\/+$/, '');
-  if (p === '.') p = '';
-  let re = '';
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === '*') {
-      if (p[i + 1] === '*') {
-        i++;
-        if (p[i + 1] === '/') {
-          i++;
-          re += '(?:.*/)?';
-        } else re += '.*';
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = p.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re += '[' + p.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
-    } else if (c === '\\' && i + 1 < p.length) re += '\\' + p[++i];
-    else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-/** Parses .dockerignore text into ordered (regex, exclusion) rules. */
-export function parseDockerignore(text: string): Array<{ re: RegExp; negate: boolean }> {
-  const out: Array<{ re: RegExp; negate: boolean }> = [];
-  for (let line of text.split(/\r?\n/)) {
-    if (line.startsWith('#')) continue;
-    line = line.trim();
-    if (!line) continue;
-    const negate = line.startsWith('!');
-    if (negate) line = line.slice(1).trim();
-    if (!line) continue;
-    out.push({ re: ignorePatternRegex(line), negate });
-  }
-  return out;
-}
-
-/** True when `rel` (or one of its parent directories) is excluded by the rules (last match wins). */
-export function isIgnored(rules: Array<{ re: RegExp; negate: boolean }>, rel: string): boolean {
-  const comps = rel.split('/').filter(Boolean);
-  let ignored = false;
-  for (const r of rules) {
-    let hit = false;
-    for (let n = 1; n <= comps.length && !hit; n++) hit = r.re.test(comps.slice(0, n).join('/'));
-    if (hit) ignored = !r.negate;
-  }
-  return ignored;
-}
-
-/** Removes what .dockerignore excludes from the extracted context (the CLI usually did this already). */
-async function applyDockerignore(ctxDir: string): Promise<void> {
-  let text: string;
-  try {
-    text = await fsp.readFile(path.join(ctxDir, '.dockerignore'), 'utf8');
-  } catch {
-    return;
-  }
-  const rules = parseDockerignore(text);
-  if (!rules.length) return;
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of await fsp.readdir(path.join(ctxDir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (isIgnored(rules, r)) {
-        // A later `!` rule may re-include something below an ignored directory: keep walking those.
-        if (e.isDirectory() && rules.some((x) => x.negate)) await walk(r);
-        else await fsp.rm(path.join(ctxDir, r), { recursive: true, force: true });
-      } else if (e.isDirectory()) await walk(r);
-    }
-  };
-  await walk('');
-}
-
-const hasWildcard = (s: string) => /[*?[]/.test(s);
-
-/** Resolves one COPY/ADD source in `fsys` (wildcards match over the tree). */
-async function collectSources(fsys: ScopedFS, src: string, addArchives: boolean): Promise<Source[]> {
-  const clean = path.posix.normalize('/' + src);
-  const hosts: Array<{ host: string; base: string }> = [];
-  if (hasWildcard(clean)) {
-    const re = ignorePatternRegex(clean);
-    const walk = async (rel: string): Promise<void> => {
-      let list: fs.Dirent[];
-      try {
-        list = await fsp.readdir(path.join(fsys.root, rel), { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of list) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        // A matched symlink is followed in the context's scope (moby's FollowSymlinkInScope), never on the host.
-        if (re.test(r)) hosts.push({ host: fsys.hostPath(await fsys.resolve('/' + r, true)), base: e.name });
-        else if (e.isDirectory()) await walk(r);
-      }
-    };
-    await walk('');
-    if (!hosts.length) throw new BuildError(`COPY failed: no source files were specified`);
-  } else {
-    const comps = await fsys.resolve(clean, true);
-    const host = fsys.hostPath(comps);
-    try {
-      await fsp.lstat(host);
-    } catch {
-      throw new BuildError(`COPY failed: file not found in build context or excluded by .dockerignore: stat ${src.replace(/^\/+/, '')}: file does not exist`);
-    }
-    hosts.push({ host, base: path.posix.basename(clean) || '/' });
-  }
-  const out: Source[] = [];
-  for (const h of hosts) {
-    const st = await fsp.stat(h.host);
-    if (st.isDirectory()) {
-      const entries: SourceEntry[] = [];
-      const walk = async (dir: string, rel: string): Promise<void> => {
-        const names = (await fsp.readdir(dir)).sort();
-        for (const n of names) {
-          const p = path.join(dir, n);
-          const r = rel ? `${rel}/${n}` : n;
-          const s = await fsp.lstat(p);
-          entries.push({ host: p, rel: r, st: s });
-          if (s.isDirectory()) await walk(p, r);
-        }
-      };
-      await walk(h.host, '');
-      out.push({ base: h.base, isDir: true, entries });
-    } else {
-      const archive = addArchives && st.isFile() && (await isTarArchive(h.host));
-      out.push({ base: h.base, isDir: false, entries: [{ host: h.host, rel: '', st }], archive });
-    }
-  }
-  return out;
-}
-
-/** A local file ADD extracts: a plain tar or a gzip/zstd-compressed one. */
-async function isTarArchive(file: string): Promise<boolean> {
-  const fh = await fsp.open(file, 'r');
-  let head: Buffer;
-  try {
-    head = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(head, 0, 512, 0);
-    head = head.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-  const isUstar = (b: Buffer) => b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
-  if (isUstar(head)) return true;
-  if (head[0] === 0x1f && head[1] === 0x8b) {
-    const inner = await new Promise<Buffer>((resolve) => {
-      const chunks: Buffer[] = [];
-      let n = 0;
-      const gz = createGunzip();
-      const rs = fs.createReadStream(file);
-      const done = () => {
-        rs.destroy();
-        gz.destroy();
-        resolve(Buffer.concat(chunks));
-      };
-      gz.on('data', (c: Buffer) => {
-        chunks.push(c);
-        n += c.length;
-        if (n >= 512) done();
-      });
-      gz.on('end', done);
-      gz.on('error', done);
-      rs.pipe(gz);
-    });
-    return isUstar(inner);
-  }
-  return false;
-}
-
-async function hashSources(sources: Source[]): Promise<string> {
-  const h = createHash('sha256');
-  for (const s of sources) {
-    h.update(`source ${s.base} ${s.isDir} ${!!s.archive}\n`);
-    for (const e of s.entries) {
-      const type = e.st.isDirectory() ? 'd' : e.st.isSymbolicLink() ? 'l' : e.st.isFile() ? 'f' : 'o';
-      h.update(`${e.rel}\0${type}\0${e.st.mode & 0o7777}\0${e.st.size}\0`);
-      if (type === 'l') h.update(await fsp.readlink(e.host));
-      if (type === 'f') {
-        for await (const chunk of fs.createReadStream(e.host)) h.update(chunk as Buffer);
-      }
-    }
-  }
-  return h.digest('hex');
-}
-
-function tarOf(entries: SourceEntry[], name: (rel: string) => string, owner: { uid: number; gid: number }, chmod: number | undefined): Readable {
-  async function* gen() {
-    for (const e of entries) {
-      const st = e.st;
-      const header: Partial<TarHeader> & { name: string } = {
-        name: name(e.rel),
-        mode: chmod ?? st.mode & 0o7777,
-        uid: owner.uid,
-        gid: owner.gid,
-        mtime: st.mtime,
-      };
-      if (st.isDirectory()) yield { header: { ...header, type: 'dir' as const } };
-      else if (st.isSymbolicLink()) yield { header: { ...header, type: 'symlink' as const, linkname: await fsp.readlink(e.host) } };
-      else if (st.isFile()) yield { header: { ...header, type: 'file' as const, size: st.size }, body: fs.createReadStream(e.host) as AsyncIterable<Buffer> };
-    }
-  }
-  return tarFromEntries(gen());
-}
-
-async function isDirScoped(fsys: ScopedFS, p: string): Promise<boolean> {
-  try {
-    return (await fsp.stat(fsys.hostPath(await fsys.resolve(p, true)))).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** mkdir -p inside the scoped root; returns the host path. New directories get `owner` when given. */
-async function mkdirScoped(fsys: ScopedFS, p: string, owner: { uid: number; gid: number } | undefined): Promise<string> {
-  const comps = await fsys.resolve(p, true);
-  let cur = fsys.root;
-  for (const c of comps) {
-    cur = path.join(cur, c);
-    try {
-      await fsp.mkdir(cur, { mode: 0o755 });
-      if (owner) await fsp.chown(cur, owner.uid, owner.gid);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (!(await fsp.stat(cur)).isDirectory()) throw new BuildError(`mkdir ${p}: not a directory`);
-    }
-  }
-  return cur;
-}
-
-/** `--chown=user[:group]` looked up in the image's /etc/passwd and /etc/group (numbers pass through). */
-async function lookupOwner(root: string, spec: string): Promise<{ uid: number; gid: number }> {
-  const [user, group] = spec.split(':') as [string, string | undefined];
-  const fsys = new ScopedFS(root);
-  const read = async (f: string) => {
-    try {
-      return (await fsys.readFile(f)).split('\n').map((l) => l.split(':'));
-    } catch {
-      return [];
-    }
-  };
-  let uid: number;
-  let gid: number;
-  if (/^\d+$/.test(user)) {
-    uid = Number(user);
-    gid = group === undefined ? uid : NaN;
-  } else {
-    const pw = (await read('/etc/passwd')).find((f) => f[0] === user);
-    if (!pw) throw new BuildError(`unable to convert uid/gid chown string to host mapping: can't find uid for user ${user}: no such user: ${user}`);
-    uid = Number(pw[2]);
-    gid = Number(pw[3]);
-  }
-  if (group !== undefined) {
-    if (/^\d+$/.test(group)) gid = Number(group);
-    else {
-      const gr = (await read('/etc/group')).find((f) => f[0] === group);
-      if (!gr) throw new BuildError(`unable to convert uid/gid chown string to host mapping: can't find gid for group ${group}: no such group: ${group}`);
-      gid = Number(gr[2]);
-    }
-  }
-  return { uid, gid };
-}
-
-/** Go duration text (`30s`, `1m30s`, `500ms`) → nanoseconds. */
-export function parseGoDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let consumed = 0;
-  for (const m of s.matchAll(re)) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    consumed += m[0].length;
-  }
-  if (s === '0') return 0;
-  if (!s || consumed !== s.length) throw invalidArgument(`time: invalid duration "${s}"`);
-  return Math.round(total);
-}
-
-function parseHealthcheck(ins: Instruction): HealthConfig {
-  const rest = ins.rest.trim();
-  if (rest.toUpperCase() === 'NONE') {
-    if (ins.flags.length) throw invalidArgument('HEALTHCHECK NONE takes no flags');
-    return { Test: ['NONE'] };
-  }
-  const m = /^CMD\s+([\s\S]+)$/i.exec(rest);
-  if (!m) throw invalidArgument('Unknown type "' + rest.split(/\s+/)[0] + '" in HEALTHCHECK (try CMD)');
-  const json = m[1]!.trim().startsWith('[') ? (() => {
-    try {
-      const v = JSON.parse(m[1]!) as unknown;
-      return Array.isArray(v) ? (v as string[]) : undefined;
-    } catch {
-      return undefined;
-    }
-  })() : undefined;
-  const hc: HealthConfig = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', m[1]!.trim()] };
-  for (const f of ins.flags) {
-    switch (f.name) {
-      case 'interval':
-        hc.Interval = parseGoDuration(f.value);
-        break;
-      case 'timeout':
-        hc.Timeout = parseGoDuration(f.value);
-        break;
-      case 'start-period':
-        hc.StartPeriod = parseGoDuration(f.value);
-        break;
-      case 'start-interval':
-        (hc as Record<string, unknown>).StartInterval = parseGoDuration(f.value);
-        break;
-      case 'retries': {
-        const n = Number(f.value);
-        if (!Number.isInteger(n) || n < 0) throw invalidArgument(`--retries must be a non-negative integer`);
-        hc.Retries = n;
-        break;
-      }
-      default:
-        throw invalidArgument(`dockerfile parse error on line ${ins.line}: unknown flag: ${f.name}`);
-    }
-  }
-  return hc;
 }
 

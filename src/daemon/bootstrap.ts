@@ -217,7 +217,7 @@ export class Daemon {
       const { Builder } = await import('../build/builder.js');
       const { registerBuildRoutes } = await import('./routes/build.js');
       const containers = this.containers;
-      registerBuildRoutes(this.router, new Builder({
+      const builder = new Builder({
         dataRoot: this.config.dataRoot,
         images: this.images,
         arch: HOST_ARCH,
@@ -229,7 +229,17 @@ export class Daemon {
           kill: (ref, signal) => containers.kill(ref, signal),
           remove: (ref, opts) => containers.remove(ref, opts),
         },
-      }));
+        pull: async (name, signal) => {
+          let failed: string | undefined;
+          await registry.pull({ fromImage: name, signal }, (m) => {
+            const err = (m as { error?: string }).error;
+            if (err) failed = err;
+          });
+          if (failed) throw new Error(failed);
+        },
+      });
+      registerBuildRoutes(this.router, builder);
+      this.system.providers.buildCacheDf = () => builder.df();
     }
     // ---- end build ----
     registerEventRoutes(this.router, this.events);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { expandWord, expandWords, keyValuePairs, parseDockerfile } from './parser.js';
-import { ignorePatternRegex, isIgnored, parseDockerignore, parseGoDuration } from '../builder.js';
+import { ignorePatternRegex, isIgnored, parseDockerignore } from '../context.js';
+import { parseGoDuration } from '../instructions.js';
 
 /** A compact view of a parse: stage bases/names and `CMD rest` lines with flags and JSON form marked. */
 function view(text: string) {

@@ -1,10 +1,13 @@
 /**
- * Dockerfile parser and word expansion for the classic builder.
+ * Dockerfile parser (Dockerfile 1.x syntax, as BuildKit's frontend reads it) and word expansion.
  *
- * Parsing turns the text into instructions: parser directives (`# escape=`), comments, line continuations (the
- * escape character at the end of a line; comment lines inside a continuation are dropped), `--flag=value` options,
- * and JSON (exec) versus shell form. Nothing is expanded at parse time: variables depend on build state, so the
- * builder calls `expandWord(s)` per instruction with the ARG/ENV values in scope.
+ * Parsing turns the text into instructions: parser directives (`# syntax=`, `# escape=`, `# check=`), comments, line
+ * continuations (the escape character at the end of a line; comment lines inside a continuation are dropped),
+ * `--flag=value` options, JSON (exec) versus shell form, and heredocs: a RUN/COPY/ADD word `<<EOF`, `<<-EOF`
+ * (leading tabs stripped) or `<<"EOF"`/`<<'EOF'` (quoted: no variable expansion) takes the following lines up to the
+ * line `EOF` as its body; several heredocs on one line take their bodies in order. Nothing is expanded at parse time:
+ * variables depend on build state, so the builder calls `expandWord(s)` per instruction with the ARG/ENV values in
+ * scope.
  *
  * Expansion follows Docker's shell lexer: `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}`,
  * `${VAR+alt}`; single quotes are literal, double quotes group and allow expansion, the escape character makes the
@@ -36,6 +39,21 @@ export interface Instruction {
   rest: string;
   /** Exec-form arguments when `rest` is a JSON string array (only for instructions that support it). */
   json?: string[];
+  /** Heredocs named on the line, in order (RUN, COPY, ADD only). */
+  heredocs?: Heredoc[];
+}
+
+/** A heredoc: `<<[-]["']NAME["']` on an instruction line and the lines after it up to `NAME`. */
+export interface Heredoc {
+  name: string;
+  /** The body, every line ending in a newline (tabs already stripped for `<<-`). */
+  body: string;
+  /** False for a quoted delimiter: the body is taken literally. */
+  expand: boolean;
+  /** `<<-`: leading tabs were stripped. */
+  chomp: boolean;
+  /** The word as written (`<<-"EOF"`), to find it in the command line. */
+  word: string;
 }
 
 export interface Stage {
@@ -49,6 +67,8 @@ export interface Stage {
 
 export interface Dockerfile {
   escape: string;
+  /** `# syntax=` as written (berth's builtin frontend is used whatever it names). */
+  syntax?: string;
   /** ARG instructions before the first FROM. */
   metaArgs: Instruction[];
   stages: Stage[];
@@ -62,6 +82,7 @@ export function parseError(line: number, msg: string): Error {
 export function parseDockerfile(text: string): Dockerfile {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let escape = '\\';
+  let syntax: string | undefined;
   let i = 0;
   // Parser directives: `# key=value` lines at the very top.
   const seen = new Set<string>();
@@ -74,7 +95,7 @@ export function parseDockerfile(text: string): Dockerfile {
     if (key === 'escape') {
       if (m[2] !== '\\' && m[2] !== '`') throw parseError(i + 1, `invalid escape token '${m[2]}' does not match ` + '` or \\');
       escape = m[2]!;
-    }
+    } else if (key === 'syntax') syntax = m[2]!;
   }
   const instructions: Instruction[] = [];
   while (i < lines.length) {
@@ -102,9 +123,64 @@ export function parseDockerfile(text: string): Dockerfile {
       i++;
       break;
     }
-    instructions.push(parseInstruction(logical.trim(), start));
+    const ins = parseInstruction(logical.trim(), start);
+    if (HEREDOC_CAPABLE.has(ins.cmd)) {
+      const docs = heredocWords(ins.json ? '' : ins.rest);
+      if (docs.length) {
+        ins.heredocs = [];
+        const bodies: string[] = [];
+        for (const d of docs) {
+          let body = '';
+          let closed = false;
+          while (i < lines.length) {
+            let l = lines[i++]!;
+            if (d.chomp) l = l.replace(/^\t+/, '');
+            if (l === d.name) {
+              closed = true;
+              break;
+            }
+            body += l + '\n';
+          }
+          if (!closed) throw parseError(start, `unterminated heredoc ${d.name}`);
+          bodies.push(body + d.name);
+          ins.heredocs.push({ ...d, body });
+        }
+        ins.original = `${ins.original}\n${bodies.join('\n')}`;
+      }
+    }
+    instructions.push(ins);
   }
-  return group(instructions, escape);
+  const df = group(instructions, escape);
+  if (syntax !== undefined) df.syntax = syntax;
+  return df;
+}
+
+const HEREDOC_CAPABLE = new Set(['RUN', 'COPY', 'ADD']);
+
+/** The heredoc words of a line, outside quotes: `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'`. */
+export function heredocWords(line: string): Array<Omit<Heredoc, 'body'>> {
+  const out: Array<Omit<Heredoc, 'body'>> = [];
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      quote = c;
+      continue;
+    }
+    if (c === '<' && line[i + 1] === '<' && line[i + 2] !== '<' && (i === 0 || line[i - 1] !== '<')) {
+      const m = /^<<(-?)(?:"([^"\s]+)"|'([^'\s]+)'|([A-Za-z0-9_.-]+))/.exec(line.slice(i));
+      if (m) {
+        const name = m[2] ?? m[3] ?? m[4]!;
+        out.push({ name, expand: m[4] !== undefined, chomp: m[1] === '-', word: m[0] });
+        i += m[0].length - 1;
+      }
+    }
+  }
+  return out;
 }
 
 function parseInstruction(line: string, lineNo: number): Instruction {
@@ -115,7 +191,7 @@ function parseInstruction(line: string, lineNo: number): Instruction {
   const flags: Instruction['flags'] = [];
   if (FLAGGED.has(cmd)) {
     for (;;) {
-      const f = /^--([a-zA-Z][a-zA-Z0-9-]*)(?:=(\S*))?(?:\s+|$)/.exec(rest);
+      const f = /^--([a-zA-Z][a-zA-Z0-9-]*)(?:=((?:"[^"]*"|'[^']*'|\S)*))?(?:\s+|$)/.exec(rest);
       if (!f) break;
       flags.push({ name: f[1]!.toLowerCase(), value: f[2] ?? 'true' });
       rest = rest.slice(f[0].length);

@@ -3,6 +3,7 @@
  * `images`, `rmi`, …) are registered here.
  */
 import type { Command } from '../command.js';
+import { buildCommand, builderCommand } from './build/build.js';
 import { containerCommand, containerShortcuts } from './container/index.js';
 import { imageCommand, imageShortcuts } from './image/index.js';
 import { networkCommand } from './network/index.js';
@@ -19,6 +20,8 @@ export const rootCommands: Command[] = [
   systemCommand,
   imageCommand,
   ...imageShortcuts,
+  buildCommand,
+  builderCommand,
   networkCommand,
   volumeCommand,
   containerCommand,

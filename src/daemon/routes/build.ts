@@ -1,36 +1,70 @@
 /**
- * Build routes: `POST /build` (the classic builder; the body is the build context tar, plain or compressed) and
- * `POST /build/prune`. HTTP ↔ Builder, nothing else.
+ * Build routes: `POST /build` (the body is the build context tar, plain or compressed) and `POST /build/prune`.
+ * HTTP ↔ Builder, nothing else.
  *
- * Progress is Docker's JSON-lines stream (`{"stream": ...}`, `{"aux": {"ID": ...}}`). The response starts with the
- * first message, so errors before any step (a bad Dockerfile, a missing one) are plain HTTP errors, as with dockerd;
- * later failures are an `errorDetail` message in the stream (with the RUN exit code the CLI exits with).
+ * Progress is Docker's JSON-lines stream (`{"stream": ...}`, `{"aux": {"ID": ...}}`), or per-step events with
+ * berth's `berthprogress=1` (see build/progress.ts). The response starts with the first message, so errors before
+ * any step (a bad Dockerfile, a missing one) are plain HTTP errors, as with dockerd; later failures are an
+ * `errorDetail` message in the stream (with the RUN exit code the CLI exits with, and for berth clients the step's
+ * last output lines).
+ *
+ * Secrets (`RUN --mount=type=secret`) come in the `X-Berth-Build-Secrets` header — base64 of a JSON object
+ * id → base64 value — since the classic API has no session channel for them; they stay in memory.
  */
 import { decodeText, type Schema } from '../../api/decode/schema.js';
-import { buildArgs as buildArgsSchema, buildLabels } from '../../api/types/build.js';
+import { buildArgs as buildArgsSchema, buildCacheFrom, buildLabels } from '../../api/types/build.js';
 import { invalidArgument, notImplemented } from '../../errdefs/index.js';
 import type { JsonStream, Router } from '../server/router.js';
 import { BuildError, Builder, type BuildMessage } from '../../build/builder.js';
+import { parseFilters } from '../../pkg/filters/filters.js';
+import { parseGoDuration } from '../../build/instructions.js';
 
 export function registerBuildRoutes(router: Router, builder: Builder): void {
   router.post('/build', async (ctx) => {
     const q = ctx.query;
-    if (q.string('remote')) {
-      ctx.req.resume();
-      throw notImplemented('building from a remote context is not supported by berth; send the context as the request body');
-    }
-    const tags = q.strings('t').filter(Boolean);
-    let buildArgs: Record<string, string | null>;
-    let labels: Record<string, string>;
+    let opts: Parameters<Builder['build']>[1];
     try {
-      buildArgs = jsonParam(q.string('buildargs'), buildArgsSchema, 'build args');
-      labels = jsonParam(q.string('labels'), buildLabels, 'labels');
-    } catch (e) {
-      ctx.req.resume();
-      throw e;
-    }
-    try {
+      if (q.string('remote')) throw notImplemented('building from a remote context is not supported by berth; send the context as the request body');
+      if (q.string('version') === '2') throw invalidArgument('BuildKit sessions (version=2) are not supported by berth; its builder speaks BuildKit\'s Dockerfile syntax through the classic API (version=1)');
+      const tags = q.strings('t').filter(Boolean);
       Builder.validateTags(tags);
+      const num = (name: string) => {
+        const v = q.int(name);
+        return v === undefined || v === 0 ? undefined : v;
+      };
+      opts = {
+        dockerfile: q.string('dockerfile') || 'Dockerfile',
+        tags,
+        buildArgs: jsonParam(q.string('buildargs'), buildArgsSchema, 'build args'),
+        labels: jsonParam(q.string('labels'), buildLabels, 'labels'),
+        cacheFrom: jsonParam<string[] | Record<string, never>>(q.string('cachefrom'), buildCacheFrom, 'cache from') as string[],
+        noCache: q.bool('nocache'),
+        noCacheFilter: (q.string('nocachefilter') ?? '').split(',').filter(Boolean),
+        rm: q.bool('rm', true),
+        forceRm: q.bool('forcerm'),
+        pull: q.bool('pull'),
+        target: q.string('target') || undefined,
+        quiet: q.bool('q'),
+        platform: q.string('platform') || undefined,
+        networkMode: q.string('networkmode') || undefined,
+        extraHosts: q.strings('extrahosts').flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+        resources: {
+          Memory: num('memory'),
+          MemorySwap: num('memswap'),
+          ShmSize: num('shmsize'),
+          CpuShares: num('cpushares'),
+          CpuPeriod: num('cpuperiod'),
+          CpuQuota: num('cpuquota'),
+          CpusetCpus: q.string('cpusetcpus') || undefined,
+          CpusetMems: q.string('cpusetmems') || undefined,
+        },
+        secrets: secretsHeader(ctx.req.headers['x-berth-build-secrets']),
+        structuredProgress: q.bool('berthprogress'),
+        signal: ctx.signal,
+      };
+      if (!Array.isArray(opts.cacheFrom)) opts.cacheFrom = [];
+      const nm = opts.networkMode;
+      if (nm && !['default', 'bridge', 'host', 'none'].includes(nm) && !nm.startsWith('container:') && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(nm)) throw invalidArgument(`invalid network mode: ${nm}`);
     } catch (e) {
       ctx.req.resume();
       throw e;
@@ -41,36 +75,44 @@ export function registerBuildRoutes(router: Router, builder: Builder): void {
       if (!out.closed) out.write(m);
     };
     try {
-      await builder.build(
-        ctx.req,
-        {
-          dockerfile: q.string('dockerfile') || 'Dockerfile',
-          tags,
-          buildArgs,
-          labels,
-          noCache: q.bool('nocache'),
-          rm: q.bool('rm', true),
-          forceRm: q.bool('forcerm'),
-          target: q.string('target') || undefined,
-          quiet: q.bool('q'),
-          networkMode: q.string('networkmode') || undefined,
-          signal: ctx.signal,
-        },
-        emit,
-      );
+      await builder.build(ctx.req, opts, emit);
     } catch (e) {
       ctx.req.resume();
       if (!out) throw e;
       const message = (e as Error).message;
       const code = e instanceof BuildError ? e.code : undefined;
-      out.write({ errorDetail: { ...(code !== undefined ? { code } : {}), message }, error: message });
+      const tail = (e as { tail?: string }).tail;
+      out.write({ errorDetail: { ...(code !== undefined ? { code } : {}), message }, error: message, ...(opts.structuredProgress && tail ? { berthTail: tail } : {}) });
     }
     out?.end();
   });
 
   router.post('/build/prune', async (ctx) => {
-    ctx.json(200, builder.prune());
+    const filters = parseFilters(ctx.query.string('filters'));
+    const all = ctx.query.bool('all');
+    const keep = ctx.query.int('keep-storage') ?? ctx.query.int('reserved-space');
+    filters.validate(['until', 'unused-for', 'type', 'id', 'description', 'private', 'shared', 'inuse']);
+    const u = filters.get('until')[0] ?? filters.get('unused-for')[0];
+    const until = u !== undefined ? untilCutoff(u) : undefined;
+    ctx.json(200, await builder.prune({ all, until, keepStorage: keep }));
   });
+}
+
+/** `until=` as a Go duration (`24h`: older than a day) or a timestamp. */
+function untilCutoff(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  if (!Number.isNaN(Date.parse(v))) return Date.parse(v);
+  return Date.now() - parseGoDuration(v) / 1e6;
+}
+
+function secretsHeader(h: string | string[] | undefined): Map<string, Buffer> | undefined {
+  if (!h || Array.isArray(h)) return undefined;
+  try {
+    const obj = JSON.parse(Buffer.from(h, 'base64').toString('utf8')) as Record<string, string>;
+    return new Map(Object.entries(obj).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  } catch {
+    throw invalidArgument('invalid X-Berth-Build-Secrets header: want base64 of a JSON object of base64 values');
+  }
 }
 
 /** A JSON query parameter decoded as dockerd does, with its `error reading <what>: ` prefix; absent → `{}`. */

@@ -27,6 +27,8 @@ export interface SystemProviders {
   imagesDf?: () => Promise<{ LayersSize: number; Images: Array<Record<string, unknown>> }>;
   containersDf?: () => Promise<Array<Record<string, unknown>>>;
   volumesDf?: () => Promise<Array<Record<string, unknown>>>;
+  /** Build cache records (the builder's). */
+  buildCacheDf?: () => Promise<Array<Record<string, unknown>>>;
 }
 
 export type CgroupVersion = '1' | '2';
@@ -113,7 +115,7 @@ export class SystemService {
     };
   }
 
-  /** `GET /system/df`: disk usage by images, containers, volumes (build cache is always empty: no builder yet). */
+  /** `GET /system/df`: disk usage by images, containers, volumes and the build cache. */
   async df(): Promise<Record<string, unknown>> {
     const images = (await this.providers.imagesDf?.()) ?? { LayersSize: 0, Images: [] };
     return {
@@ -121,7 +123,7 @@ export class SystemService {
       Images: images.Images,
       Containers: (await this.providers.containersDf?.()) ?? [],
       Volumes: (await this.providers.volumesDf?.()) ?? [],
-      BuildCache: [],
+      BuildCache: (await this.providers.buildCacheDf?.()) ?? [],
     };
   }
 

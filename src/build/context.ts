@@ -1,0 +1,314 @@
+/**
+ * The build context on the daemon side: the extracted context directory, `.dockerignore` (Docker's pattern rules),
+ * COPY/ADD sources (wildcards, symlinks followed in the context's scope), their content checksum (the cache key part:
+ * names, types, modes, sizes and bytes, never mtimes), and writing them into a layer (tar with owner and mode).
+ */
+import { createHash } from 'node:crypto';
+import fs, { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { tarFromEntries } from '../pkg/tar/writer.js';
+import type { TarHeader } from '../pkg/tar/header.js';
+import { ScopedFS } from '../pkg/securejoin/scoped.js';
+import { BuildError } from './errors.js';
+
+/** A source entry for COPY: a host path and its name relative to what was named in the instruction. */
+export interface SourceEntry {
+  host: string;
+  rel: string;
+  st: fs.Stats;
+}
+export interface Source {
+  /** The matched path (for error messages) and its base name. */
+  base: string;
+  isDir: boolean;
+  entries: SourceEntry[];
+  /** ADD of a local archive: extracted rather than copied. */
+  archive?: boolean;
+  /** The matched path relative to the source root (`a/b.txt`), for `--parents` and `--exclude`. */
+  rel?: string;
+}
+
+export async function readContextFile(ctxDir: string, name: string): Promise<string> {
+  const fsys = new ScopedFS(ctxDir);
+  const comps = await fsys.resolve('/' + name, true);
+  return fsp.readFile(fsys.hostPath(comps), 'utf8');
+}
+
+/** Docker's .dockerignore pattern → RegExp (`**` any depth, `*`/`?` within a component). */
+export function ignorePatternRegex(pattern: string): RegExp {
+  let p = path.posix.normalize(pattern.trim()).replace(/^\/+/, '').replace(/\/+$/, '');
+  if (p === '.') p = '';
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '*') {
+      if (p[i + 1] === '*') {
+        i++;
+        if (p[i + 1] === '/') {
+          i++;
+          re += '(?:.*/)?';
+        } else re += '.*';
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = p.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        re += '[' + p.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
+        i = end;
+      }
+    } else if (c === '\\' && i + 1 < p.length) re += '\\' + p[++i];
+    else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Parses .dockerignore text into ordered (regex, exclusion) rules. */
+export function parseDockerignore(text: string): Array<{ re: RegExp; negate: boolean }> {
+  const out: Array<{ re: RegExp; negate: boolean }> = [];
+  for (let line of text.split(/\r?\n/)) {
+    if (line.startsWith('#')) continue;
+    line = line.trim();
+    if (!line) continue;
+    const negate = line.startsWith('!');
+    if (negate) line = line.slice(1).trim();
+    if (!line) continue;
+    out.push({ re: ignorePatternRegex(line), negate });
+  }
+  return out;
+}
+
+/** True when `rel` (or one of its parent directories) is excluded by the rules (last match wins). */
+export function isIgnored(rules: Array<{ re: RegExp; negate: boolean }>, rel: string): boolean {
+  const comps = rel.split('/').filter(Boolean);
+  let ignored = false;
+  for (const r of rules) {
+    let hit = false;
+    for (let n = 1; n <= comps.length && !hit; n++) hit = r.re.test(comps.slice(0, n).join('/'));
+    if (hit) ignored = !r.negate;
+  }
+  return ignored;
+}
+
+/**
+ * Removes what the ignore file excludes from the extracted context (the CLI usually did this already):
+ * `<Dockerfile>.dockerignore` when it exists, else `.dockerignore`.
+ */
+export async function applyDockerignore(ctxDir: string, dockerfile = 'Dockerfile'): Promise<void> {
+  let text: string | undefined;
+  for (const f of [`${dockerfile}.dockerignore`, '.dockerignore']) {
+    try {
+      text = await readContextFile(ctxDir, f);
+      break;
+    } catch {
+      /* next */
+    }
+  }
+  if (text === undefined) return;
+  const rules = parseDockerignore(text);
+  if (!rules.length) return;
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await fsp.readdir(path.join(ctxDir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (isIgnored(rules, r)) {
+        // A later `!` rule may re-include something below an ignored directory: keep walking those.
+        if (e.isDirectory() && rules.some((x) => x.negate)) await walk(r);
+        else await fsp.rm(path.join(ctxDir, r), { recursive: true, force: true });
+      } else if (e.isDirectory()) await walk(r);
+    }
+  };
+  await walk('');
+}
+
+const hasWildcard = (s: string) => /[*?[]/.test(s);
+
+/** Resolves one COPY/ADD source in `fsys` (wildcards match over the tree). */
+export async function collectSources(fsys: ScopedFS, src: string, addArchives: boolean): Promise<Source[]> {
+  const clean = path.posix.normalize('/' + src);
+  const hosts: Array<{ host: string; base: string; rel: string }> = [];
+  if (hasWildcard(clean)) {
+    const re = ignorePatternRegex(clean);
+    const walk = async (rel: string): Promise<void> => {
+      let list: fs.Dirent[];
+      try {
+        list = await fsp.readdir(path.join(fsys.root, rel), { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of list) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        // A matched symlink is followed in the context's scope (moby's FollowSymlinkInScope), never on the host.
+        if (re.test(r)) hosts.push({ host: fsys.hostPath(await fsys.resolve('/' + r, true)), base: e.name, rel: r });
+        else if (e.isDirectory()) await walk(r);
+      }
+    };
+    await walk('');
+    if (!hosts.length) throw new BuildError(`COPY failed: no source files were specified`);
+  } else {
+    const comps = await fsys.resolve(clean, true);
+    const host = fsys.hostPath(comps);
+    try {
+      await fsp.lstat(host);
+    } catch {
+      throw new BuildError(`COPY failed: file not found in build context or excluded by .dockerignore: stat ${src.replace(/^\/+/, '')}: file does not exist`);
+    }
+    hosts.push({ host, base: path.posix.basename(clean) || '/', rel: clean.replace(/^\/+/, '') });
+  }
+  const out: Source[] = [];
+  for (const h of hosts) {
+    const st = await fsp.stat(h.host);
+    if (st.isDirectory()) {
+      const entries: SourceEntry[] = [];
+      const walk = async (dir: string, rel: string): Promise<void> => {
+        const names = (await fsp.readdir(dir)).sort();
+        for (const n of names) {
+          const p = path.join(dir, n);
+          const r = rel ? `${rel}/${n}` : n;
+          const s = await fsp.lstat(p);
+          entries.push({ host: p, rel: r, st: s });
+          if (s.isDirectory()) await walk(p, r);
+        }
+      };
+      await walk(h.host, '');
+      out.push({ base: h.base, isDir: true, entries, rel: h.rel });
+    } else {
+      const archive = addArchives && st.isFile() && (await isTarArchive(h.host));
+      out.push({ base: h.base, isDir: false, entries: [{ host: h.host, rel: '', st }], archive, rel: h.rel });
+    }
+  }
+  return out;
+}
+
+/** A local file ADD extracts: a plain tar or a gzip/zstd-compressed one. */
+async function isTarArchive(file: string): Promise<boolean> {
+  const fh = await fsp.open(file, 'r');
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    head = head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  const isUstar = (b: Buffer) => b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
+  if (isUstar(head)) return true;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const inner = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      const gz = createGunzip();
+      const rs = fs.createReadStream(file);
+      const done = () => {
+        rs.destroy();
+        gz.destroy();
+        resolve(Buffer.concat(chunks));
+      };
+      gz.on('data', (c: Buffer) => {
+        chunks.push(c);
+        n += c.length;
+        if (n >= 512) done();
+      });
+      gz.on('end', done);
+      gz.on('error', done);
+      rs.pipe(gz);
+    });
+    return isUstar(inner);
+  }
+  return false;
+}
+
+export async function hashSources(sources: Source[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const s of sources) {
+    h.update(`source ${s.base} ${s.isDir} ${!!s.archive}\n`);
+    for (const e of s.entries) {
+      const type = e.st.isDirectory() ? 'd' : e.st.isSymbolicLink() ? 'l' : e.st.isFile() ? 'f' : 'o';
+      h.update(`${e.rel}\0${type}\0${e.st.mode & 0o7777}\0${e.st.size}\0`);
+      if (type === 'l') h.update(await fsp.readlink(e.host));
+      if (type === 'f') {
+        for await (const chunk of fs.createReadStream(e.host)) h.update(chunk as Buffer);
+      }
+    }
+  }
+  return h.digest('hex');
+}
+
+export function tarOf(entries: SourceEntry[], name: (rel: string) => string, owner: { uid: number; gid: number }, chmod: number | undefined): Readable {
+  async function* gen() {
+    for (const e of entries) {
+      const st = e.st;
+      const header: Partial<TarHeader> & { name: string } = {
+        name: name(e.rel),
+        mode: chmod ?? st.mode & 0o7777,
+        uid: owner.uid,
+        gid: owner.gid,
+        mtime: st.mtime,
+      };
+      if (st.isDirectory()) yield { header: { ...header, type: 'dir' as const } };
+      else if (st.isSymbolicLink()) yield { header: { ...header, type: 'symlink' as const, linkname: await fsp.readlink(e.host) } };
+      else if (st.isFile()) yield { header: { ...header, type: 'file' as const, size: st.size }, body: fs.createReadStream(e.host) as AsyncIterable<Buffer> };
+    }
+  }
+  return tarFromEntries(gen());
+}
+
+export async function isDirScoped(fsys: ScopedFS, p: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(fsys.hostPath(await fsys.resolve(p, true)))).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** mkdir -p inside the scoped root; returns the host path. New directories get `owner` when given. */
+export async function mkdirScoped(fsys: ScopedFS, p: string, owner: { uid: number; gid: number } | undefined): Promise<string> {
+  const comps = await fsys.resolve(p, true);
+  let cur = fsys.root;
+  for (const c of comps) {
+    cur = path.join(cur, c);
+    try {
+      await fsp.mkdir(cur, { mode: 0o755 });
+      if (owner) await fsp.chown(cur, owner.uid, owner.gid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (!(await fsp.stat(cur)).isDirectory()) throw new BuildError(`mkdir ${p}: not a directory`);
+    }
+  }
+  return cur;
+}
+
+/** `--chown=user[:group]` looked up in the image's /etc/passwd and /etc/group (numbers pass through). */
+export async function lookupOwner(root: string, spec: string): Promise<{ uid: number; gid: number }> {
+  const [user, group] = spec.split(':') as [string, string | undefined];
+  const fsys = new ScopedFS(root);
+  const read = async (f: string) => {
+    try {
+      return (await fsys.readFile(f)).split('\n').map((l) => l.split(':'));
+    } catch {
+      return [];
+    }
+  };
+  let uid: number;
+  let gid: number;
+  if (/^\d+$/.test(user)) {
+    uid = Number(user);
+    gid = group === undefined ? uid : NaN;
+  } else {
+    const pw = (await read('/etc/passwd')).find((f) => f[0] === user);
+    if (!pw) throw new BuildError(`unable to convert uid/gid chown string to host mapping: can't find uid for user ${user}: no such user: ${user}`);
+    uid = Number(pw[2]);
+    gid = Number(pw[3]);
+  }
+  if (group !== undefined) {
+    if (/^\d+$/.test(group)) gid = Number(group);
+    else {
+      const gr = (await read('/etc/group')).find((f) => f[0] === group);
+      if (!gr) throw new BuildError(`unable to convert uid/gid chown string to host mapping: can't find gid for group ${group}: no such group: ${group}`);
+      gid = Number(gr[2]);
+    }
+  }
+  return { uid, gid };
+}
+
