@@ -719,20 +719,21 @@ class BuildRun {
       const layerCount = diffs.length + (next.empty_layer ? 0 : 1);
       if (src.layers.length < layerCount) continue;
       const layer = next.empty_layer ? undefined : src.layers[layerCount - 1];
-      return this.newImage(st, createdBy, layer, undefined, next.created);
+      return this.newImage(st, createdBy, layer, { createdAt: next.created });
     }
     return undefined;
   }
 
   // -------------------------------------------------------------------------------------------- image creation
 
-  private async newImage(st: StageState, createdBy: string, layer: LayerRecord | undefined, lease?: string, createdAt?: string, container?: string): Promise<string> {
-    const created = createdAt ?? new Date().toISOString();
+  private async newImage(st: StageState, createdBy: string, layer: LayerRecord | undefined, o: { lease?: string; createdAt?: string; container?: string; stepCmd?: string[] } = {}): Promise<string> {
+    const { lease, container } = o;
+    const created = o.createdAt ?? new Date().toISOString();
     const cfg = st.image;
     const history: HistoryEntry[] = [...(cfg.history ?? []), { created, created_by: createdBy, ...(layer ? {} : { empty_layer: true }) }];
     const layers = layer ? [...st.layers, layer] : st.layers;
     // ContainerConfig: the step's container config (its Cmd is the step), which API < 1.45 clients read.
-    const stepCmd = createdBy.startsWith('/bin/sh -c #(nop) ') ? ['/bin/sh', '-c', createdBy.slice('/bin/sh -c '.length)] : createdBy.split(' ');
+    const stepCmd = o.stepCmd ?? ['/bin/sh', '-c', createdBy.replace(/^\/bin\/sh -c /, '')];
     const next: ImageConfig = {
       ...cfg,
       created,
@@ -797,11 +798,11 @@ class BuildRun {
     }
   }
 
-  private async commitSnapshot(st: StageState, snapKey: string, parentChain: Digest | undefined, createdBy: string, lease: string, container?: string): Promise<{ id: string; size: number }> {
+  private async commitSnapshot(st: StageState, snapKey: string, parentChain: Digest | undefined, createdBy: string, lease: string, run?: { container: string; stepCmd: string[] }): Promise<{ id: string; size: number }> {
     const upper = await this.d.images.snapshots.writableDir(snapKey);
     const layer = await this.d.images.importLayer(commitLayer(upper, this.signal), { parentChain, lease, signal: this.signal });
     const empty = layer.diffID === EMPTY_TAR_DIFF_ID;
-    const id = await this.newImage(st, createdBy, empty ? undefined : { diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }, lease, undefined, container);
+    const id = await this.newImage(st, createdBy, empty ? undefined : { diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }, { lease, ...(run ?? {}) });
     return { id, size: empty ? 0 : layer.blobSize ?? 0 };
   }
 
@@ -906,13 +907,14 @@ class BuildRun {
         fs.writeFileSync(file, script.body, { mode: 0o755 });
         hostMounts.push({ Type: 'bind', Source: file, Target: `/dev/pipes/${script.name}`, ReadOnly: true });
       }
-      await this.runContainer(st, cmd, [...argEnv, ...secretEnv, ...(cfg.Env ?? [])], hostMounts, network, key, createdBy, sc, mounts.filter((m) => m.target).map((m) => m.target));
+      const stepCmd = argEnv.length ? [`|${argEnv.length}`, ...argEnv, ...cmd] : cmd;
+      await this.runContainer(st, cmd, [...argEnv, ...secretEnv, ...(cfg.Env ?? [])], hostMounts, network, key, createdBy, stepCmd, sc, mounts.filter((m) => m.target).map((m) => m.target));
     } finally {
       for (const r of releases.reverse()) await r();
     }
   }
 
-  private async runContainer(st: StageState, cmd: string[], env: string[], mounts: Array<Record<string, unknown>>, network: string | undefined, key: string, createdBy: string, sc: StepCtx, stubs: string[]): Promise<void> {
+  private async runContainer(st: StageState, cmd: string[], env: string[], mounts: Array<Record<string, unknown>>, network: string | undefined, key: string, createdBy: string, stepCmd: string[], sc: StepCtx, stubs: string[]): Promise<void> {
     const cfg = st.image.config ?? {};
     const networkMode = network === 'none' || network === 'host' ? network : this.opts.networkMode && this.opts.networkMode !== 'default' ? this.opts.networkMode : undefined;
     const { Id } = await this.d.containers.create(undefined, {
@@ -971,7 +973,7 @@ class BuildRun {
       const lease = await this.d.images.leases.create();
       try {
         const chains = chainIDs(st.layers.map((l) => l.diffID));
-        const { id, size } = await this.commitSnapshot(st, Id, chains[chains.length - 1], createdBy, lease.id, Id.replace(/^sha256:/, ''));
+        const { id, size } = await this.commitSnapshot(st, Id, chains[chains.length - 1], createdBy, lease.id, { container: Id.replace(/^sha256:/, ''), stepCmd });
         this.cache.set(key, id, { description: sc.name, size });
         ok = true;
         if (this.opts.rm !== false || this.opts.forceRm) {

@@ -124,12 +124,12 @@ test('RUN --mount=type=secret (berth build --secret): readable in the step, abse
   const secretFile = path.join(work, 'token.txt');
   fs.writeFileSync(secretFile, 'S3CRET-VALUE-42');
   const dir = context('secret', {
-    Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=token sha256sum /run/secrets/token | cut -c1-64 > /hash.txt\nRUN --mount=type=secret,id=token,env=TOKEN test "$TOKEN" = S3CRET-VALUE-42\n',
+    Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=token sha256sum /run/secrets/token | cut -c1-64 > /hash.txt\nRUN --mount=type=secret,id=token,env=TOKEN printf %s "$TOKEN" | sha256sum | cut -c1-64 > /envhash.txt\n',
   });
   const r = await berth(['build', '--progress=plain', '--secret', `id=token,src=${secretFile}`, '-t', 'secret:1', dir]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const want = createHash('sha256').update('S3CRET-VALUE-42').digest('hex');
-  assert.equal((await runOut('secret:1', 'cat /hash.txt')).trim(), want);
+  assert.equal(await runOut('secret:1', 'cat /hash.txt /envhash.txt'), `${want}\n${want}\n`);
   // every layer and the config, as `docker save` writes them
   const saved = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
