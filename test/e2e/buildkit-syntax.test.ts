@@ -333,3 +333,30 @@ test('berth build: -o type=local and type=tar, --iidfile, --metadata-file, -q, -
   assert.match(bad.stderr, /> \[stage-0 2\/2\] RUN echo line-before-failure && exit 3:\nline-before-failure\n/);
   assert.match(bad.stderr, /ERROR: failed to solve: process "\/bin\/sh -c echo line-before-failure && exit 3" did not complete successfully: exit code: 3/);
 });
+
+test('POST /build honours extrahosts, memory, shmsize and networkmode=container: (docker CLI flags)', async () => {
+  const peer = await live.docker(['run', '-d', 'busybox', 'sleep', '120']);
+  assert.equal(peer.code, 0, peer.stderr);
+  const id = peer.stdout.trim();
+  try {
+    const peerIp = (await live.docker(['exec', id, 'sh', '-c', "ip -o -4 addr show eth0 | awk '{print $4}'"])).stdout.trim();
+    const dir = context('hostcfg', {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN grep buildhost /etc/hosts > /hosts.txt',
+        "RUN df -k /dev/shm | tail -1 | awk '{print $2}' > /shm.txt",
+        'RUN (cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max) > /mem.txt',
+        "RUN ip -o -4 addr show eth0 | awk '{print $4}' > /ip.txt",
+        '',
+      ].join('\n'),
+    });
+    const r = await docker(['build', '--add-host', 'buildhost:10.1.2.3', '--memory', '96m', '--shm-size', '32m', '--network', `container:${id}`, '-t', 'hostcfg:1', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(await runOut('hostcfg:1', 'cat /hosts.txt'), /10\.1\.2\.3\s+buildhost/);
+    assert.equal((await runOut('hostcfg:1', 'cat /shm.txt')).trim(), String(32 * 1024));
+    assert.equal((await runOut('hostcfg:1', 'cat /mem.txt')).trim(), String(96 * 1024 * 1024));
+    assert.equal((await runOut('hostcfg:1', 'cat /ip.txt')).trim(), peerIp);
+  } finally {
+    await live.docker(['rm', '-f', id]);
+  }
+});

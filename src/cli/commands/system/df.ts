@@ -8,7 +8,7 @@ interface DfResponse {
   Images: Array<{ Size: number; SharedSize: number; Containers: number }> | null;
   Containers: Array<{ SizeRw?: number; State: string }> | null;
   Volumes: Array<{ UsageData?: { Size: number; RefCount: number } | null }> | null;
-  BuildCache: unknown[] | null;
+  BuildCache: Array<{ Size?: number; InUse?: boolean; Shared?: boolean }> | null;
 }
 
 /** One row: the fields docker's `system df --format` exposes. */
@@ -26,6 +26,13 @@ function reclaimable(bytes: number, total: number, withPercent: boolean): string
   return `${humanSize(bytes)} (${pct}%)`;
 }
 
+/** docker's build cache row: size of every record, reclaimable what is neither in use nor shared. */
+function buildCacheRow(bc: NonNullable<DfResponse['BuildCache']>): DfRow {
+  const size = bc.reduce((s, c) => s + (c.Size ?? 0), 0);
+  const free = bc.filter((c) => !c.InUse && !c.Shared).reduce((s, c) => s + (c.Size ?? 0), 0);
+  return { Type: 'Build Cache', TotalCount: String(bc.length), Active: String(bc.filter((c) => c.InUse).length), Size: humanSize(size), Reclaimable: humanSize(free) };
+}
+
 export function dfRows(df: DfResponse): DfRow[] {
   const images = df.Images ?? [];
   const activeImages = images.filter((i) => i.Containers > 0);
@@ -40,7 +47,7 @@ export function dfRows(df: DfResponse): DfRow[] {
     { Type: 'Images', TotalCount: String(images.length), Active: String(activeImages.length), Size: humanSize(df.LayersSize), Reclaimable: reclaimable(imageReclaim, df.LayersSize, true) },
     { Type: 'Containers', TotalCount: String(containers.length), Active: String(containers.filter((c) => c.State === 'running').length), Size: humanSize(cSize), Reclaimable: reclaimable(cReclaim, cSize, true) },
     { Type: 'Local Volumes', TotalCount: String(volumes.length), Active: String(volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length), Size: humanSize(vSize), Reclaimable: reclaimable(vReclaim, vSize, true) },
-    { Type: 'Build Cache', TotalCount: String((df.BuildCache ?? []).length), Active: '0', Size: '0B', Reclaimable: '0B' },
+    buildCacheRow(df.BuildCache ?? []),
   ];
 }
 
