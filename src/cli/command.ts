@@ -34,6 +34,8 @@ export interface Command {
   maxArgs?: number;
   subcommands?: Command[];
   hidden?: boolean;
+  /** The command parses its own flags (`compose`, whose global flags come before its subcommand): args arrive untouched. */
+  rawArgs?: boolean;
   run?(ctx: CliContext, args: string[], flags: FlagValues, set: Set<string>): Promise<number | void>;
 }
 

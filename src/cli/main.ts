@@ -149,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
   const flagSpecs = [...(cmd.flags ?? []), { name: 'help', type: 'bool', description: 'Print usage' } as FlagSpec];
   let parsed;
   try {
-    parsed = parseFlags(args, flagSpecs, { interspersed: cmd.interspersed ?? true });
+    parsed = cmd.rawArgs ? { args, values: {}, set: new Set<string>() } : parseFlags(args, flagSpecs, { interspersed: cmd.interspersed ?? true });
   } catch (e) {
     if (!(e instanceof FlagError)) throw e;
     process.stderr.write(`${e.message}\n\nUsage:  ${usageLine(chain)}\n\nRun '${cmdPath} --help' for more information\n`);
@@ -160,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const n = parsed.args.length;
-  if ((cmd.minArgs !== undefined && n < cmd.minArgs) || (cmd.maxArgs !== undefined && n > cmd.maxArgs)) {
+  if (!cmd.rawArgs && ((cmd.minArgs !== undefined && n < cmd.minArgs) || (cmd.maxArgs !== undefined && n > cmd.maxArgs))) {
     const rule =
       cmd.minArgs === cmd.maxArgs
         ? `exactly ${cmd.minArgs} argument${cmd.minArgs === 1 ? '' : 's'}`

@@ -4,6 +4,7 @@
  */
 import type { Command } from '../command.js';
 import { buildCommand, builderCommand } from './build/build.js';
+import { composeCommand } from './compose/index.js';
 import { containerCommand, containerShortcuts } from './container/index.js';
 import { imageCommand, imageShortcuts } from './image/index.js';
 import { networkCommand } from './network/index.js';
@@ -26,4 +27,5 @@ export const rootCommands: Command[] = [
   volumeCommand,
   containerCommand,
   ...containerShortcuts,
+  composeCommand,
 ];

@@ -3,13 +3,14 @@
  * compose-spec/compose-spec) with ajv. Errors are worded as Compose v2 words them and name the file and the field:
  * `validating compose.yaml: services.web additional properties 'foo' not allowed`.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import AjvModule, { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 
-// ajv is CommonJS: under NodeNext its class is the module's `default` export.
-const Ajv = AjvModule.default;
 
 export class ComposeValidationError extends Error {}
 
@@ -27,13 +28,55 @@ function schemaPath(): string {
   }
 }
 
+/** The user's cache directory (XDG_CACHE_HOME or ~/.cache), never a shared one: the cache holds code we run. */
+function cacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'berth');
+}
+
+/** Only code in a file and directory of our own that nobody else may write is evaluated. */
+function ownedByUs(p: string): boolean {
+  const st = fs.lstatSync(p);
+  return st.uid === (process.getuid?.() ?? st.uid) && (st.mode & 0o022) === 0 && !st.isSymbolicLink();
+}
+
+/**
+ * Compiling the spec's schema costs ~0.5 s, more than the rest of a `compose ps`. So the compiled validator is kept
+ * as ajv "standalone" code in a cache file keyed by the schema's hash, and later runs only evaluate that code.
+ */
 function compiled(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(fs.readFileSync(schemaPath(), 'utf8'));
-    // The schema names draft-07 by an https URL ajv does not know; ajv's default dialect is draft-07 anyway.
-    delete schema.$schema;
-    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
-    validator = ajv.compile(schema);
+  if (validator) return validator;
+  const text = fs.readFileSync(schemaPath(), 'utf8');
+  const key = crypto.createHash('sha256').update(text).update(String((createRequire(import.meta.url)('ajv/package.json') as { version: string }).version)).digest('hex').slice(0, 16);
+  const cacheFile = path.join(cacheDir(), `compose-spec-validator-${key}.cjs`);
+  const require = createRequire(import.meta.url);
+  const evaluate = (code: string): ValidateFunction => {
+    const mod = { exports: {} as Record<string, unknown> };
+    new Function('require', 'module', 'exports', code)(require, mod, mod.exports);
+    return (mod.exports.default ?? mod.exports) as ValidateFunction;
+  };
+  try {
+    if (!ownedByUs(path.dirname(cacheFile)) || !ownedByUs(cacheFile)) throw new Error('untrusted cache');
+    validator = evaluate(fs.readFileSync(cacheFile, 'utf8'));
+    return validator;
+  } catch {
+    /* no cache yet (or a broken one): compile */
+  }
+  const schema = JSON.parse(text);
+  // The schema names draft-07 by an https URL ajv does not know; ajv's default dialect is draft-07 anyway.
+  delete schema.$schema;
+  // ajv itself (~0.2 s to import) is loaded only when there is no cached validator.
+  const Ajv = (require('ajv') as typeof import('ajv')).default;
+  const standaloneCode = (require('ajv/dist/standalone') as { default: (ajv: unknown, v: ValidateFunction) => string }).default;
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { source: true } });
+  validator = ajv.compile(schema);
+  try {
+    const code = standaloneCode(ajv, validator);
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, code, { mode: 0o600 });
+    fs.renameSync(tmp, cacheFile);
+  } catch {
+    /* a read-only or full tmp only costs the next run the compile again */
   }
   return validator!;
 }

@@ -1,0 +1,334 @@
+/**
+ * Project lifecycle: up, down, create, start, stop, restart, kill, rm, pause, unpause, wait — each through
+ * ProjectRunner (src/compose/apply.ts) in dependency order, with Compose v2's progress lines and errors.
+ */
+import { ComposeError, ProjectRunner } from '../../../compose/apply.js';
+import { stopTimeout } from '../../../compose/convert.js';
+import type { ContainerSummary } from '../../../compose/engine.js';
+import { L } from '../../../compose/labels.js';
+import { withDependencies } from '../../../compose/plan.js';
+import { CliExit } from '../../command.js';
+import type { ComposeCommand } from './command.js';
+import { timeoutFlag } from './command.js';
+import { modelError, type ComposeContext } from './context.js';
+import { displayName, LogPrinter } from './log-printer.js';
+
+function cname(c: ContainerSummary): string {
+  return (c.Names?.[0] ?? c.Id).replace(/^\//, '');
+}
+
+function parseScale(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const m = /^([^=]+)=(\d+)$/.exec(v);
+    if (!m) throw new CliExit(1, `invalid --scale option "${v}": expected SERVICE=NUM`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Runs an operation that reports progress, turning compose errors into exit 1 with the message. */
+async function withProgress<T>(r: ProjectRunner, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    r.progress.stop();
+    if (e instanceof ComposeError) throw new CliExit(1, e.message);
+    throw e;
+  } finally {
+    r.progress.stop();
+  }
+}
+
+/** Project containers of the named services (all when none named); unknown names are an error. */
+async function selected(c: ComposeContext, r: ProjectRunner, services: string[], opts: { all?: boolean; oneoff?: boolean } = {}): Promise<ContainerSummary[]> {
+  for (const s of services) if (!r.project.services[s] && !r.project.disabled[s]) throw new CliExit(1, `no such service: ${s}`);
+  const list = await r.containers({ all: opts.all ?? true, oneoff: opts.oneoff ?? false });
+  void c;
+  return services.length ? list.filter((x) => services.includes(x.Labels[L.service])) : list;
+}
+
+const upFlags = [
+  { name: 'detach', short: 'd', type: 'bool', description: 'Detached mode: Run containers in the background' },
+  { name: 'build', type: 'bool', description: 'Build images before starting containers' },
+  { name: 'no-build', type: 'bool', description: "Don't build an image, even if it's policy" },
+  { name: 'pull', type: 'string', description: 'Pull image before running ("always"|"missing"|"never")', default: 'policy' },
+  { name: 'force-recreate', type: 'bool', description: "Recreate containers even if their configuration and image haven't changed" },
+  { name: 'no-recreate', type: 'bool', description: "If containers already exist, don't recreate them. Incompatible with --force-recreate." },
+  { name: 'no-deps', type: 'bool', description: "Don't start linked services" },
+  { name: 'no-start', type: 'bool', description: "Don't start the services after creating them" },
+  { name: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+  { name: 'scale', type: 'list', description: 'Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.' },
+  { name: 'wait', type: 'bool', description: 'Wait for services to be running|healthy. Implies detached mode.' },
+  { name: 'wait-timeout', type: 'int', description: 'Maximum duration in seconds to wait for the project to be running|healthy' },
+  { name: 'abort-on-container-exit', type: 'bool', description: 'Stops all containers if any container was stopped. Incompatible with -d' },
+  { name: 'abort-on-container-failure', type: 'bool', description: 'Stops all containers if any container exited with failure. Incompatible with -d' },
+  { name: 'exit-code-from', type: 'string', description: 'Return the exit code of the selected service container. Implies --abort-on-container-exit' },
+  { name: 'attach-dependencies', type: 'bool', description: 'Automatically attach to log output of dependent services' },
+  { name: 'no-color', type: 'bool', description: 'Produce monochrome output' },
+  { name: 'no-log-prefix', type: 'bool', description: "Don't print prefix in logs" },
+  { name: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' },
+  { name: 'timestamps', type: 'bool', description: 'Show timestamps' },
+  { name: 'renew-anon-volumes', short: 'V', type: 'bool', description: 'Recreate anonymous volumes instead of retrieving data from the previous containers' },
+  { name: 'always-recreate-deps', type: 'bool', description: 'Recreate dependent containers. Incompatible with --no-recreate.' },
+  timeoutFlag,
+] as ComposeCommand['flags'];
+
+export const upCommand: ComposeCommand = {
+  name: 'up',
+  usage: 'up [OPTIONS] [SERVICE...]',
+  description: 'Create and start containers',
+  flags: upFlags,
+  async run(c, args, f) {
+    const detach = f.detach === true || f.wait === true;
+    const exitFrom = f['exit-code-from'] as string | undefined;
+    const abort = f['abort-on-container-exit'] === true || !!exitFrom;
+    if (detach && abort) throw new CliExit(1, '--abort-on-container-exit and --detach are incompatible');
+    if (f['force-recreate'] && f['no-recreate']) throw new CliExit(1, '--force-recreate and --no-recreate are incompatible');
+    const project = c.project(args);
+    if (exitFrom && !project.services[exitFrom]) throw new CliExit(1, `no such service: ${exitFrom}`);
+    const r = await c.runner(project);
+    const started = Math.floor(Date.now() / 1000);
+    const pull = f.pull as string;
+    if (!['always', 'missing', 'never', 'build', 'policy'].includes(pull)) throw new CliExit(1, `invalid --pull option "${pull}"`);
+    await withProgress(r, () =>
+      r.up({
+        services: args,
+        noDeps: f['no-deps'] === true,
+        forceRecreate: f['force-recreate'] === true,
+        noRecreate: f['no-recreate'] === true,
+        noStart: f['no-start'] === true,
+        build: f.build === true,
+        noBuild: f['no-build'] === true,
+        pull: pull as 'always',
+        scale: parseScale(f.scale as string[]),
+        removeOrphans: f['remove-orphans'] === true,
+        timeout: f.timeout as number | undefined,
+        wait: f.wait === true,
+        waitTimeout: f['wait-timeout'] as number | undefined,
+      }),
+    );
+    if (detach || f['no-start'] === true) return 0;
+    return attachUntilExit(c, r, args.length && !f['attach-dependencies'] ? args : withDependencies(project.services, args), {
+      since: started,
+      abort,
+      abortOnFailure: f['abort-on-container-failure'] === true,
+      exitFrom,
+      color: f['no-color'] !== true && c.ansi(c.cli.stdout),
+      prefix: f['no-log-prefix'] !== true,
+      timeout: f.timeout as number | undefined,
+    });
+  },
+};
+
+/**
+ * Attached `up`: follows every container's output with prefixes until they have all exited (or, with
+ * --abort-on-container-exit, until the first one does); Ctrl-C stops the project as Compose does.
+ */
+async function attachUntilExit(
+  c: ComposeContext,
+  r: ProjectRunner,
+  services: string[],
+  o: { since: number; abort: boolean; abortOnFailure: boolean; exitFrom?: string; color: boolean; prefix: boolean; timeout?: number },
+): Promise<number> {
+  const engine = r.engine;
+  const list = (await r.containers({ oneoff: false })).filter((x) => services.includes(x.Labels[L.service]));
+  const printer = new LogPrinter(c.cli.stdout, { color: o.color, prefix: o.prefix });
+  const abortLogs = new AbortController();
+  for (const x of list) printer.register(displayName(x, r.name));
+  c.cli.stdout.write(`Attaching to ${list.map((x) => displayName(x, r.name)).join(', ')}\n`);
+  let stopping = false;
+  let exitCode = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((res) => (resolveDone = res));
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    const p = c.progress();
+    const runner = new ProjectRunner(r.project, engine, p);
+    const all = await runner.containers({ oneoff: false, all: false });
+    await runner.eachService(all, 'stop', async (x) => {
+      p.event('Container', cname(x), 'Stopping');
+      await engine.stop(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], o.timeout)).catch(() => {});
+      p.event('Container', cname(x), 'Stopped', { done: true });
+    });
+    p.stop();
+  };
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    c.cli.stderr.write('Gracefully stopping... (press Ctrl+C again to force)\n');
+    exitCode = 130;
+    stopAll().then(resolveDone, resolveDone);
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  let remaining = list.length;
+  const pumps = list.map(async (x) => {
+    const name = displayName(x, r.name);
+    const tty = (await engine.inspect(x.Id)).Config.Tty === true;
+    const logs = engine.logs(x.Id, { follow: true, since: String(o.since) }, abortLogs.signal);
+    const pump = logs.then((s) => printer.pump(name, s, tty)).catch(() => {});
+    const code = await engine.wait(x.Id, 'not-running').catch(() => -1);
+    await Promise.race([pump, new Promise((res) => setTimeout(res, 500))]);
+    if (!stopping) c.cli.stdout.write(`${name} exited with code ${code}\n`);
+    if (o.exitFrom ? x.Labels[L.service] === o.exitFrom : false) exitCode = code;
+    remaining--;
+    if (!stopping && (o.abort || (o.abortOnFailure && code !== 0))) {
+      if (!o.exitFrom && code !== 0) exitCode = code;
+      c.cli.stdout.write(`Aborting on container exit...\n`);
+      await stopAll();
+      resolveDone();
+    }
+    if (remaining === 0) resolveDone();
+  });
+  if (!list.length) resolveDone();
+  await done;
+  abortLogs.abort();
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigint);
+  void pumps;
+  return exitCode;
+}
+
+export const downCommand: ComposeCommand = {
+  name: 'down',
+  usage: 'down [OPTIONS] [SERVICES]',
+  description: 'Stop and remove containers, networks',
+  flags: [
+    { name: 'volumes', short: 'v', type: 'bool', description: 'Remove named volumes declared in the "volumes" section of the Compose file and anonymous volumes attached to containers' },
+    { name: 'rmi', type: 'string', description: 'Remove images used by services. "local" remove only images that don\'t have a custom tag ("local"|"all")' },
+    { name: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+    timeoutFlag,
+  ],
+  async run(c, args, f) {
+    const rmi = f.rmi as string | undefined;
+    if (rmi && rmi !== 'all' && rmi !== 'local') throw new CliExit(1, `invalid value for --rmi: ${rmi}`);
+    let project;
+    try {
+      project = c.project();
+    } catch (e) {
+      // Without a compose file, `-p NAME down` still works from the labels alone.
+      const name = (c.global['project-name'] as string | undefined) || process.env.COMPOSE_PROJECT_NAME;
+      if (!name) throw e;
+      project = { name, workingDir: process.cwd(), configFiles: [], envFiles: [], services: {}, disabled: {}, networks: {}, volumes: {}, secrets: {}, configs: {} };
+    }
+    const r = await c.runner(project);
+    await withProgress(r, () => r.down({ volumes: f.volumes === true, removeOrphans: f['remove-orphans'] === true || !Object.keys(project.services).length, rmi: rmi as 'all' | undefined, timeout: f.timeout as number | undefined, services: args }));
+  },
+};
+
+export const createCommand: ComposeCommand = {
+  name: 'create',
+  usage: 'create [OPTIONS] [SERVICE...]',
+  description: 'Creates containers for a service',
+  flags: upFlags!.filter((x) => ['build', 'no-build', 'pull', 'force-recreate', 'no-recreate', 'remove-orphans', 'scale', 'quiet-pull'].includes(x.name)),
+  async run(c, args, f) {
+    const project = c.project(args);
+    const r = await c.runner(project);
+    await withProgress(r, () =>
+      r.up({ services: args, noStart: true, build: f.build === true, noBuild: f['no-build'] === true, forceRecreate: f['force-recreate'] === true, noRecreate: f['no-recreate'] === true, pull: f.pull as 'always', scale: parseScale(f.scale as string[]), removeOrphans: f['remove-orphans'] === true }),
+    );
+  },
+};
+
+function simple(name: string, description: string, verb: string, done: string, op: (r: ProjectRunner, x: ContainerSummary, f: Record<string, unknown>) => Promise<void>, opts: { order?: 'start' | 'stop'; flags?: ComposeCommand['flags']; filter?: (x: ContainerSummary) => boolean } = {}): ComposeCommand {
+  return {
+    name,
+    usage: `${name} [OPTIONS] [SERVICE...]`,
+    description,
+    flags: opts.flags,
+    async run(c, args, f) {
+      const project = c.project(args);
+      const r = await c.runner(project);
+      const list = (await selected(c, r, args)).filter(opts.filter ?? (() => true));
+      await withProgress(r, () =>
+        r.eachService(list, opts.order ?? 'start', async (x) => {
+          r.progress.event('Container', cname(x), verb);
+          await op(r, x, f);
+          r.progress.event('Container', cname(x), done, { done: true });
+        }),
+      );
+    },
+  };
+}
+
+export const startCommand = simple('start', 'Start services', 'Starting', 'Started', (r, x) => r.engine.start(x.Id), { filter: (x) => x.State !== 'running' });
+export const stopCommand = simple('stop', 'Stop services', 'Stopping', 'Stopped', (r, x, f) => r.engine.stop(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined)), { order: 'stop', flags: [timeoutFlag], filter: (x) => x.State === 'running' || x.State === 'paused' || x.State === 'restarting' });
+export const restartCommand = simple('restart', 'Restart service containers', 'Restarting', 'Started', (r, x, f) => r.engine.restart(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined)), { flags: [timeoutFlag, { name: 'no-deps', type: 'bool', description: "Don't restart dependent services" }] });
+export const pauseCommand = simple('pause', 'Pause services', 'Pausing', 'Paused', (r, x) => r.engine.pause(x.Id), { filter: (x) => x.State === 'running' });
+export const unpauseCommand = simple('unpause', 'Unpause services', 'Unpausing', 'Unpaused', (r, x) => r.engine.unpause(x.Id), { filter: (x) => x.State === 'paused' });
+export const killCommand = simple('kill', 'Force stop service containers', 'Killing', 'Killed', (r, x, f) => r.engine.kill(x.Id, (f.signal as string) || 'SIGKILL'), {
+  order: 'stop',
+  flags: [
+    { name: 'signal', short: 's', type: 'string', description: 'SIGNAL to send to the container', default: 'SIGKILL' },
+    { name: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+  ],
+  filter: (x) => x.State === 'running' || x.State === 'paused' || x.State === 'restarting',
+});
+
+export const rmCommand: ComposeCommand = {
+  name: 'rm',
+  usage: 'rm [OPTIONS] [SERVICE...]',
+  description: 'Removes stopped service containers',
+  flags: [
+    { name: 'force', short: 'f', type: 'bool', description: "Don't ask to confirm removal" },
+    { name: 'stop', short: 's', type: 'bool', description: 'Stop the containers, if required, before removing' },
+    { name: 'volumes', short: 'v', type: 'bool', description: 'Remove any anonymous volumes attached to containers' },
+  ],
+  async run(c, args, f) {
+    const project = c.project(args);
+    const r = await c.runner(project);
+    let list = await selected(c, r, args);
+    if (f.stop === true) {
+      await withProgress(r, () => r.eachService(list.filter((x) => x.State === 'running'), 'stop', async (x) => {
+        r.progress.event('Container', cname(x), 'Stopping');
+        await r.engine.stop(x.Id, stopTimeout(project.services[x.Labels[L.service]]));
+        r.progress.event('Container', cname(x), 'Stopped', { done: true });
+      }));
+      list = await selected(c, r, args);
+    }
+    const stopped = list.filter((x) => x.State !== 'running' && x.State !== 'paused' && x.State !== 'restarting');
+    if (!stopped.length) {
+      c.cli.stderr.write('No stopped containers\n');
+      return;
+    }
+    if (f.force !== true) {
+      c.cli.stdout.write(`Going to remove ${stopped.map(cname).join(', ')}\n`);
+      if (!c.cli.stdin.isTTY) throw new CliExit(1, 'confirmation required: use -f to remove without asking');
+      c.cli.stdout.write('? Are you sure you want to remove them? (y/N) ');
+      const { readLine } = await import('../container/util.js');
+      const answer = (await readLine(c.cli.stdin)).trim().toLowerCase();
+      if (answer !== 'y' && answer !== 'yes') return;
+    }
+    await withProgress(r, () => Promise.all(stopped.map((x) => r.removeContainer(x, { volumes: f.volumes === true }))).then(() => undefined));
+  },
+};
+
+export const waitCommand: ComposeCommand = {
+  name: 'wait',
+  usage: 'wait SERVICE [SERVICE...] [OPTIONS]',
+  description: 'Block until containers of all (or specified) services stop.',
+  minArgs: 1,
+  flags: [{ name: 'down-project', type: 'bool', description: 'Drops project when the first container stops' }],
+  async run(c, args, f) {
+    const project = c.project(args);
+    const r = await c.runner(project);
+    const list = await selected(c, r, args);
+    let first = 0;
+    const codes = await Promise.race([
+      Promise.all(list.map(async (x) => {
+        const code = await r.engine.wait(x.Id, 'not-running');
+        c.cli.stdout.write(`${code}\n`);
+        first ||= code;
+        return code;
+      })),
+      ...(f['down-project'] === true ? list.map((x) => r.engine.wait(x.Id, 'not-running').then((code) => [code])) : []),
+    ]);
+    if (f['down-project'] === true) await withProgress(r, () => r.down({}));
+    return codes[0] ?? first;
+  },
+};
+
+export { modelError };

@@ -1,0 +1,500 @@
+/**
+ * Carries a project's plan out through the Engine API: networks and volumes first, images (build or pull), then
+ * services in dependency order — each service starts as soon as its dependencies meet their `depends_on`
+ * condition, so independent services go in parallel — and the reverse for stop/down.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { tarFromEntries } from '../pkg/tar/writer.js';
+import { createSpec, CreateContext, imageName, stopTimeout } from './convert.js';
+import type { ComposeEngine, ContainerSummary } from './engine.js';
+import { buildContext } from './build-context.js';
+import { COMPOSE_VERSION, L } from './labels.js';
+import { replicasOf } from './model/load.js';
+import type { Project, Service } from './model/types.js';
+import { Action, containerNumber, dependencyOrder, planService, withDependencies } from './plan.js';
+import type { ProgressWriter } from './progress.js';
+
+export class ComposeError extends Error {}
+
+export interface UpOptions {
+  services?: string[];
+  noDeps?: boolean;
+  forceRecreate?: boolean;
+  noRecreate?: boolean;
+  noStart?: boolean;
+  build?: boolean;
+  noBuild?: boolean;
+  pull?: 'always' | 'missing' | 'never' | 'build' | 'policy';
+  scale?: Record<string, number>;
+  removeOrphans?: boolean;
+  timeout?: number;
+  wait?: boolean;
+  waitTimeout?: number;
+}
+
+export interface DownOptions {
+  volumes?: boolean;
+  removeOrphans?: boolean;
+  rmi?: 'all' | 'local';
+  timeout?: number;
+  services?: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cname(c: ContainerSummary): string {
+  return (c.Names?.[0] ?? c.Id).replace(/^\//, '');
+}
+
+/** Runs tasks with their dependencies first: `deps(n)` names what n waits for; tasks with no link run in parallel. */
+async function inOrder(names: string[], deps: (n: string) => string[], run: (n: string) => Promise<void>): Promise<void> {
+  const done = new Map<string, Promise<void>>();
+  const start = (n: string): Promise<void> => {
+    let p = done.get(n);
+    if (!p) {
+      p = (async () => {
+        await Promise.all(deps(n).filter((d) => names.includes(d)).map(start));
+        await run(n);
+      })();
+      done.set(n, p);
+    }
+    return p;
+  };
+  const all = names.map(start);
+  const results = await Promise.allSettled(all);
+  const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) throw failed.reason;
+}
+
+export class ProjectRunner {
+  constructor(
+    readonly project: Project,
+    readonly engine: ComposeEngine,
+    readonly progress: ProgressWriter,
+    readonly lookup: (k: string) => string | undefined = (k) => process.env[k],
+  ) {}
+
+  get name(): string {
+    return this.project.name;
+  }
+
+  containers(opts: { all?: boolean; oneoff?: boolean } = {}): Promise<ContainerSummary[]> {
+    const labels = opts.oneoff === undefined ? [] : [`${L.oneoff}=${opts.oneoff ? 'True' : 'False'}`];
+    return this.engine.listContainers(this.name, { all: opts.all ?? true, extraLabels: labels });
+  }
+
+  /** Containers of the project whose service is not in the model (enabled or disabled). */
+  orphans(list: ContainerSummary[]): ContainerSummary[] {
+    return list.filter((c) => c.Labels[L.oneoff] !== 'True' && !this.project.services[c.Labels[L.service]] && !this.project.disabled[c.Labels[L.service]]);
+  }
+
+  async ensureNetworks(services: string[]): Promise<void> {
+    const used = new Set<string>();
+    for (const n of services) for (const k of Object.keys(this.project.services[n]?.networks ?? {})) used.add(k);
+    await Promise.all(
+      [...used].map(async (key) => {
+        const net = this.project.networks[key];
+        const existing = await this.engine.inspectNetwork(net.name);
+        if (net.external) {
+          if (!existing) throw new ComposeError(`network ${net.name} declared as external, but could not be found`);
+          return;
+        }
+        if (existing) {
+          if (existing.Labels?.[L.project] && existing.Labels[L.project] !== this.name)
+            this.progress.note(`WARN[0000] a network with name ${net.name} exists but was not created for project "${this.name}".\nSet \`external: true\` to use an existing network`);
+          return;
+        }
+        this.progress.event('Network', net.name, 'Creating');
+        const body: Record<string, unknown> = {
+          Name: net.name,
+          Driver: net.driver ?? 'bridge',
+          Options: net.driver_opts ?? {},
+          Internal: net.internal ?? false,
+          Attachable: net.attachable ?? false,
+          EnableIPv6: net.enable_ipv6 ?? false,
+          CheckDuplicate: true,
+          Labels: { ...(net.labels ?? {}), [L.project]: this.name, [L.network]: key, [L.version]: COMPOSE_VERSION },
+        };
+        if (net.ipam) body.IPAM = { Driver: net.ipam.driver ?? 'default', Config: (net.ipam.config ?? []).map((c) => ({ Subnet: c.subnet, Gateway: c.gateway, IPRange: c.ip_range })) };
+        try {
+          await this.engine.createNetwork(body);
+        } catch (e) {
+          // Another `up` of the same project may have created it a moment ago.
+          if (!(await this.engine.inspectNetwork(net.name))) throw e;
+        }
+        this.progress.event('Network', net.name, 'Created', { done: true });
+      }),
+    );
+  }
+
+  async ensureVolumes(services: string[]): Promise<void> {
+    const used = new Set<string>();
+    for (const n of services) for (const v of this.project.services[n]?.volumes ?? []) if (v.type === 'volume' && v.source) used.add(v.source);
+    await Promise.all(
+      [...used].map(async (key) => {
+        const vol = this.project.volumes[key];
+        const existing = await this.engine.inspectVolume(vol.name);
+        if (vol.external) {
+          if (!existing) throw new ComposeError(`external volume "${vol.name}" not found`);
+          return;
+        }
+        if (existing) return;
+        this.progress.event('Volume', `"${vol.name}"`, 'Creating');
+        await this.engine.createVolume({ Name: vol.name, Driver: vol.driver ?? 'local', DriverOpts: vol.driver_opts ?? {}, Labels: { ...(vol.labels ?? {}), [L.project]: this.name, [L.volume]: key, [L.version]: COMPOSE_VERSION } });
+        this.progress.event('Volume', `"${vol.name}"`, 'Created', { done: true });
+      }),
+    );
+  }
+
+  /** Builds a service's image through the classic builder API; returns the image ID. */
+  async build(s: Service, opts: { noCache?: boolean; pull?: boolean; quiet?: boolean; onLine?: (line: string) => void } = {}): Promise<string | undefined> {
+    const b = s.build!;
+    const tag = imageName(this.project, s);
+    const ctx = await buildContext(b.context, b.dockerfile ?? 'Dockerfile');
+    const args: Record<string, string> = {};
+    for (const [k, v] of Object.entries(b.args ?? {})) if (v !== null) args[k] = v;
+    const labels = { ...(b.labels ?? {}) };
+    const query: Record<string, string | number | boolean | undefined> = {
+      t: tag,
+      dockerfile: ctx.dockerfile,
+      buildargs: JSON.stringify(args),
+      labels: JSON.stringify(labels),
+      target: b.target,
+      networkmode: b.network,
+      extrahosts: b.extra_hosts?.join(','),
+      cachefrom: b.cache_from?.length ? JSON.stringify(b.cache_from) : undefined,
+      nocache: opts.noCache || b.no_cache || undefined,
+      pull: opts.pull || b.pull || undefined,
+      shmsize: undefined,
+      rm: true,
+      forcerm: true,
+    };
+    this.progress.event('Service', s.name, 'Building');
+    let id: string | undefined;
+    try {
+      id = await this.engine.build(ctx.stream, query, (m) => {
+        if (typeof m.stream === 'string') opts.onLine?.(m.stream);
+      });
+    } catch (e) {
+      this.progress.event('Service', s.name, 'Error', { error: true });
+      throw new ComposeError(`failed to solve: ${(e as Error).message}`);
+    }
+    this.progress.event('Service', s.name, 'Built', { done: true });
+    return id ?? (await this.engine.inspectImage(tag))?.Id;
+  }
+
+  /** Pulls the service's image (Compose v2 shows ` <service> Pulling` / `Pulled`). */
+  async pull(s: Service): Promise<void> {
+    const ref = s.image!;
+    this.progress.event('Image', ref, 'Pulling');
+    try {
+      await this.engine.pull(ref);
+    } catch (e) {
+      this.progress.event('Image', ref, 'Error', { error: true });
+      throw new ComposeError(`Error response from daemon: ${(e as Error).message}`);
+    }
+    this.progress.event('Image', ref, 'Pulled', { done: true });
+  }
+
+  /** Makes sure every service has its image; returns service → image ID. */
+  async ensureImages(services: string[], opts: UpOptions): Promise<Map<string, string | undefined>> {
+    const ids = new Map<string, string | undefined>();
+    await Promise.all(
+      services.map(async (n) => {
+        const s = this.project.services[n];
+        const ref = imageName(this.project, s);
+        let img = await this.engine.inspectImage(ref);
+        const policy = opts.pull && opts.pull !== 'policy' ? opts.pull : (s.pull_policy ?? 'missing');
+        if (s.build && !opts.noBuild && (opts.build || policy === 'build' || (!img && !(s.image && policy !== 'build' && (await this.tryPull(s)))))) {
+          ids.set(n, await this.build(s));
+          return;
+        }
+        if (s.image && (policy === 'always' || (!img && policy !== 'never'))) {
+          await this.pull(s);
+          img = await this.engine.inspectImage(ref);
+        }
+        if (!img) throw new ComposeError(`Error response from daemon: No such image: ${ref}`);
+        ids.set(n, img.Id);
+      }),
+    );
+    return ids;
+  }
+
+  /** For a service with both image and build: pull first, build only if the pull fails (Compose's order). */
+  private async tryPull(s: Service): Promise<boolean> {
+    try {
+      await this.engine.pull(s.image!);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Creates (or re-creates) every service and starts it, in dependency order. */
+  async up(opts: UpOptions = {}): Promise<void> {
+    const services = withDependencies(this.project.services, opts.services ?? [], opts.noDeps);
+    for (const n of opts.services ?? []) if (!this.project.services[n]) throw new ComposeError(`no such service: ${n}`);
+    const existing = await this.containers({ oneoff: false });
+    const orphans = this.orphans(existing);
+    if (orphans.length) {
+      if (opts.removeOrphans) await Promise.all(orphans.map((c) => this.removeContainer(c, { stop: true, timeout: opts.timeout })));
+      else this.progress.note(`WARN[0000] Found orphan containers ([${orphans.map(cname).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
+    }
+    await Promise.all([this.ensureNetworks(services), this.ensureVolumes(services)]);
+    const imageIds = await this.ensureImages(services, opts);
+    const byService = new Map<string, ContainerSummary[]>();
+    for (const c of existing) {
+      const s = c.Labels[L.service];
+      byService.set(s, [...(byService.get(s) ?? []), c]);
+    }
+    // Which containers each service ends up with, for service:x network modes, links and volumes_from.
+    const current = new Map<string, string[]>();
+    for (const [s, list] of byService) current.set(s, list.filter((c) => c.State === 'running').map(cname));
+
+    await inOrder(
+      services,
+      (n) => Object.keys(this.project.services[n].depends_on ?? {}),
+      async (n) => {
+        const s = this.project.services[n];
+        await this.waitDependencies(s, services);
+        const replicas = opts.scale?.[n] ?? replicasOf(s);
+        const actions = planService(s, byService.get(n) ?? [], { replicas, forceRecreate: opts.forceRecreate, noRecreate: opts.noRecreate, imageId: imageIds.get(n) });
+        const names = await Promise.all(actions.map((a) => this.carryOut(s, a, imageIds.get(n), current, opts)));
+        current.set(n, names.filter((x): x is string => !!x));
+      },
+    );
+    if (opts.wait) await this.waitHealthy(services, opts.waitTimeout);
+  }
+
+  private async carryOut(s: Service, a: Action, imageId: string | undefined, current: Map<string, string[]>, opts: UpOptions): Promise<string | undefined> {
+    const containerOf = (svc: string) => current.get(svc)?.[0];
+    switch (a.kind) {
+      case 'keep':
+        this.progress.event('Container', cname(a.container), 'Running', { done: true });
+        return cname(a.container);
+      case 'start':
+        if (opts.noStart) return cname(a.container);
+        this.progress.event('Container', cname(a.container), 'Starting');
+        await this.engine.start(a.container.Id);
+        this.progress.event('Container', cname(a.container), 'Started', { done: true });
+        return cname(a.container);
+      case 'remove':
+        await this.removeContainer(a.container, { stop: true, timeout: stopTimeout(s, opts.timeout) });
+        return undefined;
+      case 'recreate': {
+        const old = a.container;
+        const name = cname(old);
+        this.progress.event('Container', name, 'Recreate');
+        if (old.State === 'running' || old.State === 'paused' || old.State === 'restarting') await this.engine.stop(old.Id, stopTimeout(s, opts.timeout));
+        // The old container steps aside under a temporary name, so the new one can take its name.
+        await this.engine.rename(old.Id, `${old.Id.slice(0, 12)}_${name}`);
+        const id = await this.createOne(s, { number: a.number, imageId, replaces: old.Id, containerOf });
+        await this.engine.remove(old.Id, { force: true });
+        this.progress.event('Container', name, 'Recreated', { done: opts.noStart });
+        if (!opts.noStart) await this.startOne(s, id, name);
+        return name;
+      }
+      case 'create': {
+        const spec = createSpec(this.project, s, { number: a.number, imageId, containerOf });
+        this.progress.event('Container', spec.name, 'Creating');
+        const id = await this.createOne(s, { number: a.number, imageId, containerOf });
+        this.progress.event('Container', spec.name, 'Created', { done: opts.noStart });
+        if (!opts.noStart) await this.startOne(s, id, spec.name);
+        return spec.name;
+      }
+    }
+  }
+
+  private async startOne(_s: Service, id: string, name: string): Promise<void> {
+    this.progress.event('Container', name, 'Starting');
+    await this.engine.start(id);
+    this.progress.event('Container', name, 'Started', { done: true });
+  }
+
+  /** Creates one container of `s`: extra networks joined and inline secrets copied in. */
+  async createOne(s: Service, ctx: CreateContext): Promise<string> {
+    const spec = createSpec(this.project, s, ctx);
+    for (const v of s.volumes ?? []) if (v.type === 'bind' && v.bind?.create_host_path && v.source && !fs.existsSync(v.source)) fs.mkdirSync(v.source, { recursive: true });
+    const id = await this.engine.create(spec.name, spec.body);
+    for (const n of spec.extraNetworks) await this.engine.connect(n.name, id, n.endpoint);
+    const { inlineFileObjects } = await import('./convert.js');
+    const files = inlineFileObjects(this.project, s, this.lookup);
+    if (files.length) {
+      const tar = tarFromEntries(files.map((f) => ({ header: { name: f.target.replace(/^\//, ''), mode: 0o444, type: 'file' as const }, body: f.content })));
+      await this.engine.putArchive(id, '/', tar);
+    }
+    return id;
+  }
+
+  /** Waits for each `depends_on` of `s` (among `services`) to meet its condition. */
+  async waitDependencies(s: Service, services: string[]): Promise<void> {
+    await Promise.all(
+      Object.entries(s.depends_on ?? {}).map(async ([dep, d]) => {
+        if (!services.includes(dep) && !this.project.services[dep]) return;
+        const list = (await this.containers({ oneoff: false })).filter((c) => c.Labels[L.service] === dep);
+        if (!list.length) {
+          if (d.required) throw new ComposeError(`service "${dep}" has no container to wait for`);
+          return;
+        }
+        await Promise.all(list.map((c) => this.waitCondition(c, d.condition)));
+      }),
+    );
+  }
+
+  private async waitCondition(c: ContainerSummary, condition: string): Promise<void> {
+    const name = cname(c);
+    if (condition === 'service_started') return;
+    this.progress.event('Container', name, 'Waiting');
+    if (condition === 'service_completed_successfully') {
+      const code = await this.engine.wait(c.Id, 'not-running');
+      if (code !== 0) {
+        this.progress.event('Container', name, 'Error', { error: true });
+        throw new ComposeError(`service "${c.Labels[L.service]}" didn't complete successfully: exit ${code}`);
+      }
+      this.progress.event('Container', name, 'Exited', { done: true });
+      return;
+    }
+    // service_healthy: the Engine has no health wait, so poll inspect (as Compose does).
+    for (;;) {
+      const i = await this.engine.inspect(c.Id);
+      const h = i.State.Health?.Status;
+      if (!i.State.Health && !(i.Config as { Healthcheck?: { Test?: string[] } }).Healthcheck?.Test) throw new ComposeError(`container ${name} has no healthcheck configured`);
+      if (h === 'healthy') break;
+      if (h === 'unhealthy') {
+        this.progress.event('Container', name, 'Error', { error: true });
+        throw new ComposeError(`dependency failed to start: container ${name} is unhealthy`);
+      }
+      if (!i.State.Running && i.State.Status !== 'created') throw new ComposeError(`dependency failed to start: container ${name} exited (${i.State.ExitCode})`);
+      await sleep(100);
+    }
+    this.progress.event('Container', name, 'Healthy', { done: true });
+  }
+
+  /** `up --wait`: every container running, and healthy where it has a healthcheck. */
+  async waitHealthy(services: string[], timeoutSec?: number): Promise<void> {
+    const deadline = timeoutSec ? Date.now() + timeoutSec * 1000 : Infinity;
+    const list = (await this.containers({ oneoff: false })).filter((c) => services.includes(c.Labels[L.service]));
+    await Promise.all(
+      list.map(async (c) => {
+        const name = cname(c);
+        this.progress.event('Container', name, 'Waiting');
+        for (;;) {
+          const i = await this.engine.inspect(c.Id);
+          const h = i.State.Health?.Status;
+          if (i.State.Running && (!h || h === 'healthy')) break;
+          if (h === 'unhealthy') throw new ComposeError(`container ${name} is unhealthy`);
+          if (!i.State.Running && i.State.Status === 'exited') {
+            if (i.State.ExitCode === 0 && this.isDependencyOnlyOneShot(c.Labels[L.service])) break;
+            throw new ComposeError(`container ${name} exited (${i.State.ExitCode})`);
+          }
+          if (Date.now() > deadline) throw new ComposeError(`timeout waiting for ${name}`);
+          await sleep(100);
+        }
+        this.progress.event('Container', name, 'Healthy', { done: true });
+      }),
+    );
+  }
+
+  private isDependencyOnlyOneShot(service: string): boolean {
+    return Object.values(this.project.services).some((s) => s.depends_on?.[service]?.condition === 'service_completed_successfully');
+  }
+
+  async removeContainer(c: ContainerSummary, opts: { stop?: boolean; timeout?: number; volumes?: boolean }): Promise<void> {
+    const name = cname(c);
+    if (opts.stop && (c.State === 'running' || c.State === 'restarting' || c.State === 'paused')) {
+      this.progress.event('Container', name, 'Stopping');
+      await this.engine.stop(c.Id, opts.timeout);
+      this.progress.event('Container', name, 'Stopped');
+    }
+    this.progress.event('Container', name, 'Removing');
+    try {
+      await this.engine.remove(c.Id, { force: true, volumes: opts.volumes });
+    } catch (e) {
+      if ((e as { kind?: string }).kind !== 'NotFound') throw e;
+    }
+    this.progress.event('Container', name, 'Removed', { done: true });
+  }
+
+  /** Applies `fn` to the project's containers, dependents before their dependencies (stop order) or after (start). */
+  async eachService(list: ContainerSummary[], order: 'start' | 'stop', fn: (c: ContainerSummary) => Promise<void>): Promise<void> {
+    const byService = new Map<string, ContainerSummary[]>();
+    for (const c of list) byService.set(c.Labels[L.service], [...(byService.get(c.Labels[L.service]) ?? []), c]);
+    const names = [...byService.keys()];
+    // Dependencies as the containers record them (label), so this works without the compose file too.
+    const depsOf = (n: string): string[] => {
+      const fromModel = this.project.services[n]?.depends_on;
+      if (fromModel) return Object.keys(fromModel);
+      const label = byService.get(n)?.[0]?.Labels[L.dependsOn] ?? '';
+      return label ? label.split(',').map((x) => x.split(':')[0]) : [];
+    };
+    const dependents = (n: string) => names.filter((m) => depsOf(m).includes(n));
+    await inOrder(names, order === 'start' ? depsOf : dependents, async (n) => {
+      await Promise.all((byService.get(n) ?? []).sort((a, b) => containerNumber(a) - containerNumber(b)).map(fn));
+    });
+  }
+
+  async down(opts: DownOptions = {}): Promise<void> {
+    const all = await this.containers({});
+    const orphans = this.orphans(all);
+    let targets = all.filter((c) => !orphans.includes(c) || opts.removeOrphans);
+    if (opts.services?.length) targets = targets.filter((c) => opts.services!.includes(c.Labels[L.service]));
+    if (orphans.length && !opts.removeOrphans && Object.keys(this.project.services).length)
+      this.progress.note(`WARN[0000] Found orphan containers ([${orphans.map(cname).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
+    await this.eachService(targets, 'stop', (c) => this.removeContainer(c, { stop: true, timeout: stopTimeout(this.project.services[c.Labels[L.service]], opts.timeout), volumes: opts.volumes }));
+    if (opts.services?.length) return;
+    // Networks: the model's (not external) and any other network labelled for this project.
+    const nets = new Set<string>();
+    for (const n of Object.values(this.project.networks)) if (!n.external) nets.add(n.name);
+    for (const n of await this.engine.listNetworks(this.name)) nets.add(n.Name);
+    await Promise.all(
+      [...nets].map(async (name) => {
+        const n = await this.engine.inspectNetwork(name);
+        if (!n) return;
+        if (n.Labels?.[L.project] && n.Labels[L.project] !== this.name) return;
+        this.progress.event('Network', name, 'Removing');
+        try {
+          await this.engine.removeNetwork(n.Id);
+          this.progress.event('Network', name, 'Removed', { done: true });
+        } catch (e) {
+          this.progress.event('Network', name, 'Error', { error: true });
+          this.progress.note(`failed to remove network ${name}: ${(e as Error).message}`);
+        }
+      }),
+    );
+    if (opts.volumes) {
+      const vols = new Set<string>();
+      for (const v of Object.values(this.project.volumes)) if (!v.external) vols.add(v.name);
+      for (const v of await this.engine.listVolumes(this.name)) vols.add(v.Name);
+      await Promise.all(
+        [...vols].map(async (name) => {
+          if (!(await this.engine.inspectVolume(name))) return;
+          this.progress.event('Volume', name, 'Removing');
+          try {
+            await this.engine.removeVolume(name);
+            this.progress.event('Volume', name, 'Removed', { done: true });
+          } catch (e) {
+            this.progress.event('Volume', name, 'Error', { error: true });
+            this.progress.note(`failed to remove volume ${name}: ${(e as Error).message}`);
+          }
+        }),
+      );
+    }
+    if (opts.rmi) {
+      const images = new Set<string>();
+      for (const s of Object.values(this.project.services)) if (opts.rmi === 'all' || !s.image) images.add(imageName(this.project, s));
+      for (const ref of images) {
+        if (!(await this.engine.inspectImage(ref))) continue;
+        this.progress.event('Image', ref, 'Removing');
+        try {
+          await this.engine.removeImage(ref);
+          this.progress.event('Image', ref, 'Removed', { done: true });
+        } catch (e) {
+          this.progress.event('Image', ref, 'Error', { error: true });
+        }
+      }
+    }
+  }
+}
+
+export const _testing = { inOrder, path };
