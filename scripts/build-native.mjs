@@ -19,7 +19,7 @@ const nodeInclude = [process.env.NODE_INCLUDE, join(dirname(dirname(process.exec
 );
 const targets = [
   // zlib (Debian's zlib1g-dev) gzips rotated json-file logs (--log-opt compress=true)
-  { name: 'berth-monitor', dir: 'native/monitor', flags: [], libs: ['-lz'] },
+  { name: 'berth-monitor', dir: 'native/monitor', flags: [], libs: ['-lz', '-lpthread'] },
   { name: 'berth-sys.node', dir: 'native/sys', flags: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=berth_sys', `-I${nodeInclude ?? '/usr/include/node'}`] },
 ];
 

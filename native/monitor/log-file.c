@@ -27,7 +27,7 @@ static void gzip_file(const char *src, const char *dst) {
     snprintf(tmp, sizeof tmp, "%s.tmp", dst);
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0) return;
-    gzFile gz = gzopen(tmp, "wb6");
+    gzFile gz = gzopen(tmp, "wb1") /* dockerd compresses with gzip.BestSpeed */;
     int ok = gz != NULL;
     static char chunk[65536];
     ssize_t r;

@@ -13,21 +13,19 @@
 #include "log.h"
 #include "util.h"
 
-static struct log_file file = {.fd = -1};
+static struct log_file jf_file = {.fd = -1};
 
-static int jf_open(char *err, size_t errlen) {
-    file.path = log_opts.path;
-    file.max_size = log_opts.max_size;
-    file.max_file = log_opts.max_file;
-    file.compress = log_opts.compress;
-    if (log_file_open(&file) < 0) {
-        snprintf(err, errlen, "log %s: %s", file.path, strerror(errno));
+static int jf_open(void *st, char *err, size_t errlen) {
+    struct log_file *f = st;
+    if (log_file_open(f) < 0) {
+        snprintf(err, errlen, "log %s: %s", f->path, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-static void jf_encode(struct buf *lb, const struct log_msg *m) {
+static void jf_encode(void *st, struct buf *lb, const struct log_msg *m) {
+    (void)st;
     buf_adds(lb, "{\"log\":");
     json_str(lb, m->line, m->len);
     buf_adds(lb, m->stream ? ",\"stream\":\"stderr\"" : ",\"stream\":\"stdout\"");
@@ -40,7 +38,13 @@ static void jf_encode(struct buf *lb, const struct log_msg *m) {
     buf_adds(lb, "\"}\n");
 }
 
-static void jf_deliver(const char *d, const size_t *ends, size_t nrec) { log_file_write(&file, d, ends, nrec); }
-static void jf_close(void) { log_file_close(&file); }
+static void jf_deliver(void *st, const char *d, const size_t *ends, size_t nrec) { log_file_write(st, d, ends, nrec); }
+static void jf_close(void *st) { log_file_close(st); }
 
-const struct log_driver log_driver_jsonfile = {"json-file", jf_open, jf_encode, jf_deliver, jf_close};
+void log_driver_jsonfile(struct log_driver *d) {
+    jf_file.path = log_opts.path;
+    jf_file.max_size = log_opts.max_size;
+    jf_file.max_file = log_opts.max_file;
+    jf_file.compress = log_opts.compress;
+    *d = (struct log_driver){"json-file", &jf_file, jf_open, jf_encode, jf_deliver, jf_close};
+}

@@ -9,6 +9,11 @@
  *                 [--log FILE]              create mode: append Docker json-file records for stdout/stderr
  *                 [--log-max-size BYTES] [--log-max-file N] [--log-compress]   rotation (log-file.h)
  *                 [--log-attrs JSON]        an object written as "attrs" into every record (labels/env options)
+ *                 [--log-driver json-file|local|syslog|none]   (default json-file; local writes --log in its format)
+ *                 [--syslog-address URL --syslog-facility N --syslog-format F --log-tag TAG]   syslog
+ *                 [--log-cache FILE [--log-cache-max-size B --log-cache-max-file N --log-cache-compress]]
+ *                                           a local-format copy `docker logs` reads (syslog; dockerd's dual logging)
+ *                 [--log-mode non-blocking --log-max-buffer BYTES]   see log.h "mode"
  *                 --exit-file FILE --socket PATH --pid-file FILE
  *   All paths should be absolute. berthd spawns the monitor detached (own session, stdin /dev/null, stdout a pipe).
  *
@@ -828,6 +833,10 @@ int main(int argc, char **argv) {
         {"mode", 1, 0, 'm'},      {"process", 1, 0, 'p'},   {"tty", 0, 0, 't'},  {"stdin", 0, 0, 's'},
         {"log", 1, 0, 'l'},       {"exit-file", 1, 0, 'e'}, {"socket", 1, 0, 'S'}, {"pid-file", 1, 0, 'P'},
         {"log-max-size", 1, 0, 'M'}, {"log-max-file", 1, 0, 'F'}, {"log-compress", 0, 0, 'z'}, {"log-attrs", 1, 0, 'A'},
+        {"log-driver", 1, 0, 'D'}, {"log-tag", 1, 0, 'T'}, {"log-mode", 1, 0, 'O'}, {"log-max-buffer", 1, 0, 'B'},
+        {"syslog-address", 1, 0, 'Y'}, {"syslog-facility", 1, 0, 'Q'}, {"syslog-format", 1, 0, 'W'},
+        {"log-cache", 1, 0, 'c'}, {"log-cache-max-size", 1, 0, 'x'}, {"log-cache-max-file", 1, 0, 'X'},
+        {"log-cache-compress", 0, 0, 'Z'},
         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     const char *mode = "create";
     int ch;
@@ -846,6 +855,17 @@ int main(int argc, char **argv) {
         case 'F': log_opts.max_file = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
         case 'z': log_opts.compress = 1; break;
         case 'A': log_opts.attrs = optarg[0] ? optarg : NULL; break;
+        case 'D': log_opts.driver = optarg; break;
+        case 'T': log_opts.tag = optarg; break;
+        case 'O': log_opts.nonblocking = strcmp(optarg, "non-blocking") == 0; break;
+        case 'B': log_opts.max_buffer = atoll(optarg) > 0 ? atoll(optarg) : 1 << 20; break;
+        case 'Y': log_opts.syslog_address = optarg; break;
+        case 'Q': log_opts.syslog_facility = atoi(optarg); break;
+        case 'W': log_opts.syslog_format = optarg; break;
+        case 'c': log_opts.cache_path = optarg; break;
+        case 'x': log_opts.cache_max_size = atoll(optarg); break;
+        case 'X': log_opts.cache_max_file = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'Z': log_opts.cache_compress = 1; break;
         case 'e': o.exit_file = optarg; break;
         case 'S': o.socket = optarg; break;
         case 'P': o.pid_file = optarg; break;
@@ -889,9 +909,10 @@ int main(int argc, char **argv) {
     }
     lstat(monitor_pid_path, &pid_st);
 
-    if (o.exec_mode) log_opts.path = NULL; /* an exec's output is not logged (as Docker) */
+    if (o.exec_mode) log_opts.driver = "none"; /* an exec's output is not logged (as Docker) */
     char log_err[1024];
-    if (log_start(log_err, sizeof log_err) < 0) die_report(2, "%s", log_err);
+    /* "log driver: " tells berthd the message is the driver's own (dockerd's wording), not runc's */
+    if (log_start(log_err, sizeof log_err) < 0) die_report(2, "log driver: %s", log_err);
 
     char line[128];
     if (o.exec_mode) {

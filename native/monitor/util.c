@@ -99,3 +99,10 @@ int write_all(int fd, const char *d, size_t n) { /* blocking fds only */
     }
     return 0;
 }
+
+const char *go_strerror(int e) {
+    static char s[128];
+    snprintf(s, sizeof s, "%s", strerror(e));
+    if (s[0] >= 'A' && s[0] <= 'Z' && !(s[1] >= 'A' && s[1] <= 'Z')) s[0] = (char)(s[0] - 'A' + 'a');
+    return s;
+}

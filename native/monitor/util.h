@@ -15,5 +15,7 @@ size_t utf8_len(const unsigned char *s, size_t n);
 void json_str(struct buf *b, const char *d, size_t n);
 /* Writes everything to a blocking fd; 0, or -1 with errno (ENOSPC, EPIPE, …) and what was written is gone. */
 int write_all(int fd, const char *d, size_t n);
+/* errno text as Go's syscall package words it ("connection refused"): dockerd's messages carry it. */
+const char *go_strerror(int e);
 
 #endif

@@ -194,7 +194,8 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
   try {
     validateLogConfig(logConfig);
   } catch (e) {
-    throw new ConfigError(`failed to set log opts: ${(e as Error).message}`);
+    // dockerd checks the defaults without opening a driver: its message lacks the driver's prefix
+    throw new ConfigError(`failed to set log opts: ${(e as Error).message.replace(/^failed to initialize logging driver: /, '')}`);
   }
   const given = (key: string, flag: string) => key in file || set.has(flag);
   const tlsVerify = Boolean(pick('tlsverify', 'tlsverify'));

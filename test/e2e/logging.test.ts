@@ -106,7 +106,9 @@ test('--log-driver none: nothing is written and docker logs answers as dockerd',
   assert.equal(r.code, 0, r.stderr);
   await docker(['wait', 'nolog']);
   assert.equal(await inspect('nolog', '{{.HostConfig.LogConfig.Type}}'), 'none');
-  assert.equal(logFiles(await inspect('nolog', '{{.LogPath}}')).length, 0);
+  assert.equal(await inspect('nolog', '{{.LogPath}}'), '', 'dockerd shows no LogPath without a json-file log');
+  const dir = path.join(live.dataRoot, 'containers', await inspect('nolog', '{{.Id}}'));
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => /\.log/.test(n)), []);
   const logs = await docker(['logs', 'nolog']);
   assert.equal(logs.code, 1);
   assert.equal(logs.stderr.trim(), 'Error response from daemon: configured logging driver does not support reading');

@@ -31,14 +31,33 @@ export interface TaskIO {
   tty: boolean;
   /** Keep stdin open for attach clients (docker -i); otherwise the process reads /dev/null. */
   stdin: boolean;
-  /** The json-file log the monitor writes; absent for the `none` log driver. */
-  log?: {
-    path: string;
-    /** Rotation (0 maxSize: none), done by the monitor. */
-    rotation?: { maxSize: number; maxFile: number; compress: boolean };
-    /** A JSON object written as `attrs` into every record (json-file `labels`/`env`). */
-    attrs?: string;
-  };
+  /** The log driver the monitor runs; absent for the `none` log driver. */
+  log?: TaskLog;
+}
+
+/** Rotation of a log file (maxSize 0: none), done by the monitor. */
+export interface LogRotation {
+  maxSize: number;
+  maxFile: number;
+  compress: boolean;
+}
+
+/**
+ * What the monitor logs the task's output to (native/monitor/log.h): a json-file or local-format file, or syslog
+ * (with a local-format cache that `docker logs` reads, unless disabled), blocking or not.
+ */
+export interface TaskLog {
+  driver: 'json-file' | 'local' | 'syslog';
+  /** json-file / local: the log file; syslog: the cache file (absent: no cache). */
+  path?: string;
+  /** Rotation of `path`. */
+  rotation?: LogRotation;
+  /** json-file: a JSON object written as `attrs` into every record (`labels`/`env`/`tag`). */
+  attrs?: string;
+  syslog?: { address: string; facility: number; format: string; tag: string };
+  /** non-blocking: records beyond maxBuffer queued bytes are dropped rather than the task waiting. */
+  mode?: 'blocking' | 'non-blocking';
+  maxBuffer?: number;
 }
 
 export interface ExitStatus {
@@ -57,7 +76,9 @@ export type RuntimeFailure =
   /** A path in the spec is wrong (e.g. `not a directory`): the caller's mistake, exit code 128. */
   | 'invalid'
   /** Anything else (bad spec, kernel refusal): exit code 128. */
-  | 'other';
+  | 'other'
+  /** The log driver could not start (a syslog listener that is not there); `message` is in dockerd's words. */
+  | 'log-driver';
 
 /** A runtime error with its kind decided at the source; `message` is the runtime's own text. */
 export class RuntimeError extends Error {

@@ -17,7 +17,7 @@ import type { CreateRequest } from '../services/containers/create-config.js';
 import type { ExecCreateRequest } from '../services/containers/exec.js';
 import { drained } from '../../pkg/stream/drained.js';
 import { detailsPrefix } from '../services/containers/log-config.js';
-import { fixedTimestamp, readLogs } from '../services/containers/logs.js';
+import { fixedTimestamp, jsonFormat, localFormat, readLogs, type LogSource } from '../services/containers/logs.js';
 import { inspectView, listItem, selectContainers } from '../services/containers/views.js';
 
 /** The container lifecycle these routes drive (the container service). */
@@ -40,6 +40,8 @@ export interface ContainerBackend {
   attach(ref: string, socket: Duplex, opts: AttachOptions): Promise<void>;
   /** Resolves when the container stops (at once when it is not running). */
   stopped(id: string): Promise<void>;
+  /** Where the container's log can be read back; undefined when its driver keeps nothing to read. */
+  logSource(id: string): LogSource | undefined;
   /** Removes the stopped containers the filters select; their IDs. */
   prune(filters: Filters): Promise<string[]>;
 }
@@ -181,7 +183,9 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
     const tty = rec.Config.Tty;
     const socket = ctx.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
     if (ctx.query.bool('logs')) {
-      for await (const r of readLogs(rec.LogPath, { stdout: opts.stdout, stderr: opts.stderr, follow: false, signal: ctx.signal, stopped: Promise.resolve() })) {
+      const src = containers.logSource(rec.Id);
+      const logs = src ? readLogs(src.file, { format: src.format === 'local' ? localFormat : jsonFormat, stdout: opts.stdout, stderr: opts.stderr, follow: false, signal: ctx.signal, stopped: Promise.resolve() }) : [];
+      for await (const r of logs) {
         socket.write(tty ? r.log : frame(r.stream === 'stdout' ? 1 : 2, r.log));
       }
     }
@@ -194,8 +198,9 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
 
   router.get('/containers/{id}/logs', async (ctx) => {
     const rec = containers.get(ctx.params.id);
-    // drivers that forward elsewhere keep nothing to read back (berth logs only json-file and none)
-    if ((rec.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === 'none') throw invalidArgument('configured logging driver does not support reading');
+    // drivers that keep nothing to read back (none; syslog with cache-disabled)
+    const src = containers.logSource(rec.Id);
+    if (!src) throw invalidArgument('configured logging driver does not support reading');
     const stdout = ctx.query.bool('stdout');
     const stderr = ctx.query.bool('stderr');
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
@@ -213,7 +218,8 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
     ctx.res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
     ctx.res.flushHeaders();
     const follow = ctx.query.bool('follow') && rec.State.Running;
-    for await (const r of readLogs(rec.LogPath, { stdout, stderr, tail, sinceNs, untilNs, follow, signal: ctx.signal, stopped: containers.stopped(rec.Id) })) {
+    const format = src.format === 'local' ? localFormat : jsonFormat;
+    for await (const r of readLogs(src.file, { format, stdout, stderr, tail, sinceNs, untilNs, follow, signal: ctx.signal, stopped: containers.stopped(rec.Id) })) {
       // dockerd's order: timestamp, then the attributes, then the line
       const line = details ? `${detailsPrefix(r.attrs)} ${r.log}` : r.log;
       const text = timestamps ? `${fixedTimestamp(r.time)} ${line}` : line;

@@ -55,3 +55,36 @@ test('readLogs --tail reads from the end: exact records, stream filter, rotated 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('local format: records framed both ways, decoded from the bytes dockerd writes; prev finds record starts', async () => {
+  const { localFormat, nsToTime } = await import('./logs.js');
+  // [len][LogEntry{source "stdout", time_nano 1_700_000_000_123456789, line "hi"}][len], as dockerd's local driver
+  const entry = Buffer.from([0x0a, 6, ...Buffer.from('stdout'), 0x10, ...varint(1_700_000_000_123456789n), 0x1a, 2, ...Buffer.from('hi')]);
+  const rec = Buffer.concat([be32(entry.length), entry, be32(entry.length)]);
+  const two = Buffer.concat([rec, rec]);
+  const r = localFormat.next(two, 0)!;
+  assert.equal(r.end, rec.length);
+  assert.deepEqual(r.record, { stream: 'stdout', log: 'hi\n', time: '2023-11-14T22:13:20.123456789Z' });
+  assert.equal(localFormat.prev(two, two.length), rec.length);
+  assert.equal(localFormat.prev(two, rec.length), 0);
+  assert.equal(localFormat.next(two.subarray(0, rec.length - 1), 0), undefined, 'a torn record waits');
+  // partial (field 4): no newline comes back
+  const partial = Buffer.concat([entry, Buffer.from([0x20, 1])]);
+  assert.equal(localFormat.next(Buffer.concat([be32(partial.length), partial, be32(partial.length)]), 0)!.record!.log, 'hi');
+  assert.equal(nsToTime(1_000_000_000n), '1970-01-01T00:00:01Z');
+});
+
+function be32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+function varint(v: bigint): number[] {
+  const out: number[] = [];
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return out;
+}

@@ -30,7 +30,7 @@ import type { Logger } from '../../logger.js';
 import { emptyNetworkSettings, entrypointAndArgs, mergeConfig, normalizeConfig, normalizeHostConfig, validateRestartPolicy, type CreateRequest } from './create-config.js';
 import { writeEtcFiles } from './etc-files.js';
 import { HealthMonitor, probeArgs } from './health.js';
-import { logPlan, mergeLogConfig, normalizeLogConfig, validateLogConfig, type LogConfig } from './log-config.js';
+import { logPlan, logReadable, mergeLogConfig, normalizeLogConfig, taskLog, validateLogConfig, type LogConfig } from './log-config.js';
 import { RootfsOwner, type RootfsLease } from './rootfs.js';
 import { Committer, type CommitImageStore, type CommitOptions } from './commit.js';
 import { ContainerFiles, type PathStat } from './files.js';
@@ -38,6 +38,7 @@ import { ContainerResources, type StatsSample, type UpdateRequest } from './stat
 import type { Readable } from 'node:stream';
 import type { Filters } from '../../../pkg/filters/filters.js';
 import { parseTimestamp, timestampToMillis } from '../../../pkg/units/units.js';
+import type { LogSource } from './logs.js';
 import { ContainerStore } from './store.js';
 
 export type { CreateRequest } from './create-config.js';
@@ -287,7 +288,7 @@ export class ContainerService {
         ResolvConfPath: path.join(dir, 'resolv.conf'),
         HostnamePath: path.join(dir, 'hostname'),
         HostsPath: path.join(dir, 'hosts'),
-        LogPath: path.join(dir, `${id}-json.log`),
+        LogPath: (hc.LogConfig as LogConfig).Type === 'json-file' ? path.join(dir, `${id}-json.log`) : '', // dockerd: only json-file has one
         Name: `/${cname.replace(/^\//, '')}`,
         RestartCount: 0,
         Driver: 'overlay2',
@@ -389,11 +390,13 @@ export class ContainerService {
         initPath: this.o.initPath,
       });
 
-      const log = logPlan(normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig), rec.Config.Labels ?? {}, rec.Config.Env ?? []);
+      const lc = normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig);
+      const log = logPlan(lc, rec.Config.Labels ?? {}, rec.Config.Env ?? [], { id: rec.Id, name: rec.Name, imageId: rec.Image, imageName: rec.Config.Image });
+      const logTo = taskLog(log, logReadable(lc, this.store.dir(rec.Id), rec.Id)?.file);
       task = await runtime.create(rec.Id, spec, {
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
-        ...(log.file ? { log: { path: rec.LogPath, rotation: log, attrs: log.attrs } } : {}),
+        ...(logTo ? { log: logTo } : {}),
       });
       const created = task;
       const sessions = (this.pendingAttach.get(rec.Id) ?? []).map((p) => {
@@ -745,6 +748,12 @@ export class ContainerService {
   }
 
   /** A promise that resolves when the container stops (for logs --follow); resolved already when not running. */
+  /** Where a container's log can be read back (its driver's file), undefined when the driver keeps none. */
+  logSource(id: string): LogSource | undefined {
+    const rec = this.store.get(id);
+    return logReadable(normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig), this.store.dir(rec.Id), rec.Id);
+  }
+
   stopped(id: string): Promise<void> {
     return this.running.get(id)?.exited ?? Promise.resolve();
   }
@@ -913,6 +922,7 @@ export function signalNumber(name: string): number {
 
 /** Docker's message for a task that could not be created or started; the CLI derives 126/127 from its wording. */
 function startError(e: RuntimeError): EngineError {
+  if (e.failure === 'log-driver') return new EngineError('InvalidArgument', e.message);
   const kind = e.failure === 'other' ? 'Internal' : 'InvalidArgument';
   return new EngineError(kind, `failed to create task for container: ${e.message}`);
 }

@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TaskLog } from '../../../core/runtime/runtime.js';
 import { drained } from '../../../pkg/stream/drained.js';
 import {
   ClientFrame,
@@ -44,12 +45,8 @@ export interface StartMonitorOptions {
   tty?: boolean;
   /** Keep stdin open (docker -i); otherwise the process reads /dev/null. */
   stdin?: boolean;
-  /** json-file log path (create mode). */
-  logFile?: string;
-  /** json-file rotation, done by the monitor (see its LOG ROTATION comment). */
-  logRotation?: { maxSize: number; maxFile: number; compress: boolean };
-  /** A JSON object written as "attrs" into every log record (json-file `labels`/`env` options). */
-  logAttrs?: string;
+  /** The log driver the monitor runs (create mode); absent: nothing is logged. */
+  log?: TaskLog;
   exitFile: string;
   /** Attach socket path; must fit a sockaddr_un (< 108 bytes), and so must `<socket>.tty`. */
   socketPath: string;
@@ -96,11 +93,35 @@ export function defaultMonitorPath(): string {
   throw new Error('berth-monitor not found: run `node scripts/build-native.mjs` or set BERTH_MONITOR');
 }
 
+/** The monitor's log options for a TaskLog (native/monitor/monitor.c COMMAND LINE). */
+export function logArgs(log: TaskLog): string[] {
+  const args = ['--log-driver', log.driver];
+  const rot = (r: TaskLog['rotation'], prefix: string) => {
+    if (!r || r.maxSize <= 0) return;
+    args.push(`--${prefix}-max-size`, String(r.maxSize), `--${prefix}-max-file`, String(r.maxFile));
+    if (r.compress) args.push(`--${prefix}-compress`);
+  };
+  if (log.driver === 'syslog') {
+    const s = log.syslog!;
+    args.push('--syslog-address', s.address, '--syslog-facility', String(s.facility), '--syslog-format', s.format, '--log-tag', s.tag);
+    if (log.path) {
+      args.push('--log-cache', log.path);
+      rot(log.rotation, 'log-cache');
+    }
+  } else if (log.path) {
+    args.push('--log', log.path);
+    rot(log.rotation, 'log');
+    if (log.attrs) args.push('--log-attrs', log.attrs);
+  }
+  if (log.mode === 'non-blocking') args.push('--log-mode', 'non-blocking', '--log-max-buffer', String(log.maxBuffer ?? 1 << 20));
+  return args;
+}
+
 export function monitorArgs(opts: StartMonitorOptions): string[] {
   for (const [k, v] of Object.entries({
     bundle: opts.bundle,
     processFile: opts.processFile,
-    logFile: opts.logFile,
+    logFile: opts.log?.path,
     exitFile: opts.exitFile,
     socketPath: opts.socketPath,
     pidFile: opts.pidFile,
@@ -114,13 +135,7 @@ export function monitorArgs(opts: StartMonitorOptions): string[] {
   if (opts.mode === 'create') {
     if (!opts.bundle) throw new TypeError('create mode needs bundle');
     args.push('--bundle', opts.bundle);
-    if (opts.logFile) args.push('--log', opts.logFile);
-    const rot = opts.logRotation;
-    if (opts.logFile && rot && rot.maxSize > 0) {
-      args.push('--log-max-size', String(rot.maxSize), '--log-max-file', String(rot.maxFile));
-      if (rot.compress) args.push('--log-compress');
-    }
-    if (opts.logFile && opts.logAttrs) args.push('--log-attrs', opts.logAttrs);
+    if (opts.log) args.push(...logArgs(opts.log));
   } else {
     if (!opts.processFile) throw new TypeError('exec mode needs processFile');
     args.push('--process', opts.processFile);

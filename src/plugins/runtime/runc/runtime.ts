@@ -42,6 +42,8 @@ export function classifyRuncFailure(message: string): RuntimeFailure {
 
 /** Docker's wording for a failed create/start of a task (the containerd shim's part of it). */
 function createFailed(message: string): RuntimeError {
+  // the monitor marks its log driver's own failures (monitor.c)
+  if (message.startsWith('log driver: ')) return new RuntimeError(message.slice('log driver: '.length), 'log-driver');
   const text = `OCI runtime create failed: runc create failed: ${message.replace(/^runc (create|start) failed: /, '')}: unknown`;
   return new RuntimeError(text, classifyRuncFailure(message));
 }
@@ -84,7 +86,7 @@ export class RuncRuntime implements Runtime {
       mode: 'create',
       tty: io.tty,
       stdin: io.stdin,
-      ...(io.log ? { logFile: io.log.path, logRotation: io.log.rotation, logAttrs: io.log.attrs } : {}),
+      ...(io.log ? { log: io.log } : {}),
       exitFile: l.exitFile(id),
       socketPath: l.socket(id),
       pidFile: l.pidFile(id),
