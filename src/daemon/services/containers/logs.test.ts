@@ -45,7 +45,8 @@ test('readLogs --tail reads from the end: exact records, stream filter, rotated 
     const done = (async () => {
       for await (const r of readLogs(log, { stdout: true, stderr: true, tail: 1, follow: true, signal: ac.signal, stopped })) seen.push(r.log);
     })();
-    await new Promise((r) => setTimeout(r, 100));
+    // the tail is out (so it was read before the torn record completes), however loaded the machine is
+    for (let i = 0; i < 200 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     fs.appendFileSync(log, '","stream":"stdout","time":"2026-12-01T00:00:01Z"}\n');
     await new Promise((r) => setTimeout(r, 200));
     stop();
