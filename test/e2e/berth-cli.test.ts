@@ -104,7 +104,7 @@ test('the rest of the container verbs through berth: cp, diff, commit, export, t
   assert.equal((await berth(['restart', '-t', '1', 'verbs2'])).code, 0);
   assert.equal((await berth(['inspect', '-f', '{{.State.Running}}', 'verbs2'])).stdout, 'true\n');
   await berth(['rm', '-f', 'verbs2']);
-  await berth(['run', '-d', '--name', 'att', IMG, 'sh', '-c', 'sleep 0.5; echo attached-out; exit 2']);
+  await berth(['run', '-d', '--name', 'att', IMG, 'sh', '-c', 'sleep 2; echo attached-out; exit 2']);
   const att = await berth(['attach', 'att']);
   assert.equal(att.stdout, 'attached-out\n');
   assert.equal(att.code, 2);

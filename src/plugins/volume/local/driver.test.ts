@@ -11,6 +11,13 @@ function tmpRoot(): string {
   roots.push(r);
   return r;
 }
+/** Trash is deleted in the background: wait for it (bounded) instead of a fixed sleep that a loaded machine outruns. */
+async function hiddenEntriesGone(root: string): Promise<string[]> {
+  const hidden = () => fs.readdirSync(root).filter((n) => n.startsWith('.'));
+  for (let i = 0; i < 100 && hidden().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  return hidden();
+}
+
 after(() => {
   for (const r of roots) {
     assert.deepEqual(mountPoints().filter((m) => m.startsWith(r + '/')), [], 'test left mounts behind');
@@ -65,8 +72,7 @@ test('volumes survive a restart (new driver on the same root); crash leftovers a
   assert.deepEqual(d2.get('keep')?.labels, { a: 'b' });
   assert.deepEqual(d2.get('keep')?.options, {});
   assert.equal(fs.readFileSync(path.join(d2.path('keep'), 'f'), 'utf8'), 'hello');
-  await new Promise((r) => setTimeout(r, 50));
-  assert.deepEqual(fs.readdirSync(root).filter((n) => n.startsWith('.')), []);
+  assert.deepEqual(await hiddenEntriesGone(root), []);
 });
 
 test('remove deletes the data; size counts file bytes once per inode', async () => {
@@ -82,8 +88,8 @@ test('remove deletes the data; size counts file bytes once per inode', async () 
   assert.equal(await dirSize(path.join(root, 'nope')), 0);
   await d.remove('sz');
   assert.equal(d.get('sz'), undefined);
-  await new Promise((r) => setTimeout(r, 50));
   assert.equal(fs.existsSync(path.join(root, 'sz')), false);
+  assert.deepEqual(await hiddenEntriesGone(root), []);
   assert.deepEqual(fs.readdirSync(root), []);
 });
 
