@@ -19,6 +19,7 @@ import { LocalContentStore, FileLeaseManager } from '../plugins/content/local/in
 import { OverlaySnapshotter, overlaySupported } from '../plugins/snapshots/overlay/index.js';
 import { NativeSnapshotter } from '../plugins/snapshots/native/index.js';
 import { FileImageStore } from '../plugins/images/local/store.js';
+import { DistributionHosts } from '../plugins/registry/hosts.js';
 import type { Snapshotter } from '../core/snapshots/types.js';
 import type { ContentStore, LeaseManager } from '../core/content/types.js';
 import { HOST_ARCH } from '../core/images/platform.js';
@@ -124,8 +125,11 @@ export class Daemon {
       content: imageStack.content,
       leases: imageStack.leases,
       unpack: this.images.unpack,
+      hosts: new DistributionHosts({ mirrors: this.config.registryMirrors, insecure: this.config.insecureRegistries }),
       events: this.events,
-      insecureRegistries: this.config.insecureRegistries,
+      maxConcurrentDownloads: this.config.maxConcurrentDownloads,
+      maxConcurrentUploads: this.config.maxConcurrentUploads,
+      debug: (m) => this.logger.debug(m),
     });
     (await import('./routes/auth.js')).registerAuthRoutes(this.router, registry);
     registerImageRoutes(this.router, this.images, registry); // registry: pull via fromImage, push

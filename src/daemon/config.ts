@@ -22,7 +22,11 @@ export interface DaemonConfig {
   debug: boolean;
   logLevel: LogLevel;
   insecureRegistries: string[];
+  /** `--registry-mirror`s as validated URLs with a trailing `/`, tried in order for docker.io pulls. */
   registryMirrors: string[];
+  /** Layers downloaded / uploaded at once per pull / push (`--max-concurrent-downloads`, `-uploads`). */
+  maxConcurrentDownloads: number;
+  maxConcurrentUploads: number;
   /** The default bridge's address in CIDR form (`--bip`), empty for the built-in default. */
   bip: string;
   defaultAddressPools: AddressPool[];
@@ -88,6 +92,8 @@ export const daemonFlags: FlagSpec[] = [
   { name: 'log-level', short: 'l', type: 'string', description: 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")', default: 'info' },
   { name: 'insecure-registry', type: 'list', description: 'Enable insecure registry communication' },
   { name: 'registry-mirror', type: 'list', description: 'Preferred registry mirror' },
+  { name: 'max-concurrent-downloads', type: 'int', description: 'Set the max concurrent downloads', default: 3 },
+  { name: 'max-concurrent-uploads', type: 'int', description: 'Set the max concurrent uploads', default: 5 },
   { name: 'bip', type: 'string', description: 'Specify network bridge IP' },
   { name: 'default-address-pool', type: 'list', description: 'Default address pools for node specific local networks' },
   { name: 'iptables', type: 'bool', description: 'Enable addition of iptables rules', default: true },
@@ -119,6 +125,8 @@ const fileKeys: Record<string, string> = {
   'log-level': 'log-level',
   'insecure-registries': 'insecure-registry',
   'registry-mirrors': 'registry-mirror',
+  'max-concurrent-downloads': 'max-concurrent-downloads',
+  'max-concurrent-uploads': 'max-concurrent-uploads',
   bip: 'bip',
   'default-address-pools': 'default-address-pool',
   iptables: 'iptables',
@@ -224,7 +232,9 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       debug,
       logLevel: debug ? 'debug' : level,
       insecureRegistries: pick('insecure-registries', 'insecure-registry'),
-      registryMirrors: pick('registry-mirrors', 'registry-mirror'),
+      registryMirrors: pick<string[]>('registry-mirrors', 'registry-mirror').map(validateMirror),
+      maxConcurrentDownloads: positive(pick('max-concurrent-downloads', 'max-concurrent-downloads'), 'max-concurrent-downloads'),
+      maxConcurrentUploads: positive(pick('max-concurrent-uploads', 'max-concurrent-uploads'), 'max-concurrent-uploads'),
       bip: pick('bip', 'bip') ?? '',
       defaultAddressPools: pools,
       iptables: pick('iptables', 'iptables'),
@@ -239,6 +249,27 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       dashboard: dashboardAddress ? { address: dashboardAddress, tlsCert: dashboardCert, tlsKey: dashboardKey } : undefined,
     },
   };
+}
+
+/** dockerd's ValidateMirror: an http(s) URL of a host, nothing after it; returned with a trailing `/`. */
+export function validateMirror(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new ConfigError(`invalid mirror: "${value}" is not a valid URI`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`invalid mirror: unsupported scheme "${u.protocol.slice(0, -1)}" in "${value}"`);
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || /[?#]/.test(value)) {
+    throw new ConfigError(`invalid mirror: path, query, or fragment at end of the URI "${value}"`);
+  }
+  return `${u.protocol}//${u.host}/`;
+}
+
+function positive(v: unknown, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`invalid ${name}: ${String(v)}: must be a positive integer`);
+  return n;
 }
 
 /** Absolute path of an executable found in PATH (plus the sbin dirs a root daemon expects), or undefined. */

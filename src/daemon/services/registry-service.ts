@@ -26,8 +26,9 @@ import type { Unpacker } from './images/unpack.js';
 import { chainIDs, digestOf, isDigest, type Digest } from '../../pkg/digest/index.js';
 import * as ref from '../../pkg/reference/index.js';
 import { EngineError, invalidArgument, notFound, notImplemented, unauthorized } from '../../errdefs/index.js';
-import { RegistryClient, RegistryError, isIndex, pickPlatform, type Descriptor, type FetchedManifest } from '../../plugins/registry/client.js';
-import { endpointHost, isInsecure, type AuthConfig } from '../../plugins/registry/auth.js';
+import type { AuthConfig } from '../../api/types/auth.js';
+import type { Descriptor, Endpoint, FetchedManifest, RegistryHosts, Remote } from '../../core/registry/types.js';
+import { isIndex, parsePlatform, pickPlatform } from '../../core/registry/platform.js';
 
 export type PullMessage = {
   status?: string;
@@ -58,12 +59,16 @@ export interface RegistryServiceOptions {
   leases: LeaseManager;
   /** Layer tars → snapshots (shared with the image service). */
   unpack: Unpacker;
+  /** Endpoints (mirrors, insecure rules) and connections to them. */
+  hosts: RegistryHosts;
   events?: EventBus;
-  insecureRegistries?: readonly string[];
+  /** Layers transferred at once per pull / push (dockerd's defaults: 3 and 5). */
+  maxConcurrentDownloads?: number;
+  maxConcurrentUploads?: number;
+  /** Debug log (which endpoint served a pull, mirror fallbacks). */
+  debug?: (msg: string) => void;
 }
 
-const DOWNLOAD_CONCURRENCY = 3;
-const UPLOAD_CONCURRENCY = 5;
 const PROGRESS_EVERY_MS = 100;
 
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
@@ -136,8 +141,8 @@ function limited<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promise<R
 export class RegistryService {
   constructor(private readonly o: RegistryServiceOptions) {}
 
-  private client(domain: string, repo: string | undefined, actions: Array<'pull' | 'push'>, auth: AuthConfig | undefined, signal?: AbortSignal): RegistryClient {
-    return new RegistryClient({ domain, repo, actions, auth, insecureRegistries: this.o.insecureRegistries, signal });
+  private debug(msg: string): void {
+    this.o.debug?.(msg);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -164,38 +169,60 @@ export class RegistryService {
       if (e instanceof EngineError) throw e;
       throw invalidArgument((e as Error).message);
     }
-    const { images, content, leases, unpack } = this.o;
-    const client = this.client(r.domain, r.path, ['pull'], opts.auth, opts.signal);
+    const { images, content, leases, unpack, hosts } = this.o;
     const shown = ref.familiarString(r);
-    let top: FetchedManifest;
-    try {
-      await client.authorize();
-      top = await client.getManifest(r.digest ?? r.tag!);
-    } catch (e) {
-      throw this.pullError(e, shown, r);
+    // Resolve the manifest and config on the first endpoint that serves them: mirrors first (docker.io), then the
+    // upstream. A mirror that fails in any way is skipped (dockerd's continueOnError for mirrors); the upstream's
+    // registry errors are final.
+    const mirrorFailures: string[] = [];
+    let resolved: { client: Remote; top: FetchedManifest; manifest: FetchedManifest; configBytes: Buffer } | undefined;
+    let announced = false;
+    for (const endpoint of await hosts.endpoints(r.domain, 'pull')) {
+      const client = hosts.connect({ endpoint, repo: r.path, actions: ['pull'], auth: opts.auth, signal: opts.signal });
+      try {
+        await client.authorize();
+        const top = await client.getManifest(r.digest ?? r.tag!);
+        if (!announced) progress({ status: `Pulling from ${ref.familiarName({ domain: 'docker.io', path: r.path })}`, id: r.digest ?? r.tag });
+        announced = true;
+        let manifest = top;
+        if (isIndex(top)) {
+          const p = parsePlatform(opts.platform || `linux/${HOST_ARCH}`);
+          const d = pickPlatform(top.manifest, p.os, p.arch, p.variant);
+          manifest = await client.getManifest(d.digest);
+          if (isIndex(manifest)) throw invalidArgument('nested manifest lists are not supported');
+        }
+        const m = manifest.manifest;
+        if (!m.config || !Array.isArray(m.layers)) throw invalidArgument(`unsupported manifest media type ${manifest.mediaType}`);
+        resolved = { client, top, manifest, configBytes: await client.getBlobBytes(m.config.digest) };
+        this.debug(`pull ${shown}: served by ${endpoint.mirror ? 'mirror ' : ''}${endpoint.base}`);
+        break;
+      } catch (e) {
+        if (opts.signal?.aborted) throw e;
+        if (endpoint.mirror && (e as EngineError).kind !== 'InvalidArgument') {
+          this.debug(`pull ${shown}: mirror ${endpoint.base} failed, trying the next source: ${(e as Error).message}`);
+          mirrorFailures.push(`registry mirror ${mirrorName(endpoint)} failed: ${(e as Error).message}`);
+          continue;
+        }
+        const err = announced ? e : this.pullError(e, shown, r);
+        if (mirrorFailures.length && err instanceof Error) throw new EngineError((err as EngineError).kind ?? 'Unavailable', `${err.message} (${mirrorFailures.join('; ')})`);
+        throw err;
+      }
     }
-    progress({ status: `Pulling from ${ref.familiarName({ domain: 'docker.io', path: r.path })}`, id: r.digest ?? r.tag });
-    let manifest = top;
-    if (isIndex(top)) {
-      const [os, arch, variant] = (opts.platform || `linux/${HOST_ARCH}`).split('/');
-      const d = pickPlatform(top.manifest, os!, arch!, variant);
-      manifest = await client.getManifest(d.digest);
-      if (isIndex(manifest)) throw invalidArgument('nested manifest lists are not supported');
-    }
+    if (!resolved) throw new EngineError('Unavailable', mirrorFailures.join('; '));
+    const { client, top, manifest, configBytes } = resolved;
     const m = manifest.manifest;
-    if (!m.config || !Array.isArray(m.layers)) throw invalidArgument(`unsupported manifest media type ${manifest.mediaType}`);
-    for (const l of m.layers) if (!isDigest(l.digest)) throw invalidArgument(`invalid layer digest ${l.digest}`);
-    const configBytes = await client.getBlobBytes(m.config.digest);
+    const layersOf = m.layers!;
+    for (const l of layersOf) if (!isDigest(l.digest)) throw invalidArgument(`invalid layer digest ${l.digest}`);
     const cfg = parseImageConfig<ImageConfig>(configBytes);
     const diffIDs = cfg.rootfs?.diff_ids ?? [];
-    if (diffIDs.length !== m.layers.length) throw invalidArgument('invalid manifest: the config lists a different number of layers');
+    if (diffIDs.length !== layersOf.length) throw invalidArgument('invalid manifest: the config lists a different number of layers');
     const chains = chainIDs(diffIDs);
     const configId = digestOf(configBytes);
 
     const lease = await leases.create();
     try {
       const present = await Promise.all(
-        m.layers.map(async (l, i) => {
+        layersOf.map(async (l, i) => {
           const snap = await unpack.hasChain(chains[i]!);
           const blob = await content.exists(l.digest);
           if (snap) await leases.addResource(lease.id, { type: 'snapshot', id: chains[i]! });
@@ -203,8 +230,8 @@ export class RegistryService {
           return { snap, blob };
         }),
       );
-      for (let i = 0; i < m.layers.length; i++) {
-        const l = m.layers[i]!;
+      for (let i = 0; i < layersOf.length; i++) {
+        const l = layersOf[i]!;
         if (present[i]!.snap && present[i]!.blob) progress({ status: 'Already exists', progressDetail: {}, id: short(l.digest) });
         else progress({ status: 'Pulling fs layer', progressDetail: {}, id: short(l.digest) });
       }
@@ -212,10 +239,10 @@ export class RegistryService {
       const firstMissing = present.findIndex((p) => !p.snap);
       const streamed = firstMissing >= 0 && !present[firstMissing]!.blob ? firstMissing : -1;
       let streamedApply: Promise<void> | undefined;
-      const downloads = limited(m.layers, DOWNLOAD_CONCURRENCY, async (l, i) => {
+      const downloads = limited(layersOf, this.o.maxConcurrentDownloads ?? 3, async (l, i) => {
         if (present[i]!.blob) return;
         const id = short(l.digest);
-        const { stream } = await client.getBlob(l.digest);
+        const stream = await client.getBlob(l.digest, l.size);
         const total = l.size;
         const counted = stream.pipe(
           meter((n) => progress({ status: 'Downloading', progressDetail: { current: n, total }, progress: bar(n, total), id }), l.digest),
@@ -236,21 +263,23 @@ export class RegistryService {
         progress({ status: 'Download complete', progressDetail: {}, id });
       });
       downloads.forEach((p) => p.catch(() => {}));
-      for (let i = 0; i < m.layers.length; i++) {
-        const l = m.layers[i]!;
+      for (let i = 0; i < layersOf.length; i++) {
+        const l = layersOf[i]!;
         await downloads[i];
         if (present[i]!.snap) continue;
         const id = short(l.digest);
         if (i === streamed) await streamedApply;
         else {
-          progress({ status: 'Extracting', progressDetail: { current: l.size, total: l.size }, progress: bar(l.size, l.size), id });
-          await this.extract(await content.readStream(l.digest), i === 0 ? undefined : chains[i - 1], diffIDs[i]!, lease.id, opts.signal);
+          const blob = await content.readStream(l.digest);
+          const counted = blob.pipe(meter((n) => progress({ status: 'Extracting', progressDetail: { current: n, total: l.size }, progress: bar(n, l.size), id })));
+          blob.on('error', (e) => counted.destroy(e));
+          await this.extract(counted, i === 0 ? undefined : chains[i - 1], diffIDs[i]!, lease.id, opts.signal);
         }
         progress({ status: 'Pull complete', progressDetail: {}, id });
       }
       await Promise.all(downloads);
 
-      const layers: LayerRecord[] = m.layers.map((l, i) => ({ diffID: diffIDs[i]!, blob: l.digest, blobSize: l.size, mediaType: l.mediaType ?? MediaTypes.dockerLayerGzip }));
+      const layers: LayerRecord[] = layersOf.map((l, i) => ({ diffID: diffIDs[i]!, blob: l.digest, blobSize: l.size, mediaType: l.mediaType ?? MediaTypes.dockerLayerGzip }));
       const tagRef = r.tag !== undefined ? ref.format({ domain: r.domain, path: r.path, tag: r.tag }) : undefined;
       const before = tagRef ? images.byRef(tagRef)?.id : images.get(configId) ? configId : undefined;
       await images.createImage(configBytes, layers, tagRef ? [tagRef] : [], { lease: lease.id });
@@ -265,8 +294,8 @@ export class RegistryService {
   }
 
   private pullError(e: unknown, shown: string, r: ref.Reference): unknown {
-    if (e instanceof RegistryError && e.status === 404) {
-      return notFound(`manifest for ${shown} not found: ${e.message}`);
+    if ((e as { status?: number }).status === 404) {
+      return notFound(`manifest for ${shown} not found: ${(e as Error).message}`);
     }
     const kind = (e as EngineError | undefined)?.kind;
     if (kind === 'Unauthorized' || kind === 'Forbidden') {
@@ -320,21 +349,30 @@ export class RegistryService {
       if (img) targets.push({ tag: t, img });
     }
     if (!targets.length) throw notFound(`An image does not exist locally with the tag: ${ref.familiarName(r)}`);
-    const client = this.client(r.domain, r.path, ['pull', 'push'], opts.auth, opts.signal);
+    const [endpoint] = await this.o.hosts.endpoints(r.domain, 'push');
+    // The token asks pull access to the repositories blobs may be mounted from, as dockerd's pusher does.
+    const client = this.o.hosts.connect({
+      endpoint: endpoint!,
+      repo: r.path,
+      actions: ['pull', 'push'],
+      pullFrom: this.mountSources(targets.map((t) => t.img), r),
+      auth: opts.auth,
+      signal: opts.signal,
+    });
     // As dockerd: the stream starts first, so authentication errors arrive in-band (no interactive CLI retry).
     progress({ status: `The push refers to repository [${repo}]` });
     await client.authorize();
     for (const { tag, img } of targets) await this.pushOne(client, r, tag, img, progress, opts.signal);
   }
 
-  private async pushOne(client: RegistryClient, r: ref.Reference, tag: string, img: ImageRecord, progress: (m: PullMessage) => void, signal?: AbortSignal): Promise<void> {
+  private async pushOne(client: Remote, r: ref.Reference, tag: string, img: ImageRecord, progress: (m: PullMessage) => void, signal?: AbortSignal): Promise<void> {
     const { content } = this.o;
     const configBytes = await content.readAll(img.id);
     // Docker lists layers top first.
     const order = img.layers.map((_, i) => i).reverse();
     for (const i of order) progress({ status: 'Preparing', progressDetail: {}, id: short(img.layers[i]!.diffID) });
     const blobs: Descriptor[] = new Array(img.layers.length);
-    const uploads = limited(order, UPLOAD_CONCURRENCY, async (i) => {
+    const uploads = limited(order, this.o.maxConcurrentUploads ?? 5, async (i) => {
       const layer = img.layers[i]!;
       const id = short(layer.diffID);
       const desc = await this.pushableBlob(layer, signal);
@@ -344,18 +382,24 @@ export class RegistryService {
         return;
       }
       const mountFrom = this.mountSource(desc.digest, r);
-      const how = await client.putBlob(desc.digest, desc.size, async () => {
-        const s = await content.readStream(desc.digest);
-        const counted = s.pipe(meter((n) => progress({ status: 'Pushing', progressDetail: { current: n, total: desc.size }, progress: bar(n, desc.size), id })));
-        s.on('error', (e) => counted.destroy(e));
-        return counted;
-      }, { mountFrom });
+      const how = await client.putBlob(
+        desc.digest,
+        desc.size,
+        async (offset) => {
+          // bytes read from the store, counted from where the upload (re)starts: honest, also after a resume
+          const s = await content.readStream(desc.digest, offset ? { start: offset } : {});
+          const counted = s.pipe(meter((n) => progress({ status: 'Pushing', progressDetail: { current: offset + n, total: desc.size }, progress: bar(offset + n, desc.size), id })));
+          s.on('error', (e) => counted.destroy(e));
+          return counted;
+        },
+        { mountFrom },
+      );
       progress({ status: how === 'mounted' ? `Mounted from ${mountFrom}` : 'Pushed', progressDetail: {}, id });
     });
     uploads.forEach((p) => p.catch(() => {}));
     await Promise.all(uploads);
     if (!(await client.hasBlob(img.id))) {
-      await client.putBlob(img.id, configBytes.length, async () => Readable.from([configBytes]));
+      await client.putBlob(img.id, configBytes.length, async (offset) => Readable.from([configBytes.subarray(offset)]));
     }
     const zstd = blobs.some((b) => b.mediaType === MediaTypes.ociLayerZstd);
     const manifest = zstd
@@ -378,6 +422,23 @@ export class RegistryService {
     progress({ status: `${tag}: digest: ${digest} size: ${bytes.length}` });
     progress({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: bytes.length } });
     this.o.events?.publish('image', 'push', ref.familiarString({ domain: r.domain, path: r.path, tag }), { name: ref.familiarString({ domain: r.domain, path: r.path, tag }) });
+  }
+
+  /**
+   * Repositories of the same registry that hold layers of `imgs` (known by their RepoDigests): the sources a push may
+   * mount blobs from, so its token asks pull access to them.
+   */
+  private mountSources(imgs: ImageRecord[], target: ref.Reference): string[] {
+    const diffIDs = new Set(imgs.flatMap((i) => i.layers.map((l) => l.diffID)));
+    const out = new Set<string>();
+    for (const img of this.o.images.all()) {
+      if (!img.layers.some((l) => diffIDs.has(l.diffID))) continue;
+      for (const d of img.repoDigests) {
+        const r = ref.parseNormalized(d);
+        if (r.domain === target.domain && r.path !== target.path) out.add(r.path);
+      }
+    }
+    return [...out].sort();
   }
 
   /** A repository of the same registry this blob came from or went to (known by a RepoDigest), for a cross-repo mount. */
@@ -440,22 +501,24 @@ export class RegistryService {
     let server = (auth.serveraddress ?? '').trim();
     server = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     if (!server || server === 'index.docker.io' || server === 'docker.io') server = 'docker.io';
-    const client = this.client(server, undefined, [], auth, signal);
+    const [endpoint] = await this.o.hosts.endpoints(server, 'login');
+    const client = this.o.hosts.connect({ endpoint: endpoint!, auth, signal });
+    let identityToken: string | undefined;
     try {
-      await client.authorize();
+      ({ identityToken } = await client.login());
     } catch (e) {
       if ((e as EngineError).kind === 'Unauthorized') {
-        const host = endpointHost(server);
-        const url = `${isInsecure(host, this.o.insecureRegistries) ? 'http' : 'https'}://${host}/v2/`;
-        // Docker's wording for a refused basic login
-        const msg = /incorrect|unauthorized:/.test((e as Error).message) ? (e as Error).message : `login attempt to ${url} failed with status: 401 Unauthorized`;
+        // Docker's wording for a refused login
+        const msg = /incorrect|unauthorized:|failed with status/.test((e as Error).message) ? (e as Error).message : `login attempt to ${endpoint!.base} failed with status: 401 Unauthorized`;
         throw unauthorized(msg);
       }
       throw e;
     }
-    // Basic auth: authorize() only stored the header; verify it once.
-    await client.verify();
-    return { Status: 'Login Succeeded', IdentityToken: '' };
+    return { Status: 'Login Succeeded', IdentityToken: identityToken ?? '' };
   }
 }
 
+/** A mirror as the user configured it (`http://127.0.0.1:5000/`). */
+function mirrorName(e: Endpoint): string {
+  return e.base.replace(/v2\/$/, '');
+}

@@ -1,58 +1,49 @@
 /**
- * OCI Distribution (Docker Registry HTTP API v2) client: ping, bearer-token and basic auth, manifests (Docker
- * schema2, OCI manifest, manifest list / OCI index), streaming blob download, blob existence checks and uploads.
+ * OCI Distribution (Docker Registry HTTP API v2) client for one repository on one endpoint — see core/registry for
+ * the terms. Basic auth and bearer tokens (Docker Hub / Harbor / Distribution's token flow: anonymous, basic, and
+ * OAuth refresh-token grants; tokens cached per scope until they expire, renewed on a fresh 401), manifests (Docker
+ * schema2, OCI manifest, manifest list / OCI index), blob downloads that resume with `Range` after a broken
+ * connection, chunked uploads (PATCH + Content-Range) that resume from the offset the registry reports, and retries
+ * with back-off for network failures and 5xx answers.
  *
- * HTTP goes through Node's built-in fetch (undici inside Node 20), so no extra dependency is needed. Bodies stream
- * both ways; nothing here touches the disk.
+ * HTTP goes through Node's built-in fetch (undici inside Node 20). Bodies stream; nothing here touches the disk.
  */
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf, isDigest, type Digest } from '../../pkg/digest/index.js';
-import { EngineError, invalidArgument, notFound, unauthorized, unavailable } from '../../errdefs/index.js';
+import { EngineError, invalidArgument, unauthorized, unavailable } from '../../errdefs/index.js';
 import { MediaTypes } from '../../core/images/types.js';
-import { endpointHost, isInsecure, parseChallenge, type AuthConfig, type Challenge } from './auth.js';
+import type { Endpoint, FetchedManifest, Manifest, OnBytes, Remote, RemoteOptions } from '../../core/registry/types.js';
+import { parseChallenge, type Challenge } from './auth.js';
+
+export { isIndex, pickPlatform } from '../../core/registry/platform.js';
+export type { Descriptor, FetchedManifest, Manifest } from '../../core/registry/types.js';
 
 export const USER_AGENT = 'berth/0.1 (docker-compatible)';
 const MAX_MANIFEST = 4 << 20;
+/** Bytes per PATCH of a chunked upload (BERTH_UPLOAD_CHUNK_SIZE overrides, for tests and slow links). */
+const CHUNK = Number(process.env.BERTH_UPLOAD_CHUNK_SIZE) > 0 ? Number(process.env.BERTH_UPLOAD_CHUNK_SIZE) : 16 << 20;
+/** Attempts of one request (or one blob transfer) before its error is final. */
+const ATTEMPTS = 5;
+/** Docker's token client: a token without `expires_in` lives 60 s. */
+const DEFAULT_TOKEN_TTL_S = 60;
 
-export const MANIFEST_ACCEPT = [
-  MediaTypes.ociIndex,
-  MediaTypes.dockerManifestList,
-  MediaTypes.ociManifest,
-  MediaTypes.dockerManifest,
-].join(', ');
+export const MANIFEST_ACCEPT = [MediaTypes.ociIndex, MediaTypes.dockerManifestList, MediaTypes.ociManifest, MediaTypes.dockerManifest].join(', ');
 
-export interface Descriptor {
-  mediaType?: string;
-  digest: Digest;
-  size: number;
-  platform?: { os?: string; architecture?: string; variant?: string };
-  annotations?: Record<string, string>;
-  urls?: string[];
-}
-
-export interface Manifest {
-  schemaVersion: number;
-  mediaType?: string;
-  config?: Descriptor;
-  layers?: Descriptor[];
-  manifests?: Descriptor[];
-}
-
-export interface FetchedManifest {
-  bytes: Buffer;
-  digest: Digest;
-  mediaType: string;
-  manifest: Manifest;
-}
-
-export function isIndex(m: FetchedManifest): boolean {
-  return m.mediaType === MediaTypes.ociIndex || m.mediaType === MediaTypes.dockerManifestList || Array.isArray(m.manifest.manifests);
-}
+/** Back-off before retry `n` (1-based): 0.25 s, 0.5 s, 1 s, 2 s. */
+const backoff = (n: number) => 250 * 2 ** (n - 1);
 
 /** An error answered by the registry: `errors[0].code` in Docker's lower-case wording (`manifest unknown`). */
 export class RegistryError extends EngineError {
   constructor(kind: EngineError['kind'], message: string, readonly status: number, readonly code?: string) {
     super(kind, message);
+  }
+}
+
+/** A failure of the network (refused, reset, cut, TLS): worth a retry, and a mirror fallback. */
+export class TransportError extends EngineError {
+  constructor(message: string, cause?: unknown) {
+    super('Unavailable', message, { cause });
   }
 }
 
@@ -81,73 +72,162 @@ async function registryError(res: Response, what: string): Promise<RegistryError
   return new RegistryError(kind, msg, res.status, code);
 }
 
-export interface RegistryClientOptions {
-  /** The reference domain (`docker.io`, `127.0.0.1:5000`). */
-  domain: string;
-  /** Repository path (`library/busybox`); empty for login. */
-  repo?: string;
-  actions?: Array<'pull' | 'push'>;
-  auth?: AuthConfig;
-  insecureRegistries?: readonly string[];
-  signal?: AbortSignal;
+/** Go's net/http wording for what Node's fetch reports, so errors read as dockerd's (`dial tcp …: connection refused`). */
+export function transportMessage(method: string, url: string, e: unknown): string {
+  const verb = method === 'GET' || method === 'HEAD' ? 'Get' : method === 'PUT' ? 'Put' : method === 'PATCH' ? 'Patch' : 'Post';
+  const u = new URL(url);
+  type Cause = { code?: string; message?: string; address?: string; port?: number };
+  const cause: Cause | undefined = (e as { cause?: Cause }).cause ?? (e as Cause);
+  const addr = cause?.address ? `${cause.address}:${cause.port ?? u.port}` : u.host;
+  const code = cause?.code ?? '';
+  let why: string;
+  if (code === 'ECONNREFUSED') why = `dial tcp ${addr}: connect: connection refused`;
+  else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') why = `dial tcp: lookup ${u.hostname}: no such host`;
+  else if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') why = 'read: connection reset by peer';
+  else if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') why = `dial tcp ${addr}: i/o timeout`;
+  else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) why = 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
+  else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') why = `tls: failed to verify certificate: x509: certificate is valid for other names, not ${u.hostname}`;
+  else if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/.test(cause?.message ?? '')) why = 'http: server gave HTTP response to HTTPS client';
+  else why = cause?.message ?? (e as Error).message;
+  return `${verb} "${url}": ${why}`;
 }
 
-export class RegistryClient {
-  readonly host: string;
-  readonly base: string;
-  private authorization: string | undefined;
-  private challenge: Challenge | undefined;
+function retryableStatus(status: number): boolean {
+  return status === 500 || status === 502 || status === 503 || status === 504 || status === 429;
+}
 
-  constructor(private readonly o: RegistryClientOptions) {
-    this.host = endpointHost(o.domain);
-    this.base = `${isInsecure(this.host, o.insecureRegistries) ? 'http' : 'https'}://${this.host}/v2/`;
+type Body = Buffer | undefined;
+
+interface CachedToken {
+  header: string;
+  /** ms epoch after which the token is renewed before use. */
+  expiresAt: number;
+}
+
+export class DistributionRemote implements Remote {
+  readonly endpoint: Endpoint;
+  private challenge: Challenge | undefined;
+  /** Basic credentials or the current bearer token. */
+  private authorization: string | undefined;
+  private token: CachedToken | undefined;
+  /** A refresh token the token server issued at login (Docker's IdentityToken). */
+  private refreshToken: string | undefined;
+
+  constructor(private readonly o: RemoteOptions) {
+    this.endpoint = o.endpoint;
+  }
+
+  private get base(): string {
+    return this.endpoint.base;
+  }
+
+  private get signal(): AbortSignal | undefined {
+    return this.o.signal;
   }
 
   private basic(): string | undefined {
     const a = this.o.auth;
-    if (!a?.username) return undefined;
+    if (!a?.username || a.identitytoken) return undefined;
     return 'Basic ' + Buffer.from(`${a.username}:${a.password ?? ''}`).toString('base64');
   }
 
-  private async send(method: string, url: string, init: { headers?: Record<string, string>; body?: Buffer | Readable; redirect?: RequestRedirect } = {}): Promise<Response> {
+  /** One HTTP exchange; network failures become TransportErrors in Go's wording. */
+  private async send(method: string, url: string, init: { headers?: Record<string, string>; body?: Body | Readable; auth?: boolean } = {}): Promise<Response> {
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...init.headers };
-    if (this.authorization) headers.Authorization = this.authorization;
-    const body = init.body instanceof Readable ? (Readable.toWeb(init.body) as unknown as ReadableStream) : init.body;
+    if (init.auth !== false) {
+      await this.renewIfExpired();
+      if (this.authorization) headers.Authorization = this.authorization;
+    }
+    const stream = init.body instanceof Readable;
+    const body = stream ? (Readable.toWeb(init.body as Readable) as unknown as ReadableStream) : init.body;
     try {
-      return await fetch(url, {
-        method,
-        headers,
-        body,
-        redirect: init.redirect ?? 'follow',
-        signal: this.o.signal,
-        ...(init.body instanceof Readable ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      return await fetch(url, { method, headers, body, redirect: 'follow', signal: this.signal, ...(stream ? { duplex: 'half' } : {}) } as RequestInit);
     } catch (e) {
-      if ((e as Error).name === 'AbortError') throw e;
-      const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-      throw unavailable(`Get "${url}": ${cause?.message ?? (e as Error).message}`, e);
+      if ((e as Error).name === 'AbortError' || this.signal?.aborted) throw e;
+      throw new TransportError(transportMessage(method, url, e), e);
     }
   }
 
   /**
-   * Pings `/v2/` and answers its challenge: a bearer token for this repository's scope from the token realm, or
-   * basic credentials. Throws Unauthorized when the credentials are refused.
+   * A request with Docker's resilience: a 401 carrying a challenge is answered (fresh token) and the request sent
+   * again; network failures and 5xx answers are retried with back-off. Only buffered bodies are ever re-sent.
    */
-  async authorize(): Promise<void> {
-    const res = await this.send('GET', this.base);
-    await res.body?.cancel();
-    if (res.status === 200) return;
-    if (res.status !== 401) throw unavailable(`${this.base}: unexpected status ${res.status} ${res.statusText}`);
-    this.challenge = parseChallenge(res.headers.get('www-authenticate'));
-    await this.answerChallenge();
+  private async request(method: string, path: string, init: { headers?: Record<string, string>; body?: Body; url?: string; retries?: number } = {}): Promise<Response> {
+    const url = init.url ?? this.base + path;
+    const attempts = init.retries ?? ATTEMPTS;
+    let reauthed = false;
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.send(method, url, init);
+      } catch (e) {
+        if (!(e instanceof TransportError) || attempt >= attempts) throw e;
+        await sleep(backoff(attempt), undefined, { signal: this.signal });
+        continue;
+      }
+      if (res.status === 401 && !reauthed) {
+        const ch = parseChallenge(res.headers.get('www-authenticate'));
+        if (ch) {
+          await res.body?.cancel();
+          reauthed = true;
+          this.challenge = ch;
+          this.token = undefined;
+          await this.answerChallenge();
+          attempt--;
+          continue;
+        }
+      }
+      if (retryableStatus(res.status) && attempt < attempts) {
+        await res.body?.cancel();
+        await sleep(backoff(attempt), undefined, { signal: this.signal });
+        continue;
+      }
+      return res;
+    }
   }
 
-  /** Checks the stored credentials with one `GET /v2/` (login). */
-  async verify(): Promise<void> {
+  async authorize(): Promise<void> {
+    const res = await this.request('GET', '', { url: this.base });
+    await res.body?.cancel();
+    if (res.status === 200) return;
+    if (res.status !== 401) throw new RegistryError('Unavailable', `${this.base}: unexpected status ${res.status} ${res.statusText}`, res.status);
+    // request() already answered one challenge; a second 401 means the credentials (or the token) are refused
+    throw unauthorized('unauthorized: authentication required');
+  }
+
+  async login(): Promise<{ identityToken?: string }> {
+    this.offline = true;
     const res = await this.send('GET', this.base);
     await res.body?.cancel();
-    if (res.status === 401 || res.status === 403) throw unauthorized(`login attempt to ${this.base} failed with status: ${res.status} ${res.statusText}`);
-    if (!res.ok) throw unavailable(`${this.base}: unexpected status ${res.status} ${res.statusText}`);
+    if (res.status === 401) {
+      this.challenge = parseChallenge(res.headers.get('www-authenticate'));
+      await this.answerChallenge();
+    } else if (!res.ok) {
+      throw new RegistryError('Unavailable', `${this.base}: unexpected status ${res.status} ${res.statusText}`, res.status);
+    }
+    // verify what we now hold with one more ping, as dockerd's loginV2 does
+    const check = await this.send('GET', this.base);
+    await check.body?.cancel();
+    if (check.status === 401 || check.status === 403) throw unauthorized(`login attempt to ${this.base} failed with status: ${check.status} ${check.statusText}`);
+    if (!check.ok) throw new RegistryError('Unavailable', `${this.base}: unexpected status ${check.status} ${check.statusText}`, check.status);
+    return { identityToken: this.refreshToken };
+  }
+
+  /** Whether the token request asks for a refresh token (login: `offline_token=true`). */
+  private offline = false;
+
+  private scopes(): string[] {
+    const out: string[] = [];
+    if (this.o.repo) out.push(`repository:${this.o.repo}:${(this.o.actions ?? ['pull']).join(',')}`);
+    for (const from of this.o.pullFrom ?? []) if (from !== this.o.repo) out.push(`repository:${from}:pull`);
+    return out;
+  }
+
+  private async renewIfExpired(): Promise<void> {
+    if (this.token && Date.now() >= this.token.expiresAt) {
+      this.token = undefined;
+      await this.answerChallenge();
+    }
   }
 
   private async answerChallenge(): Promise<void> {
@@ -159,47 +239,58 @@ export class RegistryClient {
       return;
     }
     if (ch?.scheme !== 'bearer' || !ch.params.realm) throw unauthorized(`${this.base}: unsupported authentication challenge`);
-    const url = new URL(ch.params.realm);
-    if (ch.params.service) url.searchParams.set('service', ch.params.service);
-    if (this.o.repo) url.searchParams.set('scope', `repository:${this.o.repo}:${(this.o.actions ?? ['pull']).join(',')}`);
+    const realm = ch.params.realm;
+    const service = ch.params.service ?? '';
+    const scopes = this.scopes();
     const a = this.o.auth;
-    if (a?.username) url.searchParams.set('account', a.username);
-    let res: Response;
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT };
-    if (a?.identitytoken) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: a.identitytoken, service: ch.params.service ?? '', client_id: 'berth' });
-      if (this.o.repo) form.set('scope', `repository:${this.o.repo}:${(this.o.actions ?? ['pull']).join(',')}`);
-      res = await fetch(ch.params.realm, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal: this.o.signal });
-    } else {
-      const b = this.basic();
-      if (b) headers.Authorization = b;
-      res = await fetch(url, { headers, signal: this.o.signal });
+    const refresh = a?.identitytoken ?? this.refreshToken;
+    let res: Response | undefined;
+    try {
+      if (refresh) {
+        // OAuth2 refresh-token grant (what the CLI's stored identitytoken is for)
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh, service, client_id: 'docker' });
+        if (scopes.length) form.set('scope', scopes.join(' '));
+        if (this.offline) form.set('access_type', 'offline');
+        res = await fetch(realm, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal: this.signal });
+        if (res.status === 404 || res.status === 405) {
+          await res.body?.cancel();
+          res = undefined; // no OAuth endpoint: the GET flow below
+        }
+      }
+      if (!res) {
+        const url = new URL(realm);
+        if (service) url.searchParams.set('service', service);
+        for (const s of scopes) url.searchParams.append('scope', s);
+        if (a?.username) url.searchParams.set('account', a.username);
+        if (this.offline) {
+          url.searchParams.set('offline_token', 'true');
+          url.searchParams.set('client_id', 'docker');
+        }
+        const b = this.basic();
+        if (b) headers.Authorization = b;
+        res = await fetch(url, { headers, signal: this.signal });
+      }
+    } catch (e) {
+      if ((e as Error).name === 'AbortError' || this.signal?.aborted) throw e;
+      throw new TransportError(transportMessage('GET', realm, e), e);
     }
     if (res.status === 401 || res.status === 403) {
       const e = await registryError(res, 'token');
       throw unauthorized(e.message.includes('unexpected status') ? 'unauthorized: incorrect username or password' : e.message);
     }
-    if (!res.ok) throw unavailable(`token endpoint ${ch.params.realm}: status ${res.status}`);
-    const body = (await res.json()) as { token?: string; access_token?: string };
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw unavailable(`token endpoint ${realm}: status ${res.status}`);
+    }
+    const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string; refresh_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw unauthorized('token endpoint answered without a token');
-    this.authorization = `Bearer ${token}`;
-  }
-
-  /** Sends a request; one retry after answering a fresh challenge for bodiless requests. */
-  private async request(method: string, path: string, init: { headers?: Record<string, string>; body?: Buffer | Readable; url?: string } = {}): Promise<Response> {
-    const url = init.url ?? this.base + path;
-    let res = await this.send(method, url, init);
-    if (res.status === 401 && !(init.body instanceof Readable)) {
-      const ch = parseChallenge(res.headers.get('www-authenticate'));
-      if (ch) {
-        await res.body?.cancel();
-        this.challenge = ch;
-        await this.answerChallenge();
-        res = await this.send(method, url, init);
-      }
-    }
-    return res;
+    if (body.refresh_token) this.refreshToken = body.refresh_token;
+    const issued = body.issued_at ? Date.parse(body.issued_at) : NaN;
+    const ttl = (body.expires_in && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S) * 1000;
+    this.token = { header: `Bearer ${token}`, expiresAt: (Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now())) + ttl };
+    this.authorization = this.token.header;
   }
 
   private repoPath(): string {
@@ -207,7 +298,6 @@ export class RegistryClient {
     return this.o.repo;
   }
 
-  /** Fetches a manifest by tag or digest; verifies the bytes when asked by digest. NotFound: `manifest unknown`. */
   async getManifest(reference: string): Promise<FetchedManifest> {
     const res = await this.request('GET', `${this.repoPath()}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT } });
     if (!res.ok) throw await registryError(res, 'manifest');
@@ -229,15 +319,50 @@ export class RegistryClient {
     return { bytes, digest, mediaType, manifest };
   }
 
-  /** Streams a blob (following redirects to storage). The caller verifies the digest as it consumes the stream. */
-  async getBlob(digest: Digest): Promise<{ stream: Readable; size: number | undefined }> {
-    const res = await this.request('GET', `${this.repoPath()}/blobs/${digest}`);
-    if (!res.ok || !res.body) throw await registryError(res, `blob ${digest}`);
-    const cl = res.headers.get('content-length');
-    return { stream: Readable.fromWeb(res.body as never), size: cl ? Number(cl) : undefined };
+  async getBlob(digest: Digest, size?: number): Promise<Readable> {
+    const path = `${this.repoPath()}/blobs/${digest}`;
+    const first = await this.request('GET', path);
+    if (!first.ok || !first.body) throw await registryError(first, `blob ${digest}`);
+    const cl = first.headers.get('content-length');
+    const total = size ?? (cl ? Number(cl) : undefined);
+    const signal = this.signal;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    async function* bytes(): AsyncGenerator<Buffer> {
+      let res = first;
+      let received = 0;
+      let skip = 0;
+      let failures = 0;
+      for (;;) {
+        try {
+          for await (const chunk of Readable.fromWeb(res.body as never) as AsyncIterable<Buffer>) {
+            let c = chunk;
+            if (skip) {
+              const n = Math.min(skip, c.length);
+              skip -= n;
+              c = c.subarray(n);
+              if (!c.length) continue;
+            }
+            received += c.length;
+            yield c;
+          }
+          if (total === undefined || received >= total) return;
+          throw new TransportError(`Get "${self.base}${path}": unexpected EOF`);
+        } catch (e) {
+          if (signal?.aborted || (e as Error).name === 'AbortError') throw e;
+          if (++failures >= ATTEMPTS) throw e instanceof EngineError ? e : new TransportError(transportMessage('GET', self.base + path, e), e);
+          await sleep(backoff(failures), undefined, { signal });
+          // resume where the broken connection stopped
+          res = await self.request('GET', path, { headers: received ? { Range: `bytes=${received}-` } : {} });
+          if (res.status === 200) skip = received; // the registry ignored the Range: drop what we already have
+          else if (res.status !== 206) throw await registryError(res, `blob ${digest}`);
+          if (!res.body) throw new TransportError(`Get "${self.base}${path}": empty body`);
+        }
+      }
+    }
+    return Readable.from(bytes(), { objectMode: false });
   }
 
-  /** Reads a small blob whole and verifies it (image configs). */
   async getBlobBytes(digest: Digest, limit = 32 << 20): Promise<Buffer> {
     const res = await this.request('GET', `${this.repoPath()}/blobs/${digest}`);
     if (!res.ok) throw await registryError(res, `blob ${digest}`);
@@ -247,7 +372,6 @@ export class RegistryClient {
     return b;
   }
 
-  /** Whether the repository already has a blob (`HEAD`). */
   async hasBlob(digest: Digest): Promise<boolean> {
     const res = await this.request('HEAD', `${this.repoPath()}/blobs/${digest}`);
     await res.body?.cancel();
@@ -256,32 +380,80 @@ export class RegistryClient {
     throw await registryError(res, `blob ${digest}`);
   }
 
-  /**
-   * Uploads a blob: `POST /blobs/uploads/` (with `mount`/`from` when a source repository is known; a 201 means the
-   * registry mounted it and nothing is sent), then one monolithic `PUT <location>?digest=` streaming the body.
-   * Returns 'mounted' or 'pushed'.
-   */
-  async putBlob(digest: Digest, size: number, body: () => Promise<Readable>, opts: { mountFrom?: string } = {}): Promise<'mounted' | 'pushed'> {
+  async putBlob(digest: Digest, size: number, open: (offset: number) => Promise<Readable>, opts: { mountFrom?: string; onBytes?: OnBytes } = {}): Promise<'mounted' | 'pushed'> {
     const q = opts.mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(opts.mountFrom)}` : '';
     const start = await this.request('POST', `${this.repoPath()}/blobs/uploads/${q}`, { headers: { 'Content-Length': '0' } });
     await start.body?.cancel();
     if (start.status === 201) return 'mounted';
     if (start.status !== 202) throw await registryError(start, 'blob upload');
-    const loc = start.headers.get('location');
-    if (!loc) throw unavailable('registry answered a blob upload without a Location');
-    const url = new URL(loc, this.base);
+    let location = this.location(start);
+    let offset = 0;
+    let failures = 0;
+    let reader = new ChunkReader(await open(0));
+    try {
+      while (offset < size) {
+        const chunk = await reader.read(Math.min(CHUNK, size - offset));
+        if (chunk.length === 0) throw invalidArgument(`blob ${digest}: content ended at ${offset} of ${size} bytes`);
+        let res: Response | undefined;
+        try {
+          res = await this.request('PATCH', '', {
+            url: location,
+            headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${offset}-${offset + chunk.length - 1}`, 'Content-Length': String(chunk.length) },
+            body: chunk,
+            retries: 1,
+          });
+        } catch (e) {
+          if (!(e instanceof TransportError)) throw e;
+          res = undefined;
+        }
+        if (res && res.status === 202) {
+          await res.body?.cancel();
+          location = this.location(res);
+          const expected = offset + chunk.length;
+          const next = rangeEnd(res) ?? expected;
+          if (next !== expected) {
+            // the registry kept another amount than we sent: continue from its count
+            reader.destroy();
+            reader = new ChunkReader(await open(next));
+          }
+          offset = next;
+          opts.onBytes?.(offset);
+          continue;
+        }
+        // A broken chunk: ask the registry how much it has, and go on from there.
+        if (res && !retryableStatus(res.status) && res.status !== 416) throw await registryError(res, 'blob upload');
+        await res?.body?.cancel();
+        if (++failures >= ATTEMPTS) throw new TransportError(`Patch "${location}": upload failed ${ATTEMPTS} times at byte ${offset}`);
+        await sleep(backoff(failures), undefined, { signal: this.signal });
+        const status = await this.request('GET', '', { url: location });
+        await status.body?.cancel();
+        if (status.status !== 204 && status.status !== 200) throw await registryError(status, 'blob upload status');
+        location = this.location(status, location);
+        offset = rangeEnd(status) ?? 0;
+        opts.onBytes?.(offset);
+        reader.destroy();
+        reader = new ChunkReader(await open(offset));
+      }
+    } finally {
+      reader.destroy();
+    }
+    const url = new URL(location);
     url.searchParams.set('digest', digest);
-    const put = await this.request('PUT', '', {
-      url: url.toString(),
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
-      body: await body(),
-    });
+    const put = await this.request('PUT', '', { url: url.toString(), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': '0' } });
     await put.body?.cancel().catch(() => {});
     if (put.status !== 201 && put.status !== 204 && put.status !== 200) throw await registryError(put, 'blob upload');
     return 'pushed';
   }
 
-  /** `PUT /manifests/<tag>`; returns the digest the registry reports (or ours). */
+  private location(res: Response, fallback?: string): string {
+    const loc = res.headers.get('location');
+    if (!loc) {
+      if (fallback) return fallback;
+      throw unavailable('registry answered a blob upload without a Location');
+    }
+    return new URL(loc, this.base).toString();
+  }
+
   async putManifest(reference: string, mediaType: string, bytes: Buffer): Promise<Digest> {
     const res = await this.request('PUT', `${this.repoPath()}/manifests/${reference}`, { headers: { 'Content-Type': mediaType }, body: bytes });
     if (res.status !== 201 && res.status !== 200 && res.status !== 202) throw await registryError(res, 'manifest upload');
@@ -290,11 +462,51 @@ export class RegistryClient {
   }
 }
 
-/** Picks the manifest for `os/arch[/variant]` from an index; NotFound in Docker's wording when none matches. */
-export function pickPlatform(index: Manifest, os: string, arch: string, variant?: string): Descriptor {
-  const ms = index.manifests ?? [];
-  const match = ms.filter((m) => m.platform?.os === os && m.platform?.architecture === arch && (!variant || !m.platform.variant || m.platform.variant === variant));
-  // attestation manifests (unknown/unknown) never match
-  if (match.length) return match[0]!;
-  throw notFound(`no matching manifest for ${os}/${arch}${variant ? '/' + variant : ''} in the manifest list entries`);
+/** The next offset after an upload's `Range: 0-<last>` header (undefined when absent). */
+function rangeEnd(res: Response): number | undefined {
+  const m = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get('range') ?? '');
+  return m ? Number(m[1]) + 1 : undefined;
+}
+
+/** Reads a stream in exact-size buffers. */
+class ChunkReader {
+  private readonly it: AsyncIterator<Buffer>;
+  private left: Buffer = Buffer.alloc(0);
+  private done = false;
+  constructor(private readonly stream: Readable) {
+    this.it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  async read(n: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    if (this.left.length) {
+      const take = this.left.subarray(0, n);
+      this.left = this.left.subarray(take.length);
+      parts.push(take);
+      have = take.length;
+    }
+    while (have < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        break;
+      }
+      const c = r.value;
+      const need = n - have;
+      if (c.length > need) {
+        parts.push(c.subarray(0, need));
+        this.left = c.subarray(need);
+        have = n;
+      } else {
+        parts.push(c);
+        have += c.length;
+      }
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+  }
 }
