@@ -1,6 +1,6 @@
 /**
  * Test registries: Debian's docker-registry (Distribution 2.8) on 127.0.0.1 at free ports, with temp config and
- * storage, optionally behind htpasswd basic auth. Stopped by PID.
+ * storage, optionally behind htpasswd basic auth or token auth (test/token-server.ts). Stopped by PID.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,8 +38,11 @@ export class TestRegistries {
 
   constructor(private readonly work: string) {}
 
-  /** Starts one; resolves with its `127.0.0.1:port` once `/v2/` answers. */
-  async start(name: string, htpasswd?: string): Promise<string> {
+  /**
+   * Starts one; resolves with its `127.0.0.1:port` once `/v2/` answers. `opts.auth` is a raw `auth:` section (e.g.
+   * TokenServer.registryAuthConfig() for token auth).
+   */
+  async start(name: string, htpasswd?: string, opts: { auth?: string } = {}): Promise<string> {
     const port = await freePort();
     const dir = path.join(this.work, name);
     fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
@@ -48,6 +51,7 @@ export class TestRegistries {
       fs.writeFileSync(path.join(dir, 'htpasswd'), htpasswd + '\n');
       auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
     }
+    if (opts.auth) auth = opts.auth;
     const cfg = path.join(dir, 'config.yml');
     fs.writeFileSync(
       cfg,

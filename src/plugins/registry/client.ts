@@ -289,7 +289,10 @@ export class DistributionRemote implements Remote {
     if (body.refresh_token) this.refreshToken = body.refresh_token;
     const issued = body.issued_at ? Date.parse(body.issued_at) : NaN;
     const ttl = (body.expires_in && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S) * 1000;
-    this.token = { header: `Bearer ${token}`, expiresAt: (Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now())) + ttl };
+    // renewed a little before the end (a quarter of its life, at most 5 s) so a request never leaves with a token
+    // that expires on its way
+    const margin = Math.min(5000, ttl / 4);
+    this.token = { header: `Bearer ${token}`, expiresAt: (Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now())) + ttl - margin };
     this.authorization = this.token.header;
   }
 
@@ -425,11 +428,23 @@ export class DistributionRemote implements Remote {
         await res?.body?.cancel();
         if (++failures >= ATTEMPTS) throw new TransportError(`Patch "${location}": upload failed ${ATTEMPTS} times at byte ${offset}`);
         await sleep(backoff(failures), undefined, { signal: this.signal });
-        const status = await this.request('GET', '', { url: location });
-        await status.body?.cancel();
-        if (status.status !== 204 && status.status !== 200) throw await registryError(status, 'blob upload status');
-        location = this.location(status, location);
-        offset = rangeEnd(status) ?? 0;
+        const status = await this.request('GET', '', { url: location }).catch((e) => {
+          if (e instanceof TransportError) return undefined;
+          throw e;
+        });
+        await status?.body?.cancel();
+        if (status && (status.status === 204 || status.status === 200)) {
+          location = this.location(status, location);
+          offset = rangeEnd(status) ?? 0;
+        } else {
+          // The registry dropped the session (Distribution cancels one whose data no longer matches its state after a
+          // cut mid-chunk): start a new session and send the blob again from the start.
+          const again = await this.request('POST', `${this.repoPath()}/blobs/uploads/`, { headers: { 'Content-Length': '0' } });
+          await again.body?.cancel();
+          if (again.status !== 202) throw await registryError(again, 'blob upload');
+          location = this.location(again);
+          offset = 0;
+        }
         opts.onBytes?.(offset);
         reader.destroy();
         reader = new ChunkReader(await open(offset));
