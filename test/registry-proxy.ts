@@ -24,6 +24,8 @@ export interface Fault {
   method: string;
   path: RegExp;
   times: number;
+  /** Matching exchanges to let through before the fault applies. */
+  skip?: number;
   /** Cut the connection after this many body bytes (response body for GET, request body otherwise). */
   cutAfter?: number;
   /** Answer this status instead of forwarding. */
@@ -37,6 +39,9 @@ export class RegistryProxy {
   throttle = 0;
   private server: http.Server | undefined;
   address = '';
+  /** Blob downloads in flight now, and the most seen at once. */
+  private blobGets = 0;
+  maxBlobGets = 0;
 
   constructor(private readonly target: string) {}
 
@@ -54,7 +59,12 @@ export class RegistryProxy {
 
   private fault(method: string, path: string): Fault | undefined {
     const f = this.faults.find((x) => x.times > 0 && x.method === method && x.path.test(path));
-    if (f) f.times--;
+    if (!f) return undefined;
+    if (f.skip) {
+      f.skip--;
+      return undefined;
+    }
+    f.times--;
     return f;
   }
 
@@ -74,6 +84,12 @@ export class RegistryProxy {
       res.writeHead(f.status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'injected by the test proxy' }] }));
       return;
+    }
+    const blobGet = method === 'GET' && /\/blobs\/sha256:/.test(path);
+    if (blobGet) {
+      this.blobGets++;
+      this.maxBlobGets = Math.max(this.maxBlobGets, this.blobGets);
+      res.once('close', () => this.blobGets--);
     }
     const [host, port] = this.target.split(':');
     const up = http.request({ host, port: Number(port), method, path, headers: req.headers });
