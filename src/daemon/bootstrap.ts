@@ -11,6 +11,7 @@ import { Logger } from './logger.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { ApiServer, parseListenAddress } from './server/http-server.js';
 import { checkTcpListener, serverTlsOptions } from './server/tcp-security.js';
+import { DashboardController, registerDashboardRoutes } from '../dashboard/controller.js';
 import { invalidArgument } from '../errdefs/index.js';
 import { Router } from './server/router.js';
 import { SystemService } from './services/system-service.js';
@@ -70,6 +71,8 @@ export class Daemon {
   readonly events = new EventBus();
   containers!: ContainerService;
   execs!: ExecService;
+  /** The web dashboard (src/dashboard), started by --dashboard or POST /berth/dashboard. */
+  dashboard!: DashboardController;
   private server: ApiServer | undefined;
   private lockFd: number | undefined;
   private readonly lifecycles: Lifecycle[] = [];
@@ -108,7 +111,6 @@ export class Daemon {
     for (const addr of addrs)
       if (addr.proto === 'tcp') for (const w of (await checkTcpListener(addr.address, addr.port!, this.config.tls)).warnings) this.logger.warn(w);
     const tlsOptions = this.config.tls.enabled ? serverTlsOptions(this.config.tls) : undefined;
-    if (this.config.dashboard) throw invalidArgument('--dashboard: the dashboard is not available in this build yet');
     this.lock();
     fs.mkdirSync(path.dirname(this.config.pidfile), { recursive: true });
     fs.writeFileSync(this.config.pidfile, `${process.pid}`);
@@ -247,6 +249,22 @@ export class Daemon {
     }
     // ---- end build ----
     registerEventRoutes(this.router, this.events);
+    {
+      // dashboard: the Engine API in-process (same routes, same errors) and docker exec for its terminal
+      const execs = this.execs;
+      this.dashboard = new DashboardController({
+        dataRoot: this.config.dataRoot,
+        engine: { handle: (req, res) => this.server!.handle(req, res) },
+        terminal: {
+          createExec: (container, o) => execs.create(container, { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Cmd: o.cmd, Env: o.env, ConsoleSize: [o.rows, o.cols] }),
+          startExec: (id, stream) => execs.start(id, { detach: false }, stream),
+          resizeExec: (id, rows, cols) => execs.resize(id, rows, cols),
+        },
+        log: (m) => this.logger.warn(m),
+      });
+      registerDashboardRoutes(this.router, this.dashboard);
+      this.lifecycles.push({ shutdown: () => this.dashboard.shutdown() });
+    }
     registerSwarmRoutes(this.router); // never in a swarm: dockerd's answers for that
     network.attachContainers(networkContainers(this.containers.store)); // networking
     registerNetworkRoutes(this.router, network); // networking
@@ -268,6 +286,11 @@ export class Daemon {
     for (const addr of addrs) {
       await this.server.listen(addr);
       this.logger.info(`API listen on ${addr.proto === 'unix' ? addr.address : `${addr.address}:${addr.port}`}`);
+    }
+    // ---- dashboard: off unless configured or asked for by `berth dashboard` (POST /berth/dashboard) ----
+    if (this.config.dashboard) {
+      const d = await this.dashboard.ensure(this.config.dashboard.address, { cert: this.config.dashboard.tlsCert, key: this.config.dashboard.tlsKey });
+      this.logger.info(`dashboard listening on ${d.origin}; open ${d.url}`);
     }
     this.logger.info(`berthd started (pid ${process.pid}, data root ${this.config.dataRoot})`);
   }

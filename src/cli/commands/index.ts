@@ -9,6 +9,7 @@ import { containerCommand, containerShortcuts } from './container/index.js';
 import { imageCommand, imageShortcuts } from './image/index.js';
 import { networkCommand } from './network/index.js';
 import { eventsCommand } from './system/events.js';
+import { dashboardCommand } from './system/dashboard.js';
 import { infoCommand } from './system/info.js';
 import { systemCommand } from './system/index.js';
 import { versionCommand } from './system/version.js';
@@ -18,6 +19,7 @@ export const rootCommands: Command[] = [
   versionCommand,
   infoCommand,
   eventsCommand,
+  dashboardCommand,
   systemCommand,
   imageCommand,
   ...imageShortcuts,

@@ -120,6 +120,14 @@ export class ApiServer {
     await Promise.all(closed);
   }
 
+  /**
+   * Serves one ordinary (non-upgrade) request exactly as if it had arrived on a listener — same routes, version
+   * checks, headers and errors. For in-process clients of the Engine API (the dashboard).
+   */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.dispatch(req, res);
+  }
+
   private async dispatch(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
     const started = process.hrtime.bigint();
     for (const [k, v] of Object.entries(commonHeaders)) res.setHeader(k, v);
