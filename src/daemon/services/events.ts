@@ -53,7 +53,7 @@ export class EventBus {
   }
 
   /** Kept events with time (ns) in [sinceNs, untilNs]. */
-  history(sinceNs: number, untilNs = Number.MAX_SAFE_INTEGER): EngineEvent[] {
+  history(sinceNs: number, untilNs = Infinity): EngineEvent[] {
     return this.recent.filter((e) => e.timeNano >= sinceNs && e.timeNano <= untilNs);
   }
 
