@@ -30,3 +30,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
+
+# berth compose as the docker CLI's `compose` plugin: docker 28 looks in /usr/local/lib/docker/cli-plugins (after
+# $DOCKER_CONFIG/cli-plugins). Debian's docker-compose 1.29 stays /usr/bin/docker-compose, a different path.
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p /usr/local/lib/docker/cli-plugins
+  ln -sfn "$PWD/bin/docker-compose" /usr/local/lib/docker/cli-plugins/docker-compose
+fi
