@@ -14,6 +14,7 @@
  *                 [--log-cache FILE [--log-cache-max-size B --log-cache-max-file N --log-cache-compress]]
  *                                           a local-format copy `docker logs` reads (syslog; dockerd's dual logging)
  *                 [--log-mode non-blocking --log-max-buffer BYTES]   see log.h "mode"
+ *                 [--dns-netns PATH --dns-config FILE]   create mode: serve the embedded DNS (dns.h) in that netns
  *                 --exit-file FILE --socket PATH --pid-file FILE
  *   All paths should be absolute. berthd spawns the monitor detached (own session, stdin /dev/null, stdout a pipe).
  *
@@ -100,6 +101,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "buf.h"
+#include "dns.h"
 #include "log.h"
 #include "util.h"
 
@@ -127,7 +129,7 @@ struct client {
 };
 
 static struct {
-    const char *id, *bundle, *runc, *runc_root, *process, *exit_file, *socket, *pid_file;
+    const char *id, *bundle, *runc, *runc_root, *process, *exit_file, *socket, *pid_file, *dns_netns, *dns_config;
     int exec_mode, tty, stdin_open;
 } o; /* the log options are log_opts (log.h) */
 
@@ -837,6 +839,7 @@ int main(int argc, char **argv) {
         {"syslog-address", 1, 0, 'Y'}, {"syslog-facility", 1, 0, 'Q'}, {"syslog-format", 1, 0, 'W'},
         {"log-cache", 1, 0, 'c'}, {"log-cache-max-size", 1, 0, 'x'}, {"log-cache-max-file", 1, 0, 'X'},
         {"log-cache-compress", 0, 0, 'Z'},
+        {"dns-netns", 1, 0, 'N'}, {"dns-config", 1, 0, 'K'},
         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     const char *mode = "create";
     int ch;
@@ -869,6 +872,8 @@ int main(int argc, char **argv) {
         case 'e': o.exit_file = optarg; break;
         case 'S': o.socket = optarg; break;
         case 'P': o.pid_file = optarg; break;
+        case 'N': o.dns_netns = optarg; break;
+        case 'K': o.dns_config = optarg; break;
         case 'h': usage(); return 0;
         default: usage(); die_report(2, "invalid arguments");
         }
@@ -919,6 +924,10 @@ int main(int argc, char **argv) {
         snprintf(line, sizeof line, "{\"monitorPid\":%d}\n", (int)getpid());
     } else {
         struct buf err = {0};
+        /* before the container exists, so its first query finds the server; without it the container still runs */
+        char dns_err[512];
+        if (o.dns_netns && o.dns_config && dns_open(o.dns_netns, o.dns_config, dns_err, sizeof dns_err) < 0)
+            fprintf(stderr, "berth-monitor: %s\n", dns_err);
         if (launch(&err) < 0) die_report(1, "%s", buf_cstr(&err));
         state = ST_CREATED;
         find_oom_counter(cpid);
@@ -926,7 +935,7 @@ int main(int argc, char **argv) {
     }
     report(line);
 
-    struct pollfd pf[MAX_CLIENTS + 8];
+    struct pollfd pf[MAX_CLIENTS + 8 + DNS_MAX_FDS];
     for (;;) {
         if (state == ST_DRAINING && ((out_fd < 0 && err_fd < 0) || deadline_ms() == 0)) finish(NULL);
         for (int i = nclients - 1; i >= 0; i--) /* finished clients: their exit frame is out */
@@ -953,7 +962,11 @@ int main(int argc, char **argv) {
             if (buf_size(&c->out) > 0) ev |= POLLOUT;
             pf[n++] = (struct pollfd){c->fd, ev, 0};
         }
+        int i_dns = n;
+        n += dns_poll_fill(pf + n);
         int timeout = state == ST_DRAINING ? deadline_ms() : state == ST_DONE ? linger_ms() : -1;
+        int dns_t = dns_timeout_ms();
+        if (dns_t >= 0 && (timeout < 0 || dns_t < timeout)) timeout = dns_t;
         int r = poll(pf, (nfds_t)n, timeout);
         if (r < 0) {
             if (errno == EINTR) continue;
@@ -966,7 +979,8 @@ int main(int argc, char **argv) {
         if (i_err >= 0 && pf[i_err].revents && err_fd >= 0) pump_output(&err_fd, 1);
         if (i_in >= 0 && pf[i_in].revents && in_fd >= 0) pump_stdin();
         /* clients: walk backwards over the snapshot so drops (which move the last entry) stay consistent */
-        int snap = n - i_cl;
+        dns_poll_handle(pf + i_dns, n - i_dns);
+        int snap = i_dns - i_cl;
         for (int k = snap - 1; k >= 0; k--) {
             struct pollfd *p = &pf[i_cl + k];
             if (!p->revents || k >= nclients || clients[k]->fd != p->fd) continue;

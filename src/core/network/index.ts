@@ -195,8 +195,13 @@ export interface SandboxSetup {
   netnsPath?: string;
   /** The container's own address on its primary network, for its /etc/hosts. */
   ip?: string;
-  /** Peers' hosts entries ("name:ip"). */
+  /** Peers' hosts entries ("name:ip"), for containers without the embedded DNS server. */
   extraHosts?: string[];
+  /**
+   * The embedded DNS server (on user-defined networks): the container's monitor binds 127.0.0.11:53 in the
+   * sandbox and answers from the name tables its config file lists (native/monitor/dns.h); resolv.conf points there.
+   */
+  resolver?: { configPath: string };
   /** The container's NetworkSettings after the endpoints were made: the container service stores them. */
   settings: NetworkSettings;
 }

@@ -33,6 +33,8 @@ export interface TaskIO {
   stdin: boolean;
   /** The log driver the monitor runs; absent for the `none` log driver. */
   log?: TaskLog;
+  /** The embedded DNS server the monitor serves in the task's network namespace (core/network `SandboxSetup.resolver`). */
+  dns?: { netnsPath: string; configPath: string };
 }
 
 /** Rotation of a log file (maxSize 0: none), done by the monitor. */

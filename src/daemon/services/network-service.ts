@@ -38,6 +38,7 @@ import { formatIp, macFromIp, parseCidr, parseIp } from '../../pkg/ipnet/ipv4.js
 import { generateId } from '../../pkg/stringid/stringid.js';
 import { parseHostPort } from '../../pkg/nat/host-port.js';
 import { addPeer, extraHostEntries, peerNames, removePeer } from './network-hosts.js';
+import { hostNameservers, renderNameTable, renderResolverConfig, writeAtomic } from './network-dns.js';
 import type { EventBus } from './events.js';
 import type { Logger } from '../logger.js';
 
@@ -130,6 +131,10 @@ const PREDEFINED = ['bridge', 'host', 'none'];
 export class NetworkService implements ContainerNetworking {
   private readonly dir: string;
   private readonly netnsDir: string;
+  /** Name tables and resolver configs of the embedded DNS servers (network-dns.ts). */
+  private readonly dnsDir: string;
+  /** Containers whose monitor serves DNS (they get no peers in /etc/hosts). */
+  private readonly resolvers = new Set<string>();
   private readonly ops: NetOps;
   private readonly ipam: Ipam;
   readonly naming: NetworkNaming;
@@ -142,6 +147,7 @@ export class NetworkService implements ContainerNetworking {
   constructor(private readonly o: NetworkServiceOptions) {
     this.dir = path.join(o.dataRoot, 'network');
     this.netnsDir = path.join(o.execRoot, 'netns');
+    this.dnsDir = path.join(o.execRoot, 'dns');
     this.ops = o.ops;
     this.ipam = o.ipam;
     this.naming = o.naming ?? networkNaming(o.dataRoot);
@@ -195,6 +201,8 @@ export class NetworkService implements ContainerNetworking {
   async start(): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.dnsDir, { recursive: true, mode: 0o700 });
+    for (const f of fs.readdirSync(this.dnsDir)) if (f.startsWith('ctr-')) this.resolvers.add(f.slice(4));
     for (const f of fs.readdirSync(this.dir)) {
       if (!f.endsWith('.json')) continue;
       try {
@@ -233,6 +241,43 @@ export class NetworkService implements ContainerNetworking {
       if (n.berth.predefined || Object.keys(n.berth.endpoints).length) await this.driverOf(n).up(this.driverNetwork(n));
     }
     await this.syncDrivers();
+    // The tables may be behind the records after a crash between the two writes.
+    for (const n of this.networks.values()) await this.writeNameTable(n);
+  }
+
+  // ------------------------------------------------------------------ embedded DNS data
+
+  private tablePath(n: NetworkRecord): string {
+    return path.join(this.dnsDir, `net-${n.Id}`);
+  }
+
+  private resolverPath(containerId: string): string {
+    return path.join(this.dnsDir, `ctr-${containerId}`);
+  }
+
+  /** Networks whose containers get the embedded DNS server: user-defined ones with endpoints. */
+  private hasDns(n: NetworkRecord): boolean {
+    return !n.berth.predefined && this.hasEndpoints(n);
+  }
+
+  /** Rewrites a user-defined network's name table from its endpoints. */
+  private async writeNameTable(n: NetworkRecord): Promise<void> {
+    if (!this.hasDns(n)) return;
+    const entries = Object.values(n.berth.endpoints).map((ep) => ({
+      ip4: ep.ip,
+      names: peerNames(this.containers?.find(ep.containerId)?.Name ?? ep.containerName, ep.containerId, ep.aliases),
+    }));
+    await writeAtomic(this.tablePath(n), renderNameTable(n.Name, entries));
+  }
+
+  /** Rewrites a container's resolver config: the tables of its user-defined networks and its upstreams. */
+  private async writeResolverConfig(rec: ContainerRecord, ns: NetworkSettings): Promise<void> {
+    const tables = Object.keys(networksOf(ns))
+      .map((nm) => this.find(nm))
+      .filter((n): n is NetworkRecord => n !== undefined && this.hasDns(n))
+      .map((n) => this.tablePath(n));
+    const upstreams = rec.HostConfig.Dns?.length ? rec.HostConfig.Dns : await hostNameservers();
+    await writeAtomic(this.resolverPath(rec.Id), renderResolverConfig(tables, upstreams));
   }
 
   /**
@@ -260,7 +305,16 @@ export class NetworkService implements ContainerNetworking {
           changed = true;
         }
       }
-      if (changed) await this.save(n);
+      if (changed) {
+        await this.save(n);
+        await this.writeNameTable(n);
+      }
+    }
+    for (const id of [...this.resolvers]) {
+      const rec = this.containers.find(id);
+      if (rec?.State.Running) continue;
+      this.resolvers.delete(id);
+      await fsp.rm(this.resolverPath(id), { force: true });
     }
     if (ports) await this.syncDrivers();
   }
@@ -526,6 +580,7 @@ export class NetworkService implements ContainerNetworking {
     this.networks.delete(n.Id);
     await this.writeQueue.get(n.Id);
     await fsp.rm(path.join(this.dir, `${n.Id}.json`), { force: true });
+    await fsp.rm(this.tablePath(n), { force: true });
     await this.driverOf(n).down(this.driverNetwork(n));
     await this.syncDrivers();
     this.o.events?.publish('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
@@ -562,6 +617,7 @@ export class NetworkService implements ContainerNetworking {
       this.validateEndpointConfig(n, cfg);
       nets[n.Name] = endpointSettings(n, cfg);
       if (rec.State.Running) await this.plug(rec, ns, [n.Name], false);
+      if (rec.State.Running && this.resolvers.has(rec.Id)) await this.writeResolverConfig(rec, ns);
       this.lookup().storeNetworkSettings(rec.Id, ns);
       this.o.events?.publish('network', 'connect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
     });
@@ -588,6 +644,7 @@ export class NetworkService implements ContainerNetworking {
       // Docker leaves NetworkMode as is, even when it names this network; the container then starts without it.
       delete nets[n.Name];
       this.syncTopLevel(rec, ns);
+      if (rec.State.Running && this.resolvers.has(rec.Id)) await this.writeResolverConfig(rec, ns);
       this.lookup().storeNetworkSettings(rec.Id, ns);
       await this.syncDrivers();
       this.o.events?.publish('network', 'disconnect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
@@ -682,6 +739,14 @@ export class NetworkService implements ContainerNetworking {
       }
       const primaryName = primary?.Name ?? Object.keys(networksOf(ns))[0];
       const primaryEp = primaryName ? networksOf(ns)[primaryName] as { IPAddress?: string } | undefined : undefined;
+      // On a user-defined network the container's monitor serves DNS (Docker's 127.0.0.11); peers are not in
+      // its /etc/hosts then, as with Docker.
+      if (Object.keys(networksOf(ns)).some((nm) => this.hasDns(this.get(nm)))) {
+        await this.writeResolverConfig(rec, ns);
+        this.resolvers.add(rec.Id);
+        return { netnsPath: netns, ip: primaryEp?.IPAddress || undefined, settings: ns, resolver: { configPath: this.resolverPath(rec.Id) } };
+      }
+      this.resolvers.delete(rec.Id);
       // Peers on user-defined networks, for /etc/hosts.
       const peers: Array<{ ip: string; names: string[] }> = [];
       for (const nm of Object.keys(networksOf(ns))) {
@@ -763,17 +828,18 @@ export class NetworkService implements ContainerNetworking {
     }
     if (made.some(({ ep }) => ep.ports.length)) await this.syncDrivers();
     this.syncTopLevel(rec, ns);
-    // Tell running peers on user-defined networks about the newcomer.
+    for (const { n } of made) await this.writeNameTable(n);
+    // Tell running peers without a DNS server of their own about the newcomer (hosts files).
     for (const { n, ep } of made) {
       if (n.berth.predefined) continue;
       const names = peerNames(rec.Name, rec.Id, ep.aliases);
       for (const other of Object.values(n.berth.endpoints)) {
-        if (other.containerId === rec.Id) continue;
+        if (other.containerId === rec.Id || this.resolvers.has(other.containerId)) continue;
         const peer = this.containers?.find(other.containerId);
         if (peer?.HostsPath) await addPeer(peer.HostsPath, ep.ip, names).catch(() => {});
       }
-      // A connect on a running container: it learns its peers too.
-      if (!fresh && rec.HostsPath) {
+      // A connect on a running container without a DNS server: it learns its peers too.
+      if (!fresh && rec.HostsPath && !this.resolvers.has(rec.Id)) {
         for (const other of Object.values(n.berth.endpoints)) {
           if (other.containerId === rec.Id) continue;
           const peer = this.containers?.find(other.containerId);
@@ -799,8 +865,10 @@ export class NetworkService implements ContainerNetworking {
     if (n.berth.space) this.ipam.release(n.berth.space, ep.ip, ep.id);
     delete n.berth.endpoints[ep.id];
     await this.save(n);
+    await this.writeNameTable(n);
     if (!n.berth.predefined) {
       for (const other of Object.values(n.berth.endpoints)) {
+        if (this.resolvers.has(other.containerId)) continue;
         const peer = this.containers?.find(other.containerId);
         if (peer?.HostsPath) await removePeer(peer.HostsPath, ep.ip, other.ip).catch(() => {});
       }
@@ -810,7 +878,7 @@ export class NetworkService implements ContainerNetworking {
       const s = networksOf(ns)[n.Name] as Record<string, unknown> | undefined;
       if (s) clearEndpointSettings(s);
       // Its own hosts file forgets the peers of that network.
-      if (rec.HostsPath && rec.State.Running && !n.berth.predefined)
+      if (rec.HostsPath && rec.State.Running && !n.berth.predefined && !this.resolvers.has(rec.Id))
         for (const other of Object.values(n.berth.endpoints)) await removePeer(rec.HostsPath, other.ip, ep.ip).catch(() => {});
     }
   }
@@ -842,6 +910,7 @@ export class NetworkService implements ContainerNetworking {
       const nsGoing = fs.existsSync(netns) && !joined;
       const hadPorts = await this.unplugAll(rec, ns, nsGoing);
       if (hadPorts) await this.syncDrivers();
+      if (this.resolvers.delete(rec.Id)) await fsp.rm(this.resolverPath(rec.Id), { force: true });
       await this.ops.deleteNetns(netns);
       ns.SandboxKey = '';
       ns.SandboxID = '';

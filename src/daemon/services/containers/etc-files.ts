@@ -18,6 +18,8 @@ export interface EtcFilesInput {
   dnsOptions: string[];
   /** Host networking: the container shares the host's resolv.conf and hosts base. */
   hostNetwork: boolean;
+  /** The container's monitor serves DNS on 127.0.0.11 (user-defined networks); `dns` are then its upstreams. */
+  embeddedDns?: boolean;
 }
 
 export interface EtcFiles {
@@ -61,7 +63,15 @@ export async function writeEtcFiles(input: EtcFilesInput): Promise<EtcFiles> {
     /* no host resolv.conf */
   }
   let resolv: string[];
-  if (input.dns.length || input.dnsSearch.length || input.dnsOptions.length) {
+  if (input.embeddedDns) {
+    // Docker's resolv.conf on user-defined networks: only the embedded server, ndots:0 unless the user set ndots.
+    const search = input.dnsSearch.length ? [`search ${input.dnsSearch.join(' ')}`] : hostResolv.filter((l) => /^\s*search\s/.test(l));
+    const opts = input.dnsOptions.length
+      ? input.dnsOptions
+      : hostResolv.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+    if (!opts.some((o) => o.startsWith('ndots:'))) opts.push('ndots:0');
+    resolv = [...search, 'nameserver 127.0.0.11', `options ${opts.join(' ')}`];
+  } else if (input.dns.length || input.dnsSearch.length || input.dnsOptions.length) {
     const ns = input.dns.length ? input.dns.map((d) => `nameserver ${d}`) : usableNameservers(hostResolv);
     const search = input.dnsSearch.length ? [`search ${input.dnsSearch.join(' ')}`] : hostResolv.filter((l) => /^\s*search\s/.test(l));
     const opts = input.dnsOptions.length ? [`options ${input.dnsOptions.join(' ')}`] : hostResolv.filter((l) => /^\s*options\s/.test(l));

@@ -55,7 +55,7 @@ export interface ImageAccess {
 
 /** The networking hook (implemented by the network service): it returns NetworkSettings, this service stores them. */
 export type { ContainerNetworking } from '../../../core/network/index.js';
-import type { ContainerNetworking } from '../../../core/network/index.js';
+import type { ContainerNetworking, SandboxSetup } from '../../../core/network/index.js';
 
 /**
  * The volume hook: resolves Binds/Mounts/Tmpfs/VOLUME into OCI mounts and inspect's `.Mounts`, creates anonymous
@@ -349,7 +349,7 @@ export class ContainerService {
       const rootfs = lease.root;
       const hc = rec.HostConfig;
       const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
-      const net = this.o.network ? await this.o.network.setup(rec) : { netnsPath: hc.NetworkMode === 'host' ? 'host' : undefined, settings: rec.NetworkSettings };
+      const net: SandboxSetup = this.o.network ? await this.o.network.setup(rec) : { netnsPath: hc.NetworkMode === 'host' ? 'host' : undefined, settings: rec.NetworkSettings };
       rec.NetworkSettings = net.settings;
       networked = true;
       const volumeMounts = (await this.o.volumes?.mounts(rec, rootfs)) ?? [];
@@ -363,6 +363,7 @@ export class ContainerService {
         dnsSearch: hc.DnsSearch ?? [],
         dnsOptions: hc.DnsOptions ?? [],
         hostNetwork: hc.NetworkMode === 'host',
+        embeddedDns: Boolean(net.resolver),
       });
       const user = await resolveUser(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
       const facts = await this.facts();
@@ -397,6 +398,7 @@ export class ContainerService {
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
         ...(logTo ? { log: logTo } : {}),
+        ...(net.resolver && net.netnsPath ? { dns: { netnsPath: net.netnsPath, configPath: net.resolver.configPath } } : {}),
       });
       const created = task;
       const sessions = (this.pendingAttach.get(rec.Id) ?? []).map((p) => {

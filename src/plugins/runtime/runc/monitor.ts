@@ -47,6 +47,8 @@ export interface StartMonitorOptions {
   stdin?: boolean;
   /** The log driver the monitor runs (create mode); absent: nothing is logged. */
   log?: TaskLog;
+  /** Embedded DNS (create mode): the container's netns bind mount and its resolver config (native/monitor/dns.h). */
+  dns?: { netnsPath: string; configPath: string };
   exitFile: string;
   /** Attach socket path; must fit a sockaddr_un (< 108 bytes), and so must `<socket>.tty`. */
   socketPath: string;
@@ -136,6 +138,7 @@ export function monitorArgs(opts: StartMonitorOptions): string[] {
     if (!opts.bundle) throw new TypeError('create mode needs bundle');
     args.push('--bundle', opts.bundle);
     if (opts.log) args.push(...logArgs(opts.log));
+    if (opts.dns) args.push('--dns-netns', opts.dns.netnsPath, '--dns-config', opts.dns.configPath);
   } else {
     if (!opts.processFile) throw new TypeError('exec mode needs processFile');
     args.push('--process', opts.processFile);

@@ -87,6 +87,7 @@ export class RuncRuntime implements Runtime {
       tty: io.tty,
       stdin: io.stdin,
       ...(io.log ? { log: io.log } : {}),
+      ...(io.dns ? { dns: io.dns } : {}),
       exitFile: l.exitFile(id),
       socketPath: l.socket(id),
       pidFile: l.pidFile(id),
