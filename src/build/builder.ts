@@ -421,6 +421,8 @@ class BuildRun {
         id++;
         st.stepNo++;
         const sc: StepCtx = { id, name: `[${stageLabel} ${st.stepNo}/${count}] ${ins.original.split('\n')[0]}`, cached: false };
+        // A step that uses another stage starts once that stage is built (so its time is its own).
+        await this.stagesUsedBy(st, ins);
         lane.start({ id, name: sc.name }, `Step ${id}/${this.total} : ${ins.original}\n`);
         try {
           await this.dispatch(st, ins, sc);
@@ -433,6 +435,22 @@ class BuildRun {
       return st;
     } finally {
       lane.finish();
+    }
+  }
+
+  /** Waits for the stages `ins` reads (`COPY --from`, `RUN --mount=from=`); unknown names are images. */
+  private async stagesUsedBy(st: StageState, ins: Instruction): Promise<void> {
+    for (const f of ins.flags) {
+      let word: string | undefined;
+      try {
+        if (f.name === 'from' && (ins.cmd === 'COPY' || ins.cmd === 'ADD')) word = this.word(st, f.value);
+        else if (f.name === 'mount' && ins.cmd === 'RUN') word = parseRunMount(this.word(st, f.value)).from;
+      } catch {
+        continue; // the step itself reports it
+      }
+      if (word === undefined) continue;
+      const ix = stageIndex(this.df, word, true);
+      if (ix !== undefined && ix !== st.index && this.lanes.has(ix)) await this.stage(ix);
     }
   }
 

@@ -49,19 +49,28 @@ export class BuildCache {
   }
 
   private save(): void {
+    if (this.pending) {
+      clearTimeout(this.pending);
+      this.pending = undefined;
+    }
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({ version: 2, entries: this.entries ?? {} }));
     fs.renameSync(tmp, this.file);
   }
 
-  /** The image for `key`, counting the use. */
+  private pending: NodeJS.Timeout | undefined;
+
+  /** The image for `key`, counting the use (written a moment later: losing a use count in a crash is harmless). */
   get(key: string): string | undefined {
     const r = this.load()[key];
     if (!r) return undefined;
     r.lastUsed = new Date().toISOString();
     r.usage++;
-    this.save();
+    this.pending ??= setTimeout(() => {
+      this.pending = undefined;
+      this.save();
+    }, 250).unref();
     return r.image;
   }
 

@@ -13,6 +13,9 @@ import type { TarHeader } from '../pkg/tar/header.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import { BuildError } from './errors.js';
 
+/** Files up to this size are read in one call rather than streamed. */
+const SMALL_FILE = 64 * 1024;
+
 /** A source entry for COPY: a host path and its name relative to what was named in the instruction. */
 export interface SourceEntry {
   host: string;
@@ -228,7 +231,9 @@ export async function hashSources(sources: Source[]): Promise<string> {
       h.update(`${e.rel}\0${type}\0${e.st.mode & 0o7777}\0${e.st.size}\0`);
       if (type === 'l') h.update(await fsp.readlink(e.host));
       if (type === 'f') {
-        for await (const chunk of fs.createReadStream(e.host)) h.update(chunk as Buffer);
+        // small files in one read: a stream per file costs more than the bytes (contexts of many small files)
+        if (e.st.size <= SMALL_FILE) h.update(await fsp.readFile(e.host));
+        else for await (const chunk of fs.createReadStream(e.host)) h.update(chunk as Buffer);
       }
     }
   }
@@ -248,7 +253,7 @@ export function tarOf(entries: SourceEntry[], name: (rel: string) => string, own
       };
       if (st.isDirectory()) yield { header: { ...header, type: 'dir' as const } };
       else if (st.isSymbolicLink()) yield { header: { ...header, type: 'symlink' as const, linkname: await fsp.readlink(e.host) } };
-      else if (st.isFile()) yield { header: { ...header, type: 'file' as const, size: st.size }, body: fs.createReadStream(e.host) as AsyncIterable<Buffer> };
+      else if (st.isFile()) yield { header: { ...header, type: 'file' as const, size: st.size }, body: st.size <= SMALL_FILE ? await fsp.readFile(e.host) : (fs.createReadStream(e.host) as AsyncIterable<Buffer>) };
     }
   }
   return tarFromEntries(gen());

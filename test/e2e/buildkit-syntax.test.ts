@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { importBusybox, startDaemon, type TestDaemon } from '../harness.js';
+import { haveRegistry, TestRegistries } from '../registry.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let live: TestDaemon;
@@ -358,5 +359,32 @@ test('POST /build honours extrahosts, memory, shmsize and networkmode=container:
     assert.equal((await runOut('hostcfg:1', 'cat /ip.txt')).trim(), peerIp);
   } finally {
     await live.docker(['rm', '-f', id]);
+  }
+});
+
+test('a missing base image is pulled; --pull pulls a newer one (registry on 127.0.0.1)', { skip: !haveRegistry && 'docker-registry not installed' }, async () => {
+  const regs = new TestRegistries(work);
+  try {
+    const reg = await regs.start('bk');
+    const base = `${reg}/bk/base:1`;
+    assert.equal((await live.docker(['tag', 'busybox:latest', base])).code, 0);
+    const push = await live.docker(['push', base]);
+    assert.equal(push.code, 0, push.stderr + push.stdout);
+    assert.equal((await live.docker(['rmi', base])).code, 0);
+    const dir = context('pull', { Dockerfile: `FROM ${base}\nRUN echo pulled > /p.txt\n` });
+    const r = await docker(['build', '-t', 'pull:1', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(await runOut('pull:1', 'cat /p.txt'), 'pulled\n');
+    // a newer base in the registry: --pull takes it, the step cache then misses
+    const newer = context('pull-newer', { Dockerfile: 'FROM busybox\nRUN echo v2 > /v\n' });
+    assert.equal((await docker(['build', '-t', base, newer])).code, 0);
+    assert.equal((await live.docker(['push', base])).code, 0);
+    assert.equal((await live.docker(['rmi', base])).code, 0);
+    assert.equal((await live.docker(['tag', 'busybox:latest', base])).code, 0);
+    const p = await berth(['build', '--pull', '--progress=plain', '-t', 'pull:2', dir]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await runOut('pull:2', 'cat /v /p.txt'), 'v2\npulled\n');
+  } finally {
+    await regs.stopAll();
   }
 });

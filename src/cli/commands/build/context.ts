@@ -58,7 +58,7 @@ export function directoryContext(dir: string, dockerfile: string | undefined, do
         const r = rel ? `${rel}/${n}` : n;
         const host = path.join(root, r);
         const st = await fsp.lstat(host);
-        const ignored = !always.has(r) && ig.ignores(st.isDirectory() ? `${r}/` : r);
+        const ignored = !always.has(r) && ig.ignores(r);
         if (ignored && !(st.isDirectory() && hasExceptions)) continue;
         const h = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
         if (st.isDirectory()) {
