@@ -74,9 +74,9 @@ export interface HostConfig {
   VolumesFrom: string[] | null;
   CapAdd: string[] | null;
   CapDrop: string[] | null;
-  Dns: string[];
-  DnsOptions: string[];
-  DnsSearch: string[];
+  Dns: string[] | null;
+  DnsOptions: string[] | null;
+  DnsSearch: string[] | null;
   ExtraHosts: string[] | null;
   GroupAdd: string[] | null;
   IpcMode: string;

@@ -26,7 +26,7 @@ export interface ContainerBackend {
   find(ref: string): ContainerRecord | undefined;
   /** NotFound `No such container: <ref>` when none matches. */
   get(ref: string): ContainerRecord;
-  create(name: string | undefined, body: CreateRequest): Promise<{ Id: string; Warnings: string[] }>;
+  create(name: string | undefined, body: CreateRequest, opts?: { apiVersion?: string }): Promise<{ Id: string; Warnings: string[] }>;
   start(ref: string): Promise<'started' | 'already'>;
   stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<'stopped' | 'already'>;
   restart(ref: string, timeoutSeconds?: number, signal?: string): Promise<void>;
@@ -97,7 +97,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   router.post('/containers/create', async (ctx) => {
     const raw = await ctx.body();
     if (raw === undefined || raw === null) throw invalidArgument('config cannot be empty in order to create a container');
-    ctx.json(201, await containers.create(ctx.query.string('name'), decode<CreateRequest>(containerCreateBody, raw)));
+    ctx.json(201, await containers.create(ctx.query.string('name'), decode<CreateRequest>(containerCreateBody, raw), { apiVersion: ctx.apiVersion }));
   });
 
   router.get('/containers/{id}/json', async (ctx) => {

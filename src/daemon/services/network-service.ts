@@ -718,14 +718,16 @@ export class NetworkService implements ContainerNetworking {
         return { netnsPath: key && fs.existsSync(key) ? key : `/proc/${other.State.Pid}/ns/net`, settings: ns };
       }
       const primary = this.find(mode);
-      if (primary && this.driverOf(primary).sandbox === 'empty') {
-        ns.SandboxKey = '';
-        return { settings: ns }; // runc makes an empty namespace with loopback up
-      }
       const netns = path.join(this.netnsDir, rec.Id.slice(0, 12));
       if (fs.existsSync(netns)) await this.ops.deleteNetns(netns).catch(() => {}); // leftovers of a crash
       ns.SandboxKey = netns;
       ns.SandboxID = crypto.createHash('sha256').update(netns + rec.Id).digest('hex');
+      if (primary && this.driverOf(primary).sandbox === 'empty') {
+        // An empty namespace (loopback up) that is still a real SandboxKey, as dockerd's: CNI plugins driven by
+        // cri-dockerd enter a NetworkMode=none sandbox through it.
+        await this.ops.createNetns(netns, ['link set lo up']);
+        return { netnsPath: netns, settings: ns };
+      }
       try {
         const names = Object.keys(networksOf(ns));
         // Missing networks (removed while the container was stopped) fail the start as in Docker.

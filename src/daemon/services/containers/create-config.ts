@@ -89,6 +89,20 @@ export function validateRestartPolicy(p: { Name: string; MaximumRetryCount: numb
   if (p.MaximumRetryCount < 0) throw invalidArgument('invalid restart policy: maximum retry count cannot be negative');
 }
 
+type Healthcheck = NonNullable<ContainerConfig['Healthcheck']>;
+
+/**
+ * A healthcheck as dockerd keeps it: its fields are `omitempty`, so zero durations, zero retries and an empty test
+ * are left out, and an unset healthcheck is no field at all (undefined) rather than null.
+ */
+export function compactHealthcheck(h: ContainerConfig['Healthcheck'] | undefined): Healthcheck | undefined {
+  if (!h) return undefined;
+  const out: Healthcheck = {};
+  if (h.Test?.length) out.Test = h.Test;
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) if (h[k]) out[k] = h[k];
+  return out;
+}
+
 /** The create body's Config with Docker's defaults (the hostname defaults to the short ID). */
 export function normalizeConfig(body: CreateRequest, id: string): ContainerConfig {
   const list = (v: unknown): string[] | null => (v === undefined || v === null ? null : typeof v === 'string' ? [v] : Array.isArray(v) ? v.map(String) : invalidType('list'));
@@ -105,7 +119,7 @@ export function normalizeConfig(body: CreateRequest, id: string): ContainerConfi
     StdinOnce: Boolean(body.StdinOnce),
     Env: list(body.Env),
     Cmd: list(body.Cmd),
-    Healthcheck: body.Healthcheck ?? null,
+    Healthcheck: compactHealthcheck(body.Healthcheck),
     Image: String(body.Image),
     Volumes: body.Volumes ?? null,
     WorkingDir: body.WorkingDir || '',
@@ -134,9 +148,11 @@ export function normalizeHostConfig(h: Partial<HostConfig>): HostConfig {
     VolumesFrom: h.VolumesFrom ?? null,
     CapAdd: h.CapAdd ?? null,
     CapDrop: h.CapDrop ?? null,
-    Dns: h.Dns ?? [],
-    DnsOptions: h.DnsOptions ?? [],
-    DnsSearch: h.DnsSearch ?? [],
+    // null when unset, as dockerd shows them (the docker CLI always sends [])
+    Dns: h.Dns ?? null,
+    DnsOptions: h.DnsOptions ?? null,
+    DnsSearch: h.DnsSearch ?? null,
+    UsernsMode: h.UsernsMode ?? '',
     ExtraHosts: h.ExtraHosts ?? null,
     GroupAdd: h.GroupAdd ?? null,
     IpcMode: h.IpcMode || 'private',
@@ -160,6 +176,7 @@ export function normalizeHostConfig(h: Partial<HostConfig>): HostConfig {
     Ulimits: h.Ulimits ?? [],
     LogConfig: normalizeLogConfig(h.LogConfig as LogConfig | undefined),
     Runtime: 'runc',
+    Isolation: h.Isolation ?? '',
     ConsoleSize: h.ConsoleSize ?? [0, 0],
     CgroupnsMode: h.CgroupnsMode || 'host',
   };

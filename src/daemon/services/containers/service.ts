@@ -27,8 +27,10 @@ import { resolveUser } from '../../../plugins/runtime/oci/user.js';
 import type { HostFacts } from '../../../plugins/runtime/oci/types.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../../logger.js';
-import { emptyNetworkSettings, entrypointAndArgs, mergeConfig, normalizeConfig, normalizeHostConfig, validateRestartPolicy, type CreateRequest } from './create-config.js';
+import { compactHealthcheck, emptyNetworkSettings, entrypointAndArgs, mergeConfig, normalizeConfig, normalizeHostConfig, validateRestartPolicy, type CreateRequest } from './create-config.js';
 import { writeEtcFiles } from './etc-files.js';
+import { planNamespaces, releaseShm, resolveNamespaceModes, type NamespacePlan } from './namespaces.js';
+import { versionAtLeast } from '../../../api/version.js';
 import { HealthMonitor, probeArgs } from './health.js';
 import { logPlan, logReadable, mergeLogConfig, normalizeLogConfig, taskLog, validateLogConfig, type LogConfig } from './log-config.js';
 import { RootfsOwner, type RootfsLease } from './rootfs.js';
@@ -245,7 +247,8 @@ export class ContainerService {
 
   // ------------------------------------------------------------------ create
 
-  async create(name: string | undefined, body: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+  /** `apiVersion`: the client's, for dockerd's version-dependent defaults (IpcMode `shareable` below 1.40). */
+  async create(name: string | undefined, body: CreateRequest, opts: { apiVersion?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
     // Field types are checked where the body is decoded (api/types/container.ts); the rules below need the host.
     if (!body || typeof body !== 'object') throw invalidArgument('config cannot be empty in order to create a container');
     if (!body.Image) throw invalidArgument('No image specified');
@@ -253,12 +256,20 @@ export class ContainerService {
     const image = await this.o.images.resolve(body.Image);
     const id = generateId();
     const hc = normalizeHostConfig(body.HostConfig ?? {});
+    // Older clients expect the default IPC mode to be shareable (dockerd does this when a HostConfig is sent).
+    if (body.HostConfig && !body.HostConfig.IpcMode && opts.apiVersion && !versionAtLeast(opts.apiVersion, '1.40')) hc.IpcMode = 'shareable';
+    const facts = await this.facts();
+    // Docker's default cgroup namespace: the host's on cgroups v1, a private one on v2.
+    if (!body.HostConfig?.CgroupnsMode) hc.CgroupnsMode = facts.cgroupVersion === 2 ? 'private' : 'host';
+    if (hc.Isolation && hc.Isolation !== 'default') throw invalidArgument(`Invalid isolation: "${hc.Isolation}" - linux only supports 'default'`);
+    if (body.HostConfig?.Runtime && body.HostConfig.Runtime !== 'runc') throw invalidArgument(`Unknown runtime specified ${body.HostConfig.Runtime}`);
+    resolveNamespaceModes(hc, body.Hostname, this.store);
     hc.LogConfig = mergeLogConfig(body.HostConfig?.LogConfig as Partial<LogConfig> | undefined, this.o.defaultLogConfig);
     validateLogConfig(hc.LogConfig as LogConfig); // the merged one: the daemon's defaults are checked too
     if (hc.AutoRemove && hc.RestartPolicy.Name !== 'no' && hc.RestartPolicy.Name !== '')
       throw invalidArgument("can't create 'AutoRemove' container with restart policy");
     validateRestartPolicy(hc.RestartPolicy);
-    validateHostConfig(hc, await this.facts());
+    validateHostConfig(hc, facts);
 
     const cname = name || generateName((n) => this.store.nameTaken(n) !== undefined);
     if (!this.store.reserveName(cname, id)) {
@@ -272,7 +283,7 @@ export class ContainerService {
       const merged: ContainerConfig = mergeConfig(userConfig, image.config);
       // The image's HEALTHCHECK applies unless the container sets its own (fields merge one by one, like Docker).
       const imageHealth = image.config?.Healthcheck;
-      if (imageHealth) merged.Healthcheck = { ...imageHealth, ...(userConfig.Healthcheck ?? {}) };
+      if (imageHealth) merged.Healthcheck = compactHealthcheck({ ...imageHealth, ...(userConfig.Healthcheck ?? {}) });
       // Docker keeps the image's values in Config (so inspect shows the effective command, env and workdir).
       const { path: p, args } = entrypointAndArgs(merged);
       const dir = this.store.dir(id);
@@ -344,7 +355,9 @@ export class ContainerService {
     let lease: RootfsLease | undefined;
     let task: Task | undefined;
     let networked = false;
+    let ns: NamespacePlan | undefined;
     try {
+      ns = planNamespaces(rec, this.store, (id) => this.store.dir(id));
       lease = await this.rootfs.acquire(rec.Id, rec.Berth.snapshotKey);
       const rootfs = lease.root;
       const hc = rec.HostConfig;
@@ -383,9 +396,12 @@ export class ContainerService {
           etcMount(etc.resolvConfPath, '/etc/resolv.conf'),
           etcMount(etc.hostnamePath, '/etc/hostname'),
           etcMount(etc.hostsPath, '/etc/hosts'),
+          ...ns.mounts,
           ...volumeMounts,
         ],
         netnsPath: net.netnsPath,
+        ipcNsPath: ns.ipcNsPath,
+        pidNsPath: ns.pidNsPath,
         cgroupsPath: runtime.cgroupsPath(rec.Id),
         hostFacts: facts,
         initPath: this.o.initPath,
@@ -433,6 +449,7 @@ export class ContainerService {
       await (task ? task.delete() : runtime.delete(rec.Id)).catch(() => {});
       if (networked) await this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; }).catch(() => {});
       lease?.release();
+      if (ns?.shm) releaseShm(this.store.dir(rec.Id));
       rec.State.Error = (e as Error).message;
       rec.State.ExitCode = err instanceof RuntimeError ? exitCodeFor(err) : 128;
       if (rec.State.Status === 'created' || rec.State.Status === 'exited') this.store.save(rec);
@@ -459,6 +476,7 @@ export class ContainerService {
       this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; }).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
     ]);
     rootfs?.release();
+    if (rec.HostConfig.IpcMode === 'shareable') releaseShm(this.store.dir(rec.Id));
     rec.State = {
       ...rec.State,
       Status: 'exited',
@@ -662,6 +680,7 @@ export class ContainerService {
     }
     await this.o.network?.remove?.(rec).catch(() => {});
     await this.o.volumes?.remove(rec, opts.volumes);
+    releaseShm(this.store.dir(rec.Id));
     this.store.remove(rec);
     this.o.events.publish('container', 'destroy', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     for (const w of this.removeWaiters.get(rec.Id) ?? []) w();
