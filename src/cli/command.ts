@@ -7,11 +7,11 @@
  * with 125 via `UsageExit`/`exitCode`); a command's own failure returns its exit code.
  */
 import type { FlagSpec, FlagValues } from '../pkg/flags/flags.js';
-import type { EngineClient } from '../client/client.js';
+import type { Client } from '../client/index.js';
 
 export interface CliContext {
   /** The connected client (starts the daemon on first use when allowed). */
-  client(): Promise<EngineClient>;
+  client(): Promise<Client>;
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
   readonly stdin: NodeJS.ReadStream;

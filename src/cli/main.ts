@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DaemonUnreachableError, EngineClient } from '../client/client.js';
+import { Client, DaemonUnreachableError, ProgressError } from '../client/index.js';
 import { kindOf } from '../errdefs/index.js';
 import { FlagError, FlagSpec, formatFlagHelp, parseFlags } from '../pkg/flags/flags.js';
 import { CliContext, CliExit, Command } from './command.js';
@@ -65,8 +65,8 @@ function findCommand(list: Command[], name: string): Command | undefined {
 }
 
 /** Starts berthd in the background when nobody serves the default socket and we may (root), then waits for /_ping. */
-async function ensureDaemon(client: EngineClient, mayStart: boolean): Promise<void> {
-  if (await client.ping()) return;
+async function ensureDaemon(client: Client, mayStart: boolean): Promise<void> {
+  if (await client.system.ping()) return;
   if (!mayStart) return;
   const here = path.dirname(fileURLToPath(import.meta.url));
   const berthd = path.resolve(here, '../../../bin/berthd');
@@ -77,7 +77,7 @@ async function ensureDaemon(client: EngineClient, mayStart: boolean): Promise<vo
   fs.closeSync(log);
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (await client.ping()) return;
+    if (await client.system.ping()) return;
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -105,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
   const hosts = g.values.host as string[];
   const explicitHost = hosts[hosts.length - 1] ?? process.env.BERTH_HOST ?? process.env.DOCKER_HOST;
   const host = explicitHost || DEFAULT_HOST;
-  let client: EngineClient | undefined;
+  let client: Client | undefined;
   const ctx: CliContext = {
     host,
     prog,
@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     stdin: process.stdin,
     async client() {
       if (!client) {
-        client = new EngineClient(host);
+        client = new Client(host);
         await ensureDaemon(client, !explicitHost && process.getuid?.() === 0);
       }
       return client;
@@ -178,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.message) process.stderr.write(e.message.endsWith('\n') ? e.message : e.message + '\n');
       return e.code;
     }
-    if (e instanceof DaemonUnreachableError) {
+    if (e instanceof DaemonUnreachableError || e instanceof ProgressError) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }

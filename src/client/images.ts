@@ -4,7 +4,8 @@
  * base64url-encoded in `X-Registry-Auth`, as the docker CLI does).
  */
 import type { Readable } from 'node:stream';
-import type { AuthConfig, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect, ImagePruneReport, ImageSummary } from '../api/types/image.js';
+import type { AuthConfig } from '../api/types/auth.js';
+import type { BuildCachePruneReport, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect, ImagePruneReport, ImageSummary } from '../api/types/image.js';
 import { readAll, type EngineClient } from './client.js';
 import { drain, encodeFilterArg, ProgressStream, seg, type FilterArg } from './shared.js';
 
@@ -13,14 +14,21 @@ export function registryAuthHeader(auth: AuthConfig | undefined): string {
   return Buffer.from(JSON.stringify(auth ?? {})).toString('base64url');
 }
 
+const authHeaderOf = (o: RegistryAuthOptions) => o.registryAuth ?? registryAuthHeader(o.auth);
+
 /** Path segments of an image name, each escaped (the daemon's `{name*}` routes take slashes). */
 const nameSeg = (name: string) => name.split('/').map(encodeURIComponent).join('/');
 
-export interface ImagePullOptions {
+/** Credentials for a registry call: an AuthConfig, or `registryAuth`, the header value already encoded (moby's RegistryAuth). */
+export interface RegistryAuthOptions {
+  auth?: AuthConfig;
+  registryAuth?: string;
+}
+
+export interface ImagePullOptions extends RegistryAuthOptions {
   /** A tag or a digest (`sha256:…`); `latest` when the reference has neither. */
   tag?: string;
   platform?: string;
-  auth?: AuthConfig;
   signal?: AbortSignal;
 }
 
@@ -53,6 +61,14 @@ export interface ImageBuildOptions {
   cacheFrom?: string[];
   shmSize?: number;
   memory?: number;
+  /** Total memory + swap for RUN steps (-1: unlimited). */
+  memorySwap?: number;
+  /** Stages built without the cache (`--no-cache-filter`). */
+  noCacheFilter?: string[];
+  /** berth's structured progress messages (berthStep/berthLog) instead of classic text. */
+  berthProgress?: boolean;
+  /** Build secrets by id (contents base64), sent as `X-Berth-Build-Secrets`. */
+  secrets?: Record<string, string>;
   /** Credentials per registry host, sent as `X-Registry-Config`. */
   registryConfig?: Record<string, AuthConfig>;
   signal?: AbortSignal;
@@ -94,17 +110,17 @@ export class ImagesClient {
   async pull(image: string, opts: ImagePullOptions = {}): Promise<ProgressStream> {
     const res = await this.http.request('POST', '/images/create', {
       query: { fromImage: image, tag: opts.tag, platform: opts.platform },
-      headers: { 'X-Registry-Auth': registryAuthHeader(opts.auth) },
+      headers: { 'X-Registry-Auth': authHeaderOf(opts) },
       signal: opts.signal,
     });
     return new ProgressStream(res);
   }
 
   /** `POST /images/{name}/push`. */
-  async push(name: string, opts: { tag?: string; auth?: AuthConfig; signal?: AbortSignal } = {}): Promise<ProgressStream> {
+  async push(name: string, opts: RegistryAuthOptions & { tag?: string; signal?: AbortSignal } = {}): Promise<ProgressStream> {
     const res = await this.http.request('POST', `/images/${nameSeg(name)}/push`, {
       query: { tag: opts.tag },
-      headers: { 'X-Registry-Auth': registryAuthHeader(opts.auth) },
+      headers: { 'X-Registry-Auth': authHeaderOf(opts) },
       signal: opts.signal,
     });
     return new ProgressStream(res);
@@ -135,6 +151,7 @@ export class ImagesClient {
   async build(context: Readable | Buffer, opts: ImageBuildOptions = {}): Promise<ProgressStream> {
     const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
     if (opts.registryConfig) headers['X-Registry-Config'] = Buffer.from(JSON.stringify(opts.registryConfig)).toString('base64url');
+    if (opts.secrets && Object.keys(opts.secrets).length) headers['X-Berth-Build-Secrets'] = Buffer.from(JSON.stringify(opts.secrets)).toString('base64');
     const res = await this.http.request('POST', '/build', {
       query: {
         t: opts.tags,
@@ -143,7 +160,7 @@ export class ImagesClient {
         labels: opts.labels ? JSON.stringify(opts.labels) : undefined,
         target: opts.target,
         nocache: opts.noCache || undefined,
-        rm: opts.remove === false ? false : undefined,
+        rm: opts.remove,
         forcerm: opts.forceRemove || undefined,
         pull: opts.pull || undefined,
         q: opts.quiet || undefined,
@@ -153,11 +170,19 @@ export class ImagesClient {
         cachefrom: opts.cacheFrom?.length ? JSON.stringify(opts.cacheFrom) : undefined,
         shmsize: opts.shmSize,
         memory: opts.memory,
+        memswap: opts.memorySwap,
+        nocachefilter: opts.noCacheFilter?.length ? opts.noCacheFilter.join(',') : undefined,
+        berthprogress: opts.berthProgress || undefined,
       },
       body: context,
       headers,
       signal: opts.signal,
     });
     return new ProgressStream(res);
+  }
+
+  /** `POST /build/prune`: removes build cache records (`all`: not only dangling ones; keep `keepStorage` bytes). */
+  pruneBuildCache(opts: { all?: boolean; filters?: FilterArg; keepStorage?: number } = {}): Promise<BuildCachePruneReport> {
+    return this.http.json('POST', '/build/prune', { query: { all: opts.all || undefined, filters: encodeFilterArg(opts.filters), 'keep-storage': opts.keepStorage } });
   }
 }

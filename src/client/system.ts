@@ -1,5 +1,5 @@
 /** `client.system`: ping, version, info, disk usage, events, registry login (`POST /auth`). */
-import type { AuthConfig, AuthResponse } from '../api/types/image.js';
+import type { AuthConfig, AuthResponse } from '../api/types/auth.js';
 import type { DiskUsage, EventMessage, SystemInfo, SystemVersion } from '../api/types/system.js';
 import { jsonLines, type EngineClient } from './client.js';
 import { encodeFilterArg, type FilterArg } from './shared.js';

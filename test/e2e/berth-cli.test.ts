@@ -104,11 +104,22 @@ test('the rest of the container verbs through berth: cp, diff, commit, export, t
   assert.equal((await berth(['restart', '-t', '1', 'verbs2'])).code, 0);
   assert.equal((await berth(['inspect', '-f', '{{.State.Running}}', 'verbs2'])).stdout, 'true\n');
   await berth(['rm', '-f', 'verbs2']);
-  await berth(['run', '-d', '--name', 'att', IMG, 'sh', '-c', 'sleep 2; echo attached-out; exit 2']);
+  await berth(['run', '-d', '--name', 'att', IMG, 'sh', '-c', 'sleep 3; echo attached-out; exit 2']);
   const att = await berth(['attach', 'att']);
   assert.equal(att.stdout, 'attached-out\n');
   assert.equal(att.code, 2);
   const prune = await berth(['container', 'prune', '-f']);
   assert.match(prune.stdout, /Deleted Containers:\n[0-9a-f]{64}\n/);
   assert.equal((await berth(['ps', '-aq'])).stdout, '');
+});
+
+test('version --format sees docker field names: {{.Server.APIVersion}} prints what docker prints', async () => {
+  const tmpl = '{{.Server.APIVersion}} {{.Server.Os}} {{.Server.MinAPIVersion}}';
+  const ours = await berth(['version', '--format', tmpl]);
+  const theirs = await d.docker(['version', '--format', tmpl]);
+  assert.equal(theirs.code, 0, theirs.stderr);
+  assert.equal(ours.stdout, theirs.stdout);
+  assert.match(ours.stdout, /^1\.\d+ linux 1\.\d+\n$/);
+  // `{{json .Server}}` keeps the wire names, as docker's does.
+  assert.match((await berth(['version', '--format', '{{json .Server}}'])).stdout, /"ApiVersion":"1\.\d+"/);
 });

@@ -14,6 +14,12 @@ export interface AuthConfig {
   registrytoken?: string;
 }
 
+/** The answer of `POST /auth`. */
+export interface AuthResponse {
+  Status: string;
+  IdentityToken?: string;
+}
+
 /** Decodes `X-Registry-Auth` (base64url or base64 JSON). Empty or `{}` → undefined. */
 export function decodeAuthHeader(value: string | undefined): AuthConfig | undefined {
   if (!value) return undefined;

@@ -139,18 +139,8 @@ export interface JSONMessage {
   aux?: Record<string, unknown>;
 }
 
-/** `POST /auth` request (types.AuthConfig, also base64url JSON in the `X-Registry-Auth` header). */
-export interface AuthConfig {
-  username?: string;
-  password?: string;
-  auth?: string;
-  email?: string;
-  serveraddress?: string;
-  identitytoken?: string;
-  registrytoken?: string;
-}
-
-export interface AuthResponse {
-  Status: string;
-  IdentityToken?: string;
+/** `POST /build/prune`. */
+export interface BuildCachePruneReport {
+  CachesDeleted: string[] | null;
+  SpaceReclaimed: number;
 }

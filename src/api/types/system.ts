@@ -68,7 +68,20 @@ export interface DiskUsage {
   Images: ImageSummary[] | null;
   Containers: ContainerSummary[] | null;
   Volumes: Volume[] | null;
-  BuildCache: unknown[] | null;
+  BuildCache: BuildCacheRecord[] | null;
+}
+
+/** One build cache record (types.BuildCache; the fields berth fills). */
+export interface BuildCacheRecord {
+  ID?: string;
+  Type?: string;
+  Description?: string;
+  Size?: number;
+  InUse?: boolean;
+  Shared?: boolean;
+  CreatedAt?: string;
+  LastUsedAt?: string | null;
+  UsageCount?: number;
 }
 
 /** `GET /events`: one event (events.Message). */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { CliExit, type Command, type CliContext } from '../../command.js';
-import { jsonLines, readAll, type QueryValue } from '../../../client/client.js';
+import { readAll, type ImageBuildOptions } from '../../../client/index.js';
 import { applyLayer } from '../../../pkg/archive/apply-layer.js';
 import { parseBytes } from '../../../pkg/units/units.js';
 import { directoryContext, stdinContext, type ContextSource } from './context.js';
@@ -157,42 +157,42 @@ export const buildCommand: Command = {
     const source = await openContext(ctx, args[0]!, file);
     const tags = (flags.tag as string[]) ?? [];
     const bytes = (f: string) => (flags[f] ? (String(flags[f]) === '-1' ? -1 : parseBytes(String(flags[f]))) : undefined);
-    const query: Record<string, QueryValue> = {
-      t: tags,
+    const buildOptions: ImageBuildOptions = {
+      tags,
       dockerfile: source.dockerfile,
-      buildargs: JSON.stringify(buildArgs((flags['build-arg'] as string[]) ?? [])),
-      labels: JSON.stringify(labels((flags.label as string[]) ?? [])),
+      buildArgs: buildArgs((flags['build-arg'] as string[]) ?? []),
+      labels: labels((flags.label as string[]) ?? []),
       target: (flags.target as string) || undefined,
-      networkmode: (flags.network as string) || 'default',
-      extrahosts: ((flags['add-host'] as string[]) ?? []).join(',') || undefined,
-      nocache: flags['no-cache'] ? true : undefined,
-      nocachefilter: ((flags['no-cache-filter'] as string[]) ?? []).join(',') || undefined,
-      cachefrom: (flags['cache-from'] as string[])?.length ? JSON.stringify(flags['cache-from']) : undefined,
-      pull: flags.pull ? true : undefined,
-      q: quiet ? true : undefined,
-      rm: flags.rm === false ? false : true,
-      forcerm: flags['force-rm'] ? true : undefined,
+      networkMode: (flags.network as string) || 'default',
+      extraHosts: (flags['add-host'] as string[]) ?? [],
+      noCache: flags['no-cache'] === true,
+      noCacheFilter: (flags['no-cache-filter'] as string[]) ?? [],
+      cacheFrom: (flags['cache-from'] as string[]) ?? [],
+      pull: flags.pull === true,
+      quiet,
+      remove: flags.rm !== false,
+      forceRemove: flags['force-rm'] === true,
       platform: (flags.platform as string) || undefined,
       memory: bytes('memory'),
-      memswap: bytes('memory-swap'),
-      shmsize: bytes('shm-size'),
-      berthprogress: quiet ? undefined : true,
+      memorySwap: bytes('memory-swap'),
+      shmSize: bytes('shm-size'),
+      berthProgress: !quiet,
+      secrets,
     };
     const client = await ctx.client();
-    const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
-    if (Object.keys(secrets).length) headers['X-Berth-Build-Secrets'] = Buffer.from(JSON.stringify(secrets)).toString('base64');
     const useTty = progressMode === 'tty' || (progressMode === 'auto' && !!ctx.stderr.isTTY);
     const display: ProgressDisplay | undefined = quiet ? undefined : useTty ? new TtyProgress(ctx.stderr) : new PlainProgress(ctx.stderr);
     let res;
     try {
-      res = await client.request('POST', '/build', { query, body: source.stream, headers });
+      res = await client.images.build(source.stream, buildOptions);
     } catch (e) {
       display?.close(false);
       throw new CliExit(1, `ERROR: ${(e as Error).message}`);
     }
     let imageId: string | undefined;
     let failure: Msg | undefined;
-    for await (const m of jsonLines<Msg>(res)) {
+    for await (const message of res) {
+      const m = message as Msg;
       if (m.berthStep) display?.step(m.berthStep);
       else if (m.berthLog) display?.log(m.berthLog.id, m.berthLog.data);
       else if (m.aux?.ID) imageId = m.aux.ID;
@@ -241,16 +241,16 @@ export const buildCommand: Command = {
 /** The image's filesystem, out of a created (never started) container's export. */
 async function exportImage(ctx: CliContext, imageId: string, out: { type: 'local' | 'tar'; dest: string }): Promise<void> {
   const client = await ctx.client();
-  const { Id } = await client.json<{ Id: string }>('POST', '/containers/create', { body: { Image: imageId, Cmd: ['/'], Entrypoint: [''], Labels: { 'io.berth.build.export': 'true' } } });
+  const { Id } = await client.containers.create({ Image: imageId, Cmd: ['/'], Entrypoint: [''], Labels: { 'io.berth.build.export': 'true' } });
   try {
-    const res = await client.request('GET', `/containers/${Id}/export`);
+    const res = await client.containers.export(Id);
     if (out.type === 'local') {
       fs.mkdirSync(out.dest, { recursive: true });
       await applyLayer(res, path.resolve(out.dest), { whiteouts: 'none' });
     } else if (out.dest === '-') await pipeline(res, ctx.stdout);
     else await pipeline(res, fs.createWriteStream(out.dest));
   } finally {
-    await client.request('DELETE', `/containers/${Id}`, { query: { force: true, v: true } }).then((r) => r.resume()).catch(() => {});
+    await client.containers.remove(Id, { force: true, volumes: true }).catch(() => {});
   }
 }
 
@@ -282,14 +282,16 @@ export const builderCommand: Command = {
           ctx.stdin.pause();
           if (!/^y(es)?$/i.test(answer.trim())) return 0;
         }
-        const filters: Record<string, Record<string, boolean>> = {};
+        const filters: Record<string, string[]> = {};
         for (const f of (flags.filter as string[]) ?? []) {
           const i = f.indexOf('=');
-          (filters[f.slice(0, i)] ??= {})[f.slice(i + 1)] = true;
+          (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
         }
         const client = await ctx.client();
-        const r = await client.json<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/build/prune', {
-          query: { all: flags.all ? true : undefined, filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined, 'keep-storage': flags['keep-storage'] ? parseBytes(String(flags['keep-storage'])) : undefined },
+        const r = await client.images.pruneBuildCache({
+          all: flags.all === true,
+          filters,
+          keepStorage: flags['keep-storage'] ? parseBytes(String(flags['keep-storage'])) : undefined,
         });
         if (r.CachesDeleted?.length) {
           ctx.stdout.write('Deleted build cache objects:\n');

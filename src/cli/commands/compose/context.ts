@@ -80,7 +80,7 @@ export function makeComposeContext(cli: CliContext, global: FlagValues, prog: st
       return ctx.project().name;
     },
     async engine() {
-      engine ??= new ComposeEngine(await cli.client());
+      engine ??= new ComposeEngine((await cli.client()).http);
       return engine;
     },
     progress(title) {

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DaemonUnreachableError, EngineClient } from '../../../client/client.js';
+import { Client, DaemonUnreachableError } from '../../../client/index.js';
 import { kindOf } from '../../../errdefs/index.js';
 import { FlagError, FlagSpec, parseFlags } from '../../../pkg/flags/flags.js';
 import { CliExit, type CliContext } from '../../command.js';
@@ -82,7 +82,7 @@ export async function pluginMain(argv: string[]): Promise<number> {
   let args = g.args;
   // Run directly (not through docker), the word `compose` may be missing.
   if (args[0] === 'compose') args = args.slice(1);
-  let client: EngineClient | undefined;
+  let client: Client | undefined;
   try {
     const host = resolveDockerHost({ host: g.values.host as string[], context: g.values.context as string | undefined, config: g.values.config as string | undefined });
     const ctx: CliContext = {
@@ -92,7 +92,7 @@ export async function pluginMain(argv: string[]): Promise<number> {
       stderr: process.stderr,
       stdin: process.stdin,
       async client() {
-        client ??= new EngineClient(host);
+        client ??= new Client(host);
         return client;
       },
     };

@@ -1,16 +1,11 @@
 /**
  * `berth attach`: attach the local terminal to a running container's main process.
  */
+import type { ContainerInspect } from '../../../api/types/container.js';
 import { CliExit, type Command } from '../../command.js';
 import { attachAndRun } from './run.js';
-import { enc } from './util.js';
 
-interface InspectState {
-  Id: string;
-  Config: { Tty?: boolean; OpenStdin?: boolean };
-  HostConfig?: { AutoRemove?: boolean };
-  State: { Running?: boolean; Paused?: boolean; Restarting?: boolean };
-}
+type InspectState = ContainerInspect;
 
 /** docker's inspectContainerAndCheckState. */
 function checkState(c: InspectState): void {
@@ -32,7 +27,7 @@ export const attachCommand: Command = {
   ],
   async run(ctx, args, flags) {
     const client = await ctx.client();
-    const c = await client.json<InspectState>('GET', `/containers/${enc(args[0]!)}/json`);
+    const c: InspectState = await client.containers.inspect(args[0]!);
     checkState(c);
     const noStdin = flags['no-stdin'] === true;
     if (!noStdin && c.Config.Tty && !ctx.stdin.isTTY) throw new CliExit(1, 'the input device is not a TTY');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { familiarName, parseNormalized, withDefaultTag } from '../../../pkg/reference/index.js';
 import { CliExit, type Command } from '../../command.js';
-import { enc, pipeToStdout } from './util.js';
+import { pipeToStdout } from './util.js';
 
 export const commitCommand: Command = {
   name: 'commit',
@@ -37,19 +37,16 @@ export const commitCommand: Command = {
       tag = ref.tag;
     }
     const client = await ctx.client();
-    const r = await client.json<{ Id?: string; ID?: string }>('POST', '/commit', {
-      query: {
-        container,
-        repo,
-        tag,
-        comment: (flags.message as string | undefined) || undefined,
-        author: (flags.author as string | undefined) || undefined,
-        pause: flags.pause === true ? '1' : '0',
-        changes: (flags.change as string[]).length ? (flags.change as string[]) : undefined,
-      },
-      body: {},
+    const r = await client.commit({
+      container,
+      repo,
+      tag,
+      comment: (flags.message as string | undefined) || undefined,
+      author: (flags.author as string | undefined) || undefined,
+      pause: flags.pause === true,
+      changes: (flags.change as string[]).length ? (flags.change as string[]) : undefined,
     });
-    ctx.stdout.write(`${r?.Id ?? r?.ID ?? ''}\n`);
+    ctx.stdout.write(`${r?.Id ?? ''}\n`);
   },
 };
 
@@ -64,7 +61,7 @@ export const exportCommand: Command = {
     const output = (flags.output as string | undefined) ?? '';
     if (output === '' && ctx.stdout.isTTY) throw new CliExit(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
     const client = await ctx.client();
-    const res = await client.request('GET', `/containers/${enc(args[0]!)}/export`);
+    const res = await client.containers.export(args[0]!);
     if (output === '') {
       await pipeToStdout(ctx, res);
       return;

@@ -9,10 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { EngineClient } from '../../../client/client.js';
+import type { Client } from '../../../client/index.js';
 import { humanSizeWithPrecision } from '../../../pkg/units/units.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
-import { enc, isNotFound, pipeToStdout } from './util.js';
+import type { PathStat } from '../../../api/types/container.js';
+import { isNotFound, pipeToStdout } from './util.js';
 
 /** docker's splitCpArg: `container:path`, or a local path (absolute, `./x:y`, or without a colon). */
 export function splitCpArg(arg: string): { container: string; path: string } {
@@ -56,25 +57,13 @@ export function rebaseTransform(oldBase: string, newBase: string): string {
   return `--transform=s,^${escapeBRE(oldBase)}\\(/\\|$\\),${escapeRepl(newBase)}\\1,S`;
 }
 
-interface PathStat {
-  name: string;
-  size: number;
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
-
 const MODE_DIR = 2 ** 31;
 const MODE_SYMLINK = 2 ** 27;
 const isDirMode = (m: number) => Math.floor(m / MODE_DIR) % 2 === 1;
 const isSymlinkMode = (m: number) => Math.floor(m / MODE_SYMLINK) % 2 === 1;
 
-async function statContainerPath(client: EngineClient, container: string, p: string): Promise<PathStat> {
-  const res = await client.request('HEAD', `/containers/${enc(container)}/archive`, { query: { path: p } });
-  res.resume();
-  const header = res.headers['x-docker-container-path-stat'];
-  if (typeof header !== 'string') throw new Error('unable to get resource stat from response');
-  return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PathStat;
+function statContainerPath(client: Client, container: string, p: string): Promise<PathStat> {
+  return client.containers.statPath(container, p);
 }
 
 function runTar(args: string[], input?: Readable): { done: Promise<void>; stdout: Readable } {
@@ -97,7 +86,7 @@ function counter(): { stream: PassThrough; bytes: () => number } {
   return { stream, bytes: () => n };
 }
 
-async function copyFromContainer(ctx: CliContext, client: EngineClient, container: string, srcPath: string, dst: string, followLink: boolean, quiet: boolean): Promise<void> {
+async function copyFromContainer(ctx: CliContext, client: Client, container: string, srcPath: string, dst: string, followLink: boolean, quiet: boolean): Promise<void> {
   const dstPath = dst === '-' ? '-' : resolveLocalPath(dst);
   let rebaseName = '';
   if (followLink) {
@@ -113,20 +102,12 @@ async function copyFromContainer(ctx: CliContext, client: EngineClient, containe
       /* let the copy itself report it */
     }
   }
-  const res = await client.request('GET', `/containers/${enc(container)}/archive`, { query: { path: srcPath } });
+  const { stat, tar: res } = await client.containers.getArchive(container, srcPath);
   if (dstPath === '-') {
     await pipeToStdout(ctx, res);
     return;
   }
-  let srcIsDir = false;
-  const header = res.headers['x-docker-container-path-stat'];
-  if (typeof header === 'string') {
-    try {
-      srcIsDir = isDirMode((JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PathStat).mode);
-    } catch {
-      /* no stat: treat as a file */
-    }
-  }
+  const srcIsDir = stat ? isDirMode(stat.mode) : false;
   // The destination, following symlinks of its last component (CopyInfoDestinationPath).
   let dstReal = dstPath;
   let dstExists = false;
@@ -172,7 +153,7 @@ async function copyFromContainer(ctx: CliContext, client: EngineClient, containe
   if (!quiet && ctx.stderr.isTTY) ctx.stderr.write(`Successfully copied ${humanSizeWithPrecision(count.bytes(), 3)} to ${dst}\n`);
 }
 
-async function copyToContainer(ctx: CliContext, client: EngineClient, container: string, src: string, dstPath: string, followLink: boolean, copyUIDGID: boolean, quiet: boolean): Promise<void> {
+async function copyToContainer(ctx: CliContext, client: Client, container: string, src: string, dstPath: string, followLink: boolean, copyUIDGID: boolean, quiet: boolean): Promise<void> {
   const srcPath = src === '-' ? '-' : resolveLocalPath(src);
   let dstInfoPath = dstPath;
   let dstExists = false;
@@ -242,13 +223,9 @@ async function copyToContainer(ctx: CliContext, client: EngineClient, container:
     body = tar.stdout;
   }
   const count = counter();
-  const upload = client.request('PUT', `/containers/${enc(container)}/archive`, {
-    query: { path: resolvedDst, noOverwriteDirNonDir: 'true', copyUIDGID: copyUIDGID ? 'true' : undefined },
-    body: body.pipe(count.stream),
-  });
+  const upload = client.containers.putArchive(container, resolvedDst, body.pipe(count.stream), { noOverwriteDirNonDir: true, copyUIDGID });
   try {
-    const [res] = await Promise.all([upload, tarDone]);
-    res.resume();
+    await Promise.all([upload, tarDone]);
   } catch (e) {
     if ((e as { status?: number }).status !== undefined) throw e;
     throw new CliExit(1, (e as Error).message);

@@ -4,7 +4,7 @@
 import { CliExit, type Command } from '../../command.js';
 import { OptsError, readEnv } from './opts.js';
 import { consoleSize, monitorTtySize, pumpStreams } from './streams.js';
-import { enc } from './util.js';
+import type { ExecCreateRequest } from '../../../api/types/container.js';
 
 const USAGE = 'exec [OPTIONS] CONTAINER COMMAND [ARG...]';
 
@@ -42,11 +42,11 @@ export const execCommand: Command = {
     }
     const client = await ctx.client();
     // A dummy inspect first, so "No such container" wins over TTY errors and no exec is leaked.
-    await client.json('GET', `/containers/${enc(container)}/json`);
+    await client.containers.inspect(container);
     if (!detach && interactive && tty && !ctx.stdin.isTTY) throw new CliExit(1, 'the input device is not a TTY');
 
     const detachKeys = (flags['detach-keys'] as string | undefined) || undefined;
-    const body: Record<string, unknown> = {
+    const body: ExecCreateRequest = {
       User: (flags.user as string | undefined) ?? '',
       Privileged: flags.privileged === true,
       Tty: tty,
@@ -59,16 +59,16 @@ export const execCommand: Command = {
       Cmd: cmd,
     };
     if (tty) body.ConsoleSize = consoleSize(ctx);
-    const created = await client.json<{ Id: string }>('POST', `/containers/${enc(container)}/exec`, { body });
+    const created = await client.containers.exec(container, body);
     const execId = created?.Id;
     if (!execId) throw new CliExit(1, 'exec ID empty');
 
     if (detach) {
-      await client.json('POST', `/exec/${enc(execId)}/start`, { body: { Detach: true, Tty: tty, ConsoleSize: body.ConsoleSize } });
+      await client.exec.startDetached(execId, { Tty: tty, ConsoleSize: body.ConsoleSize });
       return 0;
     }
-    const socket = await client.hijack('POST', `/exec/${enc(execId)}/start`, { body: { Detach: false, Tty: tty, ConsoleSize: body.ConsoleSize } });
-    const stopResize = tty && ctx.stdin.isTTY ? monitorTtySize(ctx, client, `/exec/${enc(execId)}/resize`) : () => {};
+    const socket = await client.exec.start(execId, { Tty: tty, ConsoleSize: body.ConsoleSize });
+    const stopResize = tty && ctx.stdin.isTTY ? monitorTtySize(ctx, (h, w) => client.exec.resize(execId, h, w)) : () => {};
     let detached = false;
     try {
       detached = (await pumpStreams(ctx, socket, { tty, stdin: interactive, output: true, detachKeys })).detached;
@@ -77,7 +77,7 @@ export const execCommand: Command = {
       socket.destroy();
     }
     if (detached) return 0;
-    const info = await client.json<{ ExitCode?: number | null; Running?: boolean }>('GET', `/exec/${enc(execId)}/json`);
+    const info = await client.exec.inspect(execId);
     return info?.ExitCode ?? 0;
   },
 };

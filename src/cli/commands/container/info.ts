@@ -3,7 +3,6 @@
  */
 import { CliExit, type Command } from '../../command.js';
 import { formatTabbed } from '../../output/tabwriter.js';
-import { enc } from './util.js';
 
 export const topCommand: Command = {
   name: 'top',
@@ -14,9 +13,7 @@ export const topCommand: Command = {
   async run(ctx, args) {
     const [name, ...psArgs] = args as [string, ...string[]];
     const client = await ctx.client();
-    const top = await client.json<{ Titles: string[]; Processes: string[][] | null }>('GET', `/containers/${enc(name)}/top`, {
-      query: { ps_args: psArgs.length ? psArgs.join(' ') : undefined },
-    });
+    const top = await client.containers.top(name, psArgs.length ? psArgs.join(' ') : undefined);
     const lines = [top.Titles.join('\t'), ...(top.Processes ?? []).map((p) => p.join('\t'))];
     ctx.stdout.write(formatTabbed(lines.join('\n') + '\n', { minwidth: 20, tabwidth: 1, padding: 3, padchar: ' ' }));
   },
@@ -80,7 +77,7 @@ export const portCommand: Command = {
   maxArgs: 2,
   async run(ctx, args) {
     const client = await ctx.client();
-    const c = await client.json<{ NetworkSettings?: { Ports?: PortMap | null } }>('GET', `/containers/${enc(args[0]!)}/json`);
+    const c = await client.containers.inspect(args[0]!);
     const lines = portLines(c.NetworkSettings?.Ports ?? {}, args[0]!, args[1]);
     if (lines.length) ctx.stdout.write(lines.join('\n') + '\n');
   },
@@ -96,7 +93,7 @@ export const diffCommand: Command = {
   maxArgs: 1,
   async run(ctx, args) {
     const client = await ctx.client();
-    const changes = await client.json<{ Path: string; Kind: number }[] | null>('GET', `/containers/${enc(args[0]!)}/changes`);
+    const changes = await client.containers.changes(args[0]!);
     let out = '';
     for (const c of changes ?? []) out += `${KINDS[c.Kind] ?? '?'} ${c.Path}\n`;
     ctx.stdout.write(out);

@@ -2,10 +2,9 @@
  * `berth container inspect` and the top-level `berth inspect` (container, then image, network, volume): docker's
  * JSON array re-indented with 4 spaces (keys and escapes exactly as the daemon sent them), or `-f` templates.
  */
-import { readAll, type EngineClient } from '../../../client/client.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
 import { compileTemplate } from '../../output/template.js';
-import { enc, errorText, fatal, isNotFound } from './util.js';
+import { errorText, fatal, isNotFound } from './util.js';
 
 /** Go's json.Indent(dst, src, prefix "", indent): re-indents compact or indented JSON text token by token. */
 export function indentJSON(src: string, indent = '    '): string {
@@ -65,10 +64,6 @@ export function formatInspect(raws: string[]): string {
   return indentJSON(`[${raws.join(',')}]`) + '\n';
 }
 
-async function getRaw(client: EngineClient, path: string, query?: Record<string, string | undefined>): Promise<string> {
-  const res = await client.request('GET', path, { query });
-  return (await readAll(res)).toString('utf8').trim();
-}
 
 /** Runs the inspect loop shared by the typed and untyped commands. */
 async function inspectAll(ctx: CliContext, names: string[], format: string | undefined, get: (name: string) => Promise<string>): Promise<void> {
@@ -121,8 +116,8 @@ export const containerInspectCommand: Command = {
   ],
   async run(ctx, args, flags) {
     const client = await ctx.client();
-    const size = flags.size === true ? '1' : undefined;
-    await inspectAll(ctx, args, flags.format as string | undefined, (n) => getRaw(client, `/containers/${enc(n)}/json`, { size }));
+    const size = flags.size === true;
+    await inspectAll(ctx, args, flags.format as string | undefined, async (n) => (await client.containers.inspectRaw(n, { size })).trim());
   },
 };
 
@@ -143,18 +138,18 @@ export const inspectCommand: Command = {
     const type = (flags.type as string | undefined) ?? '';
     if (type !== '' && !TYPES.includes(type)) throw new CliExit(1, `"${type}" is not a valid value for --type`);
     const client = await ctx.client();
-    const size = flags.size === true ? '1' : undefined;
+    const size = flags.size === true;
     const getters: [string, (n: string) => Promise<string>][] = [
-      ['container', (n) => getRaw(client, `/containers/${enc(n)}/json`, { size })],
-      ['image', (n) => getRaw(client, `/images/${enc(n)}/json`)],
-      ['network', (n) => getRaw(client, `/networks/${enc(n)}`)],
-      ['volume', (n) => getRaw(client, `/volumes/${enc(n)}`)],
+      ['container', (n) => client.containers.inspectRaw(n, { size })],
+      ['image', (n) => client.images.inspectRaw(n)],
+      ['network', (n) => client.networks.inspectRaw(n)],
+      ['volume', (n) => client.volumes.inspectRaw(n)],
     ];
     const usable = type ? getters.filter(([t]) => t === type) : getters;
     await inspectAll(ctx, args, flags.format as string | undefined, async (n) => {
       for (const [t, get] of usable) {
         try {
-          return await get(n);
+          return (await get(n)).trim();
         } catch (e) {
           fatal(e);
           if (!isNotFound(e)) {

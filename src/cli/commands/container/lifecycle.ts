@@ -2,11 +2,10 @@
  * Lifecycle commands: start, stop, restart, kill, rm, pause, unpause, wait, rename — docker's output (each
  * container named as given, on success) and errors (all collected, exit 1).
  */
-import { readAll } from '../../../client/client.js';
 import type { FlagSpec } from '../../../pkg/flags/flags.js';
 import { CliExit, type Command } from '../../command.js';
 import { attachAndRun } from './run.js';
-import { enc, errorText, fatal, forEachContainer, isNotFound } from './util.js';
+import { errorText, fatal, forEachContainer, isNotFound } from './util.js';
 
 const signalFlag: FlagSpec = { name: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' };
 const timeoutFlag: FlagSpec = { name: 'timeout', short: 't', type: 'int', description: 'Seconds to wait before killing the container', aliases: ['time'] };
@@ -27,11 +26,7 @@ export const startCommand: Command = {
     const client = await ctx.client();
     if (flags.attach === true || flags.interactive === true) {
       if (args.length > 1) throw new CliExit(1, 'you cannot start and attach multiple containers at once');
-      const c = await client.json<{
-        Id: string;
-        Config: { Tty?: boolean; OpenStdin?: boolean };
-        HostConfig?: { AutoRemove?: boolean };
-      }>('GET', `/containers/${enc(args[0]!)}/json`);
+      const c = await client.containers.inspect(args[0]!);
       const stdin = flags.interactive === true && c.Config.OpenStdin === true;
       if (stdin && c.Config.Tty && !ctx.stdin.isTTY) throw new CliExit(1, 'the input device is not a TTY');
       return attachAndRun(
@@ -47,7 +42,7 @@ export const startCommand: Command = {
           autoRemove: c.HostConfig?.AutoRemove === true,
           sigProxy: !c.Config.Tty,
           start: async () => {
-            await client.json('POST', `/containers/${enc(c.Id)}/start`);
+            await client.containers.start(c.Id);
           },
           wait: true,
         },
@@ -59,7 +54,7 @@ export const startCommand: Command = {
     const failed: string[] = [];
     for (const name of args) {
       try {
-        await client.json('POST', `/containers/${enc(name)}/start`);
+        await client.containers.start(name);
         ctx.stdout.write(name + '\n');
       } catch (e) {
         fatal(e);
@@ -79,10 +74,8 @@ export const stopCommand: Command = {
   flags: [signalFlag, timeoutFlag],
   async run(ctx, args, flags, set) {
     const client = await ctx.client();
-    const query = { signal: (flags.signal as string | undefined) || undefined, t: set.has('timeout') ? (flags.timeout as number) : undefined };
-    await forEachContainer(ctx, args, async (n) => {
-      await client.json('POST', `/containers/${enc(n)}/stop`, { query });
-    });
+    const opts = { signal: (flags.signal as string | undefined) || undefined, timeout: set.has('timeout') ? (flags.timeout as number) : undefined };
+    await forEachContainer(ctx, args, (n) => client.containers.stop(n, opts));
   },
 };
 
@@ -94,9 +87,9 @@ export const restartCommand: Command = {
   flags: [signalFlag, timeoutFlag],
   async run(ctx, args, flags, set) {
     const client = await ctx.client();
-    const query = { signal: (flags.signal as string | undefined) || undefined, t: set.has('timeout') ? (flags.timeout as number) : undefined };
+    const opts = { signal: (flags.signal as string | undefined) || undefined, timeout: set.has('timeout') ? (flags.timeout as number) : undefined };
     // docker restarts one after the other.
-    await forEachContainer(ctx, args, (n) => client.json('POST', `/containers/${enc(n)}/restart`, { query }), { sequential: true });
+    await forEachContainer(ctx, args, (n) => client.containers.restart(n, opts), { sequential: true });
   },
 };
 
@@ -109,9 +102,7 @@ export const killCommand: Command = {
   async run(ctx, args, flags) {
     const client = await ctx.client();
     const signal = (flags.signal as string | undefined) || undefined;
-    await forEachContainer(ctx, args, async (n) => {
-      await client.json('POST', `/containers/${enc(n)}/kill`, { query: { signal } });
-    });
+    await forEachContainer(ctx, args, (n) => client.containers.kill(n, signal));
   },
 };
 
@@ -129,21 +120,21 @@ export const rmCommand: Command = {
   async run(ctx, args, flags) {
     const client = await ctx.client();
     const force = flags.force === true;
-    const query = { v: flags.volumes === true ? '1' : undefined, link: flags.link === true ? '1' : undefined, force: force ? '1' : undefined };
+    const opts = { volumes: flags.volumes === true, link: flags.link === true, force };
     await forEachContainer(
       ctx,
       args,
       async (n) => {
         const id = n.replace(/^\/+|\/+$/g, '');
         if (id === '') throw new Error('Container name cannot be empty');
-        await client.json('DELETE', `/containers/${enc(id)}`, { query });
+        await client.containers.remove(id, opts);
       },
       { ignore: (e) => force && isNotFound(e) },
     );
   },
 };
 
-function simpleCommand(name: string, description: string, verb: string): Command {
+function simpleCommand(name: string, description: string, verb: 'pause' | 'unpause'): Command {
   return {
     name,
     usage: `${name} CONTAINER [CONTAINER...]`,
@@ -151,9 +142,7 @@ function simpleCommand(name: string, description: string, verb: string): Command
     minArgs: 1,
     async run(ctx, args) {
       const client = await ctx.client();
-      await forEachContainer(ctx, args, async (n) => {
-        await client.json('POST', `/containers/${enc(n)}/${verb}`);
-      });
+      await forEachContainer(ctx, args, (n) => client.containers[verb](n));
     },
   };
 }
@@ -169,8 +158,7 @@ export const waitCommand: Command = {
   async run(ctx, args) {
     const client = await ctx.client();
     const wait = async (n: string) => {
-      const res = await client.request('POST', `/containers/${enc(n)}/wait`);
-      const body = JSON.parse((await readAll(res)).toString('utf8') || '{}') as { StatusCode?: number; Error?: { Message?: string } | null };
+      const body = await (await client.containers.wait(n)).result;
       if (body.Error?.Message) throw new Error(body.Error.Message);
       ctx.stdout.write(`${body.StatusCode ?? 0}\n`);
     };
@@ -189,6 +177,6 @@ export const renameCommand: Command = {
     const newName = args[1]!.trim();
     if (oldName === '' || newName === '') throw new CliExit(1, 'Error: Neither old nor new names may be empty');
     const client = await ctx.client();
-    await client.json('POST', `/containers/${enc(oldName)}/rename`, { query: { name: newName } });
+    await client.containers.rename(oldName, newName);
   },
 };

@@ -4,7 +4,6 @@
 import { FrameParser } from '../../../api/stdcopy.js';
 import { getTimestamp } from '../../../pkg/units/units.js';
 import { CliExit, type Command } from '../../command.js';
-import { enc } from './util.js';
 
 export const logsCommand: Command = {
   name: 'logs',
@@ -33,18 +32,16 @@ export const logsCommand: Command = {
     const since = ts(flags.since as string | undefined, 'since');
     const until = ts(flags.until as string | undefined, 'until');
     const client = await ctx.client();
-    const c = await client.json<{ Config?: { Tty?: boolean } }>('GET', `/containers/${enc(name)}/json`);
-    const res = await client.request('GET', `/containers/${enc(name)}/logs`, {
-      query: {
-        stdout: '1',
-        stderr: '1',
-        since,
-        until,
-        timestamps: flags.timestamps === true ? '1' : undefined,
-        follow: flags.follow === true ? '1' : undefined,
-        tail: flags.tail as string,
-        details: flags.details === true ? '1' : undefined,
-      },
+    const c = await client.containers.inspect(name);
+    const res = await client.containers.logs(name, {
+      stdout: true,
+      stderr: true,
+      since,
+      until,
+      timestamps: flags.timestamps === true,
+      follow: flags.follow === true,
+      tail: flags.tail as string,
+      details: flags.details === true,
     });
     const onSignal = () => res.destroy();
     process.once('SIGINT', onSignal);

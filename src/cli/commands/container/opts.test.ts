@@ -74,8 +74,8 @@ for (const [i, row] of table.entries()) {
   test(`create body #${i}: ${row.argv.join(' ')}`, () => {
     const req = build(row.argv, row.env);
     const { HostConfig, NetworkingConfig, ...config } = req.body;
-    for (const [k, v] of Object.entries(row.config ?? {})) assert.deepEqual(config[k], v, `Config.${k}`);
-    for (const [k, v] of Object.entries(row.host ?? {})) assert.deepEqual(HostConfig[k], v, `HostConfig.${k}`);
+    for (const [k, v] of Object.entries(row.config ?? {})) assert.deepEqual((config as Record<string, unknown>)[k], v, `Config.${k}`);
+    for (const [k, v] of Object.entries(row.host ?? {})) assert.deepEqual((HostConfig as Record<string, unknown>)[k], v, `HostConfig.${k}`);
     if (row.net) assert.deepEqual(NetworkingConfig.EndpointsConfig, row.net);
   });
 }

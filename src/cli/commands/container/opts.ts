@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import type { FlagSpec, FlagValues } from '../../../pkg/flags/flags.js';
 import { parseDurationNs, ramInBytes } from '../../../pkg/units/units.js';
 import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags } from '../../../pkg/mountspec/index.js';
+import type { ContainerConfig, ContainerCreateRequest, EndpointSettings, HostConfig } from '../../../api/types/container.js';
 
 export class OptsError extends Error {
   /** True for errors docker raises while parsing a typed flag (printed with the usage line). */
@@ -472,9 +473,15 @@ const validNsMode = (v: string, extra: string[]) => v === '' || extra.includes(v
 // ---------------------------------------------------------------------------------------------------------------
 // The create body
 
+/** Removes keys whose value is undefined (docker's omitempty fields that were not set). */
+function dropUndefined(o: object): void {
+  const r = o as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (r[k] === undefined) delete r[k];
+}
+
 export interface CreateRequest {
   /** Config fields at the top level, plus HostConfig and NetworkingConfig (docker's ContainerConfigWrapper). */
-  body: Record<string, unknown> & { HostConfig: Record<string, unknown>; NetworkingConfig: { EndpointsConfig: Record<string, unknown> } };
+  body: ContainerCreateRequest & { HostConfig: HostConfig; NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> } };
   name?: string;
   platform?: string;
   pull: string;
@@ -645,16 +652,16 @@ export function buildCreateRequest(flags: FlagValues, set: Set<string>, args: st
   // Networking (docker's parseNetworkOpts for the plain `--network NAME` syntax).
   const networks = list('network');
   const networkMode = networks[0] ?? 'default';
-  const endpoints: Record<string, unknown> = {};
+  const endpoints: Record<string, EndpointSettings> = {};
   const userDefined = (n: string) => !['default', 'bridge', 'host', 'none'].includes(n) && !n.startsWith('container:');
   if (networks.some(userDefined) && networks.some((n) => !userDefined(n))) {
     throw new Error('conflicting options: cannot attach both user-defined and non-user-defined network-modes');
   }
   const netNames = networks.length ? networks : ['default'];
   netNames.forEach((n, i) => {
-    const ep: Record<string, unknown> = {};
+    const ep: EndpointSettings = {};
     if (i === 0) {
-      const ipam: Record<string, unknown> = {};
+      const ipam: NonNullable<EndpointSettings['IPAMConfig']> = {};
       if (str('ip')) ipam.IPv4Address = str('ip');
       if (str('ip6')) ipam.IPv6Address = str('ip6');
       if (list('link-local-ip').length) ipam.LinkLocalIPs = list('link-local-ip');
@@ -691,7 +698,7 @@ export function buildCreateRequest(flags: FlagValues, set: Set<string>, args: st
   if (swappiness !== -1) resources.MemorySwappiness = swappiness;
   if (set.has('pids-limit') && pidsLimit !== undefined) resources.PidsLimit = pidsLimit;
 
-  const config: Record<string, unknown> = {
+  const config: ContainerConfig = {
     Hostname: str('hostname'),
     Domainname: str('domainname'),
     User: str('user'),
@@ -715,9 +722,9 @@ export function buildCreateRequest(flags: FlagValues, set: Set<string>, args: st
   if (healthcheck) config.Healthcheck = healthcheck;
   // When allocating stdin in attached mode, close stdin at client disconnect.
   if (config.OpenStdin && config.AttachStdin) config.StdinOnce = true;
-  for (const k of Object.keys(config)) if (config[k] === undefined) delete config[k];
+  dropUndefined(config);
 
-  const hostConfig: Record<string, unknown> = {
+  const hostConfig: HostConfig = {
     Binds: Binds.length ? Binds : null,
     ContainerIDFile: str('cidfile'),
     LogConfig: { Type: str('log-driver'), Config: logOpts },
@@ -760,7 +767,7 @@ export function buildCreateRequest(flags: FlagValues, set: Set<string>, args: st
     ReadonlyPaths: readonlyPaths,
   };
   if (set.has('init')) hostConfig.Init = bool('init');
-  for (const k of Object.keys(hostConfig)) if (hostConfig[k] === undefined) delete hostConfig[k];
+  dropUndefined(hostConfig);
 
   const pull = str('pull') || 'missing';
   if (!['always', 'missing', 'never'].includes(pull)) {

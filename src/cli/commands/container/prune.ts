@@ -19,7 +19,7 @@ export const pruneCommand: Command = {
     const filters = filterQuery(ctx.prog, 'container prune [OPTIONS]', 'container prune', (flags.filter as string[]) ?? []);
     if (flags.force !== true && !(await confirm(ctx, 'WARNING! This will remove all stopped containers.'))) return 0;
     const client = await ctx.client();
-    const r = await client.json<{ ContainersDeleted?: string[] | null; SpaceReclaimed?: number }>('POST', '/containers/prune', { query: { filters } });
+    const r = await client.containers.prune(filters);
     let space = 0;
     if (r?.ContainersDeleted?.length) {
       ctx.stdout.write('Deleted Containers:\n' + r.ContainersDeleted.map((id) => id + '\n').join('') + '\n');

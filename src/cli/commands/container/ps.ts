@@ -2,37 +2,15 @@
  * `berth ps` / `berth container ls`: docker's container formatter (cli/command/formatter/container.go) over
  * `GET /containers/json`.
  */
-import { encodeFilters } from '../../../pkg/filters/filters.js';
+import { filtersFromArgs, type Filters } from '../../../pkg/filters/filters.js';
 import { goQuote } from '../../../pkg/gostr/quote.js';
 import { familiarString, parseNormalized } from '../../../pkg/reference/index.js';
 import { humanDuration, humanSizeWithPrecision } from '../../../pkg/units/units.js';
+import type { ContainerSummary, Port as ApiPort } from '../../../api/types/container.js';
 import { CliExit, type Command } from '../../command.js';
+
+export type { ApiPort, ContainerSummary };
 import { parseFormat, renderFormat, withGoJSON } from '../../output/template.js';
-
-export interface ApiPort {
-  IP?: string;
-  PrivatePort: number;
-  PublicPort?: number;
-  Type: string;
-}
-
-/** One entry of `GET /containers/json`. */
-export interface ContainerSummary {
-  Id: string;
-  Names?: string[] | null;
-  Image?: string;
-  ImageID?: string;
-  Command?: string;
-  Created?: number;
-  Ports?: ApiPort[] | null;
-  SizeRw?: number;
-  SizeRootFs?: number;
-  Labels?: Record<string, string> | null;
-  State?: string;
-  Status?: string;
-  NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
-  Mounts?: { Name?: string; Source?: string; Driver?: string }[] | null;
-}
 
 export const DEFAULT_PS_TABLE = '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
@@ -239,7 +217,7 @@ export function formatContainers(list: ContainerSummary[], opts: { format?: stri
 }
 
 /** `--filter` values → the `filters` query (undefined when none), with pflag's error for a malformed one. */
-export function filterQuery(prog: string, usage: string, cmd: string, values: string[]): string | undefined {
+export function filterQuery(prog: string, usage: string, cmd: string, values: string[]): Filters {
   for (const v of values) {
     if (v !== '' && !v.includes('=')) {
       throw new CliExit(
@@ -248,7 +226,7 @@ export function filterQuery(prog: string, usage: string, cmd: string, values: st
       );
     }
   }
-  return encodeFilters(values) || undefined;
+  return filtersFromArgs(values);
 }
 
 const padFuncs = { pad: (s: unknown, prefix: number, suffix: number) => ' '.repeat(prefix) + String(s ?? '') + ' '.repeat(suffix) };
@@ -289,9 +267,7 @@ export const psCommand: Command = {
     }
     const filters = filterQuery(ctx.prog, 'ps [OPTIONS]', 'ps', (flags.filter as string[]) ?? []);
     const client = await ctx.client();
-    const list = await client.json<ContainerSummary[]>('GET', '/containers/json', {
-      query: { all: flags.all === true ? '1' : undefined, limit: limit > 0 ? limit : undefined, size: size ? '1' : undefined, filters },
-    });
+    const list = await client.containers.list({ all: flags.all === true, limit: limit > 0 ? limit : undefined, size, filters });
     ctx.stdout.write(formatContainers(list ?? [], { format, quiet, size, trunc: flags['no-trunc'] !== true }));
   },
 };

@@ -3,13 +3,14 @@
  * (registered before start), start, stream I/O, exit with the container's status.
  */
 import fs from 'node:fs';
-import type { Readable } from 'node:stream';
-import { jsonLines, readAll, type EngineClient } from '../../../client/client.js';
+import type { ContainerCreateResponse } from '../../../api/types/container.js';
+import type { Client } from '../../../client/index.js';
+import { displayJSONMessages } from '../../output/progress.js';
 import { familiarString, fullName, parseAny, withDefaultTag, type Reference } from '../../../pkg/reference/index.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
 import { buildCreateRequest, containerFlags, OptsError, runFlags, type CreateRequest } from './opts.js';
 import { consoleSize, forwardSignals, monitorTtySize, pumpStreams } from './streams.js';
-import { enc, errorText, isNotFound } from './util.js';
+import { errorText, isNotFound } from './util.js';
 
 const RUN_USAGE = 'run [OPTIONS] IMAGE [COMMAND] [ARG...]';
 const CREATE_USAGE = 'create [OPTIONS] IMAGE [COMMAND] [ARG...]';
@@ -32,46 +33,20 @@ function toStatusError(ctx: CliContext, e: unknown, cmd = 'run'): CliExit {
   return new CliExit(statusCodeFor(msg), withHelp(ctx, msg, cmd));
 }
 
-type JSONMessage = {
-  status?: string;
-  id?: string;
-  progress?: string;
-  progressDetail?: Record<string, unknown>;
-  stream?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-};
-
-/** docker's jsonmessage display in its non-terminal form (progress bars are dropped). */
-export async function displayJSONMessages(stream: Readable, out: NodeJS.WritableStream | undefined): Promise<void> {
-  for await (const m of jsonLines<JSONMessage>(stream)) {
-    if (m.errorDetail || m.error) throw new Error(m.errorDetail?.message ?? m.error);
-    if (!out) continue;
-    if (m.progress) continue;
-    if (m.stream !== undefined) {
-      out.write(m.stream);
-      continue;
-    }
-    if (m.status === undefined) continue;
-    out.write(`${m.id ? `${m.id}: ` : ''}${m.status}\n`);
-  }
-}
+export { displayJSONMessages };
 
 /** `POST /images/create?fromImage=&tag=` with progress on stderr (docker's pullImage for run/create). */
-async function pullImage(ctx: CliContext, client: EngineClient, ref: Reference, platform: string | undefined, quiet: boolean): Promise<void> {
-  const query: Record<string, string | undefined> = { fromImage: fullName(ref), platform };
-  if (ref.digest) query.fromImage = `${fullName(ref)}@${ref.digest}`;
-  else query.tag = ref.tag ?? 'latest';
-  const res = await client.request('POST', '/images/create', { query, headers: { 'X-Registry-Auth': 'e30=' } });
+async function pullImage(ctx: CliContext, client: Client, ref: Reference, platform: string | undefined, quiet: boolean): Promise<void> {
+  const res = await client.images.pull(ref.digest ? `${fullName(ref)}@${ref.digest}` : fullName(ref), { tag: ref.digest ? undefined : (ref.tag ?? 'latest'), platform });
   await displayJSONMessages(res, quiet ? undefined : ctx.stderr);
 }
 
 /** docker's createContainer: pull when asked or missing, create, print warnings, write --cidfile. Returns the ID. */
-async function createContainer(ctx: CliContext, client: EngineClient, req: CreateRequest, quiet: boolean, cidfile: string): Promise<string> {
+async function createContainer(ctx: CliContext, client: Client, req: CreateRequest, quiet: boolean, cidfile: string): Promise<string> {
   if (cidfile && fs.existsSync(cidfile)) {
     throw new Error(`container ID file found, make sure the other container isn't running or delete ${cidfile}`);
   }
-  const image = req.body.Image as string;
+  const image = req.body.Image ?? '';
   let namedRef: Reference | undefined;
   try {
     const any = parseAny(image);
@@ -81,14 +56,14 @@ async function createContainer(ctx: CliContext, client: EngineClient, req: Creat
   }
   if (req.pull === 'always' && namedRef) await pullImage(ctx, client, namedRef, req.platform, quiet);
   const query = { name: req.name, platform: req.platform };
-  let resp: { Id: string; Warnings?: string[] | null };
+  let resp: ContainerCreateResponse;
   try {
-    resp = await client.json('POST', '/containers/create', { query, body: req.body });
+    resp = await client.containers.create(req.body, query);
   } catch (e) {
     if (!(isNotFound(e) && namedRef && req.pull === 'missing' && /no such image/i.test((e as Error).message))) throw e;
     if (!quiet) ctx.stderr.write(`Unable to find image '${familiarString(namedRef)}' locally\n`);
     await pullImage(ctx, client, namedRef, req.platform, quiet);
-    resp = await client.json('POST', '/containers/create', { query, body: req.body });
+    resp = await client.containers.create(req.body, query);
   }
   for (const w of resp.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
   if (cidfile) fs.writeFileSync(cidfile, resp.Id);
@@ -110,16 +85,16 @@ function parseRequest(ctx: CliContext, flags: Record<string, unknown>, set: Set<
  * Registers a wait (`next-exit`, or `removed` with --rm) and resolves once the daemon has acknowledged it (its
  * headers arrive at once), returning the promise of the exit status.
  */
-export async function waitExitOrRemoved(ctx: CliContext, client: EngineClient, id: string, removed: boolean): Promise<{ status: Promise<number>; cancel: () => void }> {
-  const res = await client.request('POST', `/containers/${enc(id)}/wait`, { query: { condition: removed ? 'removed' : 'next-exit' } });
+export async function waitExitOrRemoved(ctx: CliContext, client: Client, id: string, removed: boolean): Promise<{ status: Promise<number>; cancel: () => void }> {
+  const waiter = await client.containers.wait(id, removed ? 'removed' : 'next-exit');
   let cancelled = false;
   const cancel = () => {
     cancelled = true;
-    res.destroy();
+    waiter.cancel();
   };
   const status = (async () => {
     try {
-      const body = JSON.parse((await readAll(res)).toString('utf8') || '{}') as { StatusCode?: number; Error?: { Message?: string } | null };
+      const body = (await waiter.result) ?? { StatusCode: undefined };
       if (body.Error?.Message) {
         ctx.stderr.write(`Error waiting for container: ${body.Error.Message}\n`);
         return 125;
@@ -155,13 +130,11 @@ export interface AttachFlow {
  * The attached part of `run` / `start -a`: hijack the attach stream, register the wait, start, pump I/O, and
  * return the container's exit code (0 after a detach).
  */
-export async function attachAndRun(ctx: CliContext, client: EngineClient, f: AttachFlow, onStartError: (e: unknown) => never): Promise<number> {
+export async function attachAndRun(ctx: CliContext, client: Client, f: AttachFlow, onStartError: (e: unknown) => never): Promise<number> {
   const stopSignals = f.sigProxy ? forwardSignals(client, f.id) : () => {};
   let socket;
   try {
-    socket = await client.hijack('POST', `/containers/${enc(f.id)}/attach`, {
-      query: { stream: true, stdin: f.stdin, stdout: f.stdout, stderr: f.stderr, detachKeys: f.detachKeys },
-    });
+    socket = await client.containers.attach(f.id, { stream: true, stdin: f.stdin, stdout: f.stdout, stderr: f.stderr, detachKeys: f.detachKeys });
   } catch (e) {
     stopSignals();
     throw e;
@@ -186,7 +159,7 @@ export async function attachAndRun(ctx: CliContext, client: EngineClient, f: Att
         onStartError(e);
       }
     }
-    if (f.tty && ctx.stdout.isTTY) stopResize = monitorTtySize(ctx, client, `/containers/${enc(f.id)}/resize`);
+    if (f.tty && ctx.stdout.isTTY) stopResize = monitorTtySize(ctx, (h, w) => client.containers.resize(f.id, h, w));
     if (!status) {
       const r = await pump;
       return r.detached && f.onDetach ? f.onDetach() : 0;
@@ -251,7 +224,7 @@ async function runOrCreate(ctx: CliContext, args: string[], flags: Record<string
   }
   const attach = Boolean(cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr);
   const start = async () => {
-    await client.json('POST', `/containers/${enc(id)}/start`);
+    await client.containers.start(id);
   };
   if (!attach) {
     const stopSignals = flags['sig-proxy'] === true && !cfg.Tty ? forwardSignals(client, id) : () => {};

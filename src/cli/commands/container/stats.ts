@@ -1,31 +1,15 @@
 /**
  * `berth stats`: live (or one-shot) resource usage, computed from the Engine API stats the way the docker CLI does.
  */
-import type { IncomingMessage } from 'node:http';
-import { jsonLines, type EngineClient } from '../../../client/client.js';
+import type { StatsJSON } from '../../../api/types/container.js';
+import type { Client } from '../../../client/index.js';
+
+export type { StatsJSON };
 import { bytesSize, humanSizeWithPrecision } from '../../../pkg/units/units.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
 import { parseFormat, renderFormat, withGoJSON } from '../../output/template.js';
 import { truncateID } from './ps.js';
-import { enc, errorText } from './util.js';
-
-interface CpuStats {
-  cpu_usage?: { total_usage?: number; percpu_usage?: number[] | null };
-  system_cpu_usage?: number;
-  online_cpus?: number;
-}
-
-/** The parts of `GET /containers/{id}/stats` the CLI reads. */
-export interface StatsJSON {
-  id?: string;
-  name?: string;
-  pids_stats?: { current?: number };
-  blkio_stats?: { io_service_bytes_recursive?: { op: string; value: number }[] | null };
-  cpu_stats?: CpuStats;
-  precpu_stats?: CpuStats;
-  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
-  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
-}
+import { errorText } from './util.js';
 
 /** docker's calculateCPUPercentUnix. */
 export function cpuPercent(v: StatsJSON): number {
@@ -120,7 +104,7 @@ export const statsCommand: Command = {
     const trunc = flags['no-trunc'] !== true;
     let names = args;
     if (names.length === 0) {
-      const list = await client.json<{ Id: string }[]>('GET', '/containers/json', { query: { all: flags.all === true ? '1' : undefined } });
+      const list = await client.containers.list({ all: flags.all === true });
       names = (list ?? []).map((c) => c.Id);
     }
     if (flags['no-stream'] === true) return oneShot(ctx, client, names, format, trunc);
@@ -128,10 +112,10 @@ export const statsCommand: Command = {
   },
 };
 
-async function oneShot(ctx: CliContext, client: EngineClient, names: string[], format: string, trunc: boolean): Promise<number> {
+async function oneShot(ctx: CliContext, client: Client, names: string[], format: string, trunc: boolean): Promise<number> {
   const results = await Promise.allSettled(
     names.map(async (n) => {
-      const v = await client.json<StatsJSON>('GET', `/containers/${enc(n)}/stats`, { query: { stream: '0' } });
+      const v = await client.containers.stats(n);
       return statsContext(n, v, trunc);
     }),
   );
@@ -146,16 +130,14 @@ async function oneShot(ctx: CliContext, client: EngineClient, names: string[], f
   return 0;
 }
 
-async function stream(ctx: CliContext, client: EngineClient, names: string[], format: string, trunc: boolean, explicit: boolean): Promise<number> {
+async function stream(ctx: CliContext, client: Client, names: string[], format: string, trunc: boolean, explicit: boolean): Promise<number> {
   const latest = new Map<string, StatsJSON | undefined>(names.map((n) => [n, undefined]));
-  const responses: IncomingMessage[] = [];
+  const abort = new AbortController();
   const errs: string[] = [];
   let stopped = false;
   const readers = names.map(async (n) => {
     try {
-      const res = await client.request('GET', `/containers/${enc(n)}/stats`, { query: { stream: '1' } });
-      responses.push(res);
-      for await (const v of jsonLines<StatsJSON>(res)) latest.set(n, v);
+      for await (const v of client.containers.statsStream(n, abort.signal)) latest.set(n, v);
     } catch (e) {
       if (stopped) return;
       if (explicit) errs.push(errorText(e));
@@ -167,7 +149,7 @@ async function stream(ctx: CliContext, client: EngineClient, names: string[], fo
   const done = new Promise<void>((r) => (resolveDone = r));
   const stop = () => {
     stopped = true;
-    for (const r of responses) r.destroy();
+    abort.abort();
     resolveDone();
   };
   process.once('SIGINT', stop);

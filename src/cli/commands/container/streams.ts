@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { FrameParser } from '../../../api/stdcopy.js';
-import type { EngineClient } from '../../../client/client.js';
+import type { Client } from '../../../client/index.js';
 import type { CliContext } from '../../command.js';
 import { parseDetachKeys } from './opts.js';
 
@@ -183,16 +183,16 @@ export function pumpStreams(ctx: CliContext, socket: Duplex, opts: StreamOptions
 }
 
 /**
- * Sends the local terminal size to `/containers/{id}/resize` or `/exec/{id}/resize` now and on every SIGWINCH
- * (docker's MonitorTtySize). Returns a function that stops monitoring. No-op unless stdout is a terminal.
+ * Sends the local terminal size through `resize` (a container's or an exec's) now and on every SIGWINCH (docker's
+ * MonitorTtySize). Returns a function that stops monitoring. No-op unless stdout is a terminal.
  */
-export function monitorTtySize(ctx: CliContext, client: EngineClient, resizePath: string): () => void {
+export function monitorTtySize(ctx: CliContext, resize: (height: number, width: number) => Promise<void>): () => void {
   if (!ctx.stdout.isTTY) return () => {};
   const send = () => {
     const h = ctx.stdout.rows;
     const w = ctx.stdout.columns;
     if (!h || !w) return;
-    client.json('POST', resizePath, { query: { h, w } }).catch(() => {});
+    resize(h, w).catch(() => {});
   };
   send();
   process.on('SIGWINCH', send);
@@ -208,11 +208,11 @@ export function consoleSize(ctx: CliContext): [number, number] {
 const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGVTALRM', 'SIGPROF', 'SIGXCPU', 'SIGXFSZ', 'SIGPWR'];
 
 /** docker's ForwardAllSignals: every catchable signal the CLI gets is sent to the container with `POST /kill`. */
-export function forwardSignals(client: EngineClient, id: string): () => void {
+export function forwardSignals(client: Client, id: string): () => void {
   const handlers: [NodeJS.Signals, () => void][] = [];
   for (const sig of PROXIED_SIGNALS) {
     const h = () => {
-      client.json('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal: sig.slice(3) } }).catch(() => {});
+      client.containers.kill(id, sig.slice(3)).catch(() => {});
     };
     try {
       process.on(sig, h);

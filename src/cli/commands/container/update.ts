@@ -5,7 +5,7 @@ import type { FlagSpec } from '../../../pkg/flags/flags.js';
 import { ramInBytes } from '../../../pkg/units/units.js';
 import { CliExit, type Command } from '../../command.js';
 import { parseNanoCpus, parseRestartPolicy } from './opts.js';
-import { enc, forEachContainer } from './util.js';
+import { forEachContainer } from './util.js';
 
 const USAGE = 'update [OPTIONS] CONTAINER [CONTAINER...]';
 
@@ -97,7 +97,7 @@ export const updateCommand: Command = {
         ctx,
         args,
         async (c) => {
-          const r = await client.json<{ Warnings?: string[] | null }>('POST', `/containers/${enc(c)}/update`, { body });
+          const r = await client.containers.update(c, body);
           warns.push(...(r?.Warnings ?? []));
         },
         { sequential: true },

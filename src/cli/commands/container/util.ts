@@ -3,7 +3,7 @@
  * confirmation prompts.
  */
 import type { Readable } from 'node:stream';
-import { DaemonUnreachableError, readAll } from '../../../client/client.js';
+import { DaemonUnreachableError, readAll } from '../../../client/index.js';
 import { CliExit, type CliContext } from '../../command.js';
 
 /** `Error response from daemon: <msg>` for API errors, the plain message for anything else. */
@@ -91,7 +91,6 @@ export async function confirm(ctx: CliContext, message: string): Promise<boolean
   return answer.toLowerCase() === 'y';
 }
 
-export const enc = encodeURIComponent;
 
 /** Copies a response to stdout; a closed stdout (`| head`) ends the copy quietly. */
 export async function pipeToStdout(ctx: CliContext, src: Readable): Promise<void> {

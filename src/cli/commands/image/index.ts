@@ -7,18 +7,17 @@ import { pipeline } from 'node:stream/promises';
 import { CliExit, Command, formatFlag } from '../../command.js';
 import type { CliContext } from '../../command.js';
 import { compileTemplate, parseFormat, renderFormat } from '../../output/template.js';
-import { jsonLines } from '../../../client/client.js';
+import type { ProgressStream } from '../../../client/index.js';
+import type { JSONMessage } from '../../../api/types/image.js';
 import { filtersFromArgs } from '../../../pkg/filters/filters.js';
 import { humanSize, ago } from '../../../pkg/units/units.js';
 import { imagesCommand, imagesListCommand } from './list.js';
 import { loginCommand, logoutCommand, pullCommand, pushCommand } from './registry.js';
 
-type Msg = { stream?: string; status?: string; id?: string; progress?: string; error?: string; errorDetail?: { message: string } };
-
 /** Prints a progress stream like docker's jsonmessage (non-tty form); throws on an in-band error. */
-async function printProgress(ctx: CliContext, stream: NodeJS.ReadableStream, quietStatus = false): Promise<Msg[]> {
-  const all: Msg[] = [];
-  for await (const m of jsonLines<Msg>(stream as never)) {
+async function printProgress(ctx: CliContext, stream: ProgressStream, quietStatus = false): Promise<JSONMessage[]> {
+  const all: JSONMessage[] = [];
+  for await (const m of stream) {
     all.push(m);
     if (m.error || m.errorDetail) throw new CliExit(1, m.errorDetail?.message ?? m.error ?? 'error');
     if (m.stream) ctx.stdout.write(m.stream);
@@ -39,7 +38,7 @@ const inspectCommand: Command = {
     let failed = false;
     for (const a of args) {
       try {
-        out.push(await client.json('GET', `/images/${encodeURIComponent(a)}/json`));
+        out.push(await client.images.inspect(a));
       } catch (e) {
         failed = true;
         ctx.stderr.write(`Error response from daemon: ${(e as Error).message}\n`);
@@ -69,9 +68,7 @@ const rmCommand: Command = {
     let failed = false;
     for (const a of args) {
       try {
-        const items = await client.json<Array<{ Untagged?: string; Deleted?: string }>>('DELETE', `/images/${encodeURIComponent(a)}`, {
-          query: { force: flags.force ? '1' : undefined, noprune: flags['no-prune'] ? '1' : undefined },
-        });
+        const items = await client.images.remove(a, { force: flags.force === true, noPrune: flags['no-prune'] === true });
         for (const i of items) ctx.stdout.write(i.Untagged ? `Untagged: ${i.Untagged}\n` : `Deleted: ${i.Deleted}\n`);
       } catch (e) {
         failed = true;
@@ -95,7 +92,7 @@ const tagCommand: Command = {
     const slash = target.lastIndexOf('/');
     const colon = target.lastIndexOf(':');
     const [repo, tag] = colon > slash && !target.includes('@') ? [target.slice(0, colon), target.slice(colon + 1)] : [target, ''];
-    await (await client.request('POST', `/images/${encodeURIComponent(args[0]!)}/tag`, { query: { repo, tag: tag || undefined } })).resume();
+    await client.images.tag(args[0]!, repo, tag || undefined);
   },
 };
 
@@ -113,10 +110,7 @@ const historyCommand: Command = {
   ],
   async run(ctx, args, flags) {
     const client = await ctx.client();
-    const hist = await client.json<Array<{ Id: string; Created: number; CreatedBy: string; Size: number; Comment: string; Tags: string[] | null }>>(
-      'GET',
-      `/images/${encodeURIComponent(args[0]!)}/history`,
-    );
+    const hist = await client.images.history(args[0]!);
     const noTrunc = Boolean(flags['no-trunc']);
     const human = flags.human !== false;
     const rows = hist.map((h) => {
@@ -159,8 +153,7 @@ const loadCommand: Command = {
     if (!file && ctx.stdin.isTTY) throw new CliExit(1, 'requested load from stdin, but stdin is empty');
     const body = file ? fs.createReadStream(file) : ctx.stdin;
     const client = await ctx.client();
-    const res = await client.request('POST', '/images/load', { query: { quiet: flags.quiet ? '1' : undefined }, body, headers: { 'Content-Type': 'application/x-tar' } });
-    await printProgress(ctx, res, Boolean(flags.quiet));
+    await printProgress(ctx, await client.images.load(body, { quiet: flags.quiet === true }), Boolean(flags.quiet));
   },
 };
 
@@ -174,7 +167,7 @@ const saveCommand: Command = {
     const out = flags.output as string | undefined;
     if (!out && ctx.stdout.isTTY) throw new CliExit(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
     const client = await ctx.client();
-    const res = await client.request('GET', '/images/get', { query: { names: args } });
+    const res = await client.images.save(args);
     if (out) {
       const tmp = `${out}.${process.pid}.tmp`;
       await pipeline(res, fs.createWriteStream(tmp));
@@ -200,16 +193,11 @@ const importCommand: Command = {
     const body = src === '-' ? ctx.stdin : fs.createReadStream(src);
     if (src !== '-' && !fs.existsSync(src)) throw new CliExit(1, `open ${src}: no such file or directory`);
     const client = await ctx.client();
-    const res = await client.request('POST', '/images/create', {
-      query: {
-        fromSrc: '-',
-        repo: args[1],
-        changes: (flags.change as string[]) ?? [],
-        message: (flags.message as string | undefined) || undefined,
-        platform: (flags.platform as string | undefined) || undefined,
-      },
-      body,
-      headers: { 'Content-Type': 'application/x-tar' },
+    const res = await client.images.import(body, {
+      repo: args[1],
+      changes: (flags.change as string[]) ?? [],
+      message: (flags.message as string | undefined) || undefined,
+      platform: (flags.platform as string | undefined) || undefined,
     });
     for (const m of await printProgress(ctx, res, true)) if (m.status) ctx.stdout.write(`${m.status}\n`);
   },
@@ -242,9 +230,7 @@ const pruneCommand: Command = {
     const filters = filtersFromArgs((flags.filter as string[]) ?? []);
     if (flags.all) filters.add('dangling', 'false');
     const client = await ctx.client();
-    const r = await client.json<{ ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }> | null; SpaceReclaimed: number }>('POST', '/images/prune', {
-      query: { filters: filters.size ? filters.encode() : undefined },
-    });
+    const r = await client.images.prune(filters);
     if (r.ImagesDeleted?.length) {
       ctx.stdout.write('Deleted Images:\n');
       for (const i of r.ImagesDeleted) ctx.stdout.write(i.Untagged ? `untagged: ${i.Untagged}\n` : `deleted: ${i.Deleted}\n`);

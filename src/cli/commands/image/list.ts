@@ -3,18 +3,8 @@ import { Command, formatFlag } from '../../command.js';
 import { parseFormat, renderFormat } from '../../output/template.js';
 import { filtersFromArgs } from '../../../pkg/filters/filters.js';
 import { humanSize, ago } from '../../../pkg/units/units.js';
+import type { ImageSummary } from '../../../api/types/image.js';
 
-interface ImageSummary {
-  Id: string;
-  ParentId: string;
-  RepoTags: string[] | null;
-  RepoDigests: string[] | null;
-  Created: number;
-  Size: number;
-  SharedSize: number;
-  Containers: number;
-  Labels: Record<string, string> | null;
-}
 
 /** One row of the table: the fields docker's `--format` exposes. */
 export interface ImageRow {
@@ -104,9 +94,7 @@ export const imagesListCommand: Command = {
     const filters = filtersFromArgs((flags.filter as string[]) ?? []);
     if (args[0]) filters.add('reference', args[0]);
     const client = await ctx.client();
-    const images = await client.json<ImageSummary[]>('GET', '/images/json', {
-      query: { all: flags.all ? '1' : undefined, filters: filters.size ? filters.encode() : undefined, 'shared-size': undefined },
-    });
+    const images = await client.images.list({ all: flags.all === true, filters });
     const noTrunc = Boolean(flags['no-trunc']);
     const rows = imageRows(images, { noTrunc, digests: Boolean(flags.digests) });
     if (flags.quiet) {

@@ -3,11 +3,12 @@
  * Progress is printed the way docker prints its jsonmessage stream when stdout is not a terminal; credentials live
  * in docker's config.json (see ../../credentials.ts) and travel to the daemon in `X-Registry-Auth`.
  */
-import type { Readable } from 'node:stream';
+import type { ProgressStream } from '../../../client/index.js';
+import type { AuthConfig, AuthResponse } from '../../../api/types/auth.js';
 import { format, familiarName, fullName, parseNormalized, type Reference } from '../../../pkg/reference/index.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
 import { authHeaderForDomain, configPath, convertToHostname, eraseCredentials, getCredentials, INDEX_SERVER, normalizeServer, storeCredentials } from '../../credentials.js';
-import { displayJSONMessages } from '../container/run.js';
+import { displayJSONMessages } from '../../output/progress.js';
 
 const daemonError = (msg: string) => new CliExit(1, `Error response from daemon: ${msg}`);
 
@@ -31,16 +32,13 @@ function authHeader(ctx: CliContext, domain: string): string {
 }
 
 /** Prints a progress stream (or discards it with `quiet`); an in-band error ends the command with exit 1. */
-async function showProgress(ctx: CliContext, res: Readable, quiet: boolean): Promise<void> {
+async function showProgress(ctx: CliContext, res: ProgressStream, quiet: boolean): Promise<void> {
   try {
     await displayJSONMessages(res, quiet ? undefined : ctx.stdout);
   } catch (e) {
     throw daemonError((e as Error).message);
   }
 }
-
-/** Path segments of an image name, each escaped (the daemon's `{name*}` routes take slashes). */
-const encName = (name: string) => name.split('/').map(encodeURIComponent).join('/');
 
 export const pullCommand: Command = {
   name: 'pull',
@@ -59,11 +57,12 @@ export const pullCommand: Command = {
       ref = { ...ref, tag: 'latest' };
       if (!quiet) ctx.stdout.write('Using default tag: latest\n');
     }
-    const query: Record<string, string | undefined> = { fromImage: fullName(ref), platform: (flags.platform as string | undefined) || undefined };
-    if (ref.digest) query.fromImage = `${fullName(ref)}@${ref.digest}`;
-    else query.tag = ref.tag;
     const client = await ctx.client();
-    const res = await client.request('POST', '/images/create', { query, headers: { 'X-Registry-Auth': authHeader(ctx, ref.domain) } });
+    const res = await client.images.pull(ref.digest ? `${fullName(ref)}@${ref.digest}` : fullName(ref), {
+      tag: ref.digest ? undefined : ref.tag,
+      platform: (flags.platform as string | undefined) || undefined,
+      registryAuth: authHeader(ctx, ref.domain),
+    });
     await showProgress(ctx, res, quiet);
     ctx.stdout.write(`${format(ref)}\n`);
   },
@@ -90,10 +89,7 @@ export const pushCommand: Command = {
       if (!quiet) ctx.stdout.write('Using default tag: latest\n');
     }
     const client = await ctx.client();
-    const res = await client.request('POST', `/images/${encName(familiarName(ref))}/push`, {
-      query: { tag: ref.tag },
-      headers: { 'X-Registry-Auth': authHeader(ctx, ref.domain) },
-    });
+    const res = await client.images.push(familiarName(ref), { tag: ref.tag, registryAuth: authHeader(ctx, ref.domain) });
     await showProgress(ctx, res, quiet);
     if (quiet) ctx.stdout.write(`${format(ref)}\n`);
   },
@@ -191,11 +187,11 @@ export const loginCommand: Command = {
 /** `POST /auth`; on success stores the credentials and prints the status. Returns the daemon's refusal, if any. */
 async function tryLogin(ctx: CliContext, server: string, username: string, password: string, identitytoken?: string): Promise<string | undefined> {
   const client = await ctx.client();
-  let resp: { Status?: string; IdentityToken?: string } | undefined;
+  let resp: AuthResponse | undefined;
   try {
-    const body: Record<string, string> = { username, password, serveraddress: server };
+    const body: AuthConfig = { username, password, serveraddress: server };
     if (identitytoken) body.identitytoken = identitytoken;
-    resp = await client.json('POST', '/auth', { body });
+    resp = await client.system.auth(body);
   } catch (e) {
     if (!(e as { status?: number }).status) throw e;
     return (e as Error).message;

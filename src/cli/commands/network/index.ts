@@ -4,18 +4,11 @@
 import { CliExit, Command, formatFlag } from '../../command.js';
 import type { CliContext } from '../../command.js';
 import { renderList, renderOne } from '../../output/format.js';
-import { encodeFilters } from '../../../pkg/filters/filters.js';
+import { filtersFromArgs } from '../../../pkg/filters/filters.js';
+import type { NetworkCreateRequest, NetworkResource } from '../../../api/types/network.js';
+import type { EndpointSettings } from '../../../api/types/container.js';
 
-type Net = {
-  Id: string;
-  Name: string;
-  Driver: string;
-  Scope: string;
-  EnableIPv6: boolean;
-  Internal: boolean;
-  Created: string;
-  Labels: Record<string, string> | null;
-};
+type Net = Pick<NetworkResource, 'Id' | 'Name' | 'Driver' | 'Scope' | 'EnableIPv6' | 'Internal' | 'Created' | 'Labels'>;
 
 /** Docker's network list row (the fields `--format` exposes). */
 export function networkRow(n: Net, noTrunc: boolean): Record<string, unknown> {
@@ -56,7 +49,7 @@ const lsCommand: Command = {
   maxArgs: 0,
   async run(ctx, _args, flags) {
     const filters = (flags.filter as string[] | undefined) ?? [];
-    const list = await (await ctx.client()).json<Net[]>('GET', '/networks', { query: { filters: filters.length ? encodeFilters(filters) : undefined } });
+    const list = await (await ctx.client()).networks.list({ filters: filtersFromArgs(filters) });
     list.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
     const rows = list.map((n) => networkRow(n, Boolean(flags['no-trunc'])));
     ctx.stdout.write(
@@ -99,7 +92,7 @@ const createCommand: Command = {
     if (ranges.length > subnets.length) throw new CliExit(125, 'Error: every ip-range or gateway must have a corresponding subnet');
     const config = subnets.map((s, i) => ({ Subnet: s, ...(gateways[i] ? { Gateway: gateways[i] } : {}), ...(ranges[i] ? { IPRange: ranges[i] } : {}) }));
     const kv = (list: string[] | undefined) => Object.fromEntries((list ?? []).map((x) => { const i = x.indexOf('='); return i < 0 ? [x, ''] : [x.slice(0, i), x.slice(i + 1)]; }));
-    const body = {
+    const body: NetworkCreateRequest = {
       Name: args[0],
       CheckDuplicate: true,
       Driver: flags.driver as string,
@@ -110,7 +103,7 @@ const createCommand: Command = {
       Options: kv(flags.opt as string[]),
       Labels: kv(flags.label as string[]),
     };
-    const r = await (await ctx.client()).json<{ Id: string }>('POST', '/networks/create', { body });
+    const r = await (await ctx.client()).networks.create(body);
     ctx.stdout.write(`${r.Id}\n`);
   },
 };
@@ -127,7 +120,7 @@ const inspectCommand: Command = {
     let failed = false;
     for (const ref of args) {
       try {
-        found.push(await client.json('GET', `/networks/${encodeURIComponent(ref)}`, { query: { verbose: flags.verbose ? '1' : undefined } }));
+        found.push(await client.networks.inspect(ref, { verbose: flags.verbose === true }));
       } catch (e) {
         if ((e as { kind?: string }).kind !== 'NotFound') throw e;
         failed = true;
@@ -153,7 +146,7 @@ const rmCommand: Command = {
     let status = 0;
     for (const ref of args) {
       try {
-        await client.request('DELETE', `/networks/${encodeURIComponent(ref)}`).then((r) => r.resume());
+        await client.networks.remove(ref);
         ctx.stdout.write(`${ref}\n`);
       } catch (e) {
         if (flags.force && (e as { kind?: string }).kind === 'NotFound') continue;
@@ -183,14 +176,11 @@ const connectCommand: Command = {
   async run(ctx, args, flags) {
     const aliases = (flags.alias as string[] | undefined) ?? [];
     const ip = flags.ip as string | undefined;
-    const body = {
-      Container: args[1],
-      EndpointConfig: {
-        ...(ip || flags.ip6 ? { IPAMConfig: { IPv4Address: ip ?? '', IPv6Address: (flags.ip6 as string) ?? '' } } : {}),
-        ...(aliases.length ? { Aliases: aliases } : {}),
-      },
+    const endpoint: EndpointSettings = {
+      ...(ip || flags.ip6 ? { IPAMConfig: { IPv4Address: ip ?? '', IPv6Address: (flags.ip6 as string) ?? '' } } : {}),
+      ...(aliases.length ? { Aliases: aliases } : {}),
     };
-    await (await ctx.client()).request('POST', `/networks/${encodeURIComponent(args[0])}/connect`, { body }).then((r) => r.resume());
+    await (await ctx.client()).networks.connect(args[0]!, args[1]!, endpoint);
   },
 };
 
@@ -202,9 +192,7 @@ const disconnectCommand: Command = {
   minArgs: 2,
   maxArgs: 2,
   async run(ctx, args, flags) {
-    await (await ctx.client())
-      .request('POST', `/networks/${encodeURIComponent(args[0])}/disconnect`, { body: { Container: args[1], Force: Boolean(flags.force) } })
-      .then((r) => r.resume());
+    await (await ctx.client()).networks.disconnect(args[0]!, args[1]!, Boolean(flags.force));
   },
 };
 
@@ -230,7 +218,7 @@ const pruneCommand: Command = {
   async run(ctx, _args, flags) {
     if (!flags.force && !(await confirm(ctx, 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] '))) return;
     const filters = (flags.filter as string[] | undefined) ?? [];
-    const r = await (await ctx.client()).json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: filters.length ? encodeFilters(filters) : undefined } });
+    const r = await (await ctx.client()).networks.prune(filtersFromArgs(filters));
     const deleted = r.NetworksDeleted ?? [];
     if (deleted.length) ctx.stdout.write(`Deleted Networks:\n${deleted.join('\n')}\n`);
   },

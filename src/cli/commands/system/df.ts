@@ -2,14 +2,9 @@
 import { Command, formatFlag } from '../../command.js';
 import { renderList } from '../../output/format.js';
 import { humanSize } from '../../../pkg/units/units.js';
+import type { DiskUsage } from '../../../api/types/system.js';
 
-interface DfResponse {
-  LayersSize: number;
-  Images: Array<{ Size: number; SharedSize: number; Containers: number }> | null;
-  Containers: Array<{ SizeRw?: number; State: string }> | null;
-  Volumes: Array<{ UsageData?: { Size: number; RefCount: number } | null }> | null;
-  BuildCache: Array<{ Size?: number; InUse?: boolean; Shared?: boolean }> | null;
-}
+type DfResponse = DiskUsage;
 
 /** One row: the fields docker's `system df --format` exposes. */
 interface DfRow {
@@ -58,7 +53,7 @@ export const dfCommand: Command = {
   flags: [formatFlag()],
   maxArgs: 0,
   async run(ctx, _args, flags) {
-    const df = await (await ctx.client()).json<DfResponse>('GET', '/system/df');
+    const df = await (await ctx.client()).system.diskUsage();
     ctx.stdout.write(
       renderList(dfRows(df), {
         defaultTable: '{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}',

@@ -1,17 +1,10 @@
 /** `berth events` / `berth system events`: streams daemon events, docker's line format or --format. */
-import { jsonLines } from '../../../client/client.js';
 import { filtersFromArgs } from '../../../pkg/filters/filters.js';
 import { getTimestamp } from '../../../pkg/units/units.js';
 import { Command, formatFlag } from '../../command.js';
 import { renderOne } from '../../output/format.js';
 
-interface EventMessage {
-  Type: string;
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  time: number;
-  timeNano: number;
-}
+import type { EventMessage } from '../../../api/types/system.js';
 
 /** Docker's default event line: `<RFC3339Nano> <type> <action> <id> (k=v, ...)`, attributes sorted by key. */
 export function formatEvent(e: EventMessage): string {
@@ -36,14 +29,11 @@ export const eventsCommand: Command = {
   ],
   maxArgs: 0,
   async run(ctx, _args, flags) {
-    const query: Record<string, string> = {};
-    if (flags.since) query.since = getTimestamp(flags.since as string);
-    if (flags.until) query.until = getTimestamp(flags.until as string);
-    const filters = flags.filter as string[];
-    if (filters.length) query.filters = filtersFromArgs(filters).encode();
-    const res = await (await ctx.client()).request('GET', '/events', { query });
+    const since = flags.since ? getTimestamp(flags.since as string) : undefined;
+    const until = flags.until ? getTimestamp(flags.until as string) : undefined;
+    const filters = filtersFromArgs(flags.filter as string[]);
     const format = flags.format as string | undefined;
-    for await (const e of jsonLines<EventMessage>(res)) {
+    for await (const e of (await ctx.client()).system.events({ since, until, filters })) {
       ctx.stdout.write((format ? renderOne(format, e) : formatEvent(e)) + '\n');
     }
   },

@@ -1,14 +1,21 @@
+/** `berth version`: client and server versions, docker's layout and docker's `--format` data. */
+import type { SystemVersion } from '../../../api/types/system.js';
 import { API_VERSION, BERTH_VERSION } from '../../../api/version.js';
 import { Command, formatFlag } from '../../command.js';
 import { renderOne } from '../../output/format.js';
 
-interface Component {
-  Name: string;
-  Version: string;
-  Details?: Record<string, string>;
+/**
+ * The value a `--format` template sees: Go field names, as docker's templates execute over its Go structs
+ * (`{{.Server.APIVersion}}`; the JSON name is `ApiVersion`), while `{{json .}}` and `--format json` print the
+ * JSON names (the copy's toJSON).
+ */
+export function goVersionView<T extends { ApiVersion?: string }>(v: T): Omit<T, 'ApiVersion'> & { APIVersion?: string } {
+  const { ApiVersion, ...rest } = v;
+  const view = { ...rest, APIVersion: ApiVersion };
+  Object.defineProperty(view, 'toJSON', { value: () => v, enumerable: false });
+  return view;
 }
 
-/** `berth version`: client and server versions, docker's layout. */
 export const versionCommand: Command = {
   name: 'version',
   usage: '[OPTIONS]',
@@ -28,16 +35,16 @@ export const versionCommand: Command = {
       BuildTime: '',
       Context: 'default',
     };
-    let server: Record<string, unknown> | undefined;
+    let server: SystemVersion | undefined;
     let serverError: Error | undefined;
     try {
-      server = await (await ctx.client()).json('GET', '/version');
+      server = await (await ctx.client()).system.version();
     } catch (e) {
       serverError = e as Error;
     }
     const format = flags.format as string | undefined;
     if (format) {
-      ctx.stdout.write(renderOne(format, { Client: client, Server: server ?? null }) + '\n');
+      ctx.stdout.write(renderOne(format, { Client: goVersionView(client), Server: server ? goVersionView(server) : null }) + '\n');
     } else {
       const lines = [
         'Client:',
@@ -48,8 +55,8 @@ export const versionCommand: Command = {
         ` Context:           default`,
       ];
       if (server) {
-        lines.push('', `Server: ${(server.Platform as { Name?: string })?.Name ?? ''}`);
-        for (const c of (server.Components as Component[]) ?? []) {
+        lines.push('', `Server: ${server.Platform?.Name ?? ''}`);
+        for (const c of server.Components ?? []) {
           lines.push(` ${c.Name}:`, `  Version:          ${c.Version}`);
           const d = c.Details ?? {};
           if (c.Name === 'Engine') {

@@ -28,9 +28,7 @@ export const volumeCreateCommand: Command = {
       name = args[0]!;
     }
     const client = await ctx.client();
-    const v = await client.json<{ Name: string }>('POST', '/volumes/create', {
-      body: { Name: name, Driver: flags.driver as string, DriverOpts: toMap(flags.opt as string[]), Labels: toMap(flags.label as string[]) },
-    });
+    const v = await client.volumes.create({ Name: name, Driver: flags.driver as string, DriverOpts: toMap(flags.opt as string[]), Labels: toMap(flags.label as string[]) });
     ctx.stdout.write(`${v.Name}\n`);
   },
 };

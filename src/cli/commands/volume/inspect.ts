@@ -14,7 +14,7 @@ export const volumeInspectCommand: Command = {
     const errors: string[] = [];
     for (const name of args) {
       try {
-        found.push(await client.json('GET', `/volumes/${encodeURIComponent(name)}`));
+        found.push(await client.volumes.inspect(name));
       } catch (e) {
         if (!(e as { kind?: string }).kind) throw e;
         errors.push(`Error response from daemon: ${(e as Error).message}`);

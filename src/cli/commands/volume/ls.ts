@@ -1,8 +1,8 @@
 /** `berth volume ls`: docker's `DRIVER  VOLUME NAME` table, -q, --filter, --format; sorted by name (natural order). */
 import { Command, formatFlag } from '../../command.js';
 import { renderList } from '../../output/format.js';
-import { encodeFilters } from '../../../pkg/filters/filters.js';
-import { naturalLess, Volume, VOLUME_HEADERS, volumeRow } from './shared.js';
+import { filtersFromArgs } from '../../../pkg/filters/filters.js';
+import { naturalLess, VOLUME_HEADERS, volumeRow } from './shared.js';
 
 export const volumeLsCommand: Command = {
   name: 'ls',
@@ -19,8 +19,7 @@ export const volumeLsCommand: Command = {
   ],
   async run(ctx, _args, flags) {
     const client = await ctx.client();
-    const filters = encodeFilters(flags.filter as string[]);
-    const res = await client.json<{ Volumes: Volume[] | null }>('GET', '/volumes', { query: { filters: filters || undefined } });
+    const res = await client.volumes.list({ filters: filtersFromArgs(flags.filter as string[]) });
     const vols = [...(res.Volumes ?? [])].sort((a, b) => (naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0));
     const out = renderList(
       vols.map(volumeRow),

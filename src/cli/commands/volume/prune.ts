@@ -22,9 +22,7 @@ export const volumePruneCommand: Command = {
     if (flags.all) filters.add('all', 'true');
     if (!flags.force && !(await confirm(ctx, flags.all ? ALL_WARNING : ANON_WARNING))) return 0;
     const client = await ctx.client();
-    const report = await client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', {
-      query: { filters: filters.encode() || undefined },
-    });
+    const report = await client.volumes.prune(filters);
     let out = '';
     if (report.VolumesDeleted?.length) out = `Deleted Volumes:\n${report.VolumesDeleted.map((n) => `${n}\n`).join('')}\n`;
     ctx.stdout.write(`${out}Total reclaimed space: ${humanSize(report.VolumesDeleted?.length ? report.SpaceReclaimed : 0)}\n`);

@@ -13,8 +13,7 @@ export const volumeRmCommand: Command = {
     const errors: string[] = [];
     for (const name of args) {
       try {
-        const res = await client.request('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: flags.force ? true : undefined } });
-        res.resume();
+        await client.volumes.remove(name, { force: flags.force === true });
         ctx.stdout.write(`${name}\n`);
       } catch (e) {
         if (!(e as { kind?: string }).kind) throw e;

@@ -2,17 +2,9 @@
 import type { CliContext } from '../../command.js';
 import { withGoJSON } from '../../output/template.js';
 import { humanSize } from '../../../pkg/units/units.js';
+import type { Volume } from '../../../api/types/volume.js';
 
-export interface Volume {
-  Name: string;
-  Driver: string;
-  Mountpoint: string;
-  CreatedAt?: string;
-  Labels: Record<string, string> | null;
-  Options: Record<string, string> | null;
-  Scope: string;
-  UsageData?: { Size: number; RefCount: number } | null;
-}
+export type { Volume };
 
 /** docker/cli formatter.volumeContext: Name, Driver, Scope, Mountpoint, Labels, Label "k", Links, Size, cluster fields. */
 export function volumeRow(v: Volume): Record<string, unknown> {
