@@ -144,6 +144,7 @@ test('containers: exec, top, stats, changes, archive both ways, rename, pause, k
   assert.equal((await client.containers.inspect(id)).State.Status, 'paused');
   await client.containers.unpause(id);
   await client.containers.kill(id, 'KILL');
+  assert.equal((await (await client.containers.wait(id)).result).StatusCode, 137);
   assert.equal((await client.containers.inspect(id)).State.Running, false);
   const report = await client.containers.prune();
   assert.ok(report.ContainersDeleted?.includes(id));
