@@ -1,6 +1,6 @@
 /** `client.system`: ping, version, info, disk usage, events, registry login (`POST /auth`). */
 import type { AuthConfig, AuthResponse } from '../api/types/auth.js';
-import type { DiskUsage, EventMessage, SystemInfo, SystemVersion } from '../api/types/system.js';
+import type { DashboardStatus, DiskUsage, EventMessage, SystemInfo, SystemVersion } from '../api/types/system.js';
 import { jsonLines, type EngineClient } from './client.js';
 import { encodeFilterArg, type FilterArg } from './shared.js';
 
@@ -39,6 +39,11 @@ export class SystemClient {
       signal: opts.signal,
     });
     yield* jsonLines<EventMessage>(res);
+  }
+
+  /** `POST /berth/dashboard` (berth's own endpoint): starts the web dashboard if needed; its URL carries the token. */
+  dashboard(): Promise<DashboardStatus> {
+    return this.http.json('POST', '/berth/dashboard');
   }
 
   /** `POST /auth`: checks credentials with the registry. */

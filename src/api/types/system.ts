@@ -97,3 +97,9 @@ export interface EventMessage {
   id?: string;
   from?: string;
 }
+
+/** `POST /berth/dashboard` (berth's own): where the dashboard listens; `URL` includes the access token. */
+export interface DashboardStatus {
+  URL: string;
+  Address: string;
+}

@@ -15,7 +15,7 @@ export const dashboardCommand: Command = {
   maxArgs: 0,
   async run(ctx, _args, flags) {
     const client = await ctx.client();
-    const status = await client.json<{ URL: string; Address: string }>('POST', '/berth/dashboard');
+    const status = await client.system.dashboard();
     println(ctx, status.URL);
     const xdgOpen = findExecutable('xdg-open');
     if (!flags['no-open'] && xdgOpen && (process.env.DISPLAY || process.env.WAYLAND_DISPLAY) && xdgOpen.startsWith('/'))
