@@ -11,7 +11,7 @@ import { Logger } from './logger.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { ApiServer, parseListenAddress } from './server/http-server.js';
 import { checkTcpListener, serverTlsOptions } from './server/tcp-security.js';
-import { DashboardController, registerDashboardRoutes } from '../dashboard/controller.js';
+import { checkDashboardAddress, DashboardController, registerDashboardRoutes } from '../dashboard/controller.js';
 import { invalidArgument } from '../errdefs/index.js';
 import { Router } from './server/router.js';
 import { SystemService } from './services/system-service.js';
@@ -111,6 +111,7 @@ export class Daemon {
     for (const addr of addrs)
       if (addr.proto === 'tcp') for (const w of (await checkTcpListener(addr.address, addr.port!, this.config.tls)).warnings) this.logger.warn(w);
     const tlsOptions = this.config.tls.enabled ? serverTlsOptions(this.config.tls) : undefined;
+    if (this.config.dashboard) await checkDashboardAddress(this.config.dashboard.address, Boolean(this.config.dashboard.tlsCert));
     this.lock();
     fs.mkdirSync(path.dirname(this.config.pidfile), { recursive: true });
     fs.writeFileSync(this.config.pidfile, `${process.pid}`);

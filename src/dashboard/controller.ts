@@ -4,8 +4,25 @@
  * module is imported only when the dashboard starts, so a daemon without it pays nothing.
  */
 import type { Router } from '../daemon/server/router.js';
-import { notFound } from '../errdefs/index.js';
+import { invalidArgument, notFound } from '../errdefs/index.js';
+import { isLoopbackHost } from '../daemon/server/tcp-security.js';
 import type { DashboardOptions, DashboardServer } from './server.js';
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address.replace(/^(https?|tcp):\/\//, '').replace(/\/$/, ''));
+  if (!m) throw invalidArgument(`invalid dashboard address: ${address} (want host:port, e.g. 127.0.0.1:8080)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw invalidArgument(`invalid dashboard address: ${address}: port out of range`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+/** Parses the dashboard address and refuses a non-loopback one without TLS (checked at daemon start, before anything). */
+export async function checkDashboardAddress(address: string, tls: boolean): Promise<{ host: string; port: number }> {
+  const hp = splitHostPort(address);
+  if (!tls && !(await isLoopbackHost(hp.host)))
+    throw invalidArgument(`refusing to serve the dashboard on ${address} without TLS: it is not a loopback address; give --dashboard-tls-cert and --dashboard-tls-key`);
+  return hp;
+}
 
 export interface DashboardStatus {
   /** The URL to open, with the access token. */

@@ -21,6 +21,7 @@ import { isLoopbackHost } from '../daemon/server/tcp-security.js';
 import { DashboardAuth, loadOrCreateToken } from './auth.js';
 import { changesState, isDashboardEngineCall } from './engine-allowlist.js';
 import { serveTerminal, type TerminalBackend } from './terminal.js';
+import { checkDashboardAddress } from './controller.js';
 
 /** The Engine API as an in-process handler: one ordinary request in, one response out (ApiServer.handle). */
 export interface EngineApi {
@@ -65,14 +66,6 @@ const securityHeaders: Record<string, string> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-export function splitHostPort(address: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address.replace(/^(https?|tcp):\/\//, '').replace(/\/$/, ''));
-  if (!m) throw invalidArgument(`invalid dashboard address: ${address} (want host:port, e.g. 127.0.0.1:8080)`);
-  const port = Number(m[3]);
-  if (port > 65535) throw invalidArgument(`invalid dashboard address: ${address}: port out of range`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-}
-
 export class DashboardServer {
   private server: http.Server | undefined;
   private auth!: DashboardAuth;
@@ -93,10 +86,8 @@ export class DashboardServer {
   }
 
   async start(): Promise<void> {
-    const { host, port } = splitHostPort(this.o.address);
+    const { host, port } = await checkDashboardAddress(this.o.address, Boolean(this.o.tlsCert && this.o.tlsKey));
     const tls = Boolean(this.o.tlsCert && this.o.tlsKey);
-    if (!tls && !(await isLoopbackHost(host)))
-      throw invalidArgument(`refusing to serve the dashboard on ${this.o.address} without TLS: it is not a loopback address; give --dashboard-tls-cert and --dashboard-tls-key`);
     if (!fs.existsSync(path.join(this.assetsDir, 'index.html')))
       throw invalidArgument(`the dashboard's assets are missing in ${this.assetsDir} (run \`npm run build\`)`);
     this.token = loadOrCreateToken(this.o.dataRoot);

@@ -60,7 +60,7 @@ describe('Engine API over TCP with TLS', () => {
       path.join(root, 'daemon.json'),
       JSON.stringify({ tlsverify: true, tlscacert: file('ca.pem'), tlscert: file('server-cert.pem'), tlskey: file('server-key.pem') }),
     );
-    mtls = await startDaemon({ root, args: ['-H', `tcp://127.0.0.1:${port}`, '-G', 'daemon'] });
+    mtls = await startDaemon({ root, args: ['-H', `tcp://127.0.0.1:${port}`, '-G', 'daemon', '--dashboard', '127.0.0.1:0', '--dashboard-tls-cert', file('server-cert.pem'), '--dashboard-tls-key', file('server-key.pem')] });
     await importBusybox(mtls, 'busybox');
   });
   after(async () => {
@@ -132,6 +132,30 @@ describe('Engine API over TCP with TLS', () => {
     }
   });
 
+  test('the dashboard over HTTPS with its own certificate: 401 without the token, a Secure cookie with it', async () => {
+    const r = await mtls.berth(['dashboard', '--no-open']);
+    assert.equal(r.code, 0, r.stderr);
+    const url = new URL(r.stdout.trim());
+    assert.equal(url.protocol, 'https:');
+    const ca = fs.readFileSync(file('ca.pem'));
+    const get = (p: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+        https.get({ host: '127.0.0.1', port: Number(url.port), path: p, ca, headers, agent: false }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode!, headers: res.headers });
+        }).on('error', reject);
+      });
+    assert.equal((await get('/')).status, 401);
+    const login = await get(`/${url.search}`);
+    assert.equal(login.status, 303);
+    const cookie = String((login.headers['set-cookie'] as string[])[0]);
+    assert.match(cookie, /HttpOnly; SameSite=Strict; Secure/);
+    assert.equal((await get('/', { cookie: cookie.split(';')[0] })).status, 200);
+    // plain HTTP to the HTTPS port gets no page
+    const plain = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${url.port}/`]);
+    assert.notEqual(plain.stdout, '200');
+  });
+
   test('plain TCP on a non-loopback address is refused before anything starts; bad TLS files and groups too', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-tls-refuse-'));
     try {
@@ -148,6 +172,11 @@ describe('Engine API over TCP with TLS', () => {
       assert.match(group.out, /group no-such-group-berth not found/);
       const both = berthdRefuses(root, ['-H', sock, '--dashboard-tls-cert', 'x']);
       assert.equal(both.code, 1);
+      assert.match(both.out, /--dashboard-tls-cert and --dashboard-tls-key must be given together/);
+      const dash = berthdRefuses(root, ['-H', sock, '--dashboard', '0.0.0.0:0']);
+      assert.equal(dash.code, 1);
+      assert.match(dash.out, /refusing to serve the dashboard on 0\.0\.0\.0:0 without TLS/);
+      assert.ok(!fs.existsSync(path.join(root, 'b.sock')), 'nothing listened');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
