@@ -31,7 +31,7 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
 import { ContainerService, ImageAccess } from './services/containers/service.js';
 import { ExecService } from './services/containers/exec.js';
-import { EventBus } from './services/events.js';
+import { containerEventAttributes, EventBus } from './services/events.js';
 import { listItem } from './services/containers/views.js';
 import { readHostFacts } from '../plugins/runtime/oci/host.js';
 import { RuncRuntime } from '../plugins/runtime/runc/runtime.js';
@@ -185,6 +185,8 @@ export class Daemon {
     });
     images.setUsageProvider((id) => this.containers.imageUser(id));
     images.setEventSink((action, id, attributes) => this.events.publish('image', action, id, attributes));
+    // every container event carries the container's image, name and labels, and die its run time (dockerd's)
+    this.events.setAttributeSource('container', (id, action) => containerEventAttributes(this.containers.store.get(id), action));
     this.system.providers.containerCounts = () => this.containers.counts();
     this.system.providers.imagesDf = () => images.df((id) => this.containers.store.all().filter((c) => c.Image === id).length);
     this.system.providers.containersDf = async () =>

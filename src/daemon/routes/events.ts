@@ -12,17 +12,33 @@ function toNs(v: string | undefined): number | undefined {
   return t.seconds * 1e9 + t.nanos;
 }
 
-/** Docker's event filter semantics: each given key must match; values of one key are alternatives. */
+/** An image reference without its tag (`busybox:1` → `busybox`; digests and registry ports are kept). */
+function stripTag(ref: string): string {
+  const at = ref.indexOf('@');
+  if (at >= 0) return ref;
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+}
+
+/**
+ * dockerd's event filter (daemon/events/filter.go): every key given must match, values of one key are
+ * alternatives. container/network/volume/daemon match the actor's ID (or a prefix of it) or its `name`; image
+ * matches the ID or the image name (`image` attribute, `name` for image events), with or without its tag; event
+ * matches the action, or for `exec_create`/`exec_start`/`health_status` the part before its `:`.
+ */
 export function eventMatches(e: EngineEvent, f: Filters): boolean {
   const attrs = e.Actor.Attributes;
   const any = (key: string, test: (v: string) => boolean) => !f.has(key) || f.get(key).some(test);
+  const fuzzyName = (key: string) => any(key, (v) => e.Actor.ID === v || e.Actor.ID.startsWith(v) || attrs.name === v || (attrs.name ?? '').startsWith(v));
+  const imageName = (e.Type === 'image' ? attrs.name : attrs.image) ?? '';
   return (
     any('type', (v) => v === e.Type) &&
     any('event', (v) => v === e.Action || e.Action.startsWith(`${v}:`)) &&
-    any('container', (v) => e.Type === 'container' && (e.Actor.ID.startsWith(v) || attrs.name === v)) &&
-    any('image', (v) => attrs.image === v || e.Actor.ID === v || (e.Type === 'image' && attrs.name === v)) &&
-    any('volume', (v) => e.Type === 'volume' && e.Actor.ID === v) &&
-    any('network', (v) => e.Type === 'network' && (e.Actor.ID.startsWith(v) || attrs.name === v)) &&
+    (!f.has('container') || (e.Type === 'container' && fuzzyName('container'))) &&
+    any('image', (v) => [e.Actor.ID, imageName, stripTag(e.Actor.ID), stripTag(imageName)].includes(v)) &&
+    (!f.has('volume') || (e.Type === 'volume' && fuzzyName('volume'))) &&
+    (!f.has('network') || (e.Type === 'network' && fuzzyName('network'))) &&
+    (!f.has('daemon') || (e.Type === 'daemon' && fuzzyName('daemon'))) &&
     any('scope', (v) => v === 'local') &&
     (!f.has('label') || f.matchKVList('label', attrs))
   );

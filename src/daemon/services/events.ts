@@ -19,13 +19,32 @@ export interface EngineEvent {
 
 type Listener = (e: EngineEvent) => void;
 
+/**
+ * Attributes every event of a type carries beside what its publisher gives, looked up by actor ID: a container's
+ * labels (dockerd copies them into every container event), an image's labels. The publisher's own attributes win.
+ */
+export type AttributeSource = (id: string, action: string) => Record<string, string> | undefined;
+
 const KEEP = 1024;
 
 export class EventBus {
   private readonly recent: EngineEvent[] = [];
   private readonly listeners = new Set<Listener>();
+  private readonly sources = new Map<EventType, AttributeSource>();
 
-  publish(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
+  /** Sets where the common attributes of a type's events come from (see AttributeSource). */
+  setAttributeSource(type: EventType, source: AttributeSource): void {
+    this.sources.set(type, source);
+  }
+
+  publish(type: EventType, action: string, id: string, given: Record<string, string> = {}): EngineEvent {
+    let common: Record<string, string> | undefined;
+    try {
+      common = this.sources.get(type)?.(id, action);
+    } catch {
+      common = undefined; // the actor is gone (a destroy): the publisher's attributes are all there is
+    }
+    const attributes = common ? { ...common, ...given } : given;
     const nowNs = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
     const e: EngineEvent = {
       Type: type,
@@ -60,4 +79,17 @@ export class EventBus {
   get listenerCount(): number {
     return this.listeners.size;
   }
+}
+
+/** What container events carry as dockerd's do: the labels, `image` (as given), `name`; die adds `execDuration`. */
+export function containerEventAttributes(
+  rec: { Name: string; Config: { Image: string; Labels?: Record<string, string> | null }; State: { StartedAt: string } },
+  action: string,
+): Record<string, string> {
+  const a: Record<string, string> = { ...(rec.Config.Labels ?? {}), image: rec.Config.Image, name: rec.Name.replace(/^\//, '') };
+  if (action === 'die' && rec.State.StartedAt && !rec.State.StartedAt.startsWith('0001')) {
+    // whole seconds since the start, as dockerd's int(time.Since(StartedAt).Seconds())
+    a.execDuration = String(Math.max(0, Math.floor((Date.now() - Date.parse(rec.State.StartedAt)) / 1000)));
+  }
+  return a;
 }

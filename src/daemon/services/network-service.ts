@@ -739,6 +739,11 @@ export class NetworkService implements ContainerNetworking {
         await this.ops.deleteNetns(netns).catch(() => {});
         throw e;
       }
+      // dockerd: a connect event per network at every start (and a disconnect at every stop, teardown)
+      for (const nm of Object.keys(networksOf(ns))) {
+        const n = this.get(nm);
+        this.o.events?.publish('network', 'connect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
+      }
       const primaryName = primary?.Name ?? Object.keys(networksOf(ns))[0];
       const primaryEp = primaryName ? networksOf(ns)[primaryName] as { IPAddress?: string } | undefined : undefined;
       // On a user-defined network the container's monitor serves DNS (Docker's 127.0.0.11); peers are not in
@@ -910,6 +915,11 @@ export class NetworkService implements ContainerNetworking {
         return rec.Id.startsWith(ref) || rec.Name === `/${ref}`;
       });
       const nsGoing = fs.existsSync(netns) && !joined;
+      if (fs.existsSync(netns))
+        for (const nm of Object.keys(networksOf(ns))) {
+          const n = this.find(nm);
+          if (n) this.o.events?.publish('network', 'disconnect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
+        }
       const hadPorts = await this.unplugAll(rec, ns, nsGoing);
       if (hadPorts) await this.syncDrivers();
       if (this.resolvers.delete(rec.Id)) await fsp.rm(this.resolverPath(rec.Id), { force: true });

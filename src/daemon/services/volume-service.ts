@@ -422,6 +422,11 @@ export class VolumeService implements ContainerVolumes {
     return out;
   }
 
+  /** Exit time: one `unmount` event per volume the container had mounted, as dockerd sends when it stops. */
+  released(rec: ContainerRecord): void {
+    for (const m of rec.Mounts ?? []) if (m.Type === 'volume' && m.Name) this.o.events.publish('volume', 'unmount', m.Name, { container: rec.Id, driver: LOCAL_DRIVER });
+  }
+
   /** Remove time: with `removeAnonymous` (`rm -v`, AutoRemove) delete the container's unreferenced anonymous volumes. */
   async remove(rec: ContainerRecord, removeAnonymous: boolean): Promise<void> {
     this.pending.delete(rec.Id);

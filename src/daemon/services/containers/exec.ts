@@ -64,7 +64,7 @@ export class ExecService {
     const id = generateId();
     this.execs.set(id, { id, containerId: rec.Id, req, cmd, running: false, exitCode: null, pid: 0, started: false });
     rec.ExecIDs = [...(rec.ExecIDs ?? []), id];
-    this.o.events.publish('container', `exec_create: ${cmd.join(' ')}`, rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id });
+    this.o.events.publish('container', `exec_create: ${dockerExecAction(cmd)}`, rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id });
     return { Id: id };
   }
 
@@ -131,7 +131,7 @@ export class ExecService {
         return;
       }
       e.running = true;
-      this.o.events.publish('container', `exec_start: ${e.cmd.join(' ')}`, rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id });
+      this.o.events.publish('container', `exec_start: ${dockerExecAction(e.cmd)}`, rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1), execID: id });
       // The client then asks for the exit code (GET /exec/{id}/json): have it recorded before the request ends.
       if (attached && (await attached.done) === 'exited') await exited;
     } catch (err) {
@@ -174,4 +174,9 @@ export class ExecService {
   forgetContainer(containerId: string): void {
     for (const [id, e] of this.execs) if (e.containerId === containerId) this.execs.delete(id);
   }
+}
+
+/** dockerd's exec event text: the entrypoint, a space, then the arguments (`exec_create: true ` with none). */
+function dockerExecAction(cmd: string[]): string {
+  return `${cmd[0] ?? ''} ${cmd.slice(1).join(' ')}`;
 }

@@ -70,6 +70,8 @@ export interface ContainerVolumes {
   mounts(rec: ContainerRecord, rootfs: string): Promise<Array<{ destination: string; type: string; source: string; options: string[] }>>;
   /** Remove time: drop references; remove anonymous volumes when `removeAnonymous`. */
   remove(rec: ContainerRecord, removeAnonymous: boolean): Promise<void>;
+  /** Exit time: the container no longer uses its volumes (dockerd's `unmount` events). */
+  released?(rec: ContainerRecord): void;
 }
 
 export interface ContainerServiceOptions {
@@ -492,6 +494,7 @@ export class ContainerService {
     if (this.store.find(rec.Id)) this.store.save(rec);
     if (oomKilled) this.o.events.publish('container', 'oom', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     this.o.events.publish('container', 'die', rec.Id, { exitCode: String(exitCode), image: rec.Config.Image, name: rec.Name.slice(1) });
+    this.o.volumes?.released?.(rec);
     for (const w of this.exitWaiters.get(rec.Id) ?? []) w(exitCode);
     this.exitWaiters.delete(rec.Id);
     run?.resolveExited();
@@ -682,7 +685,7 @@ export class ContainerService {
     await this.o.volumes?.remove(rec, opts.volumes);
     releaseShm(this.store.dir(rec.Id));
     this.store.remove(rec);
-    this.o.events.publish('container', 'destroy', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
+    this.o.events.publish('container', 'destroy', rec.Id, { ...(rec.Config.Labels ?? {}), image: rec.Config.Image, name: rec.Name.slice(1) }); // gone from the store: its labels come from here
     for (const w of this.removeWaiters.get(rec.Id) ?? []) w();
     this.removeWaiters.delete(rec.Id);
     this.exitWaiters.delete(rec.Id);

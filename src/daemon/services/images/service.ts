@@ -538,6 +538,13 @@ export class ImageService implements ImageWriter, ImageViewSource {
 
   /** `GET /images/get`. */
   save(names: string[]): Readable {
+    for (const n of names) {
+      try {
+        this.emit('save', this.resolve(n).id, { name: n }); // dockerd: one per image, named as asked
+      } catch {
+        /* the archive stream reports it */
+      }
+    }
     return saveArchive({ content: this.content, store: this.store, resolve: (n) => this.resolve(n) }, names);
   }
 }
