@@ -38,7 +38,7 @@ import { RuncRuntime } from '../plugins/runtime/runc/runtime.js';
 import { NetworkService, networkNaming } from './services/network-service.js'; // networking
 import type { NetworkContainers } from '../core/network/index.js'; // networking
 import { BridgeDriver } from '../plugins/network/bridge/driver.js'; // networking
-import { chainNames } from '../plugins/network/bridge/iptables.js'; // networking
+import { chainNames, dnatPorts } from '../plugins/network/bridge/iptables.js'; // networking
 import { HostDriver } from '../plugins/network/host/driver.js'; // networking
 import { NullDriver } from '../plugins/network/null/driver.js'; // networking
 import { defaultIpam } from '../plugins/network/ipam.js'; // networking
@@ -400,7 +400,7 @@ function newNetworkService(config: DaemonConfig, events: EventBus, logger: Logge
     mtu,
     drivers: { bridge: new BridgeDriver({ ops, mtu, chains }), host: new HostDriver(), null: new NullDriver() },
     ipam: defaultIpam,
-    ports: new HostPortAllocator(),
+    ports: new HostPortAllocator(chains ? { foreign: dnatPorts } : {}),
     ops,
     events,
     logger,

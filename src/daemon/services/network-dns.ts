@@ -25,7 +25,7 @@ export interface NameTableEntry {
 const TOKEN = /^[^\s]+$/;
 
 export function renderNameTable(network: string, entries: NameTableEntry[]): string {
-  const lines = [`network ${network}`];
+  const lines = [`network ${TOKEN.test(network) ? network : ''}`]; // a name with spaces: no "<name>.<network>" form
   for (const e of entries) {
     const names = e.names.filter((n) => TOKEN.test(n));
     if (names.length && (e.ip4 || e.ip6)) lines.push(`ep ${e.ip4 || '-'} ${e.ip6 || '-'} ${names.join(' ')}`);

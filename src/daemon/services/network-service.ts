@@ -96,7 +96,7 @@ interface NetworkRecord {
   Scope: 'local';
   Driver: DriverName;
   EnableIPv6: boolean;
-  IPAM: { Driver: string; Options: Record<string, string> | null; Config: Array<{ Subnet: string; Gateway?: string; IPRange?: string }> };
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: Array<{ Subnet: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }> };
   Internal: boolean;
   Attachable: boolean;
   Ingress: boolean;
@@ -115,7 +115,7 @@ export interface NetworkCreateRequest {
   Internal?: boolean;
   Attachable?: boolean;
   EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string }>; Options?: Record<string, string> };
+  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }>; Options?: Record<string, string> };
   Options?: Record<string, string>;
   Labels?: Record<string, string>;
 }
@@ -205,11 +205,14 @@ export class NetworkService implements ContainerNetworking {
     for (const f of fs.readdirSync(this.dnsDir)) if (f.startsWith('ctr-')) this.resolvers.add(f.slice(4));
     for (const f of fs.readdirSync(this.dir)) {
       if (!f.endsWith('.json')) continue;
+      const file = path.join(this.dir, f);
+      let text = '';
       try {
-        const n = JSON.parse(fs.readFileSync(path.join(this.dir, f), 'utf8')) as NetworkRecord;
+        text = fs.readFileSync(file, 'utf8');
+        const n = JSON.parse(text) as NetworkRecord;
         this.networks.set(n.Id, n);
       } catch (e) {
-        this.o.logger?.error(`network ${f}: unreadable record: ${(e as Error).message}`);
+        await this.quarantine(file, text, (e as Error).message);
       }
     }
     for (const name of ['none', 'host']) {
@@ -243,6 +246,23 @@ export class NetworkService implements ContainerNetworking {
     await this.syncDrivers();
     // The tables may be behind the records after a crash between the two writes.
     for (const n of this.networks.values()) await this.writeNameTable(n);
+  }
+
+  /**
+   * A network record that cannot be read (torn by a crash or a full disk): reported in the log, kept beside as
+   * `<id>.json.corrupt` for inspection, and its host side (the bridge) removed, so nothing of it is left half alive.
+   * Its containers lose that network, as when a network disappears under dockerd.
+   */
+  private async quarantine(file: string, text: string, why: string): Promise<void> {
+    const id = path.basename(file, '.json');
+    const bridge = /"com\.docker\.network\.bridge\.name":"([^"]+)"/.exec(text)?.[1]
+      ?? /"bridge":"([^"]+)"/.exec(text)?.[1]
+      ?? `${this.naming.bridgePrefix}-${id.slice(0, 5)}`;
+    const driverName = (/"Driver":"(bridge|host|null)"/.exec(text)?.[1] ?? 'bridge') as DriverName;
+    await fsp.rename(file, `${file}.corrupt`).catch(() => {});
+    const left = bridge.startsWith(this.naming.bridgePrefix) && bridge !== this.naming.defaultBridge;
+    if (left) await this.o.drivers[driverName]?.down({ id, name: id, bridge, pools: [], internal: false, options: {} }).catch(() => {});
+    this.o.logger?.error(`network ${id}: unreadable record (${why}); kept as ${path.basename(file)}.corrupt${left ? `, its bridge ${bridge} removed` : ''}`);
   }
 
   // ------------------------------------------------------------------ embedded DNS data
@@ -504,7 +524,7 @@ export class NetworkService implements ContainerNetworking {
       if (!body || typeof body !== 'object') throw invalidArgument('network create: empty request');
       const name = body.Name ?? '';
       if (!name) throw invalidArgument('Name is required');
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidArgument(`invalid network name "${name}"`);
+      // dockerd checks no pattern here: "test 01" and "_x" are valid network names
       if (this.byName(name)) throw conflict(`network with name ${name} already exists`);
       const driverName = body.Driver || 'bridge';
       if (PREDEFINED.includes(name)) throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
@@ -532,8 +552,17 @@ export class NetworkService implements ContainerNetworking {
       const bridge = options['com.docker.network.bridge.name'] || `${this.naming.bridgePrefix}-${id.slice(0, 5)}`;
       if (bridge.length > 15 || !/^[a-zA-Z0-9_.-]+$/.test(bridge)) throw invalidArgument(`invalid bridge name: ${bridge}`);
       if (this.bridgeNetworks().some((n) => n.berth.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use by another network`);
-      const ipamConfig: { Subnet: string; Gateway?: string; IPRange?: string } = { Subnet: space.subnet, Gateway: space.gateway };
+      const ipamConfig: NetworkRecord['IPAM']['Config'][number] = { Subnet: space.subnet, Gateway: space.gateway };
       if (space.ipRange) ipamConfig.IPRange = space.ipRange;
+      // Auxiliary addresses (devices of the user's on the segment): kept, and never handed to a container.
+      const aux = c.AuxiliaryAddresses ?? {};
+      if ((Object.keys(aux).length) && !c.Subnet) throw invalidArgument('invalid pool request: auxiliary addresses given without a subnet');
+      for (const [host, addr] of Object.entries(aux)) {
+        const ip = formatIp(parseIp(addr));
+        if (!inSubnet(space.subnet, parseIp(ip))) throw invalidArgument(`no matching subnet for aux-address ${addr}`);
+        space.allocated[ip] = `aux:${host}`;
+      }
+      if (Object.keys(aux).length) ipamConfig.AuxiliaryAddresses = { ...aux };
       const rec: NetworkRecord = {
         Name: name,
         Id: id,
@@ -679,26 +708,33 @@ export class NetworkService implements ContainerNetworking {
       ns.Networks = {};
       return { settings: ns, portBindings: rec.HostConfig.PortBindings };
     }
-    const primary = this.get(mode === 'default' ? 'bridge' : mode);
-    if (eps.default && !eps[primary.Name]) {
-      eps[primary.Name] = eps.default;
+    // A network that does not exist (yet) fails the start, not the create, as with dockerd.
+    const primaryRef = mode === 'default' ? 'bridge' : mode;
+    const primary = this.find(primaryRef);
+    const primaryName = primary?.Name ?? primaryRef;
+    if (eps.default && !eps[primaryName]) {
+      eps[primaryName] = eps.default;
       delete eps.default;
     }
     const nets: Record<string, unknown> = {};
-    const primaryCfg = eps[mode] ?? eps[primary.Name] ?? eps[primary.Id];
-    this.validateEndpointConfig(primary, primaryCfg);
-    nets[primary.Name] = endpointSettings(primary, primaryCfg);
+    const primaryCfg = eps[mode] ?? eps[primaryName] ?? (primary ? eps[primary.Id] : undefined);
+    if (primary) this.validateEndpointConfig(primary, primaryCfg);
+    nets[primaryName] = endpointSettings(primary, primaryCfg);
     for (const [key, cfg] of Object.entries(eps)) {
-      const n = this.get(key);
-      if (n.Id === primary.Id) continue;
-      if (!this.hasEndpoints(primary) || !this.hasEndpoints(n))
+      const n = this.find(key);
+      if (n && primary && n.Id === primary.Id) continue;
+      if (!n) {
+        if (key !== primaryName) nets[key] = endpointSettings(undefined, cfg);
+        continue;
+      }
+      if ((primary && !this.hasEndpoints(primary)) || !this.hasEndpoints(n))
         throw invalidArgument('Container cannot be connected to network endpoints: host and none networks are exclusive');
       this.validateEndpointConfig(n, cfg);
       nets[n.Name] = endpointSettings(n, cfg);
     }
     ns.Networks = nets;
     ns.Ports = {};
-    const portBindings = this.hasEndpoints(primary) ? normalizePortBindings(rec.HostConfig.PortBindings) : rec.HostConfig.PortBindings;
+    const portBindings = !primary || this.hasEndpoints(primary) ? normalizePortBindings(rec.HostConfig.PortBindings) : rec.HostConfig.PortBindings;
     return { settings: ns, portBindings };
   }
 
@@ -1029,13 +1065,14 @@ function networksIn(ns: NetworkSettings | undefined): Record<string, Record<stri
   return nets && typeof nets === 'object' ? (nets as Record<string, Record<string, unknown>>) : {};
 }
 
-function endpointSettings(n: NetworkRecord, cfg: EndpointSettings | undefined): Record<string, unknown> {
+/** A new endpoint's settings; `n` undefined for a network that does not exist yet (the start will fail). */
+function endpointSettings(n: NetworkRecord | undefined, cfg: EndpointSettings | undefined): Record<string, unknown> {
   const ipv4 = cfg?.IPAMConfig?.IPv4Address;
   return {
     IPAMConfig: ipv4 ? { IPv4Address: ipv4 } : null,
     Links: null,
     Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null,
-    NetworkID: n.Id,
+    NetworkID: n?.Id ?? '',
     EndpointID: '',
     Gateway: '',
     IPAddress: '',

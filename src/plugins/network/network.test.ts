@@ -96,3 +96,21 @@ test('dns: peers in hosts files, updated in place (same inode)', async () => {
   assert.equal(fs.statSync(f).ino, ino);
   fs.rmSync(dir, { recursive: true });
 });
+
+test('ports: ephemeral from the given range, round robin; explicit bindings first; other engines\' DNAT ports skipped', async () => {
+  const { HostPortAllocator, localPortRange } = await import('./ports.js');
+  const [lo, hi] = localPortRange();
+  assert.ok(lo > 1024 && hi >= lo);
+  const a = new HostPortAllocator({ range: [61510, 61514], foreign: async () => new Set(['tcp/61512']) });
+  const ep = { name: 'c', id: 'e' };
+  // the ephemeral request comes first but must not take 61510, which the same container names explicitly
+  const got = await a.allocate([
+    { proto: 'tcp', containerPort: 81, hostIp: '127.0.0.1' },
+    { proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', range: [61510, 61510] },
+  ], new Set(), ep);
+  assert.deepEqual(got.map((b) => [b.containerPort, b.hostPort]), [[81, 61511], [80, 61510]]);
+  // round robin: the next ephemeral one skips the foreign 61512
+  const next = await a.allocate([{ proto: 'tcp', containerPort: 82, hostIp: '127.0.0.1' }], new Set(), ep);
+  assert.equal(next[0].hostPort, 61513);
+  await assert.rejects(a.allocate([{ proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', range: [61510, 61510] }], new Set(['tcp/61510']), ep), /port is already allocated/);
+});

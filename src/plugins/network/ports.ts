@@ -1,21 +1,58 @@
 /**
  * The host-port allocator: picks host ports for published container ports. A port is free when no berth endpoint
- * holds it and the host lets us bind it (checked by binding and closing at once — the DNAT rule that publishes it
- * has no socket, so the host's own listeners must be asked directly).
+ * holds it, no other engine's DNAT rule publishes it (another berthd, a dockerd without userland proxy), and the
+ * host lets us bind it (checked by binding and closing at once — a DNAT rule has no socket, so the host's own
+ * listeners must be asked directly).
+ *
+ * Ephemeral ports come from the kernel's `ip_local_port_range` (dockerd's rule), handed out round robin per
+ * protocol so a port just released is not reused at once; explicit bindings of a container are taken before its
+ * ephemeral ones, so an ephemeral pick never steals a port the same container names.
  */
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import net from 'node:net';
 import type { PortAllocator, PortBinding, PortProto, PortRequest } from '../../core/network/index.js';
 import { conflict } from '../../errdefs/index.js';
 
-const EPHEMERAL_FROM = 49153;
-const EPHEMERAL_TO = 60999;
+/** dockerd's fallback when the kernel's range cannot be read. */
+const DEFAULT_RANGE: [number, number] = [49153, 60999];
+
+/** The kernel's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range). */
+export function localPortRange(file = '/proc/sys/net/ipv4/ip_local_port_range'): [number, number] {
+  try {
+    const [from, to] = fs.readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+    if (from > 0 && to >= from && to <= 65535) return [from, to];
+  } catch {
+    /* fall back */
+  }
+  return DEFAULT_RANGE;
+}
+
+export interface HostPortAllocatorOptions {
+  /** Ephemeral range; default the kernel's. */
+  range?: [number, number];
+  /** "proto/port" published by other engines' DNAT rules (asked only when an ephemeral port is needed). */
+  foreign?: () => Promise<Set<string>>;
+}
 
 export class HostPortAllocator implements PortAllocator {
+  private readonly range: [number, number];
+  /** The last ephemeral port handed out, per protocol (round robin). */
+  private readonly last = new Map<string, number>();
+
+  constructor(private readonly o: HostPortAllocatorOptions = {}) {
+    this.range = o.range ?? localPortRange();
+  }
+
   async allocate(requests: PortRequest[], used: Set<string>, endpoint: { name: string; id: string }): Promise<PortBinding[]> {
-    const out: PortBinding[] = [];
     const failed = `driver failed programming external connectivity on endpoint ${endpoint.name} (${endpoint.id})`;
-    for (const w of requests) {
+    const fixed = (w: PortRequest) => Boolean(w.range && w.range[0] === w.range[1]);
+    // explicit ports first, so an ephemeral pick cannot take one of them; results keep the request order
+    const order = [...requests.keys()].sort((a, b) => Number(fixed(requests[b])) - Number(fixed(requests[a])));
+    const foreign = requests.some((w) => !fixed(w)) && this.o.foreign ? await this.o.foreign().catch(() => new Set<string>()) : new Set<string>();
+    const chosenFor = new Map<number, PortBinding>();
+    for (const idx of order) {
+      const w = requests[idx];
       const ip = w.hostIp && w.hostIp !== '0.0.0.0' ? w.hostIp : '0.0.0.0';
       if (ip.includes(':')) continue; // IPv6 host addresses: not supported yet (Docker's ip6tables part)
       let chosen = 0;
@@ -26,18 +63,23 @@ export class HostPortAllocator implements PortAllocator {
         if (err) throw conflict(`${failed}: Error starting userland proxy: listen ${w.proto}4 ${ip}:${port}: bind: ${err}`);
         chosen = port;
       } else {
-        const [from, to] = w.range ?? [EPHEMERAL_FROM, EPHEMERAL_TO];
-        for (let p = from; p <= to && !chosen; p++) {
-          if (used.has(`${w.proto}/${p}`)) continue;
+        const [from, to] = w.range ?? this.range;
+        const count = to - from + 1;
+        // a user's range is searched from its start (dockerd); the ephemeral range round robin
+        const start = w.range ? from : Math.min(Math.max((this.last.get(w.proto) ?? from - 1) + 1, from), to + 1);
+        for (let i = 0; i < count && !chosen; i++) {
+          const p = from + ((start - from + i) % count);
+          if (used.has(`${w.proto}/${p}`) || foreign.has(`${w.proto}/${p}`)) continue;
           if (await probePort(w.proto, ip, p)) continue;
           chosen = p;
         }
         if (!chosen) throw conflict(`${failed}: Bind for ${ip}:${w.range ? w.range.join('-') : '0'} failed: port is already allocated`);
+        if (!w.range) this.last.set(w.proto, chosen);
       }
       used.add(`${w.proto}/${chosen}`);
-      out.push({ proto: w.proto, hostIp: ip, hostPort: chosen, containerPort: w.containerPort });
+      chosenFor.set(idx, { proto: w.proto, hostIp: ip, hostPort: chosen, containerPort: w.containerPort });
     }
-    return out;
+    return [...requests.keys()].filter((i) => chosenFor.has(i)).map((i) => chosenFor.get(i)!);
   }
 }
 

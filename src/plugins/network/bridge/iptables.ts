@@ -157,3 +157,19 @@ export async function chainsExist(c: ChainNames): Promise<string[]> {
   }
   return out;
 }
+
+/**
+ * Every host port some DNAT rule on this host publishes ("proto/port"), whichever engine made it: berth's chains
+ * of other data roots, a dockerd without userland proxy. The port allocator keeps clear of them.
+ */
+export async function dnatPorts(): Promise<Set<string>> {
+  const out = await execText('iptables', ['-w', '-t', 'nat', '-S']);
+  const ports = new Set<string>();
+  for (const line of out.split('\n')) {
+    if (!line.includes('-j DNAT')) continue;
+    const proto = /-p (tcp|udp|sctp)\b/.exec(line)?.[1];
+    const port = /--dport (\d+)\b/.exec(line)?.[1];
+    if (proto && port) ports.add(`${proto}/${port}`);
+  }
+  return ports;
+}

@@ -1,0 +1,110 @@
+/**
+ * Network details as dockerd answers them (issue 19 items 9/10, issue 11 item 5): names dockerd accepts ("test 01",
+ * a leading "_"), IPAM auxiliary addresses kept and never handed out, a missing network failing the start (not the
+ * create), and a torn network record reported with its bridge removed instead of silently dropped.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { importBusybox, startDaemon, TestDaemon } from '../harness.js';
+import { networkNaming } from '../../src/daemon/services/network-service.js';
+
+let d: Awaited<ReturnType<typeof startDaemon>>;
+let live: TestDaemon;
+const IMG = 'netdetail/busybox:1';
+
+before(async () => {
+  d = await startDaemon();
+  live = d;
+  await importBusybox(d, IMG);
+});
+
+after(async () => {
+  await d?.teardown();
+});
+
+const docker = (args: string[]) => live.docker(args);
+
+async function ok(args: string[]): Promise<string> {
+  const r = await docker(args);
+  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A raw Engine API call (any status comes back). */
+function api(method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({ socketPath: live.socket, method, path: p, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+test('names as dockerd takes them: "test 01" and a leading underscore', async () => {
+  await ok(['network', 'create', 'test 01']);
+  await ok(['network', 'create', '_under']);
+  const names = (await ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n');
+  assert.ok(names.includes('test 01') && names.includes('_under'), names.join(','));
+  await ok(['run', '--rm', '--network', 'test 01', IMG, 'true']);
+  await ok(['network', 'rm', 'test 01', '_under']);
+});
+
+test('IPAM AuxiliaryAddresses are kept in inspect and never given to a container; outside the subnet is a 400', async () => {
+  const r = await api('POST', '/networks/create', { Name: 'auxnet', IPAM: { Config: [{ Subnet: '10.231.7.0/24', AuxiliaryAddresses: { router: '10.231.7.2' } }] } });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  const ins = JSON.parse(await ok(['network', 'inspect', 'auxnet']))[0];
+  assert.deepEqual(ins.IPAM.Config[0].AuxiliaryAddresses, { router: '10.231.7.2' });
+  await ok(['run', '-d', '--name', 'aux1', '--network', 'auxnet', IMG, 'sleep', '60']);
+  const ip = JSON.parse(await ok(['inspect', 'aux1']))[0].NetworkSettings.Networks.auxnet.IPAddress;
+  assert.equal(ip, '10.231.7.3', 'the first free address after the gateway and the auxiliary one');
+  const taken = await docker(['run', '--rm', '--network', 'auxnet', '--ip', '10.231.7.2', IMG, 'true']);
+  assert.notEqual(taken.code, 0);
+  assert.match(taken.stderr, /Address already in use/);
+  await ok(['rm', '-f', 'aux1']);
+  await ok(['network', 'rm', 'auxnet']);
+  const bad = await api('POST', '/networks/create', { Name: 'auxbad', IPAM: { Config: [{ Subnet: '10.231.8.0/24', AuxiliaryAddresses: { x: '10.9.9.9' } }] } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.message, /no matching subnet for aux-address 10\.9\.9\.9/);
+  assert.equal((await docker(['network', 'inspect', 'auxbad'])).code, 1);
+});
+
+test('a create naming a missing network succeeds; the start fails with dockerd\'s message', async () => {
+  const id = (await ok(['create', '--name', 'orphan', '--network', 'nosuchnet', IMG, 'true'])).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const st = await docker(['start', 'orphan']);
+  assert.notEqual(st.code, 0);
+  assert.match(st.stderr, /network nosuchnet not found/);
+  assert.equal((await ok(['inspect', '-f', '{{.State.Status}}', 'orphan'])).trim(), 'created');
+  // once the network exists, the same container starts
+  await ok(['network', 'create', 'nosuchnet']);
+  await ok(['start', '-a', 'orphan']);
+  await ok(['rm', '-f', 'orphan']);
+  await ok(['network', 'rm', 'nosuchnet']);
+});
+
+test('a torn network record is reported and its bridge removed; the daemon starts and the rest works', async () => {
+  const id = (await ok(['network', 'create', 'torn'])).trim();
+  await ok(['run', '-d', '--name', 'on-torn', '--network', 'torn', IMG, 'sleep', '600']);
+  const bridge = `${networkNaming(d.dataRoot).bridgePrefix}-${id.slice(0, 5)}`;
+  assert.ok(fs.existsSync(`/sys/class/net/${bridge}`));
+  await live.stop('SIGKILL');
+  const file = path.join(d.dataRoot, 'network', `${id}.json`);
+  const text = fs.readFileSync(file, 'utf8');
+  fs.writeFileSync(file, text.slice(0, Math.floor(text.length / 2)));
+  live = await d.restart('SIGKILL');
+  assert.ok(!fs.existsSync(`/sys/class/net/${bridge}`), 'the bridge of the unreadable record is gone');
+  assert.ok(fs.existsSync(`${file}.corrupt`), 'the record is kept for inspection');
+  assert.match(fs.readFileSync(live.logPath, 'utf8'), new RegExp(`network ${id}: unreadable record`));
+  const names = (await ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n');
+  assert.ok(!names.includes('torn'));
+  await ok(['rm', '-f', 'on-torn']);
+  await ok(['run', '--rm', IMG, 'true']);
+});
