@@ -64,6 +64,8 @@ test('project name precedence: -p, COMPOSE_PROJECT_NAME, name:, and the rule', (
   assert.equal(loadProject({ cwd: dir, env: { COMPOSE_PROJECT_NAME: 'fromenv' } }).name, 'fromenv');
   assert.equal(loadProject({ cwd: dir, env: { COMPOSE_PROJECT_NAME: 'fromenv' }, projectName: 'flag' }).name, 'flag');
   assert.throws(() => loadProject({ cwd: dir, env: {}, projectName: 'Bad!' }), /invalid project name "Bad!": must consist only of lowercase/);
+  // --project-directory is where the default file is looked for
+  assert.equal(loadProject({ cwd: '/', projectDirectory: dir, env: {} }).name, 'fromfile');
   fs.rmSync(dir, { recursive: true });
 });
 

@@ -260,7 +260,8 @@ export function loadProject(opts: LoadOptions = {}): Project {
   const cwd = opts.cwd ?? process.cwd();
   const sep = env.COMPOSE_PATH_SEPARATOR || ':';
   let files = opts.files?.length ? opts.files : env.COMPOSE_FILE ? env.COMPOSE_FILE.split(sep).filter(Boolean) : undefined;
-  files = files ? files.map((f) => (f === '-' ? f : path.resolve(cwd, f))) : findDefaultFiles(cwd);
+  // Without -f, the files are looked for in --project-directory when given (as Compose v2 does), else from cwd up.
+  files = files ? files.map((f) => (f === '-' ? f : path.resolve(cwd, f))) : findDefaultFiles(opts.projectDirectory ? path.resolve(cwd, opts.projectDirectory) : cwd);
   const workingDir = path.resolve(cwd, opts.projectDirectory ?? (files[0] === '-' ? cwd : path.dirname(files[0])));
 
   const envFiles = opts.envFiles?.length ? opts.envFiles.map((f) => path.resolve(cwd, f)) : [path.join(workingDir, '.env')].filter((f) => fs.existsSync(f));
