@@ -42,7 +42,8 @@ const dockerGlobalFlags: FlagSpec[] = [
 export function resolveDockerHost(flags: { host?: string[]; context?: string; config?: string }, env: NodeJS.ProcessEnv = process.env): string {
   const hosts = flags.host ?? [];
   if (hosts.length) return hosts[hosts.length - 1];
-  if (env.DOCKER_HOST && !flags.context) return env.DOCKER_HOST;
+  // DOCKER_HOST is the `default` context's endpoint; another context named explicitly wins over it.
+  if (env.DOCKER_HOST && (!flags.context || flags.context === 'default')) return env.DOCKER_HOST;
   const configDir = flags.config ?? env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
   let context = flags.context ?? env.DOCKER_CONTEXT;
   if (!context) {
