@@ -182,7 +182,7 @@ export class RegistryService {
       try {
         await client.authorize();
         const top = await client.getManifest(r.digest ?? r.tag!);
-        if (!announced) progress({ status: `Pulling from ${ref.familiarName({ domain: 'docker.io', path: r.path })}`, id: r.digest ?? r.tag });
+        if (!announced) progress({ status: `Pulling from ${r.path}`, id: r.digest ?? r.tag }); // the repository path, as dockerd: library/busybox
         announced = true;
         let manifest = top;
         if (isIndex(top)) {
