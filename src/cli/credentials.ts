@@ -1,11 +1,16 @@
 /**
  * The CLI's credentials store, in docker's config.json format (`$DOCKER_CONFIG/config.json`, else
  * `~/.docker/config.json`): `{"auths":{"127.0.0.1:5000":{"auth":"base64(user:pass)"}}}`. Other keys of the file are
- * kept as they are. The file is written atomically with mode 0600. Credential helpers (`credsStore`,
- * `credHelpers`) are not supported: only the file's own `auths` are used.
+ * kept as they are. The file is written atomically with mode 0600.
+ *
+ * Credential helpers, as docker: `credHelpers[<registry host>]` or else `credsStore` names a program
+ * `docker-credential-<name>` on PATH that keeps the secrets; berth speaks its protocol (`get`/`store`/`erase` with the
+ * server URL or `{"ServerURL","Username","Secret"}` on stdin, JSON on stdout; an identity token is stored with the
+ * username `<token>`), and the file only records the server with an empty entry.
  *
  * Also builds the `X-Registry-Auth` header (base64url of `{"username","password","serveraddress"}`, or of `{}`).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +39,47 @@ export interface Credentials {
   registrytoken?: string;
 }
 
-type ConfigFile = { auths?: Record<string, StoredAuth> } & Record<string, unknown>;
+type ConfigFile = { auths?: Record<string, StoredAuth>; credsStore?: string; credHelpers?: Record<string, string> } & Record<string, unknown>;
+
+/** docker's credential helpers' username for an identity token. */
+const TOKEN_USERNAME = '<token>';
+
+/** The helper that keeps `server`'s credentials: `credHelpers[host]`, else `credsStore`; undefined for the file. */
+export function helperFor(server: string, cfg: ConfigFile): string | undefined {
+  const host = convertToHostname(server);
+  const h = cfg.credHelpers && typeof cfg.credHelpers === 'object' ? cfg.credHelpers[host] : undefined;
+  if (typeof h === 'string' && h) return h;
+  return typeof cfg.credsStore === 'string' && cfg.credsStore ? cfg.credsStore : undefined;
+}
+
+/** Runs `docker-credential-<helper> <action>` with `input` on stdin; the trimmed stdout, or throws its message. */
+function callHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): string {
+  const prog = `docker-credential-${helper}`;
+  const r = spawnSync(prog, [action], { input, encoding: 'utf8', timeout: 30_000 });
+  if (r.error) {
+    if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`exec: "${prog}": executable file not found in $PATH`);
+    throw r.error;
+  }
+  const out = (r.stdout ?? '').trim();
+  if (r.status !== 0) throw new Error(out || (r.stderr ?? '').trim() || `${prog} ${action} exited with ${r.status}`);
+  return out;
+}
+
+const NOT_FOUND = 'credentials not found in native keychain';
+
+function helperGet(helper: string, server: string): Credentials | undefined {
+  let out: string;
+  try {
+    out = callHelper(helper, 'get', server);
+  } catch (e) {
+    if ((e as Error).message.includes(NOT_FOUND)) return undefined;
+    throw new Error(`error getting credentials - err: ${(e as Error).message}`);
+  }
+  const c = JSON.parse(out) as { Username?: string; Secret?: string };
+  if (!c.Username && !c.Secret) return undefined;
+  if (c.Username === TOKEN_USERNAME) return { serveraddress: server, identitytoken: c.Secret };
+  return { serveraddress: server, username: c.Username, password: c.Secret };
+}
 
 /** The config directory: `$DOCKER_CONFIG`, else `~/.docker`. */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -127,19 +172,36 @@ function decodeEntry(server: string, e: StoredAuth): Credentials {
  * store does); undefined when there are none.
  */
 export function getCredentials(server: string, file = configPath()): Credentials | undefined {
-  const auths = loadConfig(file).auths ?? {};
+  const cfg = loadConfig(file);
+  const helper = helperFor(server, cfg);
+  if (helper) return helperGet(helper, server);
+  const auths = cfg.auths ?? {};
   if (auths[server]) return decodeEntry(server, auths[server]!);
   const host = convertToHostname(server);
   for (const [k, v] of Object.entries(auths)) if (v && convertToHostname(k) === host) return decodeEntry(server, v);
   return undefined;
 }
 
-/** Stores credentials under `server` (docker's form: `auth` = base64(user:pass), plus `identitytoken` when given). */
+/**
+ * Stores credentials under `server` (docker's form: `auth` = base64(user:pass), plus `identitytoken` when given), or
+ * hands them to the server's credential helper.
+ */
 export function storeCredentials(server: string, creds: { username: string; password: string; identitytoken?: string }, file = configPath()): void {
   const cfg = loadConfig(file);
   const auths = (cfg.auths && typeof cfg.auths === 'object' ? cfg.auths : {}) as Record<string, StoredAuth>;
   const entry: StoredAuth = {};
-  if (creds.identitytoken) {
+  const helper = helperFor(server, cfg);
+  if (helper) {
+    const secret = creds.identitytoken
+      ? { ServerURL: server, Username: TOKEN_USERNAME, Secret: creds.identitytoken }
+      : { ServerURL: server, Username: creds.username, Secret: creds.password };
+    try {
+      callHelper(helper, 'store', JSON.stringify(secret));
+    } catch (e) {
+      throw new Error(`error storing credentials - err: ${(e as Error).message}`);
+    }
+    // the file only remembers that the server has credentials (docker's nativeStore)
+  } else if (creds.identitytoken) {
     // docker keeps only the username with a token
     entry.auth = Buffer.from(`${creds.username}:`).toString('base64');
     entry.identitytoken = creds.identitytoken;
@@ -152,6 +214,15 @@ export function storeCredentials(server: string, creds: { username: string; pass
 /** Removes the entries of `keys`; returns whether anything was removed (the file is rewritten only then). */
 export function eraseCredentials(keys: string[], file = configPath()): boolean {
   const cfg = loadConfig(file);
+  for (const k of keys) {
+    const helper = helperFor(k, cfg);
+    if (!helper) continue;
+    try {
+      callHelper(helper, 'erase', k);
+    } catch {
+      /* not stored under this key */
+    }
+  }
   const auths = cfg.auths;
   if (!auths || typeof auths !== 'object') return false;
   let removed = false;

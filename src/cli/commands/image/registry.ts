@@ -7,7 +7,7 @@ import type { ProgressStream } from '../../../client/index.js';
 import type { AuthConfig, AuthResponse } from '../../../api/types/auth.js';
 import { format, familiarName, fullName, parseNormalized, type Reference } from '../../../pkg/reference/index.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
-import { authHeaderForDomain, configPath, convertToHostname, eraseCredentials, getCredentials, INDEX_SERVER, normalizeServer, storeCredentials } from '../../credentials.js';
+import { authHeaderForDomain, configPath, convertToHostname, eraseCredentials, getCredentials, helperFor, INDEX_SERVER, loadConfig, normalizeServer, storeCredentials } from '../../credentials.js';
 import { displayJSONMessages } from '../../output/progress.js';
 
 const daemonError = (msg: string) => new CliExit(1, `Error response from daemon: ${msg}`);
@@ -201,9 +201,11 @@ async function tryLogin(ctx: CliContext, server: string, username: string, passw
   } catch (e) {
     throw new CliExit(1, `Error saving credentials: ${(e as Error).message}`);
   }
-  ctx.stderr.write(
-    `WARNING! Your credentials are stored unencrypted in '${configPath()}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`,
-  );
+  if (!helperFor(server, loadConfig())) {
+    ctx.stderr.write(
+      `WARNING! Your credentials are stored unencrypted in '${configPath()}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`,
+    );
+  }
   ctx.stdout.write(`${resp?.Status || 'Login Succeeded'}\n`);
   return undefined;
 }
