@@ -320,6 +320,11 @@ describe('dashboard in a real browser', { skip: !fs.existsSync(CHROMIUM) && 'chr
     const apiError = await d.client.request('POST', `/containers/${other}/pause`).then(() => undefined, (e: Error & { kind?: string }) => e);
     assert.equal(res.status, 409);
     assert.equal(res.body.message, apiError?.message);
-    assert.equal((await d.docker(['rm', '-f', other])).code, 0);
+    // Prune from the page removes the stopped one.
+    await page.waitForSelector(`li[data-name="${other}"][data-state="exited"]`);
+    await page.click('button:has-text("Prune stopped")');
+    await page.click('#confirm-ok');
+    await page.waitForSelector(`li[data-name="${other}"]`, { state: 'detached' });
+    assert.equal((await d.docker(['ps', '-a', '-q', '--filter', `name=${other}`])).stdout.trim(), '');
   });
 });

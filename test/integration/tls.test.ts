@@ -127,6 +127,14 @@ describe('Engine API over TCP with TLS', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(d.log(), /level=warn msg=.*Binding to IP address without --tlsverify is insecure and gives root access/);
       assert.equal(fs.statSync(d.socket).gid, 54321);
+      // berth dashboard starts the dashboard on a free loopback port when the daemon runs without one
+      const dash = await d.berth(['dashboard', '--no-open']);
+      assert.equal(dash.code, 0, dash.stderr);
+      const url = new URL(dash.stdout.trim());
+      assert.equal(url.hostname, '127.0.0.1');
+      assert.equal((await fetch(url.origin + '/')).status, 401);
+      assert.equal((await fetch(url.href, { redirect: 'manual' })).status, 303);
+      assert.equal((await d.berth(['dashboard', '--no-open'])).stdout.trim(), url.href, 'the same dashboard the second time');
     } finally {
       await d.teardown();
     }
