@@ -3,7 +3,8 @@
  * `GET /containers/{id}/json`. Field names are Docker's wire names so inspect output needs no translation.
  *
  * Lifecycle: created → running ⇄ paused → exited (→ running again on start/restart) → removed. `restarting` is the
- * back-off window of a restart policy; `dead` a container whose removal failed half-way.
+ * back-off window of a restart policy; `dead` a container whose removal failed half-way, or whose record could not be
+ * read (only `rm -f` applies to it).
  */
 import { humanDuration } from '../../pkg/units/units.js';
 
@@ -155,6 +156,13 @@ export interface ContainerRecord {
     hostNetwork?: boolean;
     /** The volume service's per-container notes (pending copy-ups, anonymous volume names); opaque here. */
     volumes?: unknown;
+    /**
+     * The removal journal: set (and saved) before a removal destroys anything, so a removal a crash interrupts is
+     * finished at the next start, or the container is left Dead for `rm -f`.
+     */
+    removing?: { volumes: boolean };
+    /** Set on a placeholder for a record that could not be read (never saved as such). */
+    unreadable?: boolean;
   };
 }
 

@@ -31,6 +31,7 @@ import { compactHealthcheck, emptyNetworkSettings, entrypointAndArgs, mergeConfi
 import { writeEtcFiles } from './etc-files.js';
 import { planNamespaces, releaseShm, resolveNamespaceModes, type NamespacePlan } from './namespaces.js';
 import { versionAtLeast } from '../../../api/version.js';
+import { crashPoint } from '../../../pkg/failpoint/failpoint.js';
 import { HealthMonitor, probeArgs } from './health.js';
 import { logPlan, logReadable, mergeLogConfig, normalizeLogConfig, taskLog, validateLogConfig, type LogConfig } from './log-config.js';
 import { RootfsOwner, type RootfsLease } from './rootfs.js';
@@ -188,26 +189,92 @@ export class ContainerService {
 
   // ------------------------------------------------------------------ start-up
 
-  /** Loads records and re-adopts running containers (their tasks), or records the exits that happened meanwhile. */
+  /**
+   * Loads records and re-adopts running containers (their tasks), or records the exits that happened meanwhile;
+   * finishes removals a crash interrupted; reports unreadable records as Dead containers. Never throws for one
+   * container: the daemon always starts.
+   */
   async restore(): Promise<void> {
-    const recs = this.store.load((id, err) => this.o.logger.error(`container ${id}: unreadable record: ${err.message}`));
+    const { records, orphans } = this.store.load((id, err, text) => {
+      this.o.logger.error(`container ${id}: unreadable record (${err.message}); it is shown as Dead until removed (docker rm -f)`);
+      return this.unreadablePlaceholder(id, err, text);
+    });
+    for (const id of orphans) {
+      // a create or removal cut short by a crash: its writable layer and directory have no record to belong to
+      this.o.logger.warn(`container ${id.slice(0, 12)}: directory without a record; removing it`);
+      await this.o.images.removeContainerLayer(id).catch(() => {});
+      await this.o.runtime.delete(id).catch(() => {});
+      this.store.removeOrphan(id);
+    }
     await Promise.all(
-      recs.map(async (rec) => {
-        if (!rec.State.Running) return;
-        const task = await this.o.runtime.load(rec.Id, { tty: rec.Config.Tty });
-        if (task.connected) {
-          this.track(rec, task, this.rootfs.adopt(rec.Id));
-          this.o.logger.info(`re-adopted running container ${rec.Id.slice(0, 12)}`);
-          return;
+      records.map(async (rec) => {
+        if (!rec.State.Running || rec.Berth.unreadable) return;
+        try {
+          const task = await this.o.runtime.load(rec.Id, { tty: rec.Config.Tty });
+          if (task.connected) {
+            this.track(rec, task, this.rootfs.adopt(rec.Id));
+            this.o.logger.info(`re-adopted running container ${rec.Id.slice(0, 12)}`);
+            return;
+          }
+          // The monitor is gone: the container exited while berthd was down (or the host rebooted), or the monitor
+          // was killed and left the container running without anyone holding its output.
+          const lease = this.rootfs.adopt(rec.Id);
+          const exit = await task.exited;
+          if (!exit) return await this.endOrphan(rec, task, lease);
+          await this.handleExit(rec, exit, task, lease);
+        } catch (e) {
+          this.o.logger.error(`container ${rec.Id.slice(0, 12)}: restore failed: ${(e as Error).message}`);
         }
-        // The monitor is gone: the container exited while berthd was down (or the host rebooted), or the monitor
-        // was killed and left the container running without anyone holding its output.
-        const lease = this.rootfs.adopt(rec.Id);
-        const exit = await task.exited;
-        if (!exit) return this.endOrphan(rec, task, lease);
-        await this.handleExit(rec, exit, task, lease);
       }),
     );
+    // Removals that a crash interrupted: finish them (a failure leaves the container Dead, with the reason logged).
+    await Promise.all(
+      this.store.all().filter((r) => r.Berth.removing).map(async (rec) => {
+        this.o.logger.info(`container ${rec.Id.slice(0, 12)}: finishing its interrupted removal`);
+        await this.remove(rec.Id, { force: true, volumes: rec.Berth.removing!.volumes }).catch((e) =>
+          this.o.logger.error(`container ${rec.Id.slice(0, 12)}: removal could not be finished (${(e as Error).message}); left Dead`),
+        );
+      }),
+    );
+  }
+
+  /**
+   * A Dead stand-in for a record that could not be read: what the truncated text still tells (name, image,
+   * creation time) is kept, so `docker ps -a` lists it and `docker rm -f` removes it (runtime state, layer,
+   * directory). The file on disk is left as it is until then.
+   */
+  private unreadablePlaceholder(id: string, err: Error, text: string | undefined): ContainerRecord {
+    const field = (re: RegExp) => (text ? re.exec(text)?.[1] : undefined);
+    let name = field(/"Name":"(\/[a-zA-Z0-9][a-zA-Z0-9_.-]*)"/) ?? `/${id.slice(0, 12)}`;
+    if (this.store.nameTaken(name)) name = `/${id}`;
+    const image = field(/"Image":"(sha256:[0-9a-f]{64})"/) ?? '';
+    const created = field(/"Created":"([0-9TZ:.+-]+)"/) ?? new Date(0).toISOString();
+    const dir = this.store.dir(id);
+    return {
+      Id: id,
+      Created: created,
+      Path: '',
+      Args: [],
+      State: { ...newState(), Status: 'dead', Dead: true, Error: `unreadable container record: ${err.message}` },
+      Image: image,
+      ResolvConfPath: path.join(dir, 'resolv.conf'),
+      HostnamePath: path.join(dir, 'hostname'),
+      HostsPath: path.join(dir, 'hosts'),
+      LogPath: path.join(dir, `${id}-json.log`),
+      Name: name,
+      RestartCount: 0,
+      Driver: 'overlay2',
+      Platform: 'linux',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      ExecIDs: null,
+      HostConfig: normalizeHostConfig({}),
+      Mounts: [],
+      Config: normalizeConfig({ Image: image }, id),
+      NetworkSettings: emptyNetworkSettings(),
+      Berth: { snapshotKey: id, monitorPid: 0, manuallyStopped: true, unreadable: true },
+    };
   }
 
   private track(rec: ContainerRecord, task: Task, rootfs: RootfsLease | undefined): void {
@@ -649,6 +716,7 @@ export class ContainerService {
         );
       }
       rec.Berth.manuallyStopped = true;
+      this.journalRemoval(rec, opts.volumes);
       if (rec.State.Running) {
         const run = this.running.get(rec.Id);
         if (rec.State.Paused) await run?.task.resume().catch(() => {});
@@ -666,24 +734,46 @@ export class ContainerService {
     }
   }
 
+  /**
+   * Records that a removal has begun (saved before anything is destroyed): a crash from here on is finished by the
+   * next start (restore), or leaves the container Dead for `rm -f`.
+   */
+  private journalRemoval(rec: ContainerRecord, volumes: boolean): void {
+    rec.Berth.removing = { volumes: rec.Berth.removing?.volumes || volumes };
+    this.store.save(rec);
+    crashPoint('remove:journaled');
+  }
+
+  /**
+   * The removal steps, in an order a crash can resume: journal, runtime state, rootfs, writable layer, network,
+   * volumes, and last the record (its directory goes after the record file; see ContainerStore.remove). Each step
+   * is idempotent. A step that fails leaves the container Dead.
+   */
   private async removeLocked(rec: ContainerRecord, opts: { volumes: boolean }): Promise<void> {
     if (!this.store.find(rec.Id)) return; // removed meanwhile
+    this.journalRemoval(rec, opts.volumes);
     rec.State.Status = 'removing';
-    this.rootfs.clear(rec.Id);
-    await this.o.runtime.delete(rec.Id);
     try {
-      await this.o.images.removeContainerLayer(rec.Berth.snapshotKey);
-    } catch (e) {
-      if (!(e instanceof EngineError && e.kind === 'NotFound')) {
-        rec.State.Status = 'dead';
-        rec.State.Dead = true;
-        this.store.save(rec);
-        throw e;
+      this.rootfs.clear(rec.Id);
+      await this.o.runtime.delete(rec.Id);
+      crashPoint('remove:runtime-deleted');
+      try {
+        await this.o.images.removeContainerLayer(rec.Berth.snapshotKey);
+      } catch (e) {
+        if (!(e instanceof EngineError && e.kind === 'NotFound')) throw e;
       }
+      crashPoint('remove:layer-removed');
+      await this.o.network?.remove?.(rec).catch(() => {});
+      crashPoint('remove:network-removed');
+      await this.o.volumes?.remove(rec, rec.Berth.removing?.volumes ?? opts.volumes);
+      crashPoint('remove:volumes-removed');
+      releaseShm(this.store.dir(rec.Id));
+    } catch (e) {
+      rec.State.Status = 'dead';
+      rec.State.Dead = true;
+      if (this.store.find(rec.Id)) this.store.save(rec);
+      throw e;
     }
-    await this.o.network?.remove?.(rec).catch(() => {});
-    await this.o.volumes?.remove(rec, opts.volumes);
-    releaseShm(this.store.dir(rec.Id));
     this.store.remove(rec);
     this.o.events.publish('container', 'destroy', rec.Id, { ...(rec.Config.Labels ?? {}), image: rec.Config.Image, name: rec.Name.slice(1) }); // gone from the store: its labels come from here
     for (const w of this.removeWaiters.get(rec.Id) ?? []) w();

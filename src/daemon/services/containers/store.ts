@@ -16,20 +16,38 @@ export class ContainerStore {
 
   constructor(readonly root: string) {}
 
-  /** Loads every record from disk; a record that cannot be parsed is skipped and reported. */
-  load(onError: (id: string, err: Error) => void): ContainerRecord[] {
+  /**
+   * Loads every record from disk. A record that cannot be read is handed to `onUnreadable` with whatever text
+   * could be read; the record it returns (a placeholder) is kept in its place, so the container is never dropped
+   * silently. Directories without a record — a create or a removal that a crash cut short — are returned as
+   * `orphans` for the caller to clean up.
+   */
+  load(onUnreadable: (id: string, err: Error, text: string | undefined) => ContainerRecord | undefined): { records: ContainerRecord[]; orphans: string[] } {
     fs.mkdirSync(this.root, { recursive: true, mode: 0o710 });
+    const orphans: string[] = [];
     for (const id of fs.readdirSync(this.root)) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
       const file = path.join(this.root, id, RECORD_FILE);
+      let text: string | undefined;
       try {
-        const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as ContainerRecord;
+        text = fs.readFileSync(file, 'utf8');
+        const rec = JSON.parse(text) as ContainerRecord;
+        if (!rec || typeof rec !== 'object' || rec.Id !== id || typeof rec.Name !== 'string' || !rec.State || !rec.Config || !rec.HostConfig) throw new Error('not a container record');
         this.byId.set(rec.Id, rec);
         this.byName.set(rec.Name, rec.Id);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') onError(id, e as Error);
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          orphans.push(id);
+          continue;
+        }
+        const placeholder = onUnreadable(id, e as Error, text);
+        if (placeholder) {
+          this.byId.set(placeholder.Id, placeholder);
+          if (!this.byName.has(placeholder.Name)) this.byName.set(placeholder.Name, placeholder.Id);
+        }
       }
     }
-    return [...this.byId.values()];
+    return { records: [...this.byId.values()], orphans };
   }
 
   dir(id: string): string {
@@ -98,10 +116,19 @@ export class ContainerStore {
     this.save(rec);
   }
 
-  /** Forgets a container and deletes its directory (logs, hosts files, record). */
+  /**
+   * Forgets a container and deletes its directory (logs, hosts files, record). The record goes first: a crash
+   * half-way leaves a directory without one, which the next load reports as an orphan.
+   */
   remove(rec: ContainerRecord): void {
     this.byId.delete(rec.Id);
     if (this.byName.get(rec.Name) === rec.Id) this.byName.delete(rec.Name);
+    fs.rmSync(path.join(this.dir(rec.Id), RECORD_FILE), { force: true });
     fs.rmSync(this.dir(rec.Id), { recursive: true, force: true });
+  }
+
+  /** Deletes an orphaned directory (see load). */
+  removeOrphan(id: string): void {
+    fs.rmSync(this.dir(id), { recursive: true, force: true });
   }
 }
