@@ -41,6 +41,9 @@ async function main(): Promise<void> {
       const docker = await medianOf(dockerBin, [...host, ...args]);
       console.log(`${`berth ${name}`.padEnd(24)} berth ${berth.toFixed(1).padStart(7)} ms   docker ${docker.toFixed(1).padStart(7)} ms   ratio ${(berth / docker).toFixed(2)}`);
     }
+    // The floor for any Node CLI on this machine: starting Node and doing nothing.
+    const floor = await medianOf(process.execPath, ['-e', '0']);
+    console.log(`${'node -e 0 (floor)'.padEnd(24)} node  ${floor.toFixed(1).padStart(7)} ms`);
     await berthd.docker(['rm', '-f', 'bench-cli']);
   } finally {
     await berthd.stop();
