@@ -23,6 +23,7 @@ import type { ImageWriter } from '../core/images/writer.js';
 import { mountAll, unmount } from '../core/mount/index.js';
 import { EngineError, invalidArgument, isNotFound } from '../errdefs/index.js';
 import { applyLayer } from '../pkg/archive/apply-layer.js';
+import { diffLayer } from '../pkg/archive/diff-layer.js';
 import { decompress } from '../pkg/archive/compression.js';
 import { chainIDs, type Digest } from '../pkg/digest/index.js';
 import * as ref from '../pkg/reference/index.js';
@@ -816,9 +817,16 @@ class BuildRun {
     }
   }
 
+  /**
+   * The step's layer from snapshot `snapKey`. A snapshot the builder owns (COPY/ADD/WORKDIR) is committed as the layer
+   * itself; a RUN container's snapshot stays the container's, so its diff is imported as a new layer.
+   */
   private async commitSnapshot(st: StageState, snapKey: string, parentChain: Digest | undefined, createdBy: string, lease: string, run?: { container: string; stepCmd: string[] }): Promise<{ id: string; size: number }> {
     const upper = await this.d.images.snapshots.writableDir(snapKey);
-    const layer = await this.d.images.importLayer(commitLayer(upper, this.signal), { parentChain, lease, signal: this.signal });
+    const own = !run && this.d.images.commitActive && this.d.images.snapshots.whiteoutMode === 'overlay';
+    const layer = own
+      ? await this.d.images.commitActive!(snapKey, diffLayer(upper, { signal: this.signal }), { parentChain, lease, signal: this.signal })
+      : await this.d.images.importLayer(commitLayer(upper, this.signal), { parentChain, lease, signal: this.signal });
     const empty = layer.diffID === EMPTY_TAR_DIFF_ID;
     const id = await this.newImage(st, createdBy, empty ? undefined : { diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }, { lease, ...(run ?? {}) });
     return { id, size: empty ? 0 : layer.blobSize ?? 0 };

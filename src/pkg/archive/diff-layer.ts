@@ -31,6 +31,8 @@ export interface Change {
 }
 
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** Files up to this size are read at once rather than streamed. */
+const SMALL_FILE = 64 * 1024;
 
 function byteCompare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -112,7 +114,12 @@ class TreeTar {
     }
     if (type === 'file') {
       h.size = Number(st.size);
-      await this.w.add(h, h.size > 0 ? createReadStream(abs, { highWaterMark: 1 << 20 }) : Buffer.alloc(0));
+      if (h.size <= SMALL_FILE) {
+        // one read for a small file: a 1 MiB stream buffer per file dominated layers of many small files
+        const body = h.size > 0 ? await fsp.readFile(abs) : Buffer.alloc(0);
+        h.size = body.length;
+        await this.w.add(h, body);
+      } else await this.w.add(h, createReadStream(abs, { highWaterMark: 1 << 20 }));
       return;
     }
     await this.w.add(h);

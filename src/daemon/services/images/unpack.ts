@@ -158,6 +158,24 @@ export class Unpacker {
     await this.snapshots.remove(key).catch(() => {});
   }
 
+  /**
+   * Makes the active snapshot `key` the layer above `parent` without extracting anything again: its writable dir
+   * already holds the layer (the builder edited it through a mount), `diff` is that dir as a layer tar, stored as the
+   * blob; the snapshot is committed as the chain. `committed` false: the chain existed, `key` is the caller's to remove.
+   */
+  async commitActive(key: string, diff: Readable, opts: { parent?: Digest; lease: string; signal?: AbortSignal }): Promise<ImportedLayer & { chainID: Digest; committed: boolean }> {
+    let head: Buffer | undefined;
+    diff.once('data', (c: Buffer) => {
+      head ??= c;
+    });
+    const blob = await this.content.ingest(diff, { lease: opts.lease, signal: opts.signal });
+    // an uncompressed tar: the blob digest is the diffID
+    const diffID = blob.digest as Digest;
+    const chainID = chainOf(opts.parent, diffID);
+    const committed = await this.commitChain(chainID, key, opts.lease);
+    return { diffID, blob: blob.digest as Digest, blobSize: blob.size, mediaType: layerMediaType(head), chainID, committed };
+  }
+
   /** Commits `key` as `chain`; false (caller removes key) when the chain already exists. */
   private async commitChain(chain: Digest, key: string, lease: string, parent?: Digest): Promise<boolean> {
     await this.leases.addResource(lease, { type: 'snapshot', id: chain });
