@@ -127,12 +127,14 @@ test('network service: drives its drivers by contract and returns settings inste
     assert.deepEqual((down.Networks as Record<string, { Aliases: string[] }>).back.Aliases, ['api']);
     assert.equal(stored.length, 1);
 
-    // A none container: the runtime makes its namespace; no driver call.
+    // A none container: an empty namespace (loopback only) of berth's, still a real SandboxKey that CNI plugins can
+    // enter (cri-dockerd's sandbox); no driver call.
     const n = container('b'.repeat(64), 'lonely', 'none');
     recs.set(n.Id, n);
     n.NetworkSettings = (await svc.create(n, undefined)).settings;
     const s = await svc.setup(n);
-    assert.equal(s.netnsPath, undefined);
+    assert.equal(s.netnsPath, path.join(root, 'exec', 'netns', 'b'.repeat(12)));
+    assert.equal(s.settings.SandboxKey, s.netnsPath);
     assert.deepEqual(none.calls.filter((c) => c.startsWith('join')), []);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
