@@ -146,7 +146,10 @@ test('containers: exec, top, stats, changes, archive both ways, rename, pause, k
   await client.containers.kill(id, 'KILL');
   assert.equal((await (await client.containers.wait(id)).result).StatusCode, 137);
   assert.equal((await client.containers.inspect(id)).State.Running, false);
-  const report = await client.containers.prune();
+  // `until` takes Go durations as dockerd's prune does: nothing here is an hour old.
+  assert.deepEqual((await client.containers.prune({ until: ['1h'] })).ContainersDeleted ?? [], []);
+  await assert.rejects(client.containers.prune({ bogus: ['1'] }), { status: 400, message: "invalid filter 'bogus'" });
+  const report = await client.containers.prune({ until: ['0s'] });
   assert.ok(report.ContainersDeleted?.includes(id));
   await assert.rejects(client.containers.kill('no-such-container-xyz'), { status: 404 });
 });

@@ -40,7 +40,7 @@ import { ContainerFiles, type PathStat } from './files.js';
 import { ContainerResources, type StatsSample, type UpdateRequest } from './stats.js';
 import type { Readable } from 'node:stream';
 import type { Filters } from '../../../pkg/filters/filters.js';
-import { parseTimestamp, timestampToMillis } from '../../../pkg/units/units.js';
+import { parseSince, timestampToMillis } from '../../../pkg/units/units.js';
 import type { LogSource } from './logs.js';
 import { ContainerStore } from './store.js';
 
@@ -954,7 +954,7 @@ export class ContainerService {
   async prune(filters: Filters): Promise<string[]> {
     filters.validate(['until', 'label', 'label!']);
     const until = filters.get('until')[0];
-    const untilMs = until ? timestampToMillis(parseTimestamp(until)) : undefined;
+    const untilMs = until ? timestampToMillis(parseSince(until)) : undefined;
     const deleted: string[] = [];
     for (const rec of this.store.all()) {
       if (rec.State.Running || rec.State.Status === 'restarting') continue;
