@@ -111,10 +111,11 @@ export class Committer {
     const parentConfig = await this.o.images.config(parent.id);
     const parentChains = chainIDs(parent.layers.map((l) => l.diffID as Digest));
 
-    const pause = (opts.pause ?? true) && rec.State.Running && !rec.State.Paused;
-    if (pause) await this.o.pauser.pause(rec.Id);
+    // the lease first: when it cannot be written (a full disk) nothing has been paused yet
     const lease = await this.o.images.leases.create();
+    const pause = (opts.pause ?? true) && rec.State.Running && !rec.State.Paused;
     try {
+      if (pause) await this.o.pauser.pause(rec.Id);
       const upper = await this.o.images.snapshots.writableDir(rec.Berth.snapshotKey);
       const layer = await this.o.images.importLayer(commitLayer(upper, opts.signal), {
         parentChain: parentChains[parentChains.length - 1],

@@ -558,7 +558,7 @@ export class ContainerService {
       FinishedAt: finishedAt ?? new Date().toISOString(),
     };
     rec.Berth.monitorPid = 0;
-    if (this.store.find(rec.Id)) this.store.save(rec);
+    if (this.store.find(rec.Id)) this.saveState(rec);
     if (oomKilled) this.o.events.publish('container', 'oom', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     this.o.events.publish('container', 'die', rec.Id, { exitCode: String(exitCode), image: rec.Config.Image, name: rec.Name.slice(1) });
     this.o.volumes?.released?.(rec);
@@ -827,6 +827,18 @@ export class ContainerService {
     this.o.events.publish('container', 'rename', rec.Id, { image: rec.Config.Image, name: clean, oldName: old });
   }
 
+  /**
+   * Records a state change that has already happened (an exit, a pause): the record in memory is the truth, so a
+   * write that fails (a full disk) is logged, not thrown — the caller's operation did take place.
+   */
+  private saveState(rec: ContainerRecord): void {
+    try {
+      this.store.save(rec);
+    } catch (e) {
+      this.o.logger.error(`container ${rec.Id.slice(0, 12)}: state not saved: ${(e as Error).message}`);
+    }
+  }
+
   async pause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
     if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`);
@@ -836,7 +848,7 @@ export class ContainerService {
     await task.pause();
     rec.State.Paused = true;
     rec.State.Status = 'paused';
-    this.store.save(rec);
+    this.saveState(rec);
     this.o.events.publish('container', 'pause', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
   }
 
@@ -848,7 +860,7 @@ export class ContainerService {
     await task.resume();
     rec.State.Paused = false;
     rec.State.Status = 'running';
-    this.store.save(rec);
+    this.saveState(rec);
     this.o.events.publish('container', 'unpause', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
   }
 

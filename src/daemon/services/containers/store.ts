@@ -104,16 +104,30 @@ export class ContainerStore {
     fs.mkdirSync(dir, { recursive: true, mode: 0o710 });
     const file = path.join(dir, RECORD_FILE);
     const tmp = `${file}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(rec));
-    fs.renameSync(tmp, file);
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(rec));
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true }); // a full disk: the old record stays whole
+      throw e;
+    }
     this.byId.set(rec.Id, rec);
     this.byName.set(rec.Name, rec.Id);
   }
 
+  /** Renames; when the record cannot be written (a full disk) the old name stays, in memory and on disk. */
   rename(rec: ContainerRecord, newName: string): void {
-    this.byName.delete(rec.Name);
+    const old = rec.Name;
+    this.byName.delete(old);
     rec.Name = newName.startsWith('/') ? newName : `/${newName}`;
-    this.save(rec);
+    try {
+      this.save(rec);
+    } catch (e) {
+      if (this.byName.get(rec.Name) === rec.Id) this.byName.delete(rec.Name);
+      rec.Name = old;
+      this.byName.set(old, rec.Id);
+      throw e;
+    }
   }
 
   /**

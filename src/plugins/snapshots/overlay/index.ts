@@ -111,7 +111,14 @@ export async function overlaySupported(root: string): Promise<boolean> {
     return false;
   }
   await fsp.mkdir(root, { recursive: true });
-  const dir = await fsp.mkdtemp(path.join(root, 'overlay-check-'));
+  let dir: string;
+  try {
+    dir = await fsp.mkdtemp(path.join(root, 'overlay-check-'));
+  } catch (e) {
+    // a full disk cannot hold the probe: the kernel has overlay, so take it rather than refuse to start
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || (e as NodeJS.ErrnoException).code === 'EDQUOT') return true;
+    throw e;
+  }
   const target = path.join(dir, 'merged');
   try {
     for (const d of ['l1', 'l2', 'upper', 'work', 'merged']) await fsp.mkdir(path.join(dir, d));
@@ -125,7 +132,8 @@ export async function overlaySupported(root: string): Promise<boolean> {
     } finally {
       unmount(target);
     }
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') return true; // the probe's files did not fit: as above
     return false;
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });

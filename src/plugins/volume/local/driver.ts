@@ -130,7 +130,9 @@ export class LocalVolumeDriver implements VolumeDriver {
     const record: VolumeRecord = { name, createdAt: rfc3339(), labels: opts.labels ?? null, options: opts.options ?? null };
     const tmp = path.join(this.root, `.tmp-${randomBytes(8).toString('hex')}`);
     try {
-      await fs.promises.mkdir(path.join(tmp, DATA), { recursive: true, mode: 0o755 });
+      // one level at a time: a recursive mkdir reports a full disk as ENOENT
+      await fs.promises.mkdir(tmp, { mode: 0o755 });
+      await fs.promises.mkdir(path.join(tmp, DATA), { mode: 0o755 });
       await fs.promises.chmod(tmp, 0o755);
       const fh = await fs.promises.open(path.join(tmp, META), 'w', 0o600);
       try {
