@@ -108,3 +108,31 @@ test('a torn network record is reported and its bridge removed; the daemon start
   await ok(['rm', '-f', 'on-torn']);
   await ok(['run', '--rm', IMG, 'true']);
 });
+
+test('MAC per endpoint: --mac-address (EndpointsConfig.MacAddress, API 1.44+) and the legacy Config.MacAddress; kept across stop/start', async () => {
+  await ok(['run', '-d', '--name', 'macd', '--mac-address', '02:AA:bb:cc:dd:01', IMG, 'sleep', '600']);
+  const link = await ok(['exec', 'macd', 'cat', '/sys/class/net/eth0/address']);
+  assert.equal(link.trim(), '02:aa:bb:cc:dd:01');
+  const mac = () => ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.MacAddress}}', 'macd']).then((x) => x.trim());
+  assert.equal(await mac(), '02:aa:bb:cc:dd:01');
+  await ok(['stop', '-t', '0', 'macd']);
+  assert.equal(await mac(), '02:aa:bb:cc:dd:01', 'a configured MAC stays on a stopped container');
+  await ok(['start', 'macd']);
+  assert.equal((await ok(['exec', 'macd', 'cat', '/sys/class/net/eth0/address'])).trim(), '02:aa:bb:cc:dd:01');
+  await ok(['rm', '-f', 'macd']);
+  // legacy: Config.MacAddress through API 1.43
+  const c = await api('POST', '/v1.43/containers/create?name=macl', { Image: IMG, Cmd: ['sleep', '600'], MacAddress: '02:aa:bb:cc:dd:02' });
+  assert.equal(c.status, 201, JSON.stringify(c.json));
+  await ok(['start', 'macl']);
+  assert.equal((await ok(['exec', 'macl', 'cat', '/sys/class/net/eth0/address'])).trim(), '02:aa:bb:cc:dd:02');
+  await ok(['rm', '-f', 'macl']);
+  // an automatic MAC is still Docker's 02:42:<address>
+  await ok(['run', '-d', '--name', 'maca', IMG, 'sleep', '600']);
+  const ip = (await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'maca'])).trim();
+  const want = `02:42:${ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(':')}`;
+  assert.equal((await ok(['exec', 'maca', 'cat', '/sys/class/net/eth0/address'])).trim(), want);
+  await ok(['rm', '-f', 'maca']);
+  const bad = await api('POST', '/containers/create', { Image: IMG, NetworkingConfig: { EndpointsConfig: { bridge: { MacAddress: 'zz:1' } } } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.message, /invalid MAC address: zz:1/);
+});

@@ -189,6 +189,11 @@ export type NetworkSettings = Record<string, unknown>;
 /** A container's `HostConfig.PortBindings`. */
 export type PortMap = Record<string, Array<{ HostIp: string; HostPort: string }>>;
 
+/** Endpoint fields that API < 1.44 carried in the container's Config; they apply to the primary network. */
+export interface LegacyEndpointConfig {
+  macAddress?: string;
+}
+
 /** What `setup` hands the container service for starting the container. */
 export interface SandboxSetup {
   /** The namespace to join: a path, 'host' for the host's, undefined for a private empty one made by runc. */
@@ -213,7 +218,7 @@ export interface SandboxSetup {
  */
 export interface ContainerNetworking {
   /** Create time: checks the network mode and networking config; the initial settings (one endpoint per network). */
-  create?(rec: ContainerRecord, networkingConfig: Record<string, unknown> | undefined): Promise<{ settings: NetworkSettings; portBindings: PortMap | null }>;
+  create?(rec: ContainerRecord, networkingConfig: Record<string, unknown> | undefined, legacy?: LegacyEndpointConfig): Promise<{ settings: NetworkSettings; portBindings: PortMap | null }>;
   /** Before the runtime starts the container: makes the sandbox and its endpoints. */
   setup(rec: ContainerRecord): Promise<SandboxSetup>;
   /** After it stopped: releases what setup made; idempotent, and works after a daemon restart. */

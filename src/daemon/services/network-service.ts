@@ -26,7 +26,7 @@ import path from 'node:path';
 import type { ContainerRecord } from '../../core/containers/container.js';
 import {
   DEFAULT_POOLS,
-  type AddressPool, type ContainerNetworking, type DriverEndpoint, type DriverName, type DriverNetwork, type Ipam,
+  type AddressPool, type ContainerNetworking, type LegacyEndpointConfig, type DriverEndpoint, type DriverName, type DriverNetwork, type Ipam,
   type NetOps, type NetworkContainers, type NetworkDriver, type NetworkSettings, type PoolSpec, type PortAllocator,
   type PortBinding, type PortMap, type PortRequest, type SandboxSetup,
 } from '../../core/network/index.js';
@@ -123,6 +123,8 @@ export interface NetworkCreateRequest {
 interface EndpointSettings {
   IPAMConfig?: { IPv4Address?: string } | null;
   Aliases?: string[] | null;
+  /** API ≥ 1.44: the MAC the endpoint is to have. */
+  MacAddress?: string;
   [k: string]: unknown;
 }
 
@@ -693,11 +695,12 @@ export class NetworkService implements ContainerNetworking {
       if (n.berth.space && !inSubnet(n.berth.space.subnet, ip)) throw invalidArgument(`no configured subnet or ip-range contain the IP address ${cfg.IPAMConfig.IPv4Address}`);
     }
     if (cfg?.Aliases?.length && !userDefined) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+    if (cfg?.MacAddress) normalizeMac(cfg.MacAddress);
   }
 
   // ------------------------------------------------------------------ ContainerNetworking
 
-  async create(rec: ContainerRecord, networkingConfig: Record<string, unknown> | undefined): Promise<{ settings: NetworkSettings; portBindings: PortMap | null }> {
+  async create(rec: ContainerRecord, networkingConfig: Record<string, unknown> | undefined, legacy?: LegacyEndpointConfig): Promise<{ settings: NetworkSettings; portBindings: PortMap | null }> {
     const mode = rec.HostConfig.NetworkMode || 'bridge';
     const eps: Record<string, EndpointSettings> = { ...((networkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointSettings>) };
     const ns = copySettings(rec);
@@ -717,7 +720,10 @@ export class NetworkService implements ContainerNetworking {
       delete eps.default;
     }
     const nets: Record<string, unknown> = {};
-    const primaryCfg = eps[mode] ?? eps[primaryName] ?? (primary ? eps[primary.Id] : undefined);
+    let primaryCfg = eps[mode] ?? eps[primaryName] ?? (primary ? eps[primary.Id] : undefined);
+    // The legacy Config.MacAddress (API < 1.44) is the primary endpoint's MAC.
+    const legacyMac = legacy?.macAddress;
+    if (legacyMac && !primaryCfg?.MacAddress) primaryCfg = { ...primaryCfg, MacAddress: legacyMac };
     if (primary) this.validateEndpointConfig(primary, primaryCfg);
     nets[primaryName] = endpointSettings(primary, primaryCfg);
     for (const [key, cfg] of Object.entries(eps)) {
@@ -829,7 +835,7 @@ export class NetworkService implements ContainerNetworking {
           containerId: rec.Id,
           containerName: rec.Name.slice(1),
           ip,
-          mac: macFromIp(parseIp(ip)),
+          mac: settings.MacAddress ? normalizeMac(settings.MacAddress) : macFromIp(parseIp(ip)),
           hostVeth: `bveth${epId.slice(0, 10)}`,
           ifName: `eth${ifIndex++}`,
           aliases: (settings.Aliases ?? []).filter((a) => a !== rec.Id.slice(0, 12)),
@@ -1048,6 +1054,13 @@ function normalizeBip(bip: string): string {
   return `${formatIp(p.ip)}/${p.bits}`;
 }
 
+/** A MAC address as the kernel takes it (lower case, colons); Docker's error otherwise. */
+function normalizeMac(mac: string): string {
+  const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(mac.trim());
+  if (!m) throw invalidArgument(`invalid MAC address: ${mac}`);
+  return m.slice(1).join(':').toLowerCase();
+}
+
 /** A deep copy of a container's NetworkSettings: the hooks change the copy and hand it back. */
 function copySettings(rec: ContainerRecord): NetworkSettings {
   return structuredClone(rec.NetworkSettings ?? {}) as NetworkSettings;
@@ -1080,14 +1093,19 @@ function endpointSettings(n: NetworkRecord | undefined, cfg: EndpointSettings | 
     IPv6Gateway: '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    MacAddress: '',
+    // a configured MAC shows before the start too, as with dockerd ≥ 25
+    MacAddress: cfg?.MacAddress ? normalizeMac(cfg.MacAddress) : '',
     DriverOpts: null,
   };
 }
 
 function clearEndpointSettings(s: Record<string, unknown> | undefined): void {
   if (!s) return;
-  Object.assign(s, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
+  // A MAC the user configured stays (the next start uses it again); one derived from the address goes with it.
+  const ip = typeof s.IPAddress === 'string' && s.IPAddress ? s.IPAddress : '';
+  const mac = typeof s.MacAddress === 'string' ? s.MacAddress : '';
+  const configured = mac && (!ip || mac !== macFromIp(parseIp(ip)));
+  Object.assign(s, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: configured ? mac : '' });
   if (Array.isArray(s.Aliases)) {
     // The short-ID alias is added at start; keep only the user's.
     const left = (s.Aliases as string[]).filter((a) => !/^[0-9a-f]{12}$/.test(a));

@@ -383,7 +383,7 @@ export class ContainerService {
         NetworkSettings: emptyNetworkSettings(),
         Berth: { snapshotKey: id, monitorPid: 0, manuallyStopped: false, hostNetwork: hc.NetworkMode === 'host' },
       };
-      const net = await this.o.network?.create?.(rec, body.NetworkingConfig);
+      const net = await this.o.network?.create?.(rec, body.NetworkingConfig, { macAddress: (body as { MacAddress?: string }).MacAddress });
       if (net) {
         rec.NetworkSettings = net.settings;
         rec.HostConfig.PortBindings = net.portBindings;
