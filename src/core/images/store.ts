@@ -10,6 +10,8 @@
 import type { ImageRecord } from './types.js';
 
 export interface ImageStore {
+  /** True when the persisted index was unreadable at open: records may be missing and should be re-added from disk. */
+  readonly damaged?: boolean;
   get(id: string): ImageRecord | undefined;
   all(): ImageRecord[];
   /** The image a normalised reference (`docker.io/library/busybox:latest`, `…@sha256:…`) points at. */

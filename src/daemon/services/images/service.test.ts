@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readdir, readFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -161,4 +161,29 @@ test('images: a load with a corrupt layer leaves nothing behind', () =>
     assert.equal(svc.count(), 0);
     assert.deepEqual(await readdir(path.join(root, 'content', 'blobs', 'sha256')), []);
     assert.deepEqual(await readdir(path.join(root, 'leases')), []);
+  }));
+
+test('images: a truncated db.json: the daemon still opens, the previous db or the content store give the images back', () =>
+  withService(async (svc, root) => {
+    const a = await svc.importImage(layerTar({ a: '1' }), { repo: 'keep', tag: '1' });
+    const b = await svc.importImage(layerTar({ b: '2' }), { repo: 'later', tag: '1' });
+    const db = path.join(root, 'images', 'db.json');
+    const full = await readFile(db, 'utf8');
+    // truncated mid-write by something outside berth: the .bak (the db before the last change) still knows `keep`
+    await writeFile(db, full.slice(0, Math.floor(full.length / 2)));
+    const svc2 = await openImageService({ dataRoot: root });
+    assert.equal(svc2.resolve('keep:1').id, a);
+    assert.equal(svc2.resolve(b).id, b, 'the image the .bak did not know is re-added from the content store, untagged');
+    assert.deepEqual(svc2.resolve(b).repoTags, []);
+    assert.ok((await readdir(path.join(root, 'images'))).some((n) => n.startsWith('db.json.damaged-')), 'the damaged file is kept');
+    // both files garbage: every image comes back from disk, and a container can still be made from it
+    await writeFile(db, '{"version":1,"ima');
+    await writeFile(`${db}.bak`, '');
+    const svc3 = await openImageService({ dataRoot: root });
+    assert.deepEqual(svc3.all().map((i) => i.id).sort(), [a, b].sort());
+    await svc3.rootfsMounts(a, 'ctr-after-rebuild');
+    await svc3.removeContainerLayer('ctr-after-rebuild');
+    // an ID prefix given as sha256:<short hex> resolves as dockerd's does
+    assert.equal(svc3.resolve(`sha256:${a.slice(7, 19)}`).id, a);
+    assert.throws(() => svc3.resolve('sha256:0000000000ff'), /No such image: sha256:0000000000ff/);
   }));

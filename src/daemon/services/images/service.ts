@@ -96,6 +96,7 @@ export class ImageService implements ImageWriter, ImageViewSource {
   /** Builds the service over its stores, reads every config once (warming the cache) and collects garbage. */
   static async create(deps: ImageServiceDeps): Promise<ImageService> {
     const svc = new ImageService(deps);
+    if (deps.store.damaged) await svc.rebuildIndex();
     for (const img of deps.store.all()) {
       try {
         await svc.config(img.id);
@@ -105,6 +106,42 @@ export class ImageService implements ImageWriter, ImageViewSource {
     }
     await svc.gc();
     return svc;
+  }
+
+  /**
+   * Re-adds the images a damaged index lost, from what is on disk: every image config in the content store whose
+   * layers are all committed snapshots becomes a record again (without its tags, which only the index held; plain-tar
+   * layer blobs are found by their diffID). Runs before GC, which would otherwise reclaim them.
+   */
+  private async rebuildIndex(): Promise<void> {
+    const found: Array<ImageRecord & { configParent?: string }> = [];
+    const candidates: string[] = [];
+    await this.content.walk((i) => {
+      if (i.size < 4 << 20 && !this.store.get(i.digest)) candidates.push(i.digest);
+    });
+    for (const id of candidates) {
+      let cfg: ImageConfig;
+      try {
+        cfg = JSON.parse((await this.content.readAll(id)).toString('utf8')) as ImageConfig;
+      } catch {
+        continue; // not JSON: a layer or something else
+      }
+      const diffIDs = cfg?.rootfs?.diff_ids;
+      if (!Array.isArray(diffIDs) || typeof cfg.architecture !== 'string' || typeof cfg.os !== 'string') continue;
+      const chains = chainsOf({ layers: diffIDs.map((d) => ({ diffID: d })) } as ImageRecord);
+      if (chains.length && !(await this.unpack.hasChain(chains[chains.length - 1]!))) continue;
+      const layers: LayerRecord[] = [];
+      for (const d of diffIDs) layers.push((await this.content.exists(d)) ? { diffID: d, blob: d, mediaType: 'application/vnd.docker.image.rootfs.diff.tar' } : { diffID: d });
+      found.push({ id: id as Digest, repoTags: [], repoDigests: [], layers, createdAt: cfg.created ?? new Date().toISOString(), configParent: cfg.parent });
+    }
+    const ids = new Set(found.map((f) => f.id));
+    await this.store.update((images) => {
+      for (const { configParent, ...rec } of found) {
+        if (configParent && (ids.has(configParent as Digest) || images[configParent])) rec.parent = configParent as Digest;
+        images[rec.id] = rec;
+      }
+    });
+    this.log(`images/db.json was unreadable: ${found.length} image record(s) re-added from the content store (tags are lost); the damaged file is kept beside it`);
   }
 
   private emit: (action: string, id: string, attributes: Record<string, string>) => void = () => {};
@@ -166,6 +203,13 @@ export class ImageService implements ImageWriter, ImageViewSource {
 
   /** Docker's GetImage: full ID or `sha256:` digest, then a reference, then a unique ID prefix. Throws NotFound. */
   resolve(name: string): ImageRecord {
+    // `sha256:<short hex>` is an ID prefix (dockerd's imageStore.Search), not the repository "sha256"
+    if (/^sha256:[a-f0-9]{1,63}$/.test(name)) {
+      const found = this.store.byPrefix(name.slice(7));
+      if (found.length === 1) return found[0]!;
+      if (found.length > 1) throw invalidArgument(`multiple IDs found with provided prefix: ${name.slice(7)}`);
+      throw notFound(`No such image: ${name}`);
+    }
     const any = ref.parseAny(name);
     if (any.kind === 'id') {
       const img = this.store.get(any.id);

@@ -25,14 +25,26 @@ export class FileImageStore implements ImageStore {
     await fsp.mkdir(dir, { recursive: true });
     const s = new FileImageStore(path.join(dir, 'db.json'));
     for (const n of await fsp.readdir(dir)) if (n.endsWith('.tmp')) await fsp.rm(path.join(dir, n), { force: true });
-    try {
-      s.db = JSON.parse(await fsp.readFile(s.file, 'utf8')) as Db;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // The db, else the copy of the one before the last change; when the db is unreadable (a truncated or garbled
+    // file) it is kept aside and the store says it is `damaged`: the image service then re-adds, from what is on disk,
+    // the images the index lost.
+    const main = await readDb(s.file);
+    if (main) s.db = main;
+    else {
+      const bak = await readDb(`${s.file}.bak`);
+      if (main === undefined || bak !== null) {
+        s.damaged = true;
+        if (main === undefined) await fsp.rename(s.file, `${s.file}.damaged-${Date.now()}`).catch(() => {});
+        if (bak) s.db = bak;
+      }
     }
+    if (!s.db.images) s.db = { version: 1, images: {} };
     s.reindex();
     return s;
   }
+
+  /** Whether the db was unreadable at open (records may be missing; see open). */
+  damaged = false;
 
   private reindex(): void {
     this.refs.clear();
@@ -87,6 +99,26 @@ export class FileImageStore implements ImageStore {
     } finally {
       await fh.close();
     }
+    // keep the current db as .bak (a hard link: no copy) so a damaged db.json still has its predecessor
+    await fsp.rm(`${this.file}.bak`, { force: true });
+    await fsp.link(this.file, `${this.file}.bak`).catch(() => {});
     await fsp.rename(tmp, this.file);
+  }
+}
+
+/** A db file's content; null when absent, undefined when unreadable. */
+async function readDb(file: string): Promise<Db | null | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return undefined;
+  }
+  try {
+    const db = JSON.parse(text) as Db;
+    return db && typeof db === 'object' && db.images && typeof db.images === 'object' ? db : undefined;
+  } catch {
+    return undefined;
   }
 }
