@@ -5,35 +5,9 @@ import {
   DEFAULT_MASKED_PATHS, buildSpec, containerEnv, mergeMountOptions,
   parseSecurityOpts, type SpecInput,
 } from './spec.js';
-import type { HostFacts } from './types.js';
+import { facts, ID, input, noSysResource } from './spec-fixtures.js';
 import { mergeConfig } from '../../../daemon/services/containers/create-config.js';
 
-const noSysResource = ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE');
-const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
-  cgroupVersion: 1,
-  boundingCaps: noSysResource,
-  effectiveCaps: noSysResource,
-  kernel: { major: 6, minor: 1 },
-  arch: 'amd64',
-  devices: [
-    { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
-    { path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 },
-    { path: '/dev/snd/pcm0', type: 'c', major: 116, minor: 2, fileMode: 0o660, uid: 0, gid: 29 },
-    { path: '/dev/snd/timer', type: 'c', major: 116, minor: 33, fileMode: 0o660, uid: 0, gid: 29 },
-  ],
-  nofile: { soft: 20000, hard: 20000 },
-  swapLimit: true,
-  sysctls: { pingGroupRange: true, unprivilegedPortStart: true },
-  hostname: 'thehost',
-  ...over,
-});
-const ID = '0123456789abcdef0123456789abcdef';
-const input = (over: Partial<SpecInput> = {}): SpecInput => ({
-  id: ID, rootfsPath: '/rootfs', config: { Cmd: ['sh'] }, hostConfig: {},
-  user: { uid: 0, gid: 0, additionalGids: [0] }, cgroupsPath: '/berth/' + ID, hostFacts: facts(),
-  seccompDefault: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] },
-  ...over,
-});
 const build = (over: Partial<SpecInput> = {}) => buildSpec(input(over));
 const hc = (h: SpecInput['hostConfig']) => build({ hostConfig: h });
 const mount = (s: ReturnType<typeof build>, dst: string) => s.mounts.find((m) => m.destination === dst);
