@@ -1,6 +1,6 @@
 /** Container actions, shared by the list and the container page: same API calls as docker, same errors. */
 import { api } from '../api.js';
-import { announce, confirmAction, h, toast } from '../dom.js';
+import { announce, confirmAction, fmtBytes, h, toast } from '../dom.js';
 
 export interface ContainerRef {
   Id: string;
@@ -60,4 +60,30 @@ export function actionButtons(c: ContainerRef, after: (removed: boolean) => void
       true,
     ),
   );
+}
+
+/** What a `POST /<kind>/prune` answers: the list of what went under `<Kind>Deleted`, and (but for networks) the bytes freed. */
+type PruneResult = Record<string, unknown> & { SpaceReclaimed?: number };
+
+/**
+ * A toolbar button that prunes one kind of object after a confirmation and says what went, as `docker <kind> prune`
+ * prints; `after` reloads the view.
+ */
+export function pruneButton(o: { label: string; question: string; kind: 'containers' | 'images' | 'networks' | 'volumes'; after: () => void }): HTMLElement {
+  const deletedKey = `${o.kind[0]!.toUpperCase()}${o.kind.slice(1)}Deleted`;
+  return h('button', {
+    type: 'button',
+    class: 'danger',
+    onclick: async () => {
+      if (!(await confirmAction(o.question, 'Prune'))) return;
+      try {
+        const r = await api<PruneResult>('POST', `/${o.kind}/prune`);
+        const n = (r[deletedKey] as unknown[] | null | undefined)?.length ?? 0;
+        toast(`Deleted ${n} ${o.kind}${r.SpaceReclaimed === undefined ? '' : `, reclaimed ${fmtBytes(r.SpaceReclaimed)}`}`, 'info');
+        o.after();
+      } catch (e) {
+        toast((e as Error).message);
+      }
+    },
+  }, o.label);
 }

@@ -2,9 +2,9 @@
  * Containers, grouped by compose project (the `com.docker.compose.project` label), kept live from the events
  * stream: every container event triggers one refresh of the list (coalesced while one is in flight).
  */
-import { api, get, jsonLines } from '../api.js';
-import { announce, badge, clear, confirmAction, fmtBytes, h, toast } from '../dom.js';
-import { actionButtons } from './actions.js';
+import { get, jsonLines } from '../api.js';
+import { announce, badge, clear, h, toast } from '../dom.js';
+import { actionButtons, pruneButton } from './actions.js';
 
 interface Summary {
   Id: string;
@@ -45,20 +45,7 @@ export async function containersView(root: HTMLElement, signal: AbortSignal): Pr
     ['all', 'running', 'paused', 'exited', 'created'].map((s) => h('option', { value: s }, s)),
   );
   const list = h('div', { id: 'container-list', 'aria-live': 'polite', 'aria-busy': 'true' });
-  const prune = h('button', {
-    type: 'button',
-    class: 'danger',
-    onclick: async () => {
-      if (!(await confirmAction('Remove all stopped containers?', 'Prune'))) return;
-      try {
-        const r = await api<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune');
-        toast(`Deleted ${r.ContainersDeleted?.length ?? 0} containers, reclaimed ${fmtBytes(r.SpaceReclaimed)}`, 'info');
-        void refresh();
-      } catch (e) {
-        toast((e as Error).message);
-      }
-    },
-  }, 'Prune stopped');
+  const prune = pruneButton({ label: 'Prune stopped', question: 'Remove all stopped containers?', kind: 'containers', after: () => void refresh() });
   root.append(
     h('h1', {}, 'Containers'),
     h(

@@ -1,6 +1,7 @@
 /** Images: size, layers (history), pull with per-layer progress, remove, prune dangling. */
 import { api, get, jsonLines } from '../api.js';
 import { announce, clear, confirmAction, fmtBytes, h, shortId, timeAgo, toast } from '../dom.js';
+import { pruneButton } from './actions.js';
 
 interface ImageSummary {
   Id: string;
@@ -20,20 +21,7 @@ export async function imagesView(root: HTMLElement, signal: AbortSignal): Promis
     h('label', { for: 'pull-ref' }, 'Image'),
     ref,
     h('button', { type: 'submit' }, 'Pull'),
-    h('button', {
-      type: 'button',
-      class: 'danger',
-      onclick: async () => {
-        if (!(await confirmAction('Remove all dangling images?', 'Prune'))) return;
-        try {
-          const r = await api<{ ImagesDeleted: unknown[] | null; SpaceReclaimed: number }>('POST', '/images/prune');
-          toast(`Deleted ${r.ImagesDeleted?.length ?? 0} images, reclaimed ${fmtBytes(r.SpaceReclaimed)}`, 'info');
-          void load();
-        } catch (e) {
-          toast((e as Error).message);
-        }
-      },
-    }, 'Prune dangling'),
+    pruneButton({ label: 'Prune dangling', question: 'Remove all dangling images?', kind: 'images', after: () => void load() }),
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();

@@ -1,6 +1,7 @@
 /** Networks: driver, subnet, members with their addresses; prune unused. */
-import { api, get } from '../api.js';
-import { clear, confirmAction, h, toast } from '../dom.js';
+import { get } from '../api.js';
+import { clear, h } from '../dom.js';
+import { pruneButton } from './actions.js';
 
 interface Network {
   Id: string;
@@ -15,20 +16,7 @@ export async function networksView(root: HTMLElement, signal: AbortSignal): Prom
   const list = h('div', { id: 'network-list' });
   root.append(
     h('h1', {}, 'Networks'),
-    h('div', { class: 'toolbar' }, h('button', {
-      type: 'button',
-      class: 'danger',
-      onclick: async () => {
-        if (!(await confirmAction('Remove all unused networks?', 'Prune'))) return;
-        try {
-          const r = await api<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune');
-          toast(`Deleted ${r.NetworksDeleted?.length ?? 0} networks`, 'info');
-          void load();
-        } catch (e) {
-          toast((e as Error).message);
-        }
-      },
-    }, 'Prune unused')),
+    h('div', { class: 'toolbar' }, pruneButton({ label: 'Prune unused', question: 'Remove all unused networks?', kind: 'networks', after: () => void load() })),
     list,
   );
   const load = async () => {

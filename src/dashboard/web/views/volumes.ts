@@ -1,6 +1,7 @@
 /** Volumes: driver, size and users (from system df and the containers' mounts), remove, prune. */
 import { api, get } from '../api.js';
 import { clear, confirmAction, fmtBytes, h, toast } from '../dom.js';
+import { pruneButton } from './actions.js';
 
 interface Volume {
   Name: string;
@@ -13,20 +14,7 @@ export async function volumesView(root: HTMLElement, signal: AbortSignal): Promi
   const list = h('div', { id: 'volume-list' });
   root.append(
     h('h1', {}, 'Volumes'),
-    h('div', { class: 'toolbar' }, h('button', {
-      type: 'button',
-      class: 'danger',
-      onclick: async () => {
-        if (!(await confirmAction('Remove all unused anonymous volumes?', 'Prune'))) return;
-        try {
-          const r = await api<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune');
-          toast(`Deleted ${r.VolumesDeleted?.length ?? 0} volumes, reclaimed ${fmtBytes(r.SpaceReclaimed)}`, 'info');
-          void load();
-        } catch (e) {
-          toast((e as Error).message);
-        }
-      },
-    }, 'Prune unused')),
+    h('div', { class: 'toolbar' }, pruneButton({ label: 'Prune unused', question: 'Remove all unused anonymous volumes?', kind: 'volumes', after: () => void load() })),
     list,
   );
   const load = async () => {
