@@ -118,7 +118,7 @@ export class Daemon {
 
     // Services and route groups. Each route group registers against the narrow backend it needs.
     registerSystemRoutes(this.router, this.system);
-    const imageStack = await openImageStack({ dataRoot: this.config.dataRoot, log: (m) => this.logger.info(m) });
+    const imageStack = await openImageStack({ dataRoot: this.config.dataRoot, snapshotter: snapshotterFor(this.config.storageDriver), log: (m) => this.logger.info(m), error: (m) => this.logger.error(m) });
     this.images = imageStack.images;
     this.system.providers.imageCount = () => this.images.count();
     this.system.providers.storageDriver = () => ({ name: this.images.driverName, status: [] });
@@ -348,12 +348,12 @@ export class Daemon {
  * and the filesystem allow it, else the copying native one; `snapshotter` forces one), the image records — injected
  * into the ImageService by interface. Tests open the same stack through here.
  */
-export async function openImageStack(opts: { dataRoot: string; snapshotter?: string; log?: (msg: string) => void }): Promise<{ images: ImageService; content: ContentStore; leases: LeaseManager }> {
+export async function openImageStack(opts: { dataRoot: string; snapshotter?: string; log?: (msg: string) => void; error?: (msg: string) => void }): Promise<{ images: ImageService; content: ContentStore; leases: LeaseManager }> {
   const log = opts.log ?? (() => {});
   const leases = await FileLeaseManager.open(opts.dataRoot);
   const content = await LocalContentStore.open(opts.dataRoot, { leases });
   const snapRoot = path.join(opts.dataRoot, 'snapshots');
-  let snapshots: Snapshotter;
+  let snapshots: NativeSnapshotter | OverlaySnapshotter;
   const want = opts.snapshotter;
   if (want === 'native' || (want !== 'overlayfs' && !(await overlaySupported(snapRoot)))) {
     snapshots = await NativeSnapshotter.open(path.join(snapRoot, 'native'), { leases });
@@ -361,8 +361,17 @@ export async function openImageStack(opts: { dataRoot: string; snapshotter?: str
   } else {
     snapshots = await OverlaySnapshotter.open(path.join(snapRoot, 'overlay'), { leases });
   }
+  if (snapshots.damaged) (opts.error ?? log)(`snapshotter ${snapshots.name}: ${snapshots.damaged}`);
   const store = await FileImageStore.open(path.join(opts.dataRoot, 'images'));
   return { images: await ImageService.create({ content, leases, snapshots, store, log }), content, leases };
+}
+
+/** The snapshotter a `--storage-driver` (dockerd's names) asks for; '' lets berth choose. */
+function snapshotterFor(driver: string): string | undefined {
+  if (driver === '') return undefined;
+  if (driver === 'vfs' || driver === 'native') return 'native';
+  if (driver === 'overlay2' || driver === 'overlay' || driver === 'overlayfs') return 'overlayfs';
+  throw new Error(`error initializing graphdriver: driver not supported: ${driver}`);
 }
 
 /** The ImageService alone on a data root (see openImageStack). */

@@ -138,3 +138,53 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Truncates (then garbles) a snapshotter's metadata.json under a stopped daemon and restarts it: the daemon starts,
+ * logs the error, and the image layers and containers' layers are found again from the snapshot directories.
+ */
+async function tornSnapshotDb(t: TestDaemon, restart: () => Promise<TestDaemon>, driver: 'overlay' | 'native'): Promise<TestDaemon> {
+  const run = async (args: string[]) => {
+    const r = await t.docker(args);
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const created = await run(['create', IMG, 'sh', '-c', 'echo started >> /starts; cat /starts']);
+  const running = await run(['run', '-d', IMG, 'sh', '-c', 'echo kept > /kept; sleep 300']);
+  const db = path.join(t.dataRoot, 'snapshots', driver, 'metadata.json');
+  let n = 0;
+  for (const damage of [(s: string) => s.slice(0, Math.floor(s.length / 2)), () => '{"nextId":"x","snapshots":[]}', () => '']) {
+    await t.stop('SIGKILL');
+    assert.ok(fs.existsSync(db), db);
+    fs.writeFileSync(db, damage(fs.readFileSync(db, 'utf8')));
+    t = await restart();
+    const reports = t.log().match(/level=error msg="snapshotter \S+: metadata.json was unreadable \(kept as metadata.json.damaged-\d+\): \d+ snapshot record\(s\) rebuilt/g) ?? [];
+    assert.equal(reports.length, ++n, t.log().slice(-2000));
+    // the image's layers: a new container runs; the created one starts; the running one's layer still holds its file
+    assert.equal((await t.docker(['run', '--rm', IMG, 'echo', 'layers-ok'])).stdout.trim(), 'layers-ok');
+    assert.equal((await t.docker(['start', '-a', created])).stdout.trim(), Array(n).fill('started').join('\n')); // its layer kept its files
+    assert.equal((await t.docker(['exec', running, 'cat', '/kept'])).stdout.trim(), 'kept');
+    assert.equal((await t.docker(['images', '-q', IMG])).stdout.trim().length > 0, true);
+    if (driver === 'native') continue; // commit is not supported by the native snapshotter
+    await run(['commit', running, `torn/commit-${driver}:1`]);
+    assert.equal((await t.docker(['run', '--rm', `torn/commit-${driver}:1`, 'cat', '/kept'])).stdout.trim(), 'kept');
+    await run(['rmi', `torn/commit-${driver}:1`]);
+  }
+  await run(['rm', '-f', created, running]);
+  return t;
+}
+
+test('a truncated or garbled snapshot metadata.json (overlay): the daemon starts, logs it and rebuilds the records from disk', async () => {
+  live = await tornSnapshotDb(live, () => d.restart('SIGKILL'), fs.existsSync(path.join(live.dataRoot, 'snapshots', 'overlay', 'metadata.json')) ? 'overlay' : 'native');
+});
+
+test('a truncated snapshot metadata.json (native, --storage-driver vfs): the same', async () => {
+  const n = await startDaemon({ args: ['--storage-driver', 'vfs'] });
+  try {
+    await importBusybox(n, IMG);
+    let cur: TestDaemon = n;
+    cur = await tornSnapshotDb(cur, () => n.restart('SIGKILL'), 'native');
+  } finally {
+    await n.teardown();
+  }
+});

@@ -26,6 +26,11 @@ export abstract class MetadataSnapshotter implements Snapshotter {
     private readonly leases?: LeaseManager,
   ) {}
 
+  /** Set when the metadata db was unreadable at open and was rebuilt from the snapshot directories (what happened). */
+  get damaged(): string | undefined {
+    return this.db.damaged;
+  }
+
   /** `<root>/snapshots/<id>`: everything a snapshot owns on disk. */
   protected recordDir(r: SnapshotRecord): string {
     return path.join(this.root, 'snapshots', String(r.id));
