@@ -49,7 +49,8 @@ function childrenOf(pid: number): number[] {
 }
 
 /** Starts Debian's dockerd; undefined when it is not installed or does not answer within 30 s. */
-export async function startComparisonDockerd(opts: { prefix?: string } = {}): Promise<ComparisonDockerd | undefined> {
+/** `args`: extra dockerd flags (e.g. `--ipv6 --fixed-cidr-v6 …`, which address the bridge this module made). */
+export async function startComparisonDockerd(opts: { prefix?: string; args?: string[] } = {}): Promise<ComparisonDockerd | undefined> {
   if (!fs.existsSync(DOCKERD)) return undefined;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? 'berth-dockerd-'));
   const sock = path.join(root, 'docker.sock');
@@ -64,7 +65,7 @@ export async function startComparisonDockerd(opts: { prefix?: string } = {}): Pr
     DOCKERD,
     ['--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '-H', `unix://${sock}`, '--pidfile', path.join(root, 'pid'),
       `--bridge=${bridge}`, '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
-      '--containerd-namespace', `berthcmp${tag}`, '--containerd-plugins-namespace', `berthcmp${tag}p`],
+      '--containerd-namespace', `berthcmp${tag}`, '--containerd-plugins-namespace', `berthcmp${tag}p`, ...(opts.args ?? [])],
     { stdio: ['ignore', log, log], detached: true },
   );
   fs.closeSync(log);
@@ -75,6 +76,8 @@ export async function startComparisonDockerd(opts: { prefix?: string } = {}): Pr
     if (proc.exitCode === null) {
       const ids = (await docker(['ps', '-aq'], { timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
       if (ids.length) await docker(['rm', '-f', ...ids], { timeoutMs: 60_000 });
+      // user-defined networks' bridges (br-<id>) outlive a stopped dockerd: remove them while it runs
+      await docker(['network', 'prune', '-f'], { timeoutMs: 60_000 });
       for (const p of [proc.pid!, ...childrenOf(proc.pid!)]) {
         try {
           process.kill(p, 'SIGTERM');
