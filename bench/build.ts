@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_IMAGE, benchRootfsTar, median, startBerth, startDockerd, timeIt, type Engine } from './engines.js';
+import { record } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const FILES = Number(process.env.BENCH_BUILD_FILES ?? 10_000);
@@ -87,6 +88,11 @@ async function main(): Promise<void> {
     const dd = results.dockerd?.[k];
     console.log(`  ${k.padEnd(40)} berth ${b.toFixed(0).padStart(6)}  dockerd ${dd === undefined ? '     -' : dd.toFixed(0).padStart(6)}  ratio ${dd ? (b / dd).toFixed(2) : '-'}`);
   }
+  const goals: Record<string, number> = { 'cold multi-stage (2 parallel stages)': 0.6, 'cached rebuild, 5 steps': 0.5, [`context of ${FILES} small files`]: 0.5 };
+  record(
+    'build',
+    Object.keys(results.berth!).map((k) => ({ name: `docker build: ${k}`, unit: 'ms', runs: RUNS, berth: results.berth![k]!, dockerd: results.dockerd?.[k], goal: `≤ ${goals[k]}`, goalRatio: goals[k] })),
+  );
 }
 
 main().catch((e) => {

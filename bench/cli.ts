@@ -1,11 +1,14 @@
 /**
  * CLI latency (issue 17 item 3): the same commands through `berth` and through the docker 28 CLI, both against the
- * same berthd, so the ratio is the CLI's own cost (start-up, module loading, request handling). Prints medians and
- * berth ÷ docker per command; the goal is ≤ 1.5 each. Never asserts on time.
+ * same berthd, so the ratio is the CLI's own cost (start-up, module loading, request handling). berth runs as a user
+ * runs it (`bin/berth …`); the two CLIs alternate run by run so the machine's load hits both alike. Records medians
+ * and ranges, berth ÷ docker per command (goal ≤ 1.5 each), and the floor any Node CLI pays here: `node -e 0`, and
+ * berth's own cost above it. Never asserts on time.
  */
 import { execFile } from 'node:child_process';
-import { BENCH_IMAGE, benchRootfsTar, median, startBerth, timeIt } from './engines.js';
+import { BENCH_IMAGE, benchRootfsTar, startBerth, timeIt } from './engines.js';
 import { berthBin, dockerBin } from '../test/harness.js';
+import { BenchRow, record, stats } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 
@@ -15,11 +18,12 @@ function exec(bin: string, args: string[]): Promise<void> {
   });
 }
 
-async function medianOf(bin: string, args: string[]): Promise<number> {
-  await exec(bin, args); // warm-up (page cache, daemon caches)
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) times.push(await timeIt(() => exec(bin, args)));
-  return median(times);
+/** Times each [bin, args] RUNS times, alternating between them, after one warm-up each. */
+async function alternate(cmds: [string, string[]][]): Promise<ReturnType<typeof stats>[]> {
+  for (const [bin, args] of cmds) await exec(bin, args); // warm-up (page cache, daemon caches)
+  const times: number[][] = cmds.map(() => []);
+  for (let i = 0; i < RUNS; i++) for (const [k, [bin, args]] of cmds.entries()) times[k].push(await timeIt(() => exec(bin, args)));
+  return times.map(stats);
 }
 
 async function main(): Promise<void> {
@@ -34,16 +38,31 @@ async function main(): Promise<void> {
       ['version', ['version']],
       ['run --rm true', ['run', '--rm', '--network', 'none', BENCH_IMAGE, 'true']],
     ];
-    console.log(`CLI latency against one berthd (median of ${RUNS}):`);
+    const host = ['-H', berthd.host];
+    const rows: BenchRow[] = [];
+    const fmt = (s: ReturnType<typeof stats>) => `${s.median.toFixed(1).padStart(7)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
+    console.log(`CLI latency against one berthd (median of ${RUNS}, range), berth and docker alternating; node -e 0 alongside:`);
     for (const [name, args] of cases) {
-      const host = ['-H', berthd.host];
-      const berth = await medianOf(process.execPath, [berthBin, ...host, ...args]);
-      const docker = await medianOf(dockerBin, [...host, ...args]);
-      console.log(`${`berth ${name}`.padEnd(24)} berth ${berth.toFixed(1).padStart(7)} ms   docker ${docker.toFixed(1).padStart(7)} ms   ratio ${(berth / docker).toFixed(2)}`);
+      const [b, d, floor] = await alternate([
+        [berthBin, [...host, ...args]],
+        [dockerBin, [...host, ...args]],
+        [process.execPath, ['-e', '0']],
+      ]);
+      console.log(`${`berth ${name}`.padEnd(20)} berth ${fmt(b)}   docker ${fmt(d)}   ratio ${(b.median / d.median).toFixed(2)}   node -e 0 ${fmt(floor)}`);
+      rows.push({
+        name: `CLI: berth ${name} vs docker ${name}, one berthd`,
+        unit: 'ms',
+        runs: RUNS,
+        berth: b.median,
+        berthRange: [b.min, b.max],
+        dockerd: d.median,
+        dockerdRange: [d.min, d.max],
+        goal: '≤ 1.5',
+        goalRatio: 1.5,
+        note: `node -e 0 ${floor.median.toFixed(0)} ms beside it, berth − node ${(b.median - floor.median).toFixed(0)} ms`,
+      });
     }
-    // The floor for any Node CLI on this machine: starting Node and doing nothing.
-    const floor = await medianOf(process.execPath, ['-e', '0']);
-    console.log(`${'node -e 0 (floor)'.padEnd(24)} node  ${floor.toFixed(1).padStart(7)} ms`);
+    record('cli', rows);
     await berthd.docker(['rm', '-f', 'bench-cli']);
   } finally {
     await berthd.stop();

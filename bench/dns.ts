@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../test/harness.js';
 import { BENCH_IMAGE, benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
+import { record } from './report.js';
 
 const QUERIES = Number(process.env.BENCH_DNS_QUERIES ?? 5000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -104,6 +105,14 @@ async function main(): Promise<void> {
       console.log(`ratio berth/dockerd: queries/s ${(res.berth.qps / res.dockerd.qps).toFixed(2)}x (goal >= 1), p99 ${(res.berth.p99Ms / res.dockerd.p99Ms).toFixed(2)}x (goal <= 1), ` +
         `run on a user network ${(res.berth.runUser / res.dockerd.runUser).toFixed(2)}x`);
     }
+    const b = res.berth;
+    const d = res.dockerd;
+    if (b)
+      record('dns', [
+        { name: `embedded DNS: ${QUERIES} A queries for a peer, one at a time`, unit: 'q/s', berth: b.qps, dockerd: d?.qps, goal: 'rate ≥ dockerd', goalRatio: 1, higherIsBetter: true },
+        { name: 'embedded DNS: p99 latency of those queries', unit: 'ms', berth: b.p99Ms, dockerd: d?.p99Ms, goal: '≤ dockerd', goalRatio: 1 },
+        { name: 'docker run --rm true on a user-defined network', unit: 'ms', runs: RUNS, berth: b.runUser, dockerd: d?.runUser },
+      ]);
   } finally {
     await dockerd?.stop();
     await berth.stop();

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
+import { record, stats } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TARGET_MB = Number(process.env.BENCH_LOAD_MB ?? 200);
@@ -88,11 +89,27 @@ async function main(): Promise<void> {
     execFileSync('cat', [archive], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 << 30 });
     const b = await loadTimes(berth, archive);
     process.stdout.write(`berth   load: median ${median(b).toFixed(0)} ms  (${b.map((x) => x.toFixed(0)).join(', ')})\n`);
+    let d: number[] = [];
     if (dockerd) {
-      const d = await loadTimes(dockerd, archive);
+      d = await loadTimes(dockerd, archive);
       process.stdout.write(`dockerd load: median ${median(d).toFixed(0)} ms  (${d.map((x) => x.toFixed(0)).join(', ')})\n`);
       process.stdout.write(`ratio berth/dockerd: ${(median(b) / median(d)).toFixed(2)} (goal ≤ 0.70)\n`);
     } else process.stdout.write('dockerd not available: no ratio\n');
+    const sb = stats(b);
+    const sd = d.length ? stats(d) : undefined;
+    record('load', [
+      {
+        name: `docker load of a ${mb.toFixed(0)} MB image`,
+        unit: 'ms',
+        runs: RUNS,
+        berth: sb.median,
+        berthRange: [sb.min, sb.max],
+        dockerd: sd?.median,
+        dockerdRange: sd ? [sd.min, sd.max] : undefined,
+        goal: '≤ 0.7',
+        goalRatio: 0.7,
+      },
+    ]);
   } finally {
     await berth.stop();
     await dockerd?.stop();

@@ -12,6 +12,7 @@
  */
 import fs from 'node:fs';
 import { BENCH_IMAGE, benchRootfsTar, Engine, engineRssMb, median, startBerth, startDockerd, timeIt } from './engines.js';
+import { BenchRow, record } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BYTES = Number(process.env.BENCH_LOG_BYTES ?? 1_000_000_000);
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
   try {
     dockerd = await startDockerd(tar);
     console.log(`logging: ${BYTES / 1e6} MB to stdout, detached; CPU = engine processes (berthd + monitor | dockerd + containerd + shim)`);
+    const rows: BenchRow[] = [];
     for (const driver of ['json-file', 'local']) {
       const b = await measure(berth, rootOf(berth), driver);
       const d = dockerd ? await measure(dockerd, rootOf(dockerd), driver) : undefined;
@@ -121,7 +123,14 @@ async function main(): Promise<void> {
         console.log(row('dockerd', d));
         console.log(`  ${driver.padEnd(9)} ratio   wall ${(b.wall / d.wall).toFixed(2)}×  cpu ${(b.cpu / d.cpu).toFixed(2)}× (goal ≤ 0.5)  tail ${(b.tail / d.tail).toFixed(2)}×`);
       }
+      const what = `logging ${BYTES / 1e6} MB from a detached container, ${driver}`;
+      rows.push(
+        { name: `${what}: engine CPU`, unit: 's', berth: b.cpu, dockerd: d?.cpu, goal: '≤ 0.5', goalRatio: 0.5 },
+        { name: `${what}: wall`, unit: 's', berth: b.wall, dockerd: d?.wall },
+        { name: `${what}: RSS after`, unit: 'MB', berth: b.rssAfter, dockerd: d?.rssAfter, note: `before ${b.rssBefore.toFixed(0)}${d ? ` / ${d.rssBefore.toFixed(0)}` : ''} MB` },
+      );
     }
+    record('logging', rows);
   } finally {
     await berth.stop();
     await dockerd?.stop();

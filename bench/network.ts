@@ -8,6 +8,7 @@
  * removed at the end. When dockerd cannot start, only berth's figures are printed.
  */
 import { BENCH_IMAGE, benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
+import { record } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 
@@ -47,7 +48,18 @@ async function main(): Promise<void> {
       console.log(`ratio berth/dockerd: none ${(res.berth.none / res.dockerd.none).toFixed(2)}x, bridge ${(res.berth.bridge / res.dockerd.bridge).toFixed(2)}x, ` +
         `bridge cost ${((res.berth.bridge - res.berth.none) / (res.dockerd.bridge - res.dockerd.none)).toFixed(2)}x`);
     }
-    console.log(`goal: berth bridge cost < 20 ms over none → ${res.berth.bridge - res.berth.none < 20 ? 'met' : 'not met'}`);
+    const cost = res.berth.bridge - res.berth.none;
+    console.log(`goal: berth bridge cost < 20 ms over none → ${cost < 20 ? 'met' : 'not met'}`);
+    record('network', [
+      {
+        name: 'bridge set-up cost: docker run --rm true, default bridge − --network none',
+        unit: 'ms',
+        runs: RUNS,
+        berth: cost,
+        dockerd: res.dockerd ? res.dockerd.bridge - res.dockerd.none : undefined,
+        goal: `berth < 20 ms: ${cost < 20 ? 'met' : 'NOT met'}`,
+      },
+    ]);
   } finally {
     await dockerd?.stop();
     await berth.stop();

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { dockerBin } from '../test/harness.js';
 import { BENCH_IMAGE, benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
+import { record } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BYTES = Number(process.env.BENCH_STREAM_BYTES ?? 1_000_000_000);
@@ -83,6 +84,12 @@ async function main(): Promise<void> {
       console.log(`ratio berth/dockerd throughput: run ${(res.berth.run / res.dockerd.run).toFixed(2)}x, exec ${(res.berth.exec / res.dockerd.exec).toFixed(2)}x (goal ≥ 1); ` +
         `logs --tail 10: ${(res.berth.tailMs / res.dockerd.tailMs).toFixed(2)}x the time (goal < 50 ms)`);
     }
+    const d = res.dockerd;
+    record('streams', [
+      { name: `${BYTES / 1e6} MB through attached docker run | wc -c (json-file logged)`, unit: 'MB/s', runs: RUNS, berth: res.berth.run, dockerd: d?.run, goal: 'throughput ≥ dockerd', goalRatio: 1, higherIsBetter: true },
+      { name: `${BYTES / 1e6} MB through docker exec | wc -c`, unit: 'MB/s', runs: RUNS, berth: res.berth.exec, dockerd: d?.exec, goal: 'throughput ≥ dockerd', goalRatio: 1, higherIsBetter: true },
+      { name: `docker logs --tail 10 of a ${BYTES / 1e6} MB log`, unit: 'ms', runs: RUNS, berth: res.berth.tailMs, dockerd: d?.tailMs, goal: `< 50 ms: ${res.berth.tailMs < 50 ? 'met' : 'NOT met'}` },
+    ]);
   } finally {
     await dockerd?.stop();
     await berth.stop();
