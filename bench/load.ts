@@ -1,8 +1,8 @@
 /**
  * `docker load` of a ~200 MB image, berth vs dockerd side by side through the same docker CLI.
  *
- * The image is built locally (no network): one layer from a tar of /usr/lib/x86_64-linux-gnu-ish host directories
- * capped near 200 MB (plus the busybox rootfs as a base layer), written as a docker-save archive. Each engine loads it
+ * The image is built locally (no network): one layer of host files near 200 MB (bench/layer-fixture.ts: a Debian-like
+ * mix of /usr/share and /usr/lib; plus the busybox rootfs as a base layer), written as a docker-save archive. Each engine loads it
  * BENCH_RUNS times (removing the image and letting GC run between runs so every load extracts again); the median
  * and the ratio berth ÷ dockerd are printed. Never asserts on time.
  */
@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { hostLayerTar, loadAvg, sha256File } from './layer-fixture.js';
 import { benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
 import { record, stats } from './report.js';
 
@@ -18,36 +19,14 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TARGET_MB = Number(process.env.BENCH_LOAD_MB ?? 200);
 const TAG = 'bench/load:1';
 
-function sha(p: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(p, 'r');
-  const buf = Buffer.alloc(1 << 20);
-  for (let n; (n = fs.readSync(fd, buf)) > 0; ) h.update(buf.subarray(0, n));
-  fs.closeSync(fd);
-  return h.digest('hex');
-}
-
-/** Picks host directories under /usr/lib until about TARGET_MB, tars them into one layer. */
+/** One layer of about TARGET_MB of host files (layer-fixture.ts) above the busybox rootfs, as a docker-save archive. */
 function buildArchive(dir: string, baseLayer: string): string {
-  const candidates = fs
-    .readdirSync('/usr/lib/x86_64-linux-gnu', { withFileTypes: true })
-    .filter((e) => e.isDirectory() || e.isFile())
-    .map((e) => path.join('usr/lib/x86_64-linux-gnu', e.name));
-  const picked: string[] = [];
-  let total = 0;
-  for (const c of candidates) {
-    if (total > TARGET_MB * 1e6) break;
-    const size = Number(execFileSync('du', ['-sb', '/' + c]).toString().split('\t')[0]);
-    picked.push(c);
-    total += size;
-  }
   const stage = path.join(dir, 'stage');
   fs.mkdirSync(path.join(stage, 'blobs', 'sha256'), { recursive: true });
-  const layer = path.join(dir, 'layer.tar');
-  execFileSync('tar', ['-C', '/', '--numeric-owner', '-cf', layer, ...picked]);
+  const layer = hostLayerTar(dir, TARGET_MB);
   const layers = [baseLayer, layer];
   const diffIDs = layers.map((l) => {
-    const h = sha(l);
+    const h = sha256File(l);
     fs.copyFileSync(l, path.join(stage, 'blobs', 'sha256', h));
     return `sha256:${h}`;
   });
@@ -81,7 +60,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-load-'));
   const archive = buildArchive(dir, rootfs.tar);
   const mb = fs.statSync(archive).size / 1e6;
-  process.stdout.write(`image archive: ${mb.toFixed(0)} MB, ${RUNS} runs each\n`);
+  process.stdout.write(`image archive: ${mb.toFixed(0)} MB, ${RUNS} runs each; load ${loadAvg()}\n`);
   const berth = await startBerth(rootfs.tar);
   const dockerd = await startDockerd(rootfs.tar);
   try {
