@@ -1,7 +1,7 @@
 /**
  * `docker load` of a ~200 MB image, berth vs dockerd side by side through the same docker CLI.
  *
- * The image is built locally (no network): one layer of host files near 200 MB (bench/layer-fixture.ts: a Debian-like
+ * The image is built locally (no network): one layer of host files near 200 MB (bench/fixtures/layer.ts: a Debian-like
  * mix of /usr/share and /usr/lib; plus the busybox rootfs as a base layer), written as a docker-save archive. Each engine loads it
  * BENCH_RUNS times (removing the image and letting GC run between runs so every load extracts again); the median
  * and the ratio berth ÷ dockerd are printed. Never asserts on time.
@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hostLayerTar, loadAvg, sha256File } from './layer-fixture.js';
+import { hostLayerTar, loadAvg, sha256File } from './fixtures/layer.js';
 import { benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
 import { record, stats } from './report.js';
 
@@ -19,7 +19,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TARGET_MB = Number(process.env.BENCH_LOAD_MB ?? 200);
 const TAG = 'bench/load:1';
 
-/** One layer of about TARGET_MB of host files (layer-fixture.ts) above the busybox rootfs, as a docker-save archive. */
+/** One layer of about TARGET_MB of host files (fixtures/layer.ts) above the busybox rootfs, as a docker-save archive. */
 function buildArchive(dir: string, baseLayer: string): string {
   const stage = path.join(dir, 'stage');
   fs.mkdirSync(path.join(stage, 'blobs', 'sha256'), { recursive: true });

@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestRegistries } from '../test/registry.js';
 import { benchRootfsTar, Engine, median, startBerth, startDockerd, timeIt } from './engines.js';
-import { gzipFile, hostLayerTar, loadAvg, pushOneLayerImage } from './layer-fixture.js';
+import { record, stats } from './report.js';
+import { gzipFile, hostLayerTar, loadAvg, pushOneLayerImage } from './fixtures/layer.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TARGET_MB = Number(process.env.BENCH_PULL_MB ?? 200);
@@ -93,6 +94,13 @@ async function main(): Promise<void> {
     if (dockerd) process.stdout.write(`ratio berth/dockerd:  ${(mb / median(t.dockerd)).toFixed(2)} (goal ≤ 0.70)\n`);
     else process.stdout.write('dockerd not available: no ratio\n');
     process.stdout.write(`ratio berth/tar -xzf: ${(mb / median(t.tarx)).toFixed(2)} (goal ≤ 1.50)\n`);
+    const range = (xs: number[]): [number, number] => [stats(xs).min, stats(xs).max];
+    const what = `${tarMB.toFixed(0)} MB one-layer image (${gzMB.toFixed(0)} MB gzip)`;
+    record('pull', [
+      { name: `docker pull of a ${what} from a local registry`, unit: 'ms', runs: RUNS, berth: mb, berthRange: range(t.berth), dockerd: dockerd ? median(t.dockerd) : undefined, dockerdRange: dockerd ? range(t.dockerd) : undefined, goal: '≤ 0.7', goalRatio: 0.7 },
+      { name: 'docker pull ÷ the tar -xzf floor on the same blob (dockerd column: tar -xzf)', unit: 'ms', runs: RUNS, berth: mb, berthRange: range(t.berth), dockerd: median(t.tarx), dockerdRange: range(t.tarx), goal: '≤ 1.5', goalRatio: 1.5 },
+      { name: 'floor: download of the blob / gzip -dc (dockerd column: gzip -dc)', unit: 'ms', runs: RUNS, berth: median(t.dl), berthRange: range(t.dl), dockerd: median(t.gunzip), dockerdRange: range(t.gunzip) },
+    ]);
     process.stdout.write(`load at end: ${loadAvg()}\n`);
   } finally {
     await berth?.stop();

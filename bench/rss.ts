@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestRegistries } from '../test/registry.js';
 import { BENCH_IMAGE, benchRootfsTar, Engine, engineRssMb, startBerth, startDockerd } from './engines.js';
-import { gzipFile, hostLayerTar, loadAvg, pushOneLayerImage, sha256File } from './layer-fixture.js';
+import { record } from './report.js';
+import { gzipFile, hostLayerTar, loadAvg, pushOneLayerImage, sha256File } from './fixtures/layer.js';
 
 const TARGET_MB = Number(process.env.BENCH_PULL_MB ?? 200);
 const WORK_RUNS = Number(process.env.BENCH_WORK_RUNS ?? 100);
@@ -124,11 +125,20 @@ async function main(): Promise<void> {
     row(`RSS peak during ${WORK_RUNS} runs`, (x) => x.runsPeak);
     row('RSS idle, lowest within 30 s after', (x) => x.idle.min, '   (goal berth ≤ 60)');
     row('RSS idle, 30 s after', (x) => x.idle.last);
+    const rows = [
+      { name: 'berthd RSS fresh', unit: 'MB', berth: b.fresh, dockerd: d?.fresh },
+      { name: `RSS peak during the ${TARGET_MB} MB pull`, unit: 'MB', berth: b.pullPeak, dockerd: d?.pullPeak, goal: 'berth ≤ 100 MB' },
+      { name: `RSS peak during the ${TARGET_MB} MB load`, unit: 'MB', berth: b.loadPeak, dockerd: d?.loadPeak },
+      { name: `RSS idle within 30 s after pull, load and ${WORK_RUNS} runs (lowest–last)`, unit: 'MB', berth: b.idle.min, berthRange: [b.idle.min, b.idle.last] as [number, number], dockerd: d?.idle.min, dockerdRange: d ? ([d.idle.min, d.idle.last] as [number, number]) : undefined, goal: 'berth ≤ 60 MB' },
+    ];
     if (LEAK_RUNS > 0) {
       const s = await leakCheck(berth);
       process.stdout.write(`leak check: berth RSS after each ${LEAK_RUNS / 10} of ${LEAK_RUNS} runs: ${s.map((x) => x.toFixed(0)).join(' ')} MB\n`);
-      process.stdout.write(`leak check: growth from the first to the last tenth: ${(s[s.length - 1]! - s[0]!).toFixed(1)} MB (goal ≈ 0)\n`);
+      const growth = s[s.length - 1]! - s[0]!;
+      process.stdout.write(`leak check: growth from the first to the last tenth: ${growth.toFixed(1)} MB (goal ≈ 0)\n`);
+      rows.push({ name: `leak check: berthd RSS growth from run ${LEAK_RUNS / 10} to run ${LEAK_RUNS} (samples ${s.map((x) => x.toFixed(0)).join(' ')})`, unit: 'MB', berth: growth, dockerd: undefined, goal: '≈ 0' });
     }
+    record('rss', rows);
     process.stdout.write(`load at end: ${loadAvg()}\n`);
   } finally {
     await berth?.stop();
