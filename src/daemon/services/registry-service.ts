@@ -28,7 +28,7 @@ import * as ref from '../../pkg/reference/index.js';
 import { EngineError, invalidArgument, notFound, notImplemented, unauthorized } from '../../errdefs/index.js';
 import type { AuthConfig } from '../../api/types/auth.js';
 import type { Descriptor, Endpoint, FetchedManifest, RegistryHosts, Remote } from '../../core/registry/types.js';
-import { isIndex, parsePlatform, pickPlatform } from '../../core/registry/platform.js';
+import { configMatches, formatPlatform, isIndex, parsePlatform, pickPlatform, type Platform } from '../../core/registry/platform.js';
 
 export type PullMessage = {
   status?: string;
@@ -169,6 +169,14 @@ export class RegistryService {
       if (e instanceof EngineError) throw e;
       throw invalidArgument((e as Error).message);
     }
+    // dockerd refuses a malformed --platform with a 400 before it contacts the registry
+    let want: Platform;
+    try {
+      want = opts.platform ? parsePlatform(opts.platform) : { os: 'linux', arch: HOST_ARCH };
+    } catch (e) {
+      if (e instanceof EngineError) throw e;
+      throw invalidArgument((e as Error).message);
+    }
     const { images, content, leases, unpack, hosts } = this.o;
     const shown = ref.familiarString(r);
     // Resolve the manifest and config on the first endpoint that serves them: mirrors first (docker.io), then the
@@ -186,8 +194,7 @@ export class RegistryService {
         announced = true;
         let manifest = top;
         if (isIndex(top)) {
-          const p = parsePlatform(opts.platform || `linux/${HOST_ARCH}`);
-          const d = pickPlatform(top.manifest, p.os, p.arch, p.variant);
+          const d = pickPlatform(top.manifest, want.os, want.arch, want.variant);
           manifest = await client.getManifest(d.digest);
           if (isIndex(manifest)) throw invalidArgument('nested manifest lists are not supported');
         }
@@ -287,6 +294,11 @@ export class RegistryService {
       await images.addRepoDigest(configId, repoDigest);
       progress({ status: `Digest: ${top.digest}` });
       progress({ status: before === configId ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}` });
+      if (opts.platform && !isIndex(top) && !configMatches(want, cfg)) {
+        // a single-arch image is kept even when it is not the asked platform; dockerd warns in the stream
+        const have = { os: cfg.os, arch: cfg.architecture, ...(cfg.variant ? { variant: cfg.variant } : {}) };
+        progress({ status: `WARNING: image with reference ${ref.format(r)} was found but its platform (${formatPlatform(have)}) does not match the specified platform (${formatPlatform(want)})` });
+      }
       this.o.events?.publish('image', 'pull', ref.familiarString(r), { name: ref.familiarString(r) });
     } finally {
       await leases.delete(lease.id);
