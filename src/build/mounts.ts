@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument } from '../errdefs/index.js';
-import { lgetxattr } from '../sys/linux.js';
+import { hostKernel } from '../sys/kernel.js';
 import { BuildError } from './errors.js';
 
 export type RunMountType = 'bind' | 'cache' | 'tmpfs' | 'secret';
@@ -315,7 +315,7 @@ export async function removeMountStubs(upper: string, targets: string[]): Promis
 /** overlayfs marks a directory that replaces the lower one with trusted.overlay.opaque=y. */
 function isOpaque(dir: string): boolean {
   try {
-    return lgetxattr(dir, 'trusted.overlay.opaque')?.toString() === 'y';
+    return hostKernel.lgetxattr(dir, 'trusted.overlay.opaque')?.toString() === 'y';
   } catch {
     return false;
   }

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { flock, FlockOp } from '../sys/linux.js';
+import { FlockOp } from '../core/kernel/index.js';
+import { hostKernel } from '../sys/kernel.js';
 import type { DaemonConfig } from './config.js';
 import { Logger } from './logger.js';
 import { registerSystemRoutes } from './routes/system.js';
@@ -90,7 +91,7 @@ export class Daemon {
     const lockPath = path.join(this.config.dataRoot, 'berthd.lock');
     const fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     try {
-      flock(fd, FlockOp.EX | FlockOp.NB);
+      hostKernel.flock(fd, FlockOp.EX | FlockOp.NB);
     } catch (e) {
       const holder = fs.readFileSync(lockPath, 'utf8').trim();
       fs.closeSync(fd);
@@ -162,6 +163,7 @@ export class Daemon {
       runtimePath: this.config.runtime,
       monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
     });
+    this.system.providers.runtimeVersion = () => runtime.version();
     let hostFacts: ReturnType<typeof readHostFacts> | undefined;
     const facts = () => (hostFacts ??= readHostFacts());
     this.containers = new ContainerService({
@@ -169,6 +171,7 @@ export class Daemon {
       volumes, // volumes
       dataRoot: this.config.dataRoot,
       runtime,
+      kernel: hostKernel,
       hostFacts: facts,
       initPath: '/usr/bin/tini-static',
       images: imageAccess,
@@ -396,7 +399,7 @@ function lookupGroup(name: string): number | undefined {
 
 /** The network service with its drivers, IPAM, port allocator and kernel seam. */
 function newNetworkService(config: DaemonConfig, events: EventBus, logger: Logger): NetworkService {
-  const ops = new SystemNetOps();
+  const ops = new SystemNetOps(hostKernel);
   const naming = networkNaming(config.dataRoot);
   const mtu = 1500;
   const chains = config.iptables !== false ? chainNames(naming.tag, naming.bridgePrefix) : undefined;

@@ -8,13 +8,15 @@
  * loaded addon.
  *
  * Keep this file small: only calls that Node truly lacks belong here (mount, umount2, mknod, xattrs on symlinks,
- * flock). Anything `node:fs` can do stays in `node:fs`.
+ * flock). Anything `node:fs` can do stays in `node:fs`. Only `sys/kernel.ts` (`LinuxKernel`, the `Kernel` of
+ * core/kernel) and tests that build fixtures call these functions; everything else goes through a `Kernel`.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { splitDev } from '../core/kernel/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -73,22 +75,7 @@ function check(syscall: string, rc: number, detail?: string): number {
   return rc;
 }
 
-/** mount(2) flags berth uses. */
-export const MountFlags = {
-  RDONLY: 0x1,
-  NOSUID: 0x2,
-  NODEV: 0x4,
-  NOEXEC: 0x8,
-  REMOUNT: 0x20,
-  BIND: 0x1000,
-  REC: 0x4000,
-  PRIVATE: 1 << 18,
-  SLAVE: 1 << 19,
-  SHARED: 1 << 20,
-} as const;
-
-/** umount2(2) flags. */
-export const UnmountFlags = { FORCE: 1, DETACH: 2, NOFOLLOW: 8 } as const;
+export { MountFlags, UnmountFlags, FileType, FlockOp, makedev } from '../core/kernel/index.js';
 
 export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
   check('mount', load().mount(source, target, fstype, flags, data), target);
@@ -98,20 +85,8 @@ export function umount2(target: string, flags = 0): void {
   check('umount2', load().umount2(target, flags), target);
 }
 
-/** S_IF* file type bits for mknod. */
-export const FileType = { S_IFCHR: 0o020000, S_IFBLK: 0o060000, S_IFIFO: 0o010000 } as const;
-
-/** Linux's makedev: combines a major and minor number into a dev_t. */
-export function makedev(major: number, minor: number): bigint {
-  const ma = BigInt(major);
-  const mi = BigInt(minor);
-  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
-}
-
 export function mknod(path: string, mode: number, dev: bigint = 0n): void {
-  // The inverse of makedev: glibc's dev_t split back into major and minor.
-  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
-  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  const { major, minor } = splitDev(dev);
   check('mknod', load().mknod(path, mode, major, minor), path);
 }
 
@@ -137,8 +112,6 @@ export function llistxattr(path: string): string[] {
   }
   return r.toString('latin1').split('\0').filter(Boolean);
 }
-
-export const FlockOp = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
 
 /** flock(2) on an open file descriptor; throws SyscallError with code EWOULDBLOCK/EAGAIN when NB and held. */
 export function flock(fd: number, op: number): void {

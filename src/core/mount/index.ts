@@ -1,5 +1,6 @@
 /**
- * Performs mounts described as data (see types.ts) through the kernel seam in src/sys/linux.ts.
+ * Performs mounts described as data (see types.ts) through the kernel seam (core/kernel `Kernel`; the host's
+ * `hostKernel` unless a caller passes another, as unit tests pass a `RecordingKernel`).
  *
  * Overlay mount data is limited to one page (4096 bytes). When the lowerdir list would exceed it, `mountAll` mounts
  * with lowerdir paths relative to their common parent directory, changing the process's working directory around the
@@ -7,7 +8,8 @@
  * observes the temporary working directory; the directory is restored before the call returns.
  */
 import path from 'node:path';
-import { mount as sysMount, umount2, MountFlags, UnmountFlags } from '../../sys/linux.js';
+import { MountFlags, UnmountFlags, type Kernel } from '../kernel/index.js';
+import { hostKernel } from '../../sys/kernel.js';
 import type { Mount } from './types.js';
 
 export type { Mount } from './types.js';
@@ -57,17 +59,17 @@ function compactLowerdirs(data: string[]): { cwd: string; data: string[] } | und
 }
 
 /** Mounts one Mount at `target`. */
-export function mountOne(m: Mount, target: string): void {
+export function mountOne(m: Mount, target: string, kernel: Kernel = hostKernel): void {
   const { flags, data } = parseOptions(m.options);
   if (m.type === 'bind' || (flags & MountFlags.BIND) !== 0) {
     const bindFlags = MountFlags.BIND | (flags & MountFlags.REC);
-    sysMount(m.source, target, null, bindFlags, null);
+    kernel.mount(m.source, target, null, bindFlags, null);
     const extra = flags & (MountFlags.RDONLY | MountFlags.NOSUID | MountFlags.NODEV | MountFlags.NOEXEC);
     if (extra) {
       try {
-        sysMount(null, target, null, MountFlags.BIND | MountFlags.REMOUNT | extra, null);
+        kernel.mount(null, target, null, MountFlags.BIND | MountFlags.REMOUNT | extra, null);
       } catch (e) {
-        umount2(target, UnmountFlags.DETACH);
+        kernel.umount2(target, UnmountFlags.DETACH);
         throw e;
       }
     }
@@ -81,28 +83,28 @@ export function mountOne(m: Mount, target: string): void {
       const prev = process.cwd();
       process.chdir(c.cwd);
       try {
-        sysMount(m.source, target, m.type, flags, joined);
+        kernel.mount(m.source, target, m.type, flags, joined);
       } finally {
         process.chdir(prev);
       }
       return;
     }
   }
-  sysMount(m.source, target, m.type, flags, joined || null);
+  kernel.mount(m.source, target, m.type, flags, joined || null);
 }
 
 /** Mounts every entry in order at `target` (later ones on top); on failure, undoes what it mounted. */
-export function mountAll(mounts: Mount[], target: string): void {
+export function mountAll(mounts: Mount[], target: string, kernel: Kernel = hostKernel): void {
   let done = 0;
   try {
     for (const m of mounts) {
-      mountOne(m, target);
+      mountOne(m, target, kernel);
       done++;
     }
   } catch (e) {
     for (; done > 0; done--) {
       try {
-        umount2(target, UnmountFlags.DETACH);
+        kernel.umount2(target, UnmountFlags.DETACH);
       } catch {
         /* best effort */
       }
@@ -112,10 +114,10 @@ export function mountAll(mounts: Mount[], target: string): void {
 }
 
 /** Unmounts everything stacked at `target` (EINVAL = not a mount point ends the loop). */
-export function unmount(target: string, opts: { detach?: boolean } = {}): void {
+export function unmount(target: string, opts: { detach?: boolean } = {}, kernel: Kernel = hostKernel): void {
   for (let i = 0; i < 64; i++) {
     try {
-      umount2(target, opts.detach ? UnmountFlags.DETACH : 0);
+      kernel.umount2(target, opts.detach ? UnmountFlags.DETACH : 0);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'EINVAL' || code === 'ENOENT') return;
@@ -125,11 +127,11 @@ export function unmount(target: string, opts: { detach?: boolean } = {}): void {
 }
 
 /** Mounts, runs `fn`, unmounts — for short-lived access to a snapshot's tree. */
-export async function withMounts<T>(mounts: Mount[], target: string, fn: (root: string) => Promise<T>): Promise<T> {
-  mountAll(mounts, target);
+export async function withMounts<T>(mounts: Mount[], target: string, fn: (root: string) => Promise<T>, kernel: Kernel = hostKernel): Promise<T> {
+  mountAll(mounts, target, kernel);
   try {
     return await fn(target);
   } finally {
-    unmount(target);
+    unmount(target, {}, kernel);
   }
 }

@@ -113,6 +113,8 @@ export interface Runtime {
   load(id: string, io: Pick<TaskIO, 'tty'>): Promise<Task>;
   /** Releases whatever the runtime still holds for a container (state, cgroup, bundle files); idempotent. */
   delete(id: string): Promise<void>;
+  /** The runtime program's version and commit (`/version`'s runc component); 'unknown' when it cannot tell. */
+  version(): Promise<{ version: string; commit: string }>;
 }
 
 export interface Task {

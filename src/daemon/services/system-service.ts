@@ -3,7 +3,6 @@
  * other services (container and image counts) come through small provider callbacks so this module imports none of
  * them.
  */
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +28,8 @@ export interface SystemProviders {
   volumesDf?: () => Promise<Array<Record<string, unknown>>>;
   /** Build cache records (the builder's). */
   buildCacheDf?: () => Promise<Array<Record<string, unknown>>>;
+  /** The container runtime's version (the runtime plugin asks its program). */
+  runtimeVersion?: () => Promise<{ version: string; commit: string }>;
 }
 
 export type CgroupVersion = '1' | '2';
@@ -54,7 +55,6 @@ export class SystemService {
   readonly providers: SystemProviders = {};
   readonly cgroupVersion = detectCgroupVersion();
   readonly startedAt = new Date();
-  private runcVersion: Promise<{ version: string; commit: string }> | undefined;
   private engineId: string | undefined;
 
   constructor(private readonly config: DaemonConfig) {}
@@ -72,16 +72,8 @@ export class SystemService {
     return this.engineId;
   }
 
-  private runc(): Promise<{ version: string; commit: string }> {
-    this.runcVersion ??= new Promise((resolve) => {
-      execFile(this.config.runtime, ['--version'], (err, stdout) => {
-        if (err) return resolve({ version: 'unknown', commit: '' });
-        const version = /runc version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
-        const commit = /commit: (\S+)/.exec(stdout)?.[1] ?? '';
-        resolve({ version, commit });
-      });
-    });
-    return this.runcVersion;
+  private async runc(): Promise<{ version: string; commit: string }> {
+    return (await this.providers.runtimeVersion?.()) ?? { version: 'unknown', commit: '' };
   }
 
   async version(): Promise<Record<string, unknown>> {

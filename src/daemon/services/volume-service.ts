@@ -10,11 +10,11 @@
  * Per-container bookkeeping the hook needs later (copy-up still to do, anonymous volumes, bind sources `-v` may
  * create, tmpfs data of `--mount type=tmpfs`) is kept in the record's `Berth.volumes`, so it is saved with it.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { versionAtLeast } from '../../api/version.js';
 import type { ContainerRecord, MountPoint } from '../../core/containers/container.js';
+import type { Kernel } from '../../core/kernel/index.js';
 import { ANONYMOUS_LABEL, LOCAL_DRIVER, Volume, VolumeCreateRequest, VolumeRecord } from '../../core/volumes/types.js';
 import { conflict, EngineError, invalidArgument, notFound } from '../../errdefs/index.js';
 import { Filters } from '../../pkg/filters/filters.js';
@@ -23,6 +23,7 @@ import { resolveInRootSync } from '../../pkg/securejoin/securejoin.js';
 import { generateId } from '../../pkg/stringid/stringid.js';
 import { tmpfsMount } from '../../plugins/runtime/oci/spec.js';
 import { LocalVolumeDriver } from '../../plugins/volume/local/index.js';
+import { hostKernel } from '../../sys/kernel.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './events.js';
 import type { ContainerVolumes } from './containers/service.js';
@@ -480,18 +481,15 @@ export function resolveInRoot(root: string, p: string): string | undefined {
 }
 
 /** Docker's copy-up: when the volume is empty and the image has a directory there, copy it in (owners, modes, xattrs). */
-export async function copyUp(rootfs: string, destination: string, volumePath: string): Promise<void> {
+export async function copyUp(rootfs: string, destination: string, volumePath: string, kernel: Kernel = hostKernel): Promise<void> {
   const src = resolveInRoot(rootfs, destination);
   if (!src) return;
   const st = await fs.promises.stat(src).catch(() => undefined);
   if (!st?.isDirectory()) return;
   if ((await fs.promises.readdir(volumePath)).length > 0) return;
-  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-    const child = spawn('cp', ['-a', '--', `${src}/.`, `${volumePath}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c ?? 1, stderr: err }));
-  });
-  if (code !== 0) throw new EngineError('Internal', `copy image content of ${destination} into volume: ${stderr.trim()}`);
+  try {
+    await kernel.copyTree(src, volumePath, { contents: true });
+  } catch (e) {
+    throw new EngineError('Internal', `copy image content of ${destination} into volume: ${(e as Error).message}`);
+  }
 }

@@ -22,7 +22,8 @@ import type { Readable } from 'node:stream';
 import { resolveWith, SymlinkLoopError, type Lookup } from '../securejoin/securejoin.js';
 import { readTar } from '../tar/reader.js';
 import type { TarHeader } from '../tar/header.js';
-import { FileType, lsetxattr, makedev, mknod } from '../../sys/linux.js';
+import { FileType, makedev } from '../../core/kernel/index.js';
+import { hostKernel as kernel } from '../../sys/kernel.js';
 import { decompress } from './compression.js';
 
 export interface ApplyLayerOptions {
@@ -241,7 +242,7 @@ class ApplyState {
     for (const [name, value] of h.xattrs) {
       if (name.startsWith('trusted.overlay.')) continue; // overlay's own bookkeeping is never taken from a tar
       try {
-        lsetxattr(abs, name, value);
+        kernel.lsetxattr(abs, name, value);
       } catch (err) {
         if (errCode(err) !== 'ENOTSUP' && errCode(err) !== 'EOPNOTSUPP') throw err;
       }
@@ -324,7 +325,7 @@ class ApplyState {
       case 'fifo': {
         const kind = h.type === 'char' ? FileType.S_IFCHR : h.type === 'block' ? FileType.S_IFBLK : FileType.S_IFIFO;
         const dev = h.type === 'fifo' ? 0n : makedev(h.devmajor, h.devminor);
-        await this.createAt(key, false, async () => mknod(abs, kind | (h.mode & 0o777), dev));
+        await this.createAt(key, false, async () => kernel.mknod(abs, kind | (h.mode & 0o777), dev));
         await this.chown(abs, h);
         await fsp.chmod(abs, h.mode & 0o7777);
         this.setXattrs(abs, h);
@@ -384,7 +385,7 @@ class ApplyState {
     const dir = await this.resolveDir(parts);
     if (base === WH_OPAQUE) {
       if (this.mode === 'overlay') {
-        lsetxattr(this.abs(dir), 'trusted.overlay.opaque', Buffer.from('y'));
+        kernel.lsetxattr(this.abs(dir), 'trusted.overlay.opaque', Buffer.from('y'));
       } else {
         await this.settle();
         for (const child of await fsp.readdir(this.abs(dir))) {
@@ -402,7 +403,7 @@ class ApplyState {
     const key = dir ? `${dir}/${victim}` : victim;
     if (this.created.has(key)) return; // a layer's whiteouts only hide lower layers
     await this.remove(key);
-    if (this.mode === 'overlay') mknod(this.abs(key), FileType.S_IFCHR, 0n);
+    if (this.mode === 'overlay') kernel.mknod(this.abs(key), FileType.S_IFCHR, 0n);
   }
 
   /** Applies directory ownership-independent metadata last: permissions, then mtimes. */

@@ -10,7 +10,8 @@ import { createReadStream, promises as fsp, type BigIntStats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { TarWriter } from '../tar/writer.js';
 import type { EntryType, TarHeader } from '../tar/header.js';
-import { lgetxattr, llistxattr } from '../../sys/linux.js';
+import { splitDev } from '../../core/kernel/index.js';
+import { hostKernel as kernel } from '../../sys/kernel.js';
 
 export interface DiffLayerOptions {
   signal?: AbortSignal;
@@ -44,9 +45,9 @@ async function sortedDir(dir: string): Promise<string[]> {
 
 function readXattrs(path: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
-  for (const name of llistxattr(path).sort()) {
+  for (const name of kernel.llistxattr(path).sort()) {
     if (name.startsWith('trusted.overlay.')) continue; // overlay's bookkeeping, never part of a layer
-    const v = lgetxattr(path, name);
+    const v = kernel.lgetxattr(path, name);
     if (v !== undefined) out.set(name, v);
   }
   return out;
@@ -68,8 +69,7 @@ function typeOf(st: BigIntStats): EntryType | undefined {
 
 /** Linux dev_t → (major, minor). */
 function devParts(rdev: bigint): [number, number] {
-  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  const { major, minor } = splitDev(rdev);
   return [major, minor];
 }
 
@@ -124,7 +124,7 @@ class TreeTar {
     }
     await this.w.add(h);
     if (type !== 'dir') return;
-    if (this.layer && lgetxattr(abs, OPAQUE_XATTR)?.toString() === 'y') {
+    if (this.layer && kernel.lgetxattr(abs, OPAQUE_XATTR)?.toString() === 'y') {
       await this.w.add({ name: `${name}/.wh..wh..opq`, mtime: new Date(Number(st.mtimeMs)) }, Buffer.alloc(0));
     }
     await this.children(abs, `${name}/`);
@@ -150,7 +150,7 @@ export function diffLayer(upperDir: string, opts: DiffLayerOptions = {}): Readab
   const t = new TreeTar(true, opts.signal);
   return t.run(async () => {
     if (upperDir.endsWith('/') && upperDir !== '/') upperDir = upperDir.replace(/\/+$/, '');
-    if (lgetxattr(upperDir, OPAQUE_XATTR)?.toString() === 'y') await t.w.add({ name: '.wh..wh..opq' }, Buffer.alloc(0));
+    if (kernel.lgetxattr(upperDir, OPAQUE_XATTR)?.toString() === 'y') await t.w.add({ name: '.wh..wh..opq' }, Buffer.alloc(0));
     await t.children(upperDir, '');
   });
 }
@@ -212,7 +212,7 @@ export async function changes(upperDir: string, lowerDirs: string[]): Promise<Ch
       if (!hidden) {
         for (const l of lowerDirs) if ((lower = await lstatOrUndefined(`${l}${path}`))) break;
       }
-      const opaque = st.isDirectory() && lgetxattr(`${upperDir}${path}`, OPAQUE_XATTR)?.toString() === 'y';
+      const opaque = st.isDirectory() && kernel.lgetxattr(`${upperDir}${path}`, OPAQUE_XATTR)?.toString() === 'y';
       if (!lower) {
         out.set(path, 1);
         markParent(path);

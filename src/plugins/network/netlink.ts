@@ -5,10 +5,11 @@
  *
  * `NetOps` (core/network) is the interface; `SystemNetOps` the real implementation; tests may pass a recording fake.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { internal } from '../../errdefs/index.js';
-import { umount2, UnmountFlags } from '../../sys/linux.js';
+import { UnmountFlags, type Kernel } from '../../core/kernel/index.js';
+import { hostKernel } from '../../sys/kernel.js';
 import type { NetOps } from '../../core/network/index.js';
 
 export type { NetOps };
@@ -25,6 +26,8 @@ export function execText(cmd: string, args: string[], input?: string): Promise<s
 }
 
 export class SystemNetOps implements NetOps {
+  constructor(private readonly kernel: Kernel = hostKernel) {}
+
   async ipBatch(lines: string[], netns?: string, force = false): Promise<void> {
     if (!lines.length) return;
     const input = lines.join('\n') + '\n';
@@ -51,13 +54,9 @@ export class SystemNetOps implements NetOps {
       return; // already gone: no work, no spawn
     }
     try {
-      umount2(path, UnmountFlags.DETACH); // one syscall; the namespace dies with its last reference
+      this.kernel.umount2(path, UnmountFlags.DETACH); // one syscall; the namespace dies with its last reference
     } catch {
-      await new Promise<void>((resolve) => {
-        const c = spawn('umount', ['-l', path], { stdio: 'ignore' });
-        c.on('close', () => resolve());
-        c.on('error', () => resolve());
-      });
+      await this.kernel.lazyUnmountTool(path);
     }
     await fs.rm(path, { force: true });
   }

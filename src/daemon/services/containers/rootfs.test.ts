@@ -5,6 +5,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Logger } from '../../logger.js';
 import { RootfsOwner } from './rootfs.js';
+import type { Mount } from '../../../core/mount/types.js';
+import { MountFlags, UnmountFlags } from '../../../core/kernel/index.js';
+import { RecordingKernel } from '../../../sys/fake-kernel.js';
 
 // Real mounts (a tmpfs stands in for the container's overlay): needs root, as berthd does.
 const skip = process.getuid?.() !== 0 ? 'needs root (mounts)' : false;
@@ -73,4 +76,61 @@ test('adopt counts a mount kept across a restart without mounting again; a crash
   await owner([]).acquire('c4', 'k4');
   o2.clear('c4');
   assert.equal(mountedAt(path.join(tmp, 'containers/c4/rootfs')), 0);
+});
+
+// The same rules against the recording kernel (no root needed): what is mounted and unmounted, in which order.
+
+function fakeOwner(kernel: RecordingKernel, mounts: Mount[] = [{ type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }]): RootfsOwner {
+  return new RootfsOwner({
+    layerMounts: async () => mounts,
+    path: (id) => path.join(tmp, 'fake', id, 'rootfs'),
+    logger: new Logger('error'),
+    kernel,
+  });
+}
+
+test('recording kernel: concurrent acquires mount once, the last release unmounts once', async () => {
+  const k = new RecordingKernel();
+  const o = fakeOwner(k);
+  const root = path.join(tmp, 'fake/f1/rootfs');
+  const [a, b, c] = await Promise.all([o.acquire('f1', 'k'), o.acquire('f1', 'k'), o.acquire('f1', 'k')]);
+  assert.equal(k.callsOf('mount').length, 1);
+  assert.deepEqual(k.callsOf('mount')[0], ['tmpfs', root, 'tmpfs', 0, 'size=1m']);
+  assert.equal(k.depth(root), 1);
+  a.release();
+  b.release();
+  b.release();
+  assert.equal(k.depth(root), 1, 'c still holds it');
+  const umountsBefore = k.callsOf('umount2').length;
+  c.release();
+  assert.equal(k.depth(root), 0);
+  // the release unmounts with MNT_DETACH until EINVAL (nothing left)
+  assert.deepEqual(k.callsOf('umount2').slice(umountsBefore), [[root, UnmountFlags.DETACH], [root, UnmountFlags.DETACH]]);
+  assert.equal(o.held('f1'), false);
+});
+
+test('recording kernel: a failed mount drops the reference and the next acquire mounts afresh', async () => {
+  const k = new RecordingKernel().failOn('mount', 'EBUSY');
+  const o = fakeOwner(k);
+  await assert.rejects(o.acquire('f2', 'k'), { code: 'EBUSY' });
+  assert.equal(o.held('f2'), false);
+  const lease = await o.acquire('f2', 'k');
+  assert.equal(k.callsOf('mount').length, 2);
+  assert.equal(k.depth(lease.root), 1);
+  lease.release();
+  assert.equal(k.depth(lease.root), 0);
+});
+
+test('recording kernel: adopt mounts nothing; a read-only bind whose remount fails is undone', async () => {
+  const k = new RecordingKernel();
+  const adopted = fakeOwner(k).adopt('f3');
+  assert.equal(k.callsOf('mount').length, 0);
+  adopted.release();
+
+  const k2 = new RecordingKernel().failOn('mount', 'EPERM', (args) => ((args[3] as number) & MountFlags.REMOUNT) !== 0);
+  const o = fakeOwner(k2, [{ type: 'bind', source: '/src', options: ['ro', 'rbind'] }]);
+  await assert.rejects(o.acquire('f4', 'k'), { code: 'EPERM' });
+  const root = path.join(tmp, 'fake/f4/rootfs');
+  assert.equal(k2.depth(root), 0, 'the bind mount made before the failed remount is gone');
+  assert.deepEqual(k2.callsOf('mount')[0], ['/src', root, null, MountFlags.BIND | MountFlags.REC, null]);
 });

@@ -11,6 +11,8 @@
 import fs from 'node:fs';
 import type { Mount } from '../../../core/mount/types.js';
 import { mountAll, unmount } from '../../../core/mount/index.js';
+import type { Kernel } from '../../../core/kernel/index.js';
+import { hostKernel } from '../../../sys/kernel.js';
 import type { Logger } from '../../logger.js';
 
 export interface RootfsOptions {
@@ -19,6 +21,8 @@ export interface RootfsOptions {
   /** Where the container's root filesystem is mounted (the runtime's rootfs path). */
   path(id: string): string;
   logger: Logger;
+  /** The kernel seam (the host's unless a test passes a RecordingKernel). */
+  kernel?: Kernel;
 }
 
 /** A held reference; `release` is idempotent. */
@@ -34,8 +38,11 @@ interface Entry {
 
 export class RootfsOwner {
   private readonly entries = new Map<string, Entry>();
+  private readonly kernel: Kernel;
 
-  constructor(private readonly o: RootfsOptions) {}
+  constructor(private readonly o: RootfsOptions) {
+    this.kernel = o.kernel ?? hostKernel;
+  }
 
   /** Takes a reference, mounting the snapshot if nobody holds it yet. */
   async acquire(id: string, snapshotKey: string): Promise<RootfsLease> {
@@ -47,7 +54,7 @@ export class RootfsOwner {
         const mounts = await this.o.layerMounts(snapshotKey);
         await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
         this.unmountQuiet(dir); // a leftover from a crash
-        mountAll(mounts, dir);
+        mountAll(mounts, dir, this.kernel);
       })();
       this.entries.set(id, entry);
       entry.ready.catch(() => {
@@ -114,7 +121,7 @@ export class RootfsOwner {
 
   private unmountQuiet(dir: string): void {
     try {
-      unmount(dir, { detach: true });
+      unmount(dir, { detach: true }, this.kernel);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code !== 'EINVAL' && code !== 'ENOENT') this.o.logger.warn(`unmount ${dir}: ${(e as Error).message}`);

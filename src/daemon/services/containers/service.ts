@@ -16,6 +16,8 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ContainerConfig, ContainerRecord, HostConfig, newState } from '../../../core/containers/container.js';
 import type { Mount } from '../../../core/mount/types.js';
+import type { Kernel } from '../../../core/kernel/index.js';
+import { hostKernel } from '../../../sys/kernel.js';
 import type { ContainerConfig as ImageRuntimeConfig } from '../../../core/images/types.js';
 import type { AttachOptions } from '../../../core/runtime/attach.js';
 import { RuntimeError, type ExitStatus, type Runtime, type Task } from '../../../core/runtime/runtime.js';
@@ -81,6 +83,8 @@ export interface ContainerServiceOptions {
   dataRoot: string;
   /** Runs the containers' tasks. */
   runtime: Runtime;
+  /** The kernel seam (mounts of the rootfs, ps for top); the host's by default. */
+  kernel?: Kernel;
   /** Host facts for the spec builder (read once at start-up). */
   hostFacts: () => Promise<HostFacts>;
   initPath: string;
@@ -119,12 +123,16 @@ export class ContainerService {
   private readonly committer: Committer;
   private readonly resources: ContainerResources;
 
+  private readonly kernel: Kernel;
+
   constructor(private readonly o: ContainerServiceOptions) {
+    this.kernel = o.kernel ?? hostKernel;
     this.store = new ContainerStore(path.join(o.dataRoot, 'containers'));
     this.rootfs = new RootfsOwner({
       layerMounts: (key) => o.images.containerLayerMounts(key),
       path: (id) => o.runtime.rootfsPath(id),
       logger: o.logger,
+      kernel: this.kernel,
     });
     this.files = new ContainerFiles({ store: this.store, snapshots: o.imageWriter.snapshots, rootfs: this.rootfs });
     this.committer = new Committer({ store: this.store, images: o.imageWriter, pauser: this, events: o.events });
@@ -133,6 +141,7 @@ export class ContainerService {
       events: o.events,
       taskOf: (id) => this.taskOf(id),
       swapSupported: async () => (await this.facts()).swapLimit,
+      kernel: this.kernel,
     });
   }
 

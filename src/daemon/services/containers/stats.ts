@@ -2,9 +2,9 @@
  * Container resources: `stats` (Docker's StatsJSON from the task's samples), `top` (host `ps` filtered by the
  * task's processes) and `update` (the task's limits plus the record).
  */
-import { execFile } from 'node:child_process';
 import os from 'node:os';
 import type { ContainerRecord, HostConfig } from '../../../core/containers/container.js';
+import type { Kernel } from '../../../core/kernel/index.js';
 import type { LinuxResources, Task } from '../../../core/runtime/runtime.js';
 import type { LinuxCPU, LinuxMemory } from '../../../core/runtime/spec.js';
 import { emptyBlkio, type CpuStats, type StatsSample } from '../../../core/runtime/stats.js';
@@ -66,15 +66,6 @@ export function parsePsOutput(output: string, pids: number[]): { Titles: string[
     Processes.push(fields.length > n ? [...fields.slice(0, n - 1), fields.slice(n - 1).join(' ')] : fields);
   }
   return { Titles, Processes };
-}
-
-function runPs(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('ps', args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${err.message}${stderr ? `: ${stderr.trim()}` : ''}`));
-      else resolve(stdout);
-    });
-  });
 }
 
 // ------------------------------------------------------------------ update
@@ -203,6 +194,8 @@ export interface ContainerResourcesOptions {
   taskOf(id: string): Pick<Task, 'pids' | 'stats' | 'update'> | undefined;
   /** Whether the memory cgroup accounts swap (host facts). */
   swapSupported(): Promise<boolean>;
+  /** Runs `ps` for top. */
+  kernel: Pick<Kernel, 'ps'>;
 }
 
 export class ContainerResources {
@@ -227,11 +220,11 @@ export class ContainerResources {
     const args = psArgs.split(' ').filter(Boolean);
     let out: string;
     try {
-      out = await runPs([...args, '-q', pids.join(',')]);
+      out = await this.o.kernel.ps([...args, '-q', pids.join(',')]);
     } catch {
       // some ps options (f) cannot be combined with -q: list everything and filter
       try {
-        out = await runPs(args);
+        out = await this.o.kernel.ps(args);
       } catch (e) {
         throw new EngineError('Internal', `Error running ps: ${(e as Error).message}`);
       }

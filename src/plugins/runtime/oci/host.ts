@@ -5,6 +5,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { splitDev } from '../../../core/kernel/index.js';
 import { capsFromMask } from './capabilities.js';
 import type { HostDevice, HostFacts } from './types.js';
 
@@ -12,11 +13,7 @@ import type { HostDevice, HostFacts } from './types.js';
 const SKIP_DEV_DIRS = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
 
 /** Linux dev_t → major/minor (glibc's gnu_dev_major/minor encoding). */
-export function splitDev(rdev: bigint): { major: number; minor: number } {
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
-  return { major: Number(major & 0xffffffffn), minor: Number(minor & 0xffffffffn) };
-}
+export { splitDev };
 
 /** The device node at `p` (not following a final symlink), or undefined when it is not a char/block device. */
 export async function deviceFromPath(p: string): Promise<HostDevice | undefined> {

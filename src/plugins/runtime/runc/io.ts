@@ -21,14 +21,14 @@ import type { Duplex } from 'node:stream';
 import { frame } from '../../../api/stdcopy.js';
 import { DEFAULT_DETACH_KEYS, DetachKeyScanner, type AttachOptions, type AttachSession } from '../../../core/runtime/attach.js';
 import { MonitorConnection } from './monitor.js';
-import { peerClosed } from '../../../sys/linux.js';
+import { hostKernel } from '../../../sys/kernel.js';
 
 /** Whether a client that sent end-of-file has closed its socket entirely (unix sockets tell; TCP does not). */
 function clientGone(client: Duplex): boolean {
   const fd = (client as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) return false;
   try {
-    return peerClosed(fd);
+    return hostKernel.peerClosed(fd);
   } catch {
     return false;
   }

@@ -66,6 +66,21 @@ export class RuncRuntime implements Runtime {
     return this.layout.rootfs(id);
   }
 
+  private versionInfo: Promise<{ version: string; commit: string }> | undefined;
+
+  /** `runc --version`, asked once. */
+  version(): Promise<{ version: string; commit: string }> {
+    this.versionInfo ??= new Promise((resolve) => {
+      execFile(this.o.runtimePath, ['--version'], (err, stdout) => {
+        if (err) return resolve({ version: 'unknown', commit: '' });
+        const version = /runc version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
+        const commit = /commit: (\S+)/.exec(stdout)?.[1] ?? '';
+        resolve({ version, commit });
+      });
+    });
+    return this.versionInfo;
+  }
+
   cgroupsPath(id: string): string {
     return this.layout.cgroupsPath(id);
   }

@@ -5,16 +5,13 @@
  *
  * Layout: metadata.json, snapshots/<id>/fs.
  */
-import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Mount } from '../../../core/mount/types.js';
 import type { LeaseManager } from '../../../core/content/types.js';
+import { hostKernel } from '../../../sys/kernel.js';
 import { MetadataSnapshotter } from '../base.js';
 import { MetadataDb, cleanOrphans, type SnapshotRecord } from '../metadata.js';
-
-const run = promisify(execFile);
 
 export class NativeSnapshotter extends MetadataSnapshotter {
   readonly name = 'native';
@@ -30,7 +27,7 @@ export class NativeSnapshotter extends MetadataSnapshotter {
 
   protected async populate(r: SnapshotRecord, parent: SnapshotRecord | undefined): Promise<void> {
     await fsp.mkdir(this.recordDir(r), { recursive: true });
-    if (parent) await run('cp', ['-a', '--reflink=auto', this.fsDir(parent), this.fsDir(r)]);
+    if (parent) await hostKernel.copyTree(this.fsDir(parent), this.fsDir(r), { reflink: true });
     else await fsp.mkdir(this.fsDir(r), { mode: 0o755 });
   }
 
