@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlockOp } from '../core/kernel/index.js';
+import { FlockOp, type HostFacts } from '../core/kernel/index.js';
 import { hostKernel } from '../sys/kernel.js';
 import type { DaemonConfig } from './config.js';
 import { Logger } from './logger.js';
@@ -79,9 +79,13 @@ export class Daemon {
   private readonly lifecycles: Lifecycle[] = [];
   private stopping: Promise<void> | undefined;
 
+  /** The host's facts (cgroups, capabilities, kernel, devices), read once and shared by system, spec and stats. */
+  private hostFacts: Promise<HostFacts> | undefined;
+  private readonly facts = (): Promise<HostFacts> => (this.hostFacts ??= readHostFacts());
+
   constructor(readonly config: DaemonConfig) {
     this.logger = new Logger(config.logLevel);
-    this.system = new SystemService(config);
+    this.system = new SystemService(config, this.facts);
   }
 
   /** Takes the data-root lock so a second daemon on the same root is refused instead of corrupting state. */
@@ -162,10 +166,10 @@ export class Daemon {
       execRoot: this.config.execRoot,
       runtimePath: this.config.runtime,
       monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
+      hostFacts: this.facts,
     });
     this.system.providers.runtimeVersion = () => runtime.version();
-    let hostFacts: ReturnType<typeof readHostFacts> | undefined;
-    const facts = () => (hostFacts ??= readHostFacts());
+    const facts = this.facts;
     this.containers = new ContainerService({
       network, // networking
       volumes, // volumes

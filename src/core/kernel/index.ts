@@ -103,8 +103,8 @@ export interface CgroupMounts {
 }
 
 /**
- * Facts about the host, read once per daemon (`sys/host-facts.ts` `readHostFacts`) and shared by system info, the
- * spec builder and stats. `boundingCaps` is the set the daemon may grant (CapBnd ∩ known names); `effectiveCaps`
+ * Facts about the host, read once per daemon (`readHostFacts` in plugins/runtime/oci/host.ts, called by bootstrap)
+ * and shared by system info, the spec builder, the container service's create rules and the runtime's stats. `boundingCaps` is the set the daemon may grant (CapBnd ∩ known names); `effectiveCaps`
  * decides whether rlimits may be raised above the daemon's own hard limits (needs CAP_SYS_RESOURCE).
  */
 export interface HostFacts {
@@ -112,6 +112,8 @@ export interface HostFacts {
   cgroupVersion: 1 | 2;
   /** berth manages cgroups through the filesystem (no systemd driver). */
   cgroupDriver: 'cgroupfs';
+  /** Where the cgroup hierarchies are mounted (stats and top read a container's counters below them). */
+  cgroupMounts: CgroupMounts;
   boundingCaps: string[];
   effectiveCaps: string[];
   /** Kernel release as major.minor, for seccomp `minKernel` filters. */

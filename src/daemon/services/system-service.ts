@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from '../../api/version.js';
+import type { HostFacts } from '../../core/kernel/index.js';
 import type { DaemonConfig } from '../config.js';
 
 export interface ContainerCounts {
@@ -32,11 +33,6 @@ export interface SystemProviders {
   runtimeVersion?: () => Promise<{ version: string; commit: string }>;
 }
 
-export type CgroupVersion = '1' | '2';
-
-export function detectCgroupVersion(): CgroupVersion {
-  return fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
-}
 
 function osPrettyName(): { name: string; version: string } {
   try {
@@ -53,11 +49,14 @@ const unameArch: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm
 
 export class SystemService {
   readonly providers: SystemProviders = {};
-  readonly cgroupVersion = detectCgroupVersion();
   readonly startedAt = new Date();
   private engineId: string | undefined;
 
-  constructor(private readonly config: DaemonConfig) {}
+  /** `hostFacts`: the daemon's one reading of the host (cgroup version and driver). */
+  constructor(
+    private readonly config: DaemonConfig,
+    private readonly hostFacts: () => Promise<Pick<HostFacts, 'cgroupVersion' | 'cgroupDriver'>>,
+  ) {}
 
   /** The engine ID persists across restarts, like dockerd's. */
   private id(): string {
@@ -123,8 +122,9 @@ export class SystemService {
     const counts = this.providers.containerCounts?.() ?? { total: 0, running: 0, paused: 0, stopped: 0 };
     const driver = this.providers.storageDriver?.() ?? { name: 'overlay2', status: [] };
     const rel = osPrettyName();
+    const facts = await this.hostFacts();
     const security = ['name=seccomp,profile=builtin'];
-    if (this.cgroupVersion === '2') security.push('name=cgroupns');
+    if (facts.cgroupVersion === 2) security.push('name=cgroupns');
     return {
       ID: this.id(),
       Containers: counts.total,
@@ -147,12 +147,12 @@ export class SystemService {
       BridgeNfIp6tables: readSysctl('net/bridge/bridge-nf-call-ip6tables') === '1',
       Debug: this.config.debug,
       NFd: countDir('/proc/self/fd'),
-      OomKillDisable: this.cgroupVersion === '1',
+      OomKillDisable: facts.cgroupVersion === 1,
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
       LoggingDriver: this.config.logConfig?.Type ?? 'json-file',
-      CgroupDriver: 'cgroupfs',
-      CgroupVersion: this.cgroupVersion,
+      CgroupDriver: facts.cgroupDriver,
+      CgroupVersion: String(facts.cgroupVersion),
       NEventsListener: 0,
       KernelVersion: os.release(),
       OperatingSystem: rel.name,

@@ -24,6 +24,11 @@ test('status, limits and release parsing', () => {
 test('readHostFacts reads this host', async () => {
   const f = await readHostFacts();
   assert.ok(f.cgroupVersion === 1 || f.cgroupVersion === 2);
+  // one reading serves system info, the spec and stats: the hierarchies found agree with the version
+  assert.equal(f.cgroupMounts.version, f.cgroupVersion);
+  assert.equal(f.cgroupDriver, 'cgroupfs');
+  if (f.cgroupVersion === 2) assert.equal(f.cgroupMounts.roots.get(''), '/sys/fs/cgroup');
+  else assert.ok(f.cgroupMounts.roots.has('memory'));
   assert.ok(f.boundingCaps.includes('CAP_CHOWN'));
   assert.ok(f.devices.some((d) => d.path === '/dev/null' && d.type === 'c' && d.major === 1 && d.minor === 3));
   assert.ok(!f.devices.some((d) => d.path.startsWith('/dev/pts/') || d.path === '/dev/console'));

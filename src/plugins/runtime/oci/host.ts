@@ -1,11 +1,12 @@
 /**
- * Host facts the spec builder needs, read once at daemon start: cgroup mode, the capabilities the daemon really
+ * Host facts (core/kernel `HostFacts`), read once per daemon and shared by system info, the spec builder and stats: cgroup mode, the capabilities the daemon really
  * holds, kernel version, device nodes, rlimit ceilings. Everything here does I/O; spec.ts stays pure.
  */
 import { promises as fs, constants as fsc } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { splitDev } from '../../../core/kernel/index.js';
+import { parseCgroupMounts } from '../runc/cgroups.js';
 import { capsFromMask } from './capabilities.js';
 import type { HostDevice, HostFacts } from './types.js';
 
@@ -129,13 +130,14 @@ async function swapLimitSupported(version: 1 | 2, root = '/sys/fs/cgroup'): Prom
   return controllers.split(/\s+/).includes('memory');
 }
 
-/** Read every host fact once. */
+/** Read every host fact once (bootstrap shares the result with every service that needs one). */
 export async function readHostFacts(): Promise<HostFacts> {
-  const [status, limits, version, devices] = await Promise.all([
+  const [status, limits, version, devices, mountinfo] = await Promise.all([
     fs.readFile('/proc/self/status', 'utf8'),
     fs.readFile('/proc/self/limits', 'utf8'),
     cgroupVersion(),
     scanDevices('/dev'),
+    fs.readFile('/proc/self/mountinfo', 'utf8'),
   ]);
   const [swapLimit, pingGroupRange, unprivilegedPortStart] = await Promise.all([
     swapLimitSupported(version),
@@ -144,6 +146,8 @@ export async function readHostFacts(): Promise<HostFacts> {
   ]);
   return {
     cgroupVersion: version,
+    cgroupDriver: 'cgroupfs',
+    cgroupMounts: parseCgroupMounts(mountinfo),
     boundingCaps: capsFromMask(statusField(status, 'CapBnd') ?? '0'),
     effectiveCaps: capsFromMask(statusField(status, 'CapEff') ?? '0'),
     kernel: parseKernelRelease(os.release()),

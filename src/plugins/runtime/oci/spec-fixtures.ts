@@ -9,6 +9,8 @@ import type { HostFacts } from './types.js';
 export const noSysResource = ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE');
 export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   cgroupVersion: 1,
+  cgroupDriver: 'cgroupfs',
+  cgroupMounts: { version: 1, roots: new Map([['memory', '/sys/fs/cgroup/memory'], ['cpu', '/sys/fs/cgroup/cpu']]) },
   boundingCaps: noSysResource,
   effectiveCaps: noSysResource,
   kernel: { major: 6, minor: 1 },

@@ -83,37 +83,5 @@ export interface DockerHostConfig {
 
 // ---------------------------------------------------------------- host facts
 
-/** A device node found on the host (what runc's HostDevices reports). `fileMode` excludes the file-type bits. */
-export interface HostDevice {
-  path: string;
-  type: 'c' | 'b';
-  major: number;
-  minor: number;
-  fileMode: number;
-  uid: number;
-  gid: number;
-}
-
-/**
- * Facts about the host, read once at daemon start (host.ts) and passed into the pure spec builder.
- * `boundingCaps` is the set the daemon may grant (CapBnd ∩ known names); `effectiveCaps` decides whether
- * rlimits may be raised above the daemon's own hard limits (needs CAP_SYS_RESOURCE).
- */
-export interface HostFacts {
-  cgroupVersion: 1 | 2;
-  boundingCaps: string[];
-  effectiveCaps: string[];
-  /** Kernel release as major.minor, for seccomp `minKernel` filters. */
-  kernel: { major: number; minor: number };
-  /** moby's native arch name: amd64, arm64, x86, arm, ppc64le, s390x, mips64, … */
-  arch: string;
-  /** Character and block devices under /dev, for --privileged and --device lookups. */
-  devices: HostDevice[];
-  /** The daemon's own RLIMIT_NOFILE, the ceiling when the host lacks CAP_SYS_RESOURCE. */
-  nofile: { soft: number; hard: number };
-  /** Whether the memory cgroup accounts swap (memsw on v1, memory controller on v2). */
-  swapLimit: boolean;
-  /** Namespaced sysctls that exist on this kernel (Docker only sets its defaults when they exist). */
-  sysctls: { pingGroupRange: boolean; unprivilegedPortStart: boolean };
-  hostname: string;
-}
+/** The host's devices and facts: one definition, in core/kernel (read once by host.ts). */
+export type { HostDevice, HostFacts } from '../../../core/kernel/index.js';

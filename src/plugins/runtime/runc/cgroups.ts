@@ -8,18 +8,15 @@
  *   `cpu,cpuacct`); v2 one unified mount. A hybrid host (v1 controllers + an empty unified hierarchy) counts as v1.
  * - *sample*: one reading of every counter, with the host's total CPU time (/proc/stat) so clients can compute CPU %.
  */
-import fs, { promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { CgroupMounts } from '../../../core/kernel/index.js';
 import { emptyBlkio, type BlkioEntry, type NetworkStats, type StatsSample } from '../../../core/runtime/stats.js';
 
 // ------------------------------------------------------------------ cgroup discovery
 
-export interface CgroupMounts {
-  version: 1 | 2;
-  /** v1: controller → hierarchy mount point; v2: '' → the unified mount. */
-  roots: Map<string, string>;
-}
+export type { CgroupMounts };
 
 /** Parses /proc/self/mountinfo into the cgroup hierarchies. */
 export function parseCgroupMounts(mountinfo: string): CgroupMounts {
@@ -43,18 +40,6 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
   return { version: 2, roots: new Map([['', unified ?? '/sys/fs/cgroup']]) };
 }
 
-let mountsCache: CgroupMounts | undefined;
-export function hostCgroupMountsSafe(): CgroupMounts | undefined {
-  try {
-    return hostCgroupMounts();
-  } catch {
-    return undefined;
-  }
-}
-export function hostCgroupMounts(): CgroupMounts {
-  mountsCache ??= parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
-  return mountsCache;
-}
 
 /** A container's cgroup directories. */
 export interface ContainerCgroup {
@@ -63,7 +48,8 @@ export interface ContainerCgroup {
   dirs: Map<string, string>;
 }
 
-export function containerCgroup(cgroupPath: string, mounts: CgroupMounts = hostCgroupMounts()): ContainerCgroup {
+/** A container's cgroup directories below the host's hierarchies (HostFacts.cgroupMounts). */
+export function containerCgroup(cgroupPath: string, mounts: CgroupMounts): ContainerCgroup {
   const dirs = new Map<string, string>();
   for (const [c, root] of mounts.roots) dirs.set(c, path.join(root, cgroupPath));
   return { version: mounts.version, dirs };

@@ -12,7 +12,8 @@ import type { Duplex } from 'node:stream';
 import type { AttachOptions, AttachSession } from '../../../core/runtime/attach.js';
 import { RuntimeError, type ExecProcess, type ExitStatus, type LinuxResources, type Process, type Runtime, type RuntimeFailure, type Spec, type Task, type TaskIO } from '../../../core/runtime/runtime.js';
 import type { StatsSample } from '../../../core/runtime/stats.js';
-import { cgroupPids, containerCgroup, readSample } from './cgroups.js';
+import type { HostFacts } from '../../../core/kernel/index.js';
+import { cgroupPids, containerCgroup, readSample, type ContainerCgroup } from './cgroups.js';
 import { ContainerIO } from './io.js';
 import { RuncLayout } from './layout.js';
 import { MonitorConnection, readExitFile, startMonitor } from './monitor.js';
@@ -26,6 +27,8 @@ export interface RuncRuntimeOptions {
   runtimePath: string;
   /** The berth-monitor binary. */
   monitorPath: string;
+  /** The host's facts (read once by the daemon): where the cgroup hierarchies are, for stats and pids. */
+  hostFacts: () => Promise<HostFacts>;
 }
 
 /**
@@ -83,6 +86,11 @@ export class RuncRuntime implements Runtime {
 
   cgroupsPath(id: string): string {
     return this.layout.cgroupsPath(id);
+  }
+
+  /** A container's cgroup directories. */
+  async cgroupOf(id: string): Promise<ContainerCgroup> {
+    return containerCgroup(this.layout.cgroupsPath(id), (await this.o.hostFacts()).cgroupMounts);
   }
 
   async create(id: string, spec: Spec, io: TaskIO): Promise<Task> {
@@ -311,12 +319,12 @@ class RuncTask implements Task {
     return this.io.attach(client, opts);
   }
 
-  pids(): Promise<number[]> {
-    return cgroupPids(containerCgroup(this.rt.cgroupsPath(this.id)));
+  async pids(): Promise<number[]> {
+    return cgroupPids(await this.rt.cgroupOf(this.id));
   }
 
-  stats(opts: { networks: boolean }): Promise<StatsSample> {
-    return readSample(containerCgroup(this.rt.cgroupsPath(this.id)), this.pid, opts);
+  async stats(opts: { networks: boolean }): Promise<StatsSample> {
+    return readSample(await this.rt.cgroupOf(this.id), this.pid, opts);
   }
 
   async delete(): Promise<void> {
