@@ -2,7 +2,9 @@
  * `--platform` for real: a Docker manifest list and an OCI index with two platforms (linux/amd64 — busybox pushed by
  * berth — and a synthetic linux/arm64 image) sit in a real Distribution registry; the docker CLI's
  * `pull --platform linux/arm64` gets the arm64 image, a plain pull the host's, a platform the list lacks fails in
- * dockerd's words, and the RepoDigest is the list's digest.
+ * dockerd's words, and the RepoDigest is the list's digest. Push: an OCI layout holding a two-platform index, loaded and
+ * pushed, puts the index and every manifest into the registry byte for byte (as dockerd's containerd store); a
+ * pulled manifest list pushes the one platform it pulled (as dockerd's classic store, the only content it has).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,7 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { apiRequest, importBusybox, startDaemon } from '../harness.js';
 import { haveRegistry, TestRegistries } from '../registry.js';
-import { getManifest, indexOf, pushImage, pushManifest, synthImage, type SynthImage } from '../oci-images.js';
+import { getManifest, indexOf, MT, ociLayoutTar, pushImage, pushManifest, synthImage, type SynthImage } from '../oci-images.js';
 import { HOST_ARCH } from '../../src/core/images/platform.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
@@ -132,4 +134,65 @@ test('a malformed --platform is a 400 in containerd\'s words; a single-arch imag
   const single = await d.docker(['pull', '--platform', 'linux/arm64', `${reg}/multi/bb:amd64`]);
   assert.equal(single.code, 0, single.stderr);
   assert.match(single.stdout, new RegExp(`WARNING: image with reference ${reg}/multi/bb:amd64 was found but its platform \\(linux/amd64\\) does not match the specified platform \\(linux/arm64\\)`));
+});
+
+test('docker load of an OCI layout with a two-platform index, then push: the registry has the index and every manifest', { skip }, async () => {
+  const amd = await synthImage('linux/amd64', { oci: true });
+  const arm64 = await synthImage('linux/arm64/v8', { oci: true });
+  const index = indexOf([amd, arm64].map((i) => ({ manifest: i.manifest, platform: i.platform })), { oci: true });
+  const all = [amd, arm64].flatMap((i) => [i.manifest, i.config, i.layer]);
+  const tar = await ociLayoutTar(index, 'berth-test/multi:1', all);
+  const l = await d.docker(['load'], { input: tar });
+  assert.equal(l.code, 0, `${l.stderr}\n${d.log().slice(-2000)}`);
+  assert.match(l.stdout, /Loaded image: berth-test\/multi:1/);
+  const loaded = await inspect('berth-test/multi:1');
+  assert.equal(loaded.Architecture, 'amd64', 'the host platform is the local image');
+  // garbage collection keeps the other platform's blobs while the image exists
+  assert.equal((await d.docker(['image', 'prune', '-f'])).code, 0);
+  await d.docker(['tag', 'berth-test/multi:1', `${reg}/loaded/multi:1`]);
+  const p = await d.docker(['push', `${reg}/loaded/multi:1`]);
+  assert.equal(p.code, 0, `${p.stdout}\n${p.stderr}\n${d.log().slice(-2000)}`);
+  assert.match(p.stdout, new RegExp(`1: digest: ${index.digest} size: ${index.size}`));
+  const top = await getManifest(reg, 'loaded/multi', '1');
+  assert.equal(top.status, 200);
+  assert.equal(top.mediaType, MT.ociIndex);
+  assert.equal(top.digest, index.digest);
+  assert.ok(top.body.equals(index.bytes), 'the index went up byte for byte');
+  for (const i of [amd, arm64]) {
+    const m = await getManifest(reg, 'loaded/multi', i.manifest.digest);
+    assert.equal(m.status, 200, i.manifest.digest);
+    assert.ok(m.body.equals(i.manifest.bytes));
+    for (const b of [i.config, i.layer]) assert.equal((await fetch(`http://${reg}/v2/loaded/multi/blobs/${b.digest}`, { method: 'HEAD' })).status, 200, b.digest);
+  }
+  // and pulls back for the other platform
+  const back = await d.docker(['pull', '--platform', 'linux/arm64', `${reg}/loaded/multi:1`]);
+  assert.equal(back.code, 0, back.stderr);
+  const bi = await inspect(`${reg}/loaded/multi:1`);
+  assert.equal(bi.Architecture, 'arm64');
+  assert.deepEqual(bi.RootFS.Layers, [arm64.diffID]);
+});
+
+test('a layout missing a platform\'s layer loads the host platform and pushes its manifest only; a pulled list pushes the pulled platform (as dockerd\'s classic store)', { skip }, async () => {
+  const amd = await synthImage('linux/amd64', { oci: true, text: 'partial\n' });
+  const arm64 = await synthImage('linux/arm64', { oci: true, text: 'partial arm64\n' });
+  const index = indexOf([amd, arm64].map((i) => ({ manifest: i.manifest, platform: i.platform })), { oci: true });
+  const tar = await ociLayoutTar(index, `${reg}/partial/multi:1`, [amd.manifest, amd.config, amd.layer, arm64.manifest, arm64.config]);
+  const l = await d.docker(['load'], { input: tar });
+  assert.equal(l.code, 0, l.stderr);
+  const p = await d.docker(['push', `${reg}/partial/multi:1`]);
+  assert.equal(p.code, 0, `${p.stdout}\n${p.stderr}`);
+  const top = await getManifest(reg, 'partial/multi', '1');
+  assert.equal(top.status, 200);
+  assert.notEqual(top.mediaType, MT.ociIndex);
+  assert.equal(JSON.parse(top.body.toString()).config.digest, amd.config.digest);
+  // a pulled manifest list: only the host platform's content is here, so its manifest is what goes up
+  const pulled = await d.docker(['pull', `${reg}/multi/bb:list`]);
+  assert.equal(pulled.code, 0, pulled.stderr);
+  await d.docker(['tag', `${reg}/multi/bb:list`, `${reg}/copy/bb:1`]);
+  const c = await d.docker(['push', `${reg}/copy/bb:1`]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, new RegExp(`1: digest: ${hostDigest} `));
+  const copy = await getManifest(reg, 'copy/bb', '1');
+  assert.equal(copy.mediaType, MT.dockerManifest);
+  assert.equal(copy.digest, hostDigest);
 });

@@ -100,6 +100,12 @@ export interface ImageRecord {
   lastTagTime?: string;
   /** When berth stored the image. */
   createdAt: string;
+  /**
+   * The multi-platform index the image came with (an OCI layout whose index had every platform's content): a push of
+   * any of its tags pushes the index and every manifest in it, as dockerd's containerd image store does. The index,
+   * its manifests, configs and layers stay in the content store while the record exists (gc.ts).
+   */
+  index?: { digest: Digest; mediaType: string; size: number };
 }
 
 export const MediaTypes = {

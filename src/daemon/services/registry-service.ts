@@ -23,11 +23,12 @@ import { HOST_ARCH } from '../../core/images/platform.js';
 import { tee } from '../../core/images/stream-util.js';
 import { MediaTypes, type ImageConfig, type ImageRecord, type LayerRecord } from '../../core/images/types.js';
 import type { Unpacker } from './images/unpack.js';
+import { indexClosure } from './images/gc.js';
 import { chainIDs, digestOf, isDigest, type Digest } from '../../pkg/digest/index.js';
 import * as ref from '../../pkg/reference/index.js';
 import { EngineError, invalidArgument, notFound, notImplemented, unauthorized } from '../../errdefs/index.js';
 import type { AuthConfig } from '../../api/types/auth.js';
-import type { Descriptor, Endpoint, FetchedManifest, RegistryHosts, Remote } from '../../core/registry/types.js';
+import type { Descriptor, Endpoint, FetchedManifest, Manifest, RegistryHosts, Remote } from '../../core/registry/types.js';
 import { configMatches, formatPlatform, isIndex, parsePlatform, pickPlatform, type Platform } from '../../core/registry/platform.js';
 
 export type PullMessage = {
@@ -374,7 +375,10 @@ export class RegistryService {
     // As dockerd: the stream starts first, so authentication errors arrive in-band (no interactive CLI retry).
     progress({ status: `The push refers to repository [${repo}]` });
     await client.authorize();
-    for (const { tag, img } of targets) await this.pushOne(client, r, tag, img, progress, opts.signal);
+    for (const { tag, img } of targets) {
+      if (img.index && (await this.indexComplete(img.index.digest))) await this.pushIndex(client, r, tag, img, progress);
+      else await this.pushOne(client, r, tag, img, progress, opts.signal);
+    }
   }
 
   private async pushOne(client: Remote, r: ref.Reference, tag: string, img: ImageRecord, progress: (m: PullMessage) => void, signal?: AbortSignal): Promise<void> {
@@ -386,27 +390,9 @@ export class RegistryService {
     const blobs: Descriptor[] = new Array(img.layers.length);
     const uploads = limited(order, this.o.maxConcurrentUploads ?? 5, async (i) => {
       const layer = img.layers[i]!;
-      const id = short(layer.diffID);
       const desc = await this.pushableBlob(layer, signal);
       blobs[i] = desc;
-      if (await client.hasBlob(desc.digest)) {
-        progress({ status: 'Layer already exists', progressDetail: {}, id });
-        return;
-      }
-      const mountFrom = this.mountSource(desc.digest, r);
-      const how = await client.putBlob(
-        desc.digest,
-        desc.size,
-        async (offset) => {
-          // bytes read from the store, counted from where the upload (re)starts: honest, also after a resume
-          const s = await content.readStream(desc.digest, offset ? { start: offset } : {});
-          const counted = s.pipe(meter((n) => progress({ status: 'Pushing', progressDetail: { current: offset + n, total: desc.size }, progress: bar(offset + n, desc.size), id })));
-          s.on('error', (e) => counted.destroy(e));
-          return counted;
-        },
-        { mountFrom },
-      );
-      progress({ status: how === 'mounted' ? `Mounted from ${mountFrom}` : 'Pushed', progressDetail: {}, id });
+      await this.uploadBlob(client, r, desc, short(layer.diffID), progress);
     });
     uploads.forEach((p) => p.catch(() => {}));
     await Promise.all(uploads);
@@ -433,6 +419,68 @@ export class RegistryService {
     await this.o.images.addRepoDigest(img.id, ref.format({ domain: r.domain, path: r.path, digest }));
     progress({ status: `${tag}: digest: ${digest} size: ${bytes.length}` });
     progress({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: bytes.length } });
+    this.o.events?.publish('image', 'push', ref.familiarString({ domain: r.domain, path: r.path, tag }), { name: ref.familiarString({ domain: r.domain, path: r.path, tag }) });
+  }
+
+  /** Uploads one blob unless the registry has it (a cross-repository mount when a source is known), with progress as `id`. */
+  private async uploadBlob(client: Remote, r: ref.Reference, desc: Descriptor, id: string, progress: (m: PullMessage) => void): Promise<void> {
+    const { content } = this.o;
+    if (await client.hasBlob(desc.digest)) {
+      progress({ status: 'Layer already exists', progressDetail: {}, id });
+      return;
+    }
+    const mountFrom = this.mountSource(desc.digest, r);
+    const how = await client.putBlob(
+      desc.digest,
+      desc.size,
+      async (offset) => {
+        // bytes read from the store, counted from where the upload (re)starts: honest, also after a resume
+        const s = await content.readStream(desc.digest, offset ? { start: offset } : {});
+        const counted = s.pipe(meter((n) => progress({ status: 'Pushing', progressDetail: { current: offset + n, total: desc.size }, progress: bar(offset + n, desc.size), id })));
+        s.on('error', (e) => counted.destroy(e));
+        return counted;
+      },
+      { mountFrom },
+    );
+    progress({ status: how === 'mounted' ? `Mounted from ${mountFrom}` : 'Pushed', progressDetail: {}, id });
+  }
+
+  /**
+   * Pushes an image's multi-platform index (kept from an OCI layout load): every platform's layers and config, each
+   * manifest by its digest, then the index as `tag` — the registry ends up with what the layout held, byte for byte.
+   */
+  private async pushIndex(client: Remote, r: ref.Reference, tag: string, img: ImageRecord, progress: (m: PullMessage) => void): Promise<void> {
+    const { content } = this.o;
+    const idx = img.index!;
+    const indexBytes = await content.readAll(idx.digest);
+    const index = JSON.parse(indexBytes.toString('utf8')) as Manifest;
+    const children = await Promise.all(
+      (index.manifests ?? []).map(async (desc) => {
+        const bytes = await content.readAll(desc.digest);
+        return { desc, bytes, manifest: JSON.parse(bytes.toString('utf8')) as Manifest };
+      }),
+    );
+    const layers = new Map<string, Descriptor>();
+    const configs = new Map<string, Descriptor>();
+    for (const c of children) {
+      if (c.manifest.manifests) throw notImplemented('pushing nested indexes is not supported');
+      if (c.manifest.config) configs.set(c.manifest.config.digest, c.manifest.config);
+      for (const l of c.manifest.layers ?? []) layers.set(l.digest, l);
+    }
+    for (const d of [...layers.keys()].reverse()) progress({ status: 'Preparing', progressDetail: {}, id: short(d) });
+    const uploads = limited([...layers.values()], this.o.maxConcurrentUploads ?? 5, (l) => this.uploadBlob(client, r, l, short(l.digest), progress));
+    uploads.forEach((p) => p.catch(() => {}));
+    await Promise.all(uploads);
+    for (const c of configs.values()) {
+      if (await client.hasBlob(c.digest)) continue;
+      const bytes = await content.readAll(c.digest);
+      await client.putBlob(c.digest, bytes.length, async (offset) => Readable.from([bytes.subarray(offset)]));
+    }
+    for (const c of children) await client.putManifest(c.desc.digest, c.desc.mediaType ?? c.manifest.mediaType ?? MediaTypes.ociManifest, c.bytes);
+    await client.putManifest(tag, idx.mediaType, indexBytes);
+    await this.o.images.addRepoDigest(img.id, ref.format({ domain: r.domain, path: r.path, digest: idx.digest }));
+    progress({ status: `${tag}: digest: ${idx.digest} size: ${indexBytes.length}` });
+    progress({ progressDetail: {}, aux: { Tag: tag, Digest: idx.digest, Size: indexBytes.length } });
     this.o.events?.publish('image', 'push', ref.familiarString({ domain: r.domain, path: r.path, tag }), { name: ref.familiarString({ domain: r.domain, path: r.path, tag }) });
   }
 
@@ -501,6 +549,12 @@ export class RegistryService {
       once.finally(() => this.gzipping.delete(layer.diffID)).catch(() => {});
     }
     return once;
+  }
+
+  /** Whether every blob of a kept index is still in the content store. */
+  private async indexComplete(digest: Digest): Promise<boolean> {
+    for (const d of await indexClosure(this.o.content, digest)) if (!(await this.o.content.exists(d))) return false;
+    return true;
   }
 
   private readonly gzipping = new Map<string, Promise<Descriptor>>();

@@ -28,6 +28,29 @@ export function chainsOf(img: ImageRecord): Digest[] {
   return chainIDs(img.layers.map((l) => l.diffID));
 }
 
+/**
+ * Every blob an image's multi-platform index keeps: the index, each manifest in it, their configs and layers (those
+ * present; a broken or missing document keeps what was found so far).
+ */
+export async function indexClosure(content: ContentStore, digest: Digest): Promise<Digest[]> {
+  const out: Digest[] = [digest];
+  const doc = async (d: Digest): Promise<{ manifests?: Array<{ digest: Digest }>; config?: { digest: Digest }; layers?: Array<{ digest: Digest }> } | undefined> => {
+    try {
+      return JSON.parse((await content.readAll(d)).toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const top = await doc(digest);
+  for (const m of top?.manifests ?? []) {
+    out.push(m.digest);
+    const man = await doc(m.digest);
+    if (man?.config?.digest) out.push(man.config.digest);
+    for (const l of man?.layers ?? []) out.push(l.digest);
+  }
+  return out;
+}
+
 /** One collection at a time: a call while one runs joins it. */
 export class Collector {
   private running: Promise<void> | undefined;
@@ -49,6 +72,7 @@ export class Collector {
       keepBlobs.add(img.id);
       for (const l of img.layers) if (l.blob) keepBlobs.add(l.blob);
       for (const c of chainsOf(img)) keepSnaps.add(c);
+      if (img.index) for (const b of await indexClosure(content, img.index.digest)) keepBlobs.add(b);
     }
     const infos = new Map<string, { kind: string; parent?: string }>();
     await snapshots.walk((i) => {

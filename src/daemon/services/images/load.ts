@@ -36,7 +36,7 @@ export interface LoadDeps {
     configBytes: Buffer,
     layers: LayerRecord[],
     tags: string[],
-    opts: { lease?: string; onRetag?: (tag: string, oldId: string) => void },
+    opts: { lease?: string; onRetag?: (tag: string, oldId: string) => void; index?: ImageRecord['index'] },
   ): Promise<ImageRecord>;
   /** Publishes an image event (`load`, `import`). */
   emit(action: string, id: string, attributes: Record<string, string>): void;
@@ -167,7 +167,7 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
       throw invalidArgument(`invalid archive: ${p} is missing`);
     };
 
-    const images: Array<{ config: Buffer; layers: string[]; tags: string[] }> = [];
+    const images: LoadedImage[] = [];
     const manifest = small.get('manifest.json');
     if (manifest) {
       const entries = decodeText<Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] | null }> | null>(archiveManifest, manifest.toString('utf8'));
@@ -179,7 +179,7 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
         images.push({ config, layers: e.Layers ?? [], tags: e.RepoTags ?? [] });
       }
     } else if (small.has('index.json')) {
-      await collectOci(d, small, images);
+      await collectOci(d, small, images, (p) => blobs.has(p), lease.id);
     } else if (small.has('repositories')) {
       throw notImplemented('loading legacy v1 image archives (without manifest.json) is not supported');
     } else {
@@ -221,6 +221,7 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
       }
       const rec = await d.createImage(im.config, layers, tags, {
         lease: lease.id,
+        index: im.index,
         onRetag: (t, old) => {
           progress({ stream: `The image ${ref.familiarize(t)} already exists, renaming the old one with ID ${old} to empty string\n` });
         },
@@ -235,7 +236,13 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
   }
 }
 
-async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: Array<{ config: Buffer; layers: string[]; tags: string[] }>): Promise<void> {
+type LoadedImage = { config: Buffer; layers: string[]; tags: string[]; index?: ImageRecord['index'] };
+
+/**
+ * The images of an OCI layout: each entry of index.json (named by its annotations); a multi-platform index gives this
+ * host's platform, and is kept with the image (for push) when the layout holds every platform's content.
+ */
+async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: LoadedImage[], streamed: (path: string) => boolean, lease: string): Promise<void> {
   const blobPath = (dg: string) => `blobs/${dg.replace(':', '/')}`;
   const readJson = async (dg: string): Promise<Record<string, unknown>> => {
     const p = blobPath(dg);
@@ -252,7 +259,10 @@ async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: Array
       const ms = doc.manifests as Desc[];
       // pick this platform from a multi-platform index
       const pick = ms.filter((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === HOST_ARCH));
+      const before = images.length;
       for (const m of pick.length ? pick.slice(0, 1) : ms.slice(0, 1)) await visit(m, names);
+      const index = await keepIndex(desc, ms);
+      if (index) for (const im of images.slice(before)) im.index ??= index;
       return;
     }
     if (mt && !/manifest/.test(mt) && !doc.config) throw invalidArgument(`unsupported OCI media type ${mt}`);
@@ -261,6 +271,34 @@ async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: Array
     const cfgBytes = small.get(blobPath(config.digest)) ?? (await d.content.readAll(config.digest));
     if (digestOf(cfgBytes) !== config.digest) throw invalidArgument('invalid OCI layout: config digest mismatch');
     images.push({ config: cfgBytes, layers: (doc.layers as Desc[]).map((l) => blobPath(l.digest)), tags: names });
+  };
+  /**
+   * When every manifest of a multi-platform index has its config and layers in the layout (or already in the store),
+   * the index, its manifests and the small blobs go into the content store and the index is returned; else undefined
+   * (a push then sends this platform's manifest only).
+   */
+  const keepIndex = async (desc: Desc, ms: Desc[]): Promise<ImageRecord['index'] | undefined> => {
+    const present = async (dg: string) => small.has(blobPath(dg)) || streamed(blobPath(dg)) || (await d.content.exists(dg));
+    const docs: Array<{ digest: string; bytes: Buffer }> = [];
+    const smallBlobs: string[] = [];
+    for (const m of [desc, ...ms]) {
+      if (!isDigest(m.digest) || !(await present(m.digest))) return undefined;
+      docs.push({ digest: m.digest, bytes: small.get(blobPath(m.digest)) ?? (await d.content.readAll(m.digest)) });
+    }
+    for (const m of ms) {
+      const man = (await readJson(m.digest)) as { config?: Desc; layers?: Desc[]; manifests?: unknown };
+      if (man.manifests) return undefined; // nested indexes are not kept
+      for (const b of [man.config, ...(man.layers ?? [])]) {
+        if (!b?.digest || !isDigest(b.digest) || !(await present(b.digest))) return undefined;
+        const bytes = small.get(blobPath(b.digest));
+        if (bytes && digestOf(bytes) !== b.digest) return undefined;
+        if (bytes) smallBlobs.push(b.digest);
+      }
+    }
+    for (const doc of docs) await d.content.put(doc.bytes, { lease });
+    for (const dg of smallBlobs) await d.content.put(small.get(blobPath(dg))!, { lease });
+    const top = docs[0]!;
+    return { digest: top.digest as Digest, mediaType: desc.mediaType ?? MediaTypes.ociIndex, size: top.bytes.length };
   };
   const index = decodeText<{ manifests?: Desc[] } | null>(ociDocument, small.get('index.json')!.toString('utf8')) ?? {};
   for (const m of index.manifests ?? []) {

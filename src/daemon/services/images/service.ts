@@ -293,7 +293,7 @@ export class ImageService implements ImageWriter, ImageViewSource {
     configBytes: Buffer,
     layers: LayerRecord[],
     tags: string[],
-    opts: { parent?: Digest; lease?: string; onRetag?: (tag: string, oldId: string) => void } = {},
+    opts: { parent?: Digest; lease?: string; onRetag?: (tag: string, oldId: string) => void; index?: ImageRecord['index'] } = {},
   ): Promise<ImageRecord> {
     const cfg = parseImageConfig<ImageConfig>(configBytes);
     if (!cfg.rootfs || !Array.isArray(cfg.rootfs.diff_ids)) throw invalidArgument('invalid image config: missing rootfs.diff_ids');
@@ -311,6 +311,7 @@ export class ImageService implements ImageWriter, ImageViewSource {
       // keep known blob digests
       rec.layers = layers.map((l, i) => ({ ...(existing?.layers[i] ?? {}), ...Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)) }) as LayerRecord);
       if (opts.parent) rec.parent = opts.parent;
+      if (opts.index) rec.index = opts.index;
       for (const t of full) {
         for (const other of Object.values(images)) {
           if (other.id !== id && other.repoTags.includes(t)) {
