@@ -10,7 +10,7 @@ import { Client, DaemonUnreachableError, ProgressError } from '../client/index.j
 import { kindOf } from '../errdefs/index.js';
 import { FlagError, FlagSpec, formatFlagHelp, parseFlags } from '../pkg/flags/flags.js';
 import { CliContext, CliExit, Command } from './command.js';
-import { rootCommands } from './commands/index.js';
+import { findEntry, loadRootCommands } from './commands/index.js';
 
 const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 const DEFAULT_DATA_ROOT = '/var/lib/berth';
@@ -48,8 +48,8 @@ function helpText(chain: Command[]): string {
 }
 
 /** docker's root help: management commands (groups) and plain commands, each sorted, one line per command. */
-function rootHelp(): string {
-  const cmds = rootCommands.filter((c) => !c.hidden).sort((a, b) => a.name.localeCompare(b.name));
+async function rootHelp(): Promise<string> {
+  const cmds = (await loadRootCommands()).filter((c) => !c.hidden).sort((a, b) => a.name.localeCompare(b.name));
   const w = Math.max(...cmds.map((c) => c.name.length)) + 2;
   const list = (xs: Command[]) => xs.map((c) => `  ${c.name.padEnd(w)}${c.description.split('\n')[0]}`).join('\n');
   return (
@@ -66,8 +66,8 @@ function findCommand(list: Command[], name: string): Command | undefined {
 
 /** Starts berthd in the background when nobody serves the default socket and we may (root), then waits for /_ping. */
 async function ensureDaemon(client: Client, mayStart: boolean): Promise<void> {
-  if (await client.system.ping()) return;
-  if (!mayStart) return;
+  // Without autostart there is nothing to do before the command's own request (a ping would be a wasted round trip).
+  if (!mayStart || (await client.system.ping())) return;
   const here = path.dirname(fileURLToPath(import.meta.url));
   const berthd = path.resolve(here, '../../../bin/berthd');
   fs.mkdirSync(DEFAULT_DATA_ROOT, { recursive: true });
@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!name || g.values.help || name === 'help') {
-    process.stdout.write(rootHelp());
+    process.stdout.write(await rootHelp());
     return 0;
   }
 
@@ -123,10 +123,10 @@ export async function main(argv: string[]): Promise<number> {
 
   // Walk down the command tree.
   const chain: Command[] = [];
-  let list = rootCommands;
+  let list: Command[] | undefined; // undefined: the root, whose commands load on demand
   let args = [name, ...rest];
   for (;;) {
-    const cmd = findCommand(list, args[0]);
+    const cmd = list ? findCommand(list, args[0]) : await findEntry(args[0])?.load();
     if (!cmd) {
       const where = chain.length ? `${prog} ${chain.map((c) => c.name).join(' ')}` : prog;
       process.stderr.write(`${prog}: unknown command: ${where} ${args[0]}\n\nRun '${where} --help' for more information\n`);
