@@ -3,6 +3,7 @@
  * down cleanly on SIGTERM/SIGINT. Containers are NOT stopped on shutdown: each has its own monitor process and the
  * next berthd re-adopts it.
  */
+import { IdleTrimmer } from '../pkg/memory/idle-trim.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FlockOp, type HostFacts } from '../core/kernel/index.js';
@@ -292,7 +293,9 @@ export class Daemon {
 
     for (const l of this.lifecycles) await l.start?.();
 
-    this.server = new ApiServer({ router: this.router, logger: this.logger, socketGid: this.socketGid(), tls: tlsOptions });
+    // After work, a full GC and malloc_trim give back what a pull or a burst of runs left resident (issue 17 item 4).
+    const trimmer = new IdleTrimmer();
+    this.server = new ApiServer({ router: this.router, logger: this.logger, socketGid: this.socketGid(), tls: tlsOptions, onActivity: () => trimmer.touch() });
     for (const addr of addrs) {
       await this.server.listen(addr);
       this.logger.info(`API listen on ${addr.proto === 'unix' ? addr.address : `${addr.address}:${addr.port}`}`);

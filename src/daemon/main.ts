@@ -5,6 +5,9 @@ import { BERTH_VERSION } from '../api/version.js';
 import { formatFlagHelp } from '../pkg/flags/flags.js';
 import { Daemon } from './bootstrap.js';
 import { daemonFlags, loadDaemonConfig } from './config.js';
+import { capMemoryGrowth } from '../pkg/memory/idle-trim.js';
+
+capMemoryGrowth(); // before the daemon allocates: a small V8 young generation, one malloc arena (pkg/memory/idle-trim.ts)
 
 async function main(argv: string[]): Promise<number> {
   let parsed;

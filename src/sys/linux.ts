@@ -49,6 +49,7 @@ interface SysAddon {
   llistxattr(path: string): Buffer | number;
   flock(fd: number, op: number): number;
   peerClosed(fd: number): number;
+  mallocTrim(): number;
 }
 
 let addon: SysAddon | undefined;
@@ -126,4 +127,9 @@ export function peerClosed(fd: number): boolean {
   const r = load().peerClosed(fd);
   check('poll', r < 0 ? r : 0);
   return r === 1;
+}
+
+/** glibc's malloc_trim(0): returns the free memory of malloc's arenas to the kernel; true when some was released. */
+export function mallocTrim(): boolean {
+  return load().mallocTrim() === 1;
 }

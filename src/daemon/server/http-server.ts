@@ -49,6 +49,8 @@ export interface ApiServerOptions {
   socketGid?: number;
   /** TLS server options for TCP listeners (see tcp-security.ts); plain HTTP when absent. Unix sockets never use TLS. */
   tls?: tls.TlsOptions;
+  /** Called when a request begins and when its response ends (the idle memory trimmer listens). */
+  onActivity?: () => void;
 }
 
 /** Owns the listening servers; `close()` stops accepting and ends idle connections. */
@@ -130,6 +132,10 @@ export class ApiServer {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
     const started = process.hrtime.bigint();
+    if (this.opts.onActivity) {
+      this.opts.onActivity();
+      res.once('close', this.opts.onActivity);
+    }
     for (const [k, v] of Object.entries(commonHeaders)) res.setHeader(k, v);
     const ctxLike = { req, res };
     try {
