@@ -11,12 +11,16 @@
 #include <malloc.h>
 #include <poll.h>
 #include <node_api.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <sys/xattr.h>
 
 #define MAX_ARGS 5
@@ -194,6 +198,37 @@ static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
   return num(env, malloc_trim(0));
 }
 
+/*
+ * connectUnix(path): a connected, non-blocking unix stream socket's fd, or -errno. A path starting with '@' names an
+ * abstract socket, its address exactly the name's length as Go writes it (Node pads abstract names to the whole
+ * sun_path, so it cannot reach the docker CLI's plugin socket).
+ */
+static napi_value js_connect_unix(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int ok = 1;
+  if (!get_args(env, info, argv, 1)) return type_error(env, "connectUnix: 1 argument");
+  char *p = str_arg(env, argv[0], &ok);
+  if (!ok || !p) return type_error(env, "connectUnix: path must be a string");
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  size_t n = strlen(p);
+  if (n == 0 || n >= sizeof a.sun_path) {
+    free(p);
+    return num(env, -ENAMETOOLONG);
+  }
+  memcpy(a.sun_path, p, n);
+  if (p[0] == '@') a.sun_path[0] = 0;
+  free(p);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (a.sun_path[0] ? 1 : 0));
+  if (connect(fd, (struct sockaddr *)&a, len) < 0) {
+    int e = errno;
+    close(fd);
+    return num(env, -e);
+  }
+  return num(env, fd);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   const struct {
     const char *name;
@@ -202,6 +237,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mount", js_mount},           {"umount2", js_umount2},     {"mknod", js_mknod},
       {"lsetxattr", js_lsetxattr},   {"lgetxattr", js_lgetxattr}, {"llistxattr", js_llistxattr},
       {"flock", js_flock},           {"peerClosed", js_peer_closed}, {"mallocTrim", js_malloc_trim},
+      {"connectUnix", js_connect_unix},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -104,8 +104,19 @@ export class ComposeEngine {
     return this.client.json('GET', `/containers/${enc(id)}/top`);
   }
 
-  async putArchive(id: string, dir: string, tar: Buffer | Readable): Promise<void> {
-    await this.client.json('PUT', `/containers/${enc(id)}/archive`, { query: { path: dir }, body: tar, headers: { 'Content-Type': 'application/x-tar' } });
+  async putArchive(id: string, dir: string, tar: Buffer | Readable, opts: { copyUIDGID?: boolean } = {}): Promise<void> {
+    await this.client.json('PUT', `/containers/${enc(id)}/archive`, { query: { path: dir, copyUIDGID: opts.copyUIDGID || undefined }, body: tar, headers: { 'Content-Type': 'application/x-tar' } });
+  }
+
+  /** Runs a command in a container, detached, and resolves with its exit code once it has ended. */
+  async execRun(id: string, cmd: string[], extra: Record<string, unknown> = {}): Promise<number> {
+    const exec = await this.execCreate(id, { ...extra, Cmd: cmd, AttachStdout: false, AttachStderr: false, AttachStdin: false, Tty: false });
+    await this.client.json('POST', `/exec/${enc(exec)}/start`, { body: { Detach: true, Tty: false } });
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      const i = await this.client.json<{ Running: boolean; ExitCode: number | null }>('GET', `/exec/${enc(exec)}/json`);
+      if (!i.Running && i.ExitCode !== null) return i.ExitCode;
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   listNetworks(project?: string): Promise<{ Id: string; Name: string; Labels: Record<string, string> }[]> {

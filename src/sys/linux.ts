@@ -8,8 +8,9 @@
  * loaded addon.
  *
  * Keep this file small: only calls that Node truly lacks belong here (mount, umount2, mknod, xattrs on symlinks,
- * flock). Anything `node:fs` can do stays in `node:fs`. Only `sys/kernel.ts` (`LinuxKernel`, the `Kernel` of
- * core/kernel) and tests that build fixtures call these functions; everything else goes through a `Kernel`.
+ * flock, a unix socket connect with Go's abstract-name length). Anything `node:fs` can do stays in `node:fs`. Only
+ * `sys/kernel.ts` (`LinuxKernel`, the `Kernel` of core/kernel) and tests that build fixtures call these functions;
+ * everything else goes through a `Kernel` — except connectUnix, a client-side call of the compose CLI plugin.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -50,6 +51,7 @@ interface SysAddon {
   flock(fd: number, op: number): number;
   peerClosed(fd: number): number;
   mallocTrim(): number;
+  connectUnix(path: string): number;
 }
 
 let addon: SysAddon | undefined;
@@ -132,4 +134,9 @@ export function peerClosed(fd: number): boolean {
 /** glibc's malloc_trim(0): returns the free memory of malloc's arenas to the kernel; true when some was released. */
 export function mallocTrim(): boolean {
   return load().mallocTrim() === 1;
+}
+
+/** A connected unix stream socket's fd; `@name` is an abstract socket addressed as Go does (exact length). */
+export function connectUnix(p: string): number {
+  return check('connect', load().connectUnix(p), p);
 }

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
-import { importBusybox, repoRoot, run, startDaemon } from '../harness.js';
+import { spawn } from 'node:child_process';
+import { berthBin, dockerBin, importBusybox, repoRoot, run, sleep, startDaemon } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let dir: string;
@@ -242,4 +243,92 @@ test('a named volume survives down and is removed by down -v', async () => {
   assert.equal(downV.code, 0, downV.stderr);
   assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout.trim(), '');
   assert.equal((await d.docker(['ps', '-aq'])).stdout.trim(), '');
+});
+
+/** A compose command left running in the background (watch, up --watch), its output collected as it comes. */
+function background(bin: string, args: string[], cwd: string, env: Record<string, string>) {
+  const child = spawn(bin, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (b: Buffer) => (out.stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out.stderr += b.toString()));
+  const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  // Bounded: a child that ignores the interrupt is killed (and the test fails on its exit code).
+  const exited = Promise.race([exit, sleep(30_000).then(() => (child.kill('SIGKILL'), exit))]);
+  return { child, out, exited };
+}
+
+/** Polls `check` until it returns true, for at most `ms`. */
+async function until(what: string, ms: number, check: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(delay);
+  }
+}
+
+test('watch: edited files are synced into the running container, a Dockerfile change rebuilds it; up --watch too', async () => {
+  const wdir = path.join(d.root, 'watched');
+  fs.mkdirSync(path.join(wdir, 'src'), { recursive: true });
+  fs.writeFileSync(
+    path.join(wdir, 'compose.yaml'),
+    `name: watched
+services:
+  app:
+    build: .
+    command: ["sleep", "3600"]
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - { action: sync, path: ./src, target: /app, ignore: ["*.tmp"] }
+        - { action: rebuild, path: Dockerfile }
+`,
+  );
+  const dockerfile = (v: string) => fs.writeFileSync(path.join(wdir, 'Dockerfile'), `FROM busybox\nCOPY src /app\nRUN echo ${v} > /version\n`);
+  dockerfile('v1');
+  fs.writeFileSync(path.join(wdir, 'src', 'index.html'), 'one');
+  const inApp = async (cmd: string) => (await d.docker(['compose', '-f', path.join(wdir, 'compose.yaml'), 'exec', '-T', 'app', 'sh', '-c', cmd])).stdout;
+  const appId = async () => (await d.docker(['ps', '-q', '--filter', 'label=com.docker.compose.project=watched'])).stdout.trim();
+
+  const w = background(dockerBin, ['compose', 'watch'], wdir, { DOCKER_HOST: d.host, DOCKER_CONFIG: path.join(d.root, 'docker-config') });
+  try {
+    await until('"Watch enabled"', 90_000, () => / ⦿ Watch enabled\n/.test(w.out.stdout) || w.child.exitCode !== null);
+    assert.match(w.out.stdout, / ⦿ Watch enabled/, w.out.stderr);
+    assert.equal(await inApp('cat /app/index.html /version'), 'onev1\n');
+
+    fs.writeFileSync(path.join(wdir, 'src', 'index.html'), 'two');
+    fs.mkdirSync(path.join(wdir, 'src', 'new', 'deep'), { recursive: true });
+    fs.writeFileSync(path.join(wdir, 'src', 'new', 'deep', 'file.txt'), 'deep');
+    fs.writeFileSync(path.join(wdir, 'src', 'scratch.tmp'), 'ignored');
+    await until('the sync', 30_000, async () => (await inApp('cat /app/index.html /app/new/deep/file.txt 2>&1')) === 'twodeep');
+    assert.match(w.out.stdout, / ⦿ Syncing service "app" after \d+ changes were detected\n/);
+    assert.equal(await inApp('test -e /app/scratch.tmp && echo synced || echo ignored'), 'ignored\n');
+    fs.rmSync(path.join(wdir, 'src', 'new'), { recursive: true });
+    await until('the removal', 30_000, async () => (await inApp('test -e /app/new && echo there || echo gone')) === 'gone\n');
+
+    const before = await appId();
+    dockerfile('v2');
+    await until('the rebuild', 90_000, async () => (await inApp('cat /version 2>/dev/null')) === 'v2\n');
+    assert.notEqual(await appId(), before);
+    assert.match(w.out.stdout, / ⦿ Rebuilding service\(s\) \["app"\] after changes were detected\.\.\.\n/);
+    assert.match(w.out.stdout, / ⦿ service\(s\) \["app"\] successfully built\n/);
+  } finally {
+    w.child.kill('SIGINT');
+  }
+  assert.equal(await w.exited, 0, w.out.stderr);
+  assert.ok(await appId(), 'the watched containers keep running after the watch ends');
+
+  // berth compose up --watch: attached output, and the watch alongside it until Ctrl-C stops the project.
+  const u = background(process.execPath, [berthBin, '-H', d.host, 'compose', 'up', '--watch'], wdir, {});
+  try {
+    await until('"Watch enabled" from up --watch', 60_000, () => / ⦿ Watch enabled\n/.test(u.out.stdout) || u.child.exitCode !== null);
+    assert.match(u.out.stdout, /Attaching to app-1/, u.out.stderr);
+    fs.writeFileSync(path.join(wdir, 'src', 'index.html'), 'three');
+    await until('the sync from up --watch', 30_000, async () => (await inApp('cat /app/index.html')) === 'three');
+  } finally {
+    u.child.kill('SIGINT');
+  }
+  await u.exited;
+  assert.equal(await appId(), '', 'Ctrl-C on up --watch stops the project');
+  assert.equal((await d.docker(['compose', '-f', path.join(wdir, 'compose.yaml'), 'down', '--rmi', 'all'])).code, 0);
 });

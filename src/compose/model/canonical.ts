@@ -309,6 +309,13 @@ export function canonicalService(name: string, raw: Dict, baseDir: string): Serv
       case 'scale':
         s.scale = Number(v);
         break;
+      case 'develop': {
+        // develop.watch paths are host paths: made absolute against the file's directory, as other host paths.
+        const d = { ...((v as Dict) ?? {}) };
+        if (Array.isArray(d.watch)) d.watch = d.watch.map((w: Dict) => ({ ...w, path: hostPath(String(w.path), baseDir) }));
+        s.develop = d;
+        break;
+      }
       default:
         s[k] = v;
     }

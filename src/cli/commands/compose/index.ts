@@ -9,7 +9,7 @@ import { globalComposeFlags, makeComposeContext, modelError } from './context.js
 import { execComposeCommand, runComposeCommand } from './exec.js';
 import { buildComposeCommand, cpComposeCommand, pullComposeCommand, pushComposeCommand } from './images.js';
 import { configComposeCommand, eventsComposeCommand, imagesComposeCommand, logsComposeCommand, lsComposeCommand, portComposeCommand, psComposeCommand, topComposeCommand, versionComposeCommand } from './info.js';
-import { createCommand, downCommand, killCommand, pauseCommand, restartCommand, rmCommand, startCommand, stopCommand, unpauseCommand, upCommand, waitCommand } from './lifecycle.js';
+import { createCommand, downCommand, killCommand, pauseCommand, restartCommand, rmCommand, startCommand, stopCommand, unpauseCommand, upCommand, waitCommand, watchCommand } from './lifecycle.js';
 
 export const composeSubcommands: ComposeCommand[] = [
   buildComposeCommand,
@@ -38,6 +38,7 @@ export const composeSubcommands: ComposeCommand[] = [
   upCommand,
   versionComposeCommand,
   waitCommand,
+  watchCommand,
 ];
 
 const helpFlag = { name: 'help', short: 'h', type: 'bool' as const, description: 'help for compose' };

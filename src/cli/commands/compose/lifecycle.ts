@@ -12,6 +12,7 @@ import type { ComposeCommand } from './command.js';
 import { timeoutFlag } from './command.js';
 import { modelError, type ComposeContext } from './context.js';
 import { displayName, LogPrinter } from './log-printer.js';
+import { ProjectWatch } from '../../../compose/watch.js';
 
 function cname(c: ContainerSummary): string {
   return (c.Names?.[0] ?? c.Id).replace(/^\//, '');
@@ -71,6 +72,7 @@ const upFlags = [
   { name: 'timestamps', type: 'bool', description: 'Show timestamps' },
   { name: 'renew-anon-volumes', short: 'V', type: 'bool', description: 'Recreate anonymous volumes instead of retrieving data from the previous containers' },
   { name: 'always-recreate-deps', type: 'bool', description: 'Recreate dependent containers. Incompatible with --no-recreate.' },
+  { name: 'watch', short: 'w', type: 'bool', description: 'Watch source code and rebuild/refresh containers when files are updated.' },
   timeoutFlag,
 ] as ComposeCommand['flags'];
 
@@ -85,9 +87,13 @@ export const upCommand: ComposeCommand = {
     const abort = f['abort-on-container-exit'] === true || !!exitFrom;
     if (detach && abort) throw new CliExit(1, '--abort-on-container-exit and --detach are incompatible');
     if (f['force-recreate'] && f['no-recreate']) throw new CliExit(1, '--force-recreate and --no-recreate are incompatible');
+    const watch = f.watch === true;
+    if (watch && detach) throw new CliExit(1, '--watch and --detach are incompatible');
     const project = c.project(args);
     if (exitFrom && !project.services[exitFrom]) throw new CliExit(1, `no such service: ${exitFrom}`);
     const r = await c.runner(project);
+    // Watched services with a build are always built on up, so what runs matches the sources (Compose v2).
+    if (watch) for (const s of Object.values(project.services)) if (s.build && s.develop) s.pull_policy = 'build';
     const started = Math.floor(Date.now() / 1000);
     const pull = f.pull as string;
     if (!['always', 'missing', 'never', 'build', 'policy'].includes(pull)) throw new CliExit(1, `invalid --pull option "${pull}"`);
@@ -109,7 +115,14 @@ export const upCommand: ComposeCommand = {
       }),
     );
     if (detach || f['no-start'] === true) return 0;
-    return attachUntilExit(c, r, args.length && !f['attach-dependencies'] ? args : withDependencies(project.services, args), {
+    let watcher: ProjectWatch | undefined;
+    if (watch) {
+      const printer = watchPrinter(c, f['no-color'] !== true && c.ansi(c.cli.stdout));
+      watcher = new ProjectWatch(r, { services: args, log: printer, warn: (m) => c.cli.stderr.write(`WARN[0000] ${m}\n`) });
+      await withProgress(r, () => watcher!.start());
+    }
+    try {
+      return await attachUntilExit(c, r, args.length && !f['attach-dependencies'] ? args : withDependencies(project.services, args), {
       since: started,
       abort,
       abortOnFailure: f['abort-on-container-failure'] === true,
@@ -117,7 +130,49 @@ export const upCommand: ComposeCommand = {
       color: f['no-color'] !== true && c.ansi(c.cli.stdout),
       prefix: f['no-log-prefix'] !== true,
       timeout: f.timeout as number | undefined,
+      watch: watcher,
+      });
+    } finally {
+      watcher?.stop();
+    }
+  },
+};
+
+/** Compose v2's watch lines: ` ⦿ message`, in bright green on a terminal. */
+function watchPrinter(c: ComposeContext, color: boolean): (m: string) => void {
+  const prefix = `${' '.repeat('#watch'.length + 1)} ⦿ `;
+  return (m) => {
+    for (const line of m.split('\n')) c.cli.stdout.write(color ? `\x1b[92m${prefix}\x1b[0m${line}\n` : `${prefix}${line}\n`);
+  };
+}
+
+export const watchCommand: ComposeCommand = {
+  name: 'watch',
+  usage: 'watch [SERVICE...]',
+  description: 'Watch build context for service and rebuild/refresh containers when files are updated',
+  flags: [
+    { name: 'no-up', type: 'bool', description: 'Do not build & start services before watching' },
+    { name: 'prune', type: 'bool', description: 'Prune dangling images on rebuild', default: true },
+    { name: 'quiet', type: 'bool', description: 'hide build output' },
+  ],
+  async run(c, args, f) {
+    const project = c.project(args);
+    const r = await c.runner(project);
+    if (f['no-up'] !== true) {
+      for (const s of Object.values(project.services)) if (s.build && s.develop) s.pull_policy = 'build';
+      await withProgress(r, () => r.up({ services: args }));
+    }
+    const watcher = new ProjectWatch(r, { services: args, log: watchPrinter(c, c.ansi(c.cli.stdout)), warn: (m) => c.cli.stderr.write(`WARN[0000] ${m}\n`), quiet: f.quiet === true, prune: f.prune !== false });
+    await withProgress(r, () => watcher.start());
+    // Until interrupted: the containers keep running after the watch ends, as with Compose v2.
+    await new Promise<void>((resolve) => {
+      const end = () => resolve();
+      process.once('SIGINT', end);
+      process.once('SIGTERM', end);
     });
+    watcher.stop();
+    await watcher.idle();
+    return 0;
   },
 };
 
@@ -129,7 +184,7 @@ async function attachUntilExit(
   c: ComposeContext,
   r: ProjectRunner,
   services: string[],
-  o: { since: number; abort: boolean; abortOnFailure: boolean; exitFrom?: string; color: boolean; prefix: boolean; timeout?: number },
+  o: { since: number; abort: boolean; abortOnFailure: boolean; exitFrom?: string; color: boolean; prefix: boolean; timeout?: number; watch?: ProjectWatch },
 ): Promise<number> {
   const engine = r.engine;
   const list = (await r.containers({ oneoff: false })).filter((x) => services.includes(x.Labels[L.service]));
@@ -165,13 +220,29 @@ async function attachUntilExit(
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   let remaining = list.length;
-  const pumps = list.map(async (x) => {
+  // A container recreated meanwhile (watch's rebuild, another `up`) is followed on in its replacement.
+  const replacement = async (x: ContainerSummary): Promise<ContainerSummary | undefined> => {
+    if (stopping) return undefined;
+    if (o.watch?.rebuilding.has(x.Labels[L.service])) await o.watch.idle();
+    const now = await r.containers({ oneoff: false }).catch(() => []);
+    if (now.some((y) => y.Id === x.Id)) return undefined;
+    return now.find((y) => y.Labels[L.service] === x.Labels[L.service] && y.Labels[L.number] === x.Labels[L.number]);
+  };
+  const pumps = list.map(async (first) => {
+    let x = first;
     const name = displayName(x, r.name);
-    const tty = (await engine.inspect(x.Id)).Config.Tty === true;
-    const logs = engine.logs(x.Id, { follow: true, since: String(o.since) }, abortLogs.signal);
-    const pump = logs.then((s) => printer.pump(name, s, tty)).catch(() => {});
-    const code = await engine.wait(x.Id, 'not-running').catch(() => -1);
-    await Promise.race([pump, new Promise((res) => setTimeout(res, 500))]);
+    let code: number;
+    for (let since = String(o.since); ; ) {
+      const tty = (await engine.inspect(x.Id).catch(() => ({ Config: { Tty: false } }))).Config.Tty === true;
+      const logs = engine.logs(x.Id, { follow: true, since }, abortLogs.signal);
+      const pump = logs.then((s) => printer.pump(name, s, tty)).catch(() => {});
+      code = await engine.wait(x.Id, 'not-running').catch(() => -1);
+      await Promise.race([pump, new Promise((res) => setTimeout(res, 500))]);
+      const next = await replacement(x);
+      if (!next) break;
+      x = next;
+      since = String(Math.floor(Date.now() / 1000) - 1);
+    }
     if (!stopping) c.cli.stdout.write(`${name} exited with code ${code}\n`);
     if (o.exitFrom ? x.Labels[L.service] === o.exitFrom : false) exitCode = code;
     remaining--;

@@ -9,6 +9,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, DaemonUnreachableError } from '../../../client/index.js';
@@ -16,6 +17,7 @@ import { kindOf } from '../../../errdefs/index.js';
 import { FlagError, FlagSpec, parseFlags } from '../../../pkg/flags/flags.js';
 import { CliExit, type CliContext } from '../../command.js';
 import { COMPOSE_VERSION } from '../../../compose/labels.js';
+import { connectUnix } from '../../../sys/linux.js';
 
 export const PLUGIN_METADATA = {
   SchemaVersion: '0.1.0',
@@ -65,6 +67,27 @@ export function resolveDockerHost(flags: { host?: string[]; context?: string; co
   return 'unix:///var/run/docker.sock';
 }
 
+/**
+ * The docker CLI tells a plugin to end by closing the socket it names in DOCKER_CLI_PLUGIN_SOCKET (an abstract
+ * unix socket, `@name`), e.g. when it gets SIGINT without a terminal to deliver it to the plugin too. That close is
+ * taken as the plugin's own SIGINT, so `watch` and attached `up` end as they do on Ctrl-C.
+ */
+function watchPluginSocket(env: NodeJS.ProcessEnv = process.env): void {
+  const addr = env.DOCKER_CLI_PLUGIN_SOCKET;
+  if (!addr) return;
+  let sock: net.Socket;
+  try {
+    // Node pads abstract socket names to the whole sun_path; the CLI's (Go) name is exact-length: connect natively.
+    sock = new net.Socket({ fd: connectUnix(addr), readable: true, writable: true });
+  } catch {
+    return;
+  }
+  sock.unref();
+  sock.on('data', () => {});
+  sock.on('error', () => {});
+  sock.on('close', () => process.kill(process.pid, 'SIGINT'));
+}
+
 export async function pluginMain(argv: string[]): Promise<number> {
   if (argv[0] === 'docker-cli-plugin-metadata') {
     process.stdout.write(JSON.stringify(PLUGIN_METADATA, null, 2) + '\n');
@@ -80,6 +103,7 @@ export async function pluginMain(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  watchPluginSocket();
   let args = g.args;
   // Run directly (not through docker), the word `compose` may be missing.
   if (args[0] === 'compose') args = args.slice(1);
