@@ -143,3 +143,46 @@ test('bad files: errors name the file and the field', () => {
   assert.equal(err('missing.yml'), `open ${path.join(dir, 'missing.yml')}: no such file or directory`);
   fs.rmSync(dir, { recursive: true });
 });
+
+test('!reset and !override: a later file (or an extending service, or a merge key) clears or replaces a value whole', () => {
+  const dir = project({
+    'compose.yaml': `
+x-base: &base
+  image: busybox
+  ports: ["80:80"]
+  environment: { KEEP: "1", DROP: "2" }
+services:
+  web:
+    <<: *base
+    ports: !reset []
+  api:
+    image: busybox
+    ports: ["81:81", "82:82"]
+    environment: { A: "1" }
+    dns: [1.1.1.1]
+    labels: { a: "1" }
+  child:
+    extends: api
+    dns: !reset []
+    labels: !override { b: "2" }
+`,
+    'compose.override.yaml': `
+services:
+  api:
+    ports: !override ["8443:443"]
+    environment:
+      A: !reset
+      B: "\${B_VALUE:-b}"
+    dns: !reset null
+`,
+  });
+  const p = loadProject({ cwd: dir, env: {} });
+  assert.equal(p.services.web.ports, undefined, 'a merge key does not bring back what !reset cleared');
+  assert.deepEqual(p.services.web.environment, { KEEP: '1', DROP: '2' });
+  assert.deepEqual(p.services.api.ports?.map((x) => `${x.published}:${x.target}`), ['8443:443']);
+  assert.deepEqual(p.services.api.environment, { B: 'b' });
+  assert.equal(p.services.api.dns, undefined);
+  assert.equal(p.services.child.dns, undefined);
+  assert.deepEqual(p.services.child.labels, { b: '2' });
+  assert.deepEqual(p.services.child.ports?.length, 2);
+});

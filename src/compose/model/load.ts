@@ -68,7 +68,10 @@ export function findDefaultFiles(cwd: string): string[] {
   }
 }
 
-/** Parses YAML text with merge keys; a syntax error names the file and line. */
+const RESET = '\u0000berth:reset';
+const OVERRIDE = '\u0000berth:override';
+
+/** Parses YAML text with merge keys; a syntax error names the file and line. `!reset`/`!override` stay as markers (see takeMergeTags). */
 export function parseYaml(text: string, file: string): unknown {
   const doc = YAML.parseDocument(text, { merge: true, uniqueKeys: true });
   if (doc.errors.length) {
@@ -76,8 +79,72 @@ export function parseYaml(text: string, file: string): unknown {
     const line = e.linePos?.[0].line;
     throw new ComposeModelError(`${file}: yaml: ${line ? `line ${line}: ` : ''}${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
+  // The merge tags of the Compose Specification: `!reset` becomes a marker, `!override X` a one-key mapping around X,
+  // so both survive merge keys (`<<`), interpolation and casting, and are taken out before validation.
+  YAML.visit(doc, {
+    Node(_key, node) {
+      const tag = (node as { tag?: string }).tag;
+      if (tag === '!reset') return doc.createNode(RESET);
+      if (tag === '!override') {
+        (node as { tag?: string }).tag = undefined;
+        const wrap = new YAML.YAMLMap();
+        wrap.set(OVERRIDE, node);
+        return wrap;
+      }
+      return undefined;
+    },
+  });
   // maxAliasCount guards against alias bombs.
   return doc.toJS({ maxAliasCount: 10000 }) ?? {};
+}
+
+export interface MergeTags {
+  /** Paths (field names from the top of the file) tagged `!reset`: removed here and from what this file merges over. */
+  reset: string[][];
+  /** Paths tagged `!override`: this file's value replaces the earlier one whole instead of merging with it. */
+  override: string[][];
+}
+
+/** Takes the `!reset`/`!override` markers out of a parsed file, returning where they were. */
+export function takeMergeTags(node: unknown, at: string[] = [], tags: MergeTags = { reset: [], override: [] }): { value: unknown; tags: MergeTags } {
+  const walk = (v: unknown, p: string[]): unknown => {
+    if (Array.isArray(v)) return v.filter((x) => x !== RESET).map((x, i) => walk(x, [...p, String(i)]));
+    if (v && typeof v === 'object') {
+      const o = v as Dict;
+      if (Object.keys(o).length === 1 && OVERRIDE in o) {
+        tags.override.push(p);
+        return walk(o[OVERRIDE], p);
+      }
+      const out: Dict = {};
+      for (const [k, x] of Object.entries(o)) {
+        if (x === RESET) tags.reset.push([...p, k]);
+        else out[k] = walk(x, [...p, k]);
+      }
+      return out;
+    }
+    return v;
+  };
+  return { value: walk(node, at), tags };
+}
+
+/** Deletes the value at `p` inside `root` (copying the mappings on the way, so shared objects stay untouched). */
+function withoutPath<T>(root: T, p: string[]): T {
+  if (!p.length || !root || typeof root !== 'object' || Array.isArray(root)) return root;
+  const [k, ...rest] = p;
+  if (!(k in (root as Dict))) return root;
+  const out = { ...(root as Dict) };
+  if (rest.length) out[k] = withoutPath(out[k], rest);
+  else delete out[k];
+  return out as T;
+}
+
+/** Clears what `tags` (of the file merged on top) reset or override in `base`, before the two are merged. */
+function clearTagged<T>(base: T, tags: MergeTags | undefined, prefix: string[] = []): T {
+  let out = base;
+  for (const p of [...(tags?.reset ?? []), ...(tags?.override ?? [])]) {
+    if (prefix.every((x, i) => p[i] === x) && p.length > prefix.length) out = withoutPath(out, p.slice(prefix.length));
+  }
+  return out;
 }
 
 /** Fields whose value Compose casts back to a number or boolean after interpolation made it a string. */
@@ -93,7 +160,7 @@ function cast(node: unknown, key = ''): unknown {
   if (Array.isArray(node)) return node.map((x) => cast(x, key === 'ulimits' ? '' : ''));
   if (node && typeof node === 'object') {
     const out: Dict = {};
-    for (const [k, v] of Object.entries(node)) out[k] = key === 'ulimits' && typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : cast(v, k);
+    for (const [k, v] of Object.entries(node)) out[k] = key === 'ulimits' && typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : cast(v, k === OVERRIDE ? key : k);
     return out;
   }
   return node;
@@ -101,6 +168,8 @@ function cast(node: unknown, key = ''): unknown {
 
 interface FileModel {
   file: string;
+  /** The file's `!reset`/`!override` paths, applied when it is merged over earlier files. */
+  tags?: MergeTags;
   name?: string;
   services: Record<string, Service>;
   networks: Dict;
@@ -111,12 +180,18 @@ interface FileModel {
 
 class Loader {
   readonly warned = new Set<string>();
+  /** The merge tags of the file being loaded (for `extends` within it). */
+  tags: MergeTags | undefined;
   constructor(
     readonly opts: LoadOptions,
     readonly lookup: Lookup,
   ) {}
 
   readDoc(file: string): Dict {
+    return this.readTaggedDoc(file).doc;
+  }
+
+  readTaggedDoc(file: string): { doc: Dict; tags: MergeTags } {
     let text: string;
     try {
       text = file === '-' ? (this.opts.readStdin?.() ?? fs.readFileSync(0, 'utf8')) : fs.readFileSync(file, 'utf8');
@@ -140,13 +215,15 @@ class Loader {
       throw e;
     }
     doc = cast(doc);
-    validateCompose(doc, file);
-    return doc as Dict;
+    const taken = takeMergeTags(doc);
+    validateCompose(taken.value, file);
+    return { doc: taken.value as Dict, tags: taken.tags };
   }
 
   /** One file → canonical model, `extends` resolved and `include`d projects folded in. */
   loadFile(file: string, baseDir: string): FileModel {
-    const doc = this.readDoc(file);
+    const { doc, tags } = this.readTaggedDoc(file);
+    this.tags = tags;
     const rawServices = (doc.services ?? {}) as Record<string, Dict>;
     const canonical: Record<string, Service> = {};
     for (const [n, s] of Object.entries(rawServices)) canonical[n] = canonicalService(n, s ?? {}, baseDir);
@@ -154,6 +231,7 @@ class Loader {
     for (const n of Object.keys(canonical)) services[n] = this.resolveExtends(n, canonical, file, baseDir, []);
     const model: FileModel = {
       file,
+      tags,
       name: doc.name as string | undefined,
       services,
       networks: (doc.networks ?? {}) as Dict,
@@ -210,7 +288,9 @@ class Loader {
     }
     const own = { ...svc };
     delete own.extends;
-    const merged = mergeService({ ...base, name }, own);
+    // `!reset`/`!override` on the extending service apply to what it extends (only within the file being loaded).
+    const local = stack.length === 0 && this.tags ? clearTagged({ ...base, name }, this.tags, ['services', name]) : { ...base, name };
+    const merged = mergeService(local, own);
     delete merged.extends;
     return merged;
   }
@@ -227,16 +307,19 @@ function resolveFileSources(objs: Dict, baseDir: string): Dict {
 }
 
 function mergeFileModels(a: FileModel, b: FileModel): FileModel {
-  const services = { ...a.services };
+  // What b resets or overrides is cleared from a first; b's own value (if any) then simply lands.
+  const base = clearTagged(a as unknown as Dict, b.tags) as unknown as FileModel;
+  const services = { ...base.services };
   for (const [n, s] of Object.entries(b.services)) services[n] = services[n] ? mergeService(services[n], s) : s;
   return {
     file: a.file,
+    tags: a.tags,
     name: b.name ?? a.name,
     services,
-    networks: mergeMapping(a.networks, b.networks),
-    volumes: mergeMapping(a.volumes, b.volumes),
-    secrets: mergeMapping(a.secrets, b.secrets),
-    configs: mergeMapping(a.configs, b.configs),
+    networks: mergeMapping(base.networks, b.networks),
+    volumes: mergeMapping(base.volumes, b.volumes),
+    secrets: mergeMapping(base.secrets, b.secrets),
+    configs: mergeMapping(base.configs, b.configs),
   };
 }
 
