@@ -84,6 +84,11 @@ export interface LayerRecord {
   mediaType?: string;
   /** Size of the blob in bytes. */
   blobSize?: number;
+  /**
+   * A loaded uncompressed layer is kept only unpacked (issue 11 item 8, as dockerd): `blob` is then absent from the
+   * content store and this blob (pkg/tar/split records, gzip'd) rebuilds the exact tar from the layer's snapshot.
+   */
+  tarSplit?: Digest;
 }
 
 export interface ImageRecord {

@@ -388,9 +388,10 @@ export class RegistryService {
     const order = img.layers.map((_, i) => i).reverse();
     for (const i of order) progress({ status: 'Preparing', progressDetail: {}, id: short(img.layers[i]!.diffID) });
     const blobs: Descriptor[] = new Array(img.layers.length);
+    const chains = chainIDs(img.layers.map((l) => l.diffID));
     const uploads = limited(order, this.o.maxConcurrentUploads ?? 5, async (i) => {
       const layer = img.layers[i]!;
-      const desc = await this.pushableBlob(layer, signal);
+      const desc = await this.pushableBlob(layer, chains[i]!, signal);
       blobs[i] = desc;
       await this.uploadBlob(client, r, desc, short(layer.diffID), progress);
     });
@@ -517,7 +518,7 @@ export class RegistryService {
    * The compressed blob to push for a layer: its own when compressed; else one another image already made for the
    * same diffID; else the stored tar gzipped once into the content store, recorded on every image with that layer.
    */
-  private async pushableBlob(layer: LayerRecord, signal?: AbortSignal): Promise<Descriptor> {
+  private async pushableBlob(layer: LayerRecord, chain: Digest, signal?: AbortSignal): Promise<Descriptor> {
     const { images, content, leases } = this.o;
     const compressed = (l: LayerRecord) => l.mediaType === MediaTypes.dockerLayerGzip || l.mediaType === MediaTypes.ociLayerGzip || l.mediaType === MediaTypes.ociLayerZstd;
     const candidates = [layer, ...images.all().flatMap((i) => i.layers.filter((l) => l.diffID === layer.diffID))];
@@ -526,15 +527,22 @@ export class RegistryService {
         return { digest: l.blob, size: l.blobSize ?? (await content.info(l.blob)).size, mediaType: l.mediaType };
       }
     }
-    const src = candidates.find((l) => l.blob);
-    if (!src?.blob || !(await content.exists(src.blob))) throw notImplemented(`layer ${layer.diffID} has no stored content to push`);
+    // an uncompressed blob, or a loaded layer's tar split (rebuilt from the snapshot `chain`, unpack.ts)
+    let src: LayerRecord | undefined;
+    for (const l of candidates) {
+      if ((l.blob && (await content.exists(l.blob))) || (l.tarSplit && (await content.exists(l.tarSplit)))) {
+        src = l;
+        break;
+      }
+    }
+    if (!src) throw notImplemented(`layer ${layer.diffID} has no stored content to push`);
     let once = this.gzipping.get(layer.diffID);
     if (!once) {
       once = (async () => {
         const lease = await leases.create();
         try {
           const gz = createGzip({ level: 6 });
-          const input = await content.readStream(src.blob!);
+          const input = await this.o.unpack.layerStream(src!, chain);
           const done = pipeline(input, gz);
           const info = await content.ingest(gz, { lease: lease.id, signal });
           await done;

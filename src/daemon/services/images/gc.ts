@@ -70,7 +70,10 @@ export class Collector {
     const keepBlobs = new Set<string>(prot.content);
     for (const img of store.all()) {
       keepBlobs.add(img.id);
-      for (const l of img.layers) if (l.blob) keepBlobs.add(l.blob);
+      for (const l of img.layers) {
+        if (l.blob) keepBlobs.add(l.blob);
+        if (l.tarSplit) keepBlobs.add(l.tarSplit);
+      }
       for (const c of chainsOf(img)) keepSnaps.add(c);
       if (img.index) for (const b of await indexClosure(content, img.index.digest)) keepBlobs.add(b);
     }

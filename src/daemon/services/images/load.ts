@@ -5,7 +5,9 @@
  * A load reads the archive once, in order: small JSON files are kept in memory, blobs stream into the content store;
  * where the snapshotter allows it (overlay) each layer blob is unpacked *while* it streams, into a parentless extract
  * snapshot re-based onto its chain once manifest.json says where it goes. Everything happens under one lease; image
- * records are written last, so a load cut short leaves nothing referenced.
+ * records are written last, so a load cut short leaves nothing referenced. An uncompressed layer is kept only
+ * unpacked, with its tar split (pkg/tar/split) to give the exact tar back to save and push, once the split is shown to
+ * rebuild it from the committed snapshot (a tar it cannot rebuild — duplicate paths, entries below symlinks — is kept).
  */
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -38,6 +40,8 @@ export interface LoadDeps {
     tags: string[],
     opts: { lease?: string; onRetag?: (tag: string, oldId: string) => void; index?: ImageRecord['index'] },
   ): Promise<ImageRecord>;
+  /** Whether an image record needs blob `digest` itself (a layer that names it without a tar split). */
+  keepsBlob(digest: Digest): boolean;
   /** Publishes an image event (`load`, `import`). */
   emit(action: string, id: string, attributes: Record<string, string>): void;
 }
@@ -88,6 +92,10 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
   const lease = await d.leases.create();
   /** Layer blobs applied while streaming: blob digest → parentless extract snapshot (until committed). */
   const extracts = new Map<Digest, { key: string; diffID: Digest }>();
+  /** Uncompressed layer blobs streamed in and split cleanly: blob digest → tar split blob. */
+  const splits = new Map<Digest, Digest>();
+  /** Of those, the ones whose split gave back the blob from the committed snapshot: dropped at the end. */
+  const verified = new Set<Digest>();
   try {
     const small = new Map<string, Buffer>();
     const blobs = new Map<string, { digest: Digest; size: number; head?: Buffer }>();
@@ -134,12 +142,19 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
       // Blobs already in the content store are most likely layers we already have: they are applied at the end,
       // and only when their chain is missing.
       if (d.unpack.detachedApply && looksLikeLayer(head) && !(expected && (await d.content.exists(expected)))) {
-        const [toBlob, toApply] = tee(rest());
-        const [ing, app] = await Promise.allSettled([d.content.ingest(toBlob!, ingestOpts), d.unpack.applyDetached(toApply!, lease.id, opts.signal)]);
+        // An uncompressed layer is also split (headers without contents), so it need not be kept beside its snapshot.
+        const splitIt = detectCompression(head) === 'none';
+        const [toBlob, toApply, toSplit] = tee(rest(), splitIt ? 3 : 2);
+        const [ing, app, spl] = await Promise.allSettled([
+          d.content.ingest(toBlob!, ingestOpts),
+          d.unpack.applyDetached(toApply!, lease.id, opts.signal),
+          toSplit ? d.unpack.recordSplit(toSplit, lease.id, opts.signal) : Promise.resolve(undefined),
+        ]);
         // the extract is kept for the first copy of a blob only
         if (app.status === 'fulfilled' && (ing.status === 'rejected' || extracts.has(ing.value.digest))) await d.unpack.discard(app.value.key);
         if (ing.status === 'rejected') throw ing.reason;
         if (app.status === 'rejected') throw app.reason;
+        if (spl.status === 'fulfilled' && spl.value?.clean && !splits.has(ing.value.digest)) splits.set(ing.value.digest, spl.value.digest);
         blobs.set(name, { digest: ing.value.digest, size: ing.value.size, head: head.subarray(0, 8) });
         if (!extracts.has(ing.value.digest)) extracts.set(ing.value.digest, app.value);
         continue;
@@ -208,8 +223,10 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
           applied = await d.unpack.applyStored(b.digest, diffIDs[i]!, parent, lease.id, opts.signal);
         }
         parent = applied.chain;
+        const split = im.index ? undefined : splits.get(b.digest); // a kept OCI index is pushed blob by blob
+        if (split && !verified.has(b.digest) && (await d.unpack.verifySplit(split, applied.chain, diffIDs[i]!))) verified.add(b.digest);
         if (applied.extracted && !opts.quiet) progress({ status: 'Loading layer', id: shortID(b.digest), progressDetail: { current: b.size, total: b.size } });
-        layers.push({ diffID: diffIDs[i]!, blob: b.digest, blobSize: b.size, mediaType: b.mediaType });
+        layers.push({ diffID: diffIDs[i]!, blob: b.digest, blobSize: b.size, mediaType: b.mediaType, ...(verified.has(b.digest) ? { tarSplit: split } : {}) });
       }
       const tags: string[] = [];
       for (const t of im.tags) {
@@ -230,6 +247,8 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
       else progress({ stream: `Loaded image ID: ${rec.id}\n` });
       d.emit('load', rec.id, tags.length ? { name: ref.familiarize(tags[0]) } : {});
     }
+    // As dockerd, a loaded layer is kept unpacked only: its tar comes back from the split for save and push.
+    for (const blob of verified) if (!d.keepsBlob(blob)) await d.content.delete(blob).catch(() => {});
   } finally {
     for (const ex of extracts.values()) await d.unpack.discard(ex.key);
     await d.leases.delete(lease.id);

@@ -1,13 +1,14 @@
 /**
  * `GET /images/get` (`docker save`): streams a tar that both `docker load` and OCI tools accept — manifest.json +
  * repositories (Docker's layout) and oci-layout + index.json (OCI's), with every blob once under blobs/sha256/, as
- * dockerd 25+ writes it. Layers go out as the blobs kept at pull/load/import time.
+ * dockerd 25+ writes it. Layers go out as the blobs kept at pull/import time; a loaded uncompressed layer is rebuilt
+ * from its tar split and snapshot, byte for byte (checked against its diffID).
  */
 import type { Readable } from 'node:stream';
 import type { ContentStore } from '../../../core/content/types.js';
 import type { ImageStore } from '../../../core/images/store.js';
-import { MediaTypes, type ImageRecord } from '../../../core/images/types.js';
-import { digestOf } from '../../../pkg/digest/index.js';
+import { MediaTypes, type ImageRecord, type LayerRecord } from '../../../core/images/types.js';
+import { chainIDs, digestOf, type Digest } from '../../../pkg/digest/index.js';
 import * as ref from '../../../pkg/reference/index.js';
 import { TarWriter } from '../../../pkg/tar/writer.js';
 import { invalidArgument, notImplemented } from '../../../errdefs/index.js';
@@ -16,6 +17,8 @@ export interface SaveDeps {
   content: ContentStore;
   store: Pick<ImageStore, 'byRef'>;
   resolve(name: string): ImageRecord;
+  /** A layer's tar as stored, or rebuilt from its tar split and snapshot `chain` (loaded layers, unpack.ts). */
+  layerStream(layer: LayerRecord, chain: Digest): Promise<Readable>;
 }
 
 export function saveArchive(d: SaveDeps, names: string[]): Readable {
@@ -55,10 +58,10 @@ export function saveArchive(d: SaveDeps, names: string[]): Readable {
   void (async () => {
     try {
       const written = new Set<string>();
-      const addBlob = async (dg: string, size: number) => {
+      const addBlob = async (dg: string, size: number, stream?: () => Promise<Readable>) => {
         if (written.has(dg)) return;
         written.add(dg);
-        await w.add({ name: `blobs/sha256/${dg.slice(7)}`, size, mode: 0o444, mtime }, await d.content.readStream(dg));
+        await w.add({ name: `blobs/sha256/${dg.slice(7)}`, size, mode: 0o444, mtime }, await (stream ? stream() : d.content.readStream(dg)));
       };
       await w.add({ name: 'blobs/', type: 'dir', mode: 0o755, mtime });
       await w.add({ name: 'blobs/sha256/', type: 'dir', mode: 0o755, mtime });
@@ -68,7 +71,10 @@ export function saveArchive(d: SaveDeps, names: string[]): Readable {
       for (const { img, tags } of sel.values()) {
         const cfgBytes = await d.content.readAll(img.id);
         await addBlob(img.id, cfgBytes.length);
-        for (const l of img.layers) await addBlob(l.blob!, l.blobSize ?? (await d.content.info(l.blob!)).size);
+        const chains = chainIDs(img.layers.map((l) => l.diffID));
+        for (const [i, l] of img.layers.entries()) {
+          await addBlob(l.blob!, l.blobSize ?? (await d.content.info(l.blob!)).size, () => d.layerStream(l, chains[i]!));
+        }
         const layerPaths = img.layers.map((l) => `blobs/sha256/${l.blob!.slice(7)}`);
         const familiar = tags.map(ref.familiarize);
         manifest.push({ Config: `blobs/sha256/${img.id.slice(7)}`, RepoTags: familiar.length ? familiar : null, Layers: layerPaths });

@@ -570,6 +570,7 @@ export class ImageService implements ImageWriter, ImageViewSource {
       leases: this.leases,
       unpack: this.unpack,
       createImage: (c: Buffer, l: LayerRecord[], t: string[], o: { lease?: string; onRetag?: (tag: string, oldId: string) => void }) => this.createImage(c, l, t, o),
+      keepsBlob: (digest: Digest) => this.store.all().some((img) => img.layers.some((l) => l.blob === digest && !l.tarSplit)),
       emit: (a: string, id: string, attrs: Record<string, string>) => this.emit(a, id, attrs),
     };
   }
@@ -596,6 +597,6 @@ export class ImageService implements ImageWriter, ImageViewSource {
         /* the archive stream reports it */
       }
     }
-    return saveArchive({ content: this.content, store: this.store, resolve: (n) => this.resolve(n) }, names);
+    return saveArchive({ content: this.content, store: this.store, resolve: (n) => this.resolve(n), layerStream: (l, chain) => this.unpack.layerStream(l, chain) }, names);
   }
 }

@@ -6,14 +6,18 @@
  * chain ID. A chain that already exists is reused (the extract is dropped): layers shared by images are stored once.
  * Everything is recorded under the caller's lease, so a crash mid-way leaves only reclaimable work.
  */
-import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
 import type { ContentStore, LeaseManager } from '../../../core/content/types.js';
 import type { Snapshotter } from '../../../core/snapshots/types.js';
 import { MediaTypes } from '../../../core/images/types.js';
 import type { ImportedLayer } from '../../../core/images/writer.js';
 import { tee } from '../../../core/images/stream-util.js';
 import { applyLayer } from '../../../pkg/archive/apply-layer.js';
+import { joinTar, TarSplitter } from '../../../pkg/tar/split.js';
+import type { LayerRecord } from '../../../core/images/types.js';
 import { detectCompression } from '../../../pkg/archive/compression.js';
 import { digestOf, type Digest } from '../../../pkg/digest/index.js';
 import { invalidArgument, type EngineError } from '../../../errdefs/index.js';
@@ -174,6 +178,67 @@ export class Unpacker {
     const chainID = chainOf(opts.parent, diffID);
     const committed = await this.commitChain(chainID, key, opts.lease);
     return { diffID, blob: blob.digest as Digest, blobSize: blob.size, mediaType: layerMediaType(head), chainID, committed };
+  }
+
+  /**
+   * Records the tar split of a layer tar stream (pkg/tar/split) as a gzip'd blob under `lease`; `clean` false when
+   * the tar cannot be rebuilt from its extracted files (the caller then keeps the tar itself).
+   */
+  async recordSplit(input: Readable, lease: string, signal?: AbortSignal): Promise<{ digest: Digest; clean: boolean; why?: string }> {
+    const gz = createGzip({ level: 6 });
+    const ingest = this.content.ingest(gz, { lease, signal });
+    ingest.catch(() => {});
+    const splitter = new TarSplitter((b) => {
+      if (!gz.write(b)) return new Promise<void>((r) => gz.once('drain', r));
+    });
+    try {
+      for await (const chunk of input) await splitter.push(chunk as Buffer);
+      await splitter.end();
+    } catch (e) {
+      gz.destroy(e as Error);
+      throw e;
+    }
+    gz.end();
+    const info = await ingest;
+    return { digest: info.digest as Digest, clean: splitter.whyNotClean === undefined, why: splitter.whyNotClean };
+  }
+
+  /** The layer tar rebuilt from a tar split and the committed snapshot `chain`; fails when it is not `diffID`. */
+  async joinSplit(split: Digest, chain: Digest, diffID: Digest): Promise<Readable> {
+    const dir = await this.snapshots.diffDir(chain);
+    const records = (await this.content.readStream(split)).pipe(createGunzip());
+    const hash = createHash('sha256');
+    async function* checked(): AsyncGenerator<Buffer> {
+      for await (const b of joinTar(records, dir)) {
+        hash.update(b);
+        yield b;
+      }
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== diffID) throw new Error(`layer ${diffID}: the files of ${chain} give back a tar with digest ${got}`);
+    }
+    return Readable.from(checked(), { objectMode: false, highWaterMark: 1 << 20 });
+  }
+
+  /** Whether the tar split rebuilds exactly `diffID` from `chain` (read through once). */
+  async verifySplit(split: Digest, chain: Digest, diffID: Digest): Promise<boolean> {
+    try {
+      await pipeline(await this.joinSplit(split, chain, diffID), async (src: AsyncIterable<Buffer>) => {
+        for await (const _ of src);
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A layer's tar (uncompressed, or as stored): the kept blob when there is one, else rebuilt from its tar split and
+   * snapshot `chain`.
+   */
+  async layerStream(layer: LayerRecord, chain: Digest): Promise<Readable> {
+    if (layer.blob && (await this.content.exists(layer.blob))) return this.content.readStream(layer.blob);
+    if (layer.tarSplit && (await this.content.exists(layer.tarSplit))) return this.joinSplit(layer.tarSplit, chain, layer.diffID);
+    throw new Error(`layer ${layer.diffID} has no stored content`);
   }
 
   /** Commits `key` as `chain`; false (caller removes key) when the chain already exists. */
