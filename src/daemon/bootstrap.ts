@@ -415,6 +415,8 @@ function newNetworkService(config: DaemonConfig, events: EventBus, logger: Logge
     execRoot: config.execRoot,
     bip: config.bip,
     defaultAddressPools: config.defaultAddressPools,
+    ipv6: config.ipv6,
+    fixedCidrV6: config.fixedCidrV6,
     naming,
     mtu,
     drivers: { bridge: new BridgeDriver({ ops, mtu, chains }), host: new HostDriver(), null: new NullDriver() },

@@ -30,6 +30,9 @@ export interface DaemonConfig {
   /** The default bridge's address in CIDR form (`--bip`), empty for the built-in default. */
   bip: string;
   defaultAddressPools: AddressPool[];
+  /** `--ipv6`: IPv6 on the default bridge, on `fixedCidrV6` (`--fixed-cidr-v6`) or a ULA /64 of the daemon's. */
+  ipv6: boolean;
+  fixedCidrV6: string;
   iptables: boolean;
   /** Path of the OCI runtime binary. */
   runtime: string;
@@ -96,6 +99,8 @@ export const daemonFlags: FlagSpec[] = [
   { name: 'max-concurrent-uploads', type: 'int', description: 'Set the max concurrent uploads', default: 5 },
   { name: 'bip', type: 'string', description: 'Specify network bridge IP' },
   { name: 'default-address-pool', type: 'list', description: 'Default address pools for node specific local networks' },
+  { name: 'ipv6', type: 'bool', description: 'Enable IPv6 networking on the default bridge' },
+  { name: 'fixed-cidr-v6', type: 'string', description: 'IPv6 subnet for the default bridge' },
   { name: 'iptables', type: 'bool', description: 'Enable addition of iptables rules', default: true },
   { name: 'storage-driver', short: 's', type: 'string', description: 'Storage driver to use' },
   { name: 'label', type: 'list', description: 'Set key=value labels to the daemon' },
@@ -130,6 +135,8 @@ const fileKeys: Record<string, string> = {
   bip: 'bip',
   'default-address-pools': 'default-address-pool',
   iptables: 'iptables',
+  ipv6: 'ipv6',
+  'fixed-cidr-v6': 'fixed-cidr-v6',
   'storage-driver': 'storage-driver',
   labels: 'label',
   'log-driver': 'log-driver',
@@ -237,6 +244,8 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       maxConcurrentUploads: positive(pick('max-concurrent-uploads', 'max-concurrent-uploads'), 'max-concurrent-uploads'),
       bip: pick('bip', 'bip') ?? '',
       defaultAddressPools: pools,
+      ipv6: Boolean(pick('ipv6', 'ipv6')),
+      fixedCidrV6: fixedCidrV6(pick<string | undefined>('fixed-cidr-v6', 'fixed-cidr-v6') ?? ''),
       iptables: pick('iptables', 'iptables'),
       runtime: findExecutable('runc') ?? 'runc',
       storageDriver: pick('storage-driver', 'storage-driver') ?? '',
@@ -249,6 +258,13 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       dashboard: dashboardAddress ? { address: dashboardAddress, tlsCert: dashboardCert, tlsKey: dashboardKey } : undefined,
     },
   };
+}
+
+/** `--fixed-cidr-v6`: an IPv6 CIDR (dockerd's wording for anything else). */
+function fixedCidrV6(v: string): string {
+  if (!v) return '';
+  if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(v) || !v.includes(':') || Number(v.split('/')[1]) > 128) throw new ConfigError(`invalid fixed-cidr-v6: invalid CIDR address: ${v}`);
+  return v;
 }
 
 /** dockerd's ValidateMirror: an http(s) URL of a host, nothing after it; returned with a trailing `/`. */

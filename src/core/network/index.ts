@@ -15,7 +15,7 @@
  *                  with a MAC and address(es) from the network's pools, the names it answers to on that network
  *                  (container name, short ID, aliases), and — on the primary network only — its port bindings.
  *                  Inspect shows it as `NetworkSettings.Networks[<name>]` (an `EndpointSettings`).
- *   IPAM pool    — a subnet of a network (IPv4 today, IPv6 next: one pool per family), with the gateway, an
+ *   IPAM pool    — a subnet of a network (one pool per address family: IPv4, and IPv6 on networks with EnableIPv6), with the gateway, an
  *                  optional sub-range addresses are handed out from, and the allocations (address → endpoint).
  *   port binding — a host address and port (TCP/UDP/SCTP) forwarded to a container port of an endpoint; explicit
  *                  (`-p 8080:80`) or ephemeral (`-p 80`, `HostPort: "0"`), chosen by the `PortAllocator`.
@@ -82,6 +82,8 @@ export interface Ipam {
   release(pool: AddressPool, ip: string, owner?: string): void;
   /** The first subnet from `pools` overlapping none of `taken`, `hostRoutes` and `skip`. */
   pickSubnet(pools: readonly PoolSpec[], taken: string[], hostRoutes: string[], skip?: string[]): string;
+  /** The first /64 of the IPv6 prefix `base` overlapping none of `taken` and `hostRoutes`. */
+  pickSubnet6(base: string, taken: string[], hostRoutes?: string[]): string;
 }
 
 export type PortProto = 'tcp' | 'udp' | 'sctp';
@@ -137,12 +139,16 @@ export interface DriverEndpoint {
   addressCidr: string;
   /** Default route via this gateway: set only on the endpoint that provides the container's gateway. */
   defaultGateway?: string;
+  /** The IPv6 address with prefix length, on networks with IPv6 (fd00:1::2/64). */
+  address6Cidr?: string;
+  /** IPv6 default route via this gateway (as `defaultGateway`). */
+  defaultGateway6?: string;
 }
 
 /** The whole desired state of one network, for drivers that program host-wide state (firewall rules) from it. */
 export interface DriverNetworkState {
   network: DriverNetwork;
-  endpoints: Array<{ ip: string; ports: PortBinding[] }>;
+  endpoints: Array<{ ip: string; ip6?: string; ports: PortBinding[] }>;
 }
 
 /** A network driver: makes networks' host side and plugs endpoints into sandboxes. */
@@ -171,12 +177,15 @@ export interface NetworkDriver {
  * itself (Node is multi-threaded).
  */
 export interface NetOps {
-  /** Runs `ip -batch -` in the host namespace, or in the namespace bound at `netns`. */
-  ipBatch(lines: string[], netns?: string, force?: boolean): Promise<void>;
+  /** Runs `ip -batch -` in the host namespace, or in the namespace bound at `netns` (after its `sysctls`). */
+  ipBatch(lines: string[], netns?: string, force?: boolean, sysctls?: Record<string, string>): Promise<void>;
   /** `ip -j <args>` in the host namespace, parsed. */
   ipJson<T = unknown>(args: string[]): Promise<T>;
-  /** Creates a new network namespace bound (bind-mounted) at `path`, running `lines` (an ip batch) inside it. */
-  createNetns(path: string, lines?: string[]): Promise<void>;
+  /**
+   * Creates a new network namespace bound (bind-mounted) at `path`, running `lines` (an ip batch) inside it, after
+   * writing `sysctls` (/proc/sys keys with slashes → values) there.
+   */
+  createNetns(path: string, lines?: string[], sysctls?: Record<string, string>): Promise<void>;
   /** Unmounts and removes a namespace bind mount; no error when it is already gone. */
   deleteNetns(path: string): Promise<void>;
   /** Writes a /proc/sys value (e.g. net/ipv4/ip_forward). */
@@ -200,6 +209,10 @@ export interface SandboxSetup {
   netnsPath?: string;
   /** The container's own address on its primary network, for its /etc/hosts. */
   ip?: string;
+  /** Its IPv6 address there, when the network has IPv6. */
+  ip6?: string;
+  /** Sysctls the runtime sets in the container's namespace (net.ipv6.conf.*.disable_ipv6=0 with IPv6). */
+  sysctls?: Record<string, string>;
   /** Peers' hosts entries ("name:ip"), for containers without the embedded DNS server. */
   extraHosts?: string[];
   /**

@@ -35,6 +35,7 @@ import {
 } from '../../errdefs/index.js';
 import type { Filters } from '../../pkg/filters/filters.js';
 import { formatIp, macFromIp, parseCidr, parseIp } from '../../pkg/ipnet/ipv4.js';
+import { contains6, formatIp6, formatPrefix6, isCidr6, isIp6, overlaps6, parseCidr6, parseIp6 } from '../../pkg/ipnet/ipv6.js';
 import { generateId } from '../../pkg/stringid/stringid.js';
 import { parseHostPort } from '../../pkg/nat/host-port.js';
 import { addPeer, extraHostEntries, peerNames, removePeer } from './network-hosts.js';
@@ -48,6 +49,9 @@ export interface NetworkServiceOptions {
   /** `--bip`: the default bridge's gateway/prefix, e.g. 10.99.0.1/24. */
   bip?: string;
   defaultAddressPools?: PoolSpec[];
+  /** `--ipv6`: the default bridge has IPv6 too, on `fixedCidrV6` (`--fixed-cidr-v6`) or else a /64 of `ula48`. */
+  ipv6?: boolean;
+  fixedCidrV6?: string;
   /** Bridge name prefix; default derived from the data root (see `networkNaming`). */
   naming?: NetworkNaming;
   mtu?: number;
@@ -81,6 +85,8 @@ interface Endpoint {
   containerId: string;
   containerName: string;
   ip: string;
+  /** The IPv6 address, on networks with IPv6. */
+  ip6?: string;
   mac: string;
   hostVeth: string;
   ifName: string;
@@ -105,7 +111,7 @@ interface NetworkRecord {
   Options: Record<string, string>;
   Labels: Record<string, string>;
   /** `space`: the IPv4 pool (the record field keeps its first name, so older records read back). */
-  berth: { bridge?: string; space?: AddressPool; endpoints: Record<string, Endpoint>; predefined?: boolean };
+  berth: { bridge?: string; space?: AddressPool; space6?: AddressPool; endpoints: Record<string, Endpoint>; predefined?: boolean };
 }
 
 export interface NetworkCreateRequest {
@@ -121,7 +127,7 @@ export interface NetworkCreateRequest {
 }
 
 interface EndpointSettings {
-  IPAMConfig?: { IPv4Address?: string } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
   Aliases?: string[] | null;
   /** API ≥ 1.44: the MAC the endpoint is to have. */
   MacAddress?: string;
@@ -173,12 +179,18 @@ export class NetworkService implements ContainerNetworking {
 
   /** The network as its driver sees it. */
   private driverNetwork(n: NetworkRecord): DriverNetwork {
-    return { id: n.Id, name: n.Name, bridge: n.berth.bridge, pools: n.berth.space ? [n.berth.space] : [], internal: n.Internal, options: n.Options };
+    const pools = [n.berth.space, n.berth.space6].filter((p): p is AddressPool => p !== undefined);
+    return { id: n.Id, name: n.Name, bridge: n.berth.bridge, pools, internal: n.Internal, options: n.Options };
   }
 
-  private driverEndpoint(n: NetworkRecord, ep: Endpoint, defaultGateway?: string): DriverEndpoint {
+  private driverEndpoint(n: NetworkRecord, ep: Endpoint, gateways?: { v4?: string; v6?: string }): DriverEndpoint {
     const bits = n.berth.space ? n.berth.space.subnet.split('/')[1] : '32';
-    return { network: this.driverNetwork(n), hostIface: ep.hostVeth, ifName: ep.ifName, mac: ep.mac, addressCidr: `${ep.ip}/${bits}`, defaultGateway };
+    const e: DriverEndpoint = { network: this.driverNetwork(n), hostIface: ep.hostVeth, ifName: ep.ifName, mac: ep.mac, addressCidr: `${ep.ip}/${bits}`, defaultGateway: gateways?.v4 };
+    if (ep.ip6 && n.berth.space6) {
+      e.address6Cidr = `${ep.ip6}/${n.berth.space6.subnet.split('/')[1]}`;
+      e.defaultGateway6 = gateways?.v6;
+    }
+    return e;
   }
 
   /** Lets every driver re-program its host-wide state (firewall rules) from all of its networks. */
@@ -186,7 +198,7 @@ export class NetworkService implements ContainerNetworking {
     for (const d of Object.values(this.o.drivers)) {
       const state = [...this.networks.values()]
         .filter((n) => n.Driver === d.name)
-        .map((n) => ({ network: this.driverNetwork(n), endpoints: Object.values(n.berth.endpoints).map((ep) => ({ ip: ep.ip, ports: ep.ports })) }));
+        .map((n) => ({ network: this.driverNetwork(n), endpoints: Object.values(n.berth.endpoints).map((ep) => ({ ip: ep.ip, ip6: ep.ip6, ports: ep.ports })) }));
       await d.sync(state);
     }
   }
@@ -238,8 +250,11 @@ export class NetworkService implements ContainerNetworking {
         },
       };
       def.berth = { ...def.berth, bridge: this.naming.defaultBridge, space, predefined: true };
+      delete def.berth.space6;
+      def.EnableIPv6 = false;
       await this.save(def);
     }
+    await this.defaultBridgeV6(def);
     // Networks' host side: the default bridge always; user-defined ones that have endpoints (others come up on
     // first use).
     for (const n of this.networks.values()) {
@@ -267,6 +282,49 @@ export class NetworkService implements ContainerNetworking {
     this.o.logger?.error(`network ${id}: unreadable record (${why}); kept as ${path.basename(file)}.corrupt${left ? `, its bridge ${bridge} removed` : ''}`);
   }
 
+  /**
+   * `--ipv6` / `--fixed-cidr-v6` for the default bridge: its IPv6 pool follows the daemon's configuration at every
+   * start (the pool is made again when the subnet changed; containers get addresses from it at their next start).
+   */
+  private async defaultBridgeV6(def: NetworkRecord): Promise<void> {
+    const want = this.o.ipv6 ? (this.o.fixedCidrV6 ? formatPrefix6(parseCidr6(this.o.fixedCidrV6)) : def.berth.space6?.subnet ?? this.ipam.pickSubnet6(this.ula48(), this.taken6(), await this.hostRoutes6())) : undefined;
+    if ((def.berth.space6?.subnet ?? undefined) === want && def.EnableIPv6 === Boolean(want)) return;
+    const v4 = def.IPAM.Config.filter((c) => !isCidr6(c.Subnet));
+    if (want) {
+      const space6 = this.ipam.newPool(want);
+      def.berth.space6 = space6;
+      def.IPAM.Config = [...v4, { Subnet: space6.subnet, Gateway: space6.gateway }];
+    } else {
+      delete def.berth.space6;
+      def.IPAM.Config = v4;
+    }
+    def.EnableIPv6 = Boolean(want);
+    await this.save(def);
+  }
+
+  /** This daemon's IPv6 ULA /48 (fdXX:XXXX:XXXX::/48 from its data root), networks asking for IPv6 get /64s of it. */
+  private ula48(): string {
+    const h = crypto.createHash('sha256').update(`berth-ula:${path.resolve(this.o.dataRoot)}`).digest('hex');
+    return `fd${h.slice(0, 2)}:${h.slice(2, 6)}:${h.slice(6, 10)}::/48`;
+  }
+
+  private taken6(exclude: string[] = []): string[] {
+    return [...this.networks.values()].filter((n) => n.berth.space6 && !exclude.includes(n.Id)).map((n) => n.berth.space6!.subnet);
+  }
+
+  private async hostRoutes6(): Promise<string[]> {
+    try {
+      const routes = await this.ops.ipJson<Array<{ dst: string; dev?: string }>>(['-6', 'route', 'show', 'table', 'all']);
+      const own = new Set(this.bridgeNetworks().map((n) => n.berth.bridge));
+      return routes
+        .filter((r) => r.dst && r.dst !== 'default' && !(r.dev && own.has(r.dev)))
+        .map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/128`))
+        .filter((d) => isCidr6(d) && !d.startsWith('fe80:') && !d.startsWith('ff') && d !== '::1/128' && /^[0-9a-f:]+\/\d+$/.test(d));
+    } catch {
+      return [];
+    }
+  }
+
   // ------------------------------------------------------------------ embedded DNS data
 
   private tablePath(n: NetworkRecord): string {
@@ -287,6 +345,7 @@ export class NetworkService implements ContainerNetworking {
     if (!this.hasDns(n)) return;
     const entries = Object.values(n.berth.endpoints).map((ep) => ({
       ip4: ep.ip,
+      ip6: ep.ip6,
       names: peerNames(this.containers?.find(ep.containerId)?.Name ?? ep.containerName, ep.containerId, ep.aliases),
     }));
     await writeAtomic(this.tablePath(n), renderNameTable(n.Name, entries));
@@ -323,6 +382,7 @@ export class NetworkService implements ContainerNetworking {
           if (ep.ports.length) ports = true;
           await this.driverOf(n).leave([this.driverEndpoint(n, ep)], false).catch(() => {});
           if (n.berth.space) this.ipam.release(n.berth.space, ep.ip, ep.id);
+          if (n.berth.space6 && ep.ip6) this.ipam.release(n.berth.space6, ep.ip6, ep.id);
           delete n.berth.endpoints[ep.id];
           changed = true;
         }
@@ -391,7 +451,7 @@ export class NetworkService implements ContainerNetworking {
   private async freeSubnet(exclude: string[] = [], skipDocker = false): Promise<string> {
     const taken = this.bridgeNetworks()
       .filter((n) => !exclude.includes(n.Id))
-      .flatMap((n) => n.IPAM.Config.map((c) => c.Subnet).filter(Boolean));
+      .flatMap((n) => n.IPAM.Config.map((c) => c.Subnet).filter((s) => s && !isCidr6(s)));
     const pools = this.o.defaultAddressPools?.length ? this.o.defaultAddressPools : DEFAULT_POOLS;
     return this.ipam.pickSubnet(pools, taken, await this.hostRoutes(), skipDocker && !this.o.defaultAddressPools?.length ? ['172.17.0.0/16'] : []);
   }
@@ -455,13 +515,14 @@ export class NetworkService implements ContainerNetworking {
     const containers: Record<string, unknown> = {};
     if (withContainers) {
       const bits = berth.space ? berth.space.subnet.split('/')[1] : '';
+      const bits6 = berth.space6 ? berth.space6.subnet.split('/')[1] : '';
       for (const ep of Object.values(berth.endpoints)) {
         containers[ep.containerId] = {
           Name: this.containers?.find(ep.containerId)?.Name.slice(1) ?? ep.containerName,
           EndpointID: ep.id,
           MacAddress: ep.mac,
           IPv4Address: ep.ip ? `${ep.ip}/${bits}` : '',
-          IPv6Address: '',
+          IPv6Address: ep.ip6 ? `${ep.ip6}/${bits6}` : '',
         };
       }
       if (!this.hasEndpoints(n)) {
@@ -533,10 +594,23 @@ export class NetworkService implements ContainerNetworking {
       const driver = Object.hasOwn(this.o.drivers, driverName) ? this.o.drivers[driverName as DriverName] : undefined;
       if (driver && !driver.userDefined) throw new EngineError('Forbidden', `only one instance of "${driverName}" network is allowed`);
       if (!driver) throw notFound(`plugin "${driverName}" not found`);
-      if (body.EnableIPv6) throw invalidArgument('IPv6 networks are not supported by berth');
       const cfgs = body.IPAM?.Config ?? [];
-      if (cfgs.length > 1) throw invalidArgument('berth networks support one IPv4 subnet');
-      const c = cfgs[0] ?? {};
+      const cfgs6 = cfgs.filter((x) => x.Subnet && isCidr6(x.Subnet));
+      const cfgs4 = cfgs.filter((x) => !cfgs6.includes(x));
+      if (cfgs4.length > 1) throw invalidArgument('berth networks support one IPv4 subnet');
+      if (cfgs6.length > 1) throw invalidArgument('berth networks support one IPv6 subnet');
+      const c = cfgs4[0] ?? {};
+      if (c.Subnet && isCidr6(c.Subnet)) throw invalidArgument(`invalid subnet ${c.Subnet}`);
+      // IPv6: the pool the user named, or a /64 of this daemon's ULA prefix; a v6 subnet on a network without
+      // EnableIPv6 is kept in the IPAM config and gives no addresses (dockerd 20.10 takes it so too).
+      let space6: AddressPool | undefined;
+      const c6 = cfgs6[0];
+      if (body.EnableIPv6) {
+        space6 = this.ipam.newPool(c6?.Subnet ?? this.ipam.pickSubnet6(this.ula48(), this.taken6(), await this.hostRoutes6()), c6?.Gateway, c6?.IPRange);
+        const p6 = parseCidr6(space6.subnet);
+        for (const other of this.taken6())
+          if (overlaps6(p6, parseCidr6(other))) throw new EngineError('Forbidden', 'Pool overlaps with other one on this address space');
+      }
       if ((c.Gateway || c.IPRange) && !c.Subnet) throw invalidArgument('invalid pool request: IP range or gateway given without a subnet');
       let space: AddressPool;
       if (c.Subnet) {
@@ -565,14 +639,20 @@ export class NetworkService implements ContainerNetworking {
         space.allocated[ip] = `aux:${host}`;
       }
       if (Object.keys(aux).length) ipamConfig.AuxiliaryAddresses = { ...aux };
+      const ipamConfigs: NetworkRecord['IPAM']['Config'] = [ipamConfig];
+      if (space6) {
+        const cfg6: NetworkRecord['IPAM']['Config'][number] = { Subnet: space6.subnet, Gateway: space6.gateway };
+        if (space6.ipRange) cfg6.IPRange = space6.ipRange;
+        ipamConfigs.push(cfg6);
+      } else if (c6?.Subnet) ipamConfigs.push({ Subnet: formatPrefix6(parseCidr6(c6.Subnet)), ...(c6.Gateway ? { Gateway: c6.Gateway } : {}) });
       const rec: NetworkRecord = {
         Name: name,
         Id: id,
         Created: new Date().toISOString(),
         Scope: 'local',
         Driver: driver.name,
-        EnableIPv6: false,
-        IPAM: { Driver: body.IPAM?.Driver || 'default', Options: body.IPAM?.Options ?? {}, Config: [ipamConfig] },
+        EnableIPv6: Boolean(space6),
+        IPAM: { Driver: body.IPAM?.Driver || 'default', Options: body.IPAM?.Options ?? {}, Config: ipamConfigs },
         Internal: Boolean(body.Internal),
         Attachable: Boolean(body.Attachable),
         Ingress: false,
@@ -580,7 +660,7 @@ export class NetworkService implements ContainerNetworking {
         ConfigOnly: false,
         Options: options,
         Labels: body.Labels ?? {},
-        berth: { bridge, space, endpoints: {} },
+        berth: { bridge, space, ...(space6 ? { space6 } : {}), endpoints: {} },
       };
       await this.save(rec);
       try {
@@ -694,6 +774,12 @@ export class NetworkService implements ContainerNetworking {
       const ip = parseIp(cfg.IPAMConfig.IPv4Address);
       if (n.berth.space && !inSubnet(n.berth.space.subnet, ip)) throw invalidArgument(`no configured subnet or ip-range contain the IP address ${cfg.IPAMConfig.IPv4Address}`);
     }
+    const ip6 = cfg?.IPAMConfig?.IPv6Address;
+    if (ip6) {
+      if (!userDefined) throw invalidArgument('user specified IP address is supported on user defined networks only');
+      if (!isIp6(ip6)) throw invalidArgument(`invalid IPv6 address: ${ip6}`);
+      if (!n.berth.space6 || !contains6(parseCidr6(n.berth.space6.subnet), parseIp6(ip6))) throw invalidArgument(`no configured subnet or ip-range contain the IP address ${ip6}`);
+    }
     if (cfg?.Aliases?.length && !userDefined) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
     if (cfg?.MacAddress) normalizeMac(cfg.MacAddress);
   }
@@ -787,13 +873,17 @@ export class NetworkService implements ContainerNetworking {
         this.o.events?.publish('network', 'connect', n.Id, { container: rec.Id, name: n.Name, type: n.Driver });
       }
       const primaryName = primary?.Name ?? Object.keys(networksOf(ns))[0];
-      const primaryEp = primaryName ? networksOf(ns)[primaryName] as { IPAddress?: string } | undefined : undefined;
+      const primaryEp = primaryName ? networksOf(ns)[primaryName] as { IPAddress?: string; GlobalIPv6Address?: string } | undefined : undefined;
+      const ip6 = primaryEp?.GlobalIPv6Address || undefined;
+      // IPv6 on in the container's namespace (runc writes them there; the user's --sysctl still wins)
+      const v6 = Object.values(networksOf(ns)).some((e) => (e as { GlobalIPv6Address?: string }).GlobalIPv6Address);
+      const sysctls = v6 ? { 'net.ipv6.conf.all.disable_ipv6': '0', 'net.ipv6.conf.default.disable_ipv6': '0' } : undefined;
       // On a user-defined network the container's monitor serves DNS (Docker's 127.0.0.11); peers are not in
       // its /etc/hosts then, as with Docker.
       if (Object.keys(networksOf(ns)).some((nm) => this.hasDns(this.get(nm)))) {
         await this.writeResolverConfig(rec, ns);
         this.resolvers.add(rec.Id);
-        return { netnsPath: netns, ip: primaryEp?.IPAddress || undefined, settings: ns, resolver: { configPath: this.resolverPath(rec.Id) } };
+        return { netnsPath: netns, ip: primaryEp?.IPAddress || undefined, ip6, sysctls, settings: ns, resolver: { configPath: this.resolverPath(rec.Id) } };
       }
       this.resolvers.delete(rec.Id);
       // Peers on user-defined networks, for /etc/hosts.
@@ -807,7 +897,7 @@ export class NetworkService implements ContainerNetworking {
           peers.push({ ip: ep.ip, names: peerNames(peer?.Name ?? ep.containerName, ep.containerId, ep.aliases) });
         }
       }
-      return { netnsPath: netns, ip: primaryEp?.IPAddress || undefined, extraHosts: extraHostEntries(peers), settings: ns };
+      return { netnsPath: netns, ip: primaryEp?.IPAddress || undefined, ip6, sysctls, extraHosts: extraHostEntries(peers), settings: ns };
     });
   }
 
@@ -830,11 +920,19 @@ export class NetworkService implements ContainerNetworking {
         const settings = nets[n.Name] as Record<string, unknown> & EndpointSettings;
         const epId = generateId();
         const ip = this.ipam.allocate(n.berth.space!, epId, settings.IPAMConfig?.IPv4Address || undefined);
+        let ip6: string | undefined;
+        try {
+          if (n.berth.space6) ip6 = this.ipam.allocate(n.berth.space6, epId, settings.IPAMConfig?.IPv6Address || undefined);
+        } catch (e) {
+          this.ipam.release(n.berth.space!, ip, epId);
+          throw e;
+        }
         const ep: Endpoint = {
           id: epId,
           containerId: rec.Id,
           containerName: rec.Name.slice(1),
           ip,
+          ...(ip6 ? { ip6 } : {}),
           mac: settings.MacAddress ? normalizeMac(settings.MacAddress) : macFromIp(parseIp(ip)),
           hostVeth: `bveth${epId.slice(0, 10)}`,
           ifName: `eth${ifIndex++}`,
@@ -847,7 +945,7 @@ export class NetworkService implements ContainerNetworking {
         if (isPrimary) ep.ports = await this.allocatePorts(rec, ep);
         const bits = n.berth.space!.subnet.split('/')[1];
         const list = byDriver.get(driver) ?? [];
-        list.push(this.driverEndpoint(n, ep, isPrimary && !n.Internal ? n.berth.space!.gateway : undefined));
+        list.push(this.driverEndpoint(n, ep, isPrimary && !n.Internal ? { v4: n.berth.space!.gateway, v6: n.berth.space6?.gateway } : undefined));
         byDriver.set(driver, list);
         Object.assign(settings, {
           NetworkID: n.Id,
@@ -855,6 +953,9 @@ export class NetworkService implements ContainerNetworking {
           Gateway: n.berth.space!.gateway,
           IPAddress: ip,
           IPPrefixLen: Number(bits),
+          IPv6Gateway: ip6 ? n.berth.space6!.gateway : '',
+          GlobalIPv6Address: ip6 ?? '',
+          GlobalIPv6PrefixLen: ip6 ? Number(n.berth.space6!.subnet.split('/')[1]) : 0,
           MacAddress: ep.mac,
           Aliases: n.berth.predefined ? settings.Aliases ?? null : [...new Set([...(ep.aliases ?? []), rec.Id.slice(0, 12)])],
         });
@@ -869,6 +970,7 @@ export class NetworkService implements ContainerNetworking {
     } catch (e) {
       for (const { n, ep } of made) {
         this.ipam.release(n.berth.space!, ep.ip, ep.id);
+        if (n.berth.space6 && ep.ip6) this.ipam.release(n.berth.space6, ep.ip6, ep.id);
         delete n.berth.endpoints[ep.id];
         clearEndpointSettings(nets[n.Name] as Record<string, unknown>);
         await this.save(n);
@@ -912,6 +1014,7 @@ export class NetworkService implements ContainerNetworking {
   private async unplug(n: NetworkRecord, ep: Endpoint, own?: { rec: ContainerRecord; ns: NetworkSettings }, nsGoing = false): Promise<void> {
     await this.driverOf(n).leave([this.driverEndpoint(n, ep)], nsGoing);
     if (n.berth.space) this.ipam.release(n.berth.space, ep.ip, ep.id);
+    if (n.berth.space6 && ep.ip6) this.ipam.release(n.berth.space6, ep.ip6, ep.id);
     delete n.berth.endpoints[ep.id];
     await this.save(n);
     await this.writeNameTable(n);
@@ -988,6 +1091,9 @@ export class NetworkService implements ContainerNetworking {
     ns.Gateway = (b?.Gateway as string) ?? '';
     ns.MacAddress = (b?.MacAddress as string) ?? '';
     ns.EndpointID = (b?.EndpointID as string) ?? '';
+    ns.GlobalIPv6Address = (b?.GlobalIPv6Address as string) ?? '';
+    ns.GlobalIPv6PrefixLen = (b?.GlobalIPv6PrefixLen as number) ?? 0;
+    ns.IPv6Gateway = (b?.IPv6Gateway as string) ?? '';
     // Ports: exposed and published ports of the running container.
     const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
     const eps = [...this.networks.values()].flatMap((n) => Object.values(n.berth.endpoints)).filter((e) => e.containerId === rec.Id);
@@ -1012,8 +1118,25 @@ export class NetworkService implements ContainerNetworking {
     return used;
   }
 
-  /** Turns PortBindings (+ PublishAllPorts) into requests for the port allocator. */
-  private allocatePorts(rec: ContainerRecord, ep: Endpoint): Promise<PortBinding[]> {
+  /**
+   * Turns PortBindings (+ PublishAllPorts) into requests for the port allocator. On an endpoint with IPv6 a binding
+   * without host address is published on `::` too, on the same port (dockerd's pair of `0.0.0.0` and `::` entries);
+   * without IPv6, bindings to IPv6 host addresses are left out (no address to forward them to).
+   */
+  private async allocatePorts(rec: ContainerRecord, ep: Endpoint): Promise<PortBinding[]> {
+    const want = this.portRequests(rec).filter((w) => ep.ip6 || !w.hostIp.includes(':'));
+    const got = await this.o.ports.allocate(want, this.usedPorts(), { name: ep.containerName, id: ep.id });
+    if (!ep.ip6) return got;
+    const out: PortBinding[] = [];
+    for (const b of got) {
+      out.push(b);
+      const req = want.find((w) => w.proto === b.proto && w.containerPort === b.containerPort && (w.hostIp || '0.0.0.0') === b.hostIp);
+      if (req && !req.hostIp) out.push({ ...b, hostIp: '::' });
+    }
+    return out;
+  }
+
+  private portRequests(rec: ContainerRecord): PortRequest[] {
     const want: PortRequest[] = [];
     const bindings = rec.HostConfig.PortBindings ?? {};
     for (const [key, list] of Object.entries(bindings)) {
@@ -1029,7 +1152,7 @@ export class NetworkService implements ContainerNetworking {
         want.push({ proto, containerPort: port, hostIp: '' });
       }
     }
-    return this.o.ports.allocate(want, this.usedPorts(), { name: ep.containerName, id: ep.id });
+    return want;
   }
 
   /** For leak checks and cleanup: the bridges this daemon has made. */
@@ -1081,8 +1204,12 @@ function networksIn(ns: NetworkSettings | undefined): Record<string, Record<stri
 /** A new endpoint's settings; `n` undefined for a network that does not exist yet (the start will fail). */
 function endpointSettings(n: NetworkRecord | undefined, cfg: EndpointSettings | undefined): Record<string, unknown> {
   const ipv4 = cfg?.IPAMConfig?.IPv4Address;
+  const ipv6 = cfg?.IPAMConfig?.IPv6Address;
+  const ipam: Record<string, unknown> = {};
+  if (ipv4) ipam.IPv4Address = ipv4;
+  if (ipv6) ipam.IPv6Address = formatIp6(parseIp6(ipv6));
   return {
-    IPAMConfig: ipv4 ? { IPv4Address: ipv4 } : null,
+    IPAMConfig: Object.keys(ipam).length ? ipam : null,
     Links: null,
     Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null,
     NetworkID: n?.Id ?? '',
@@ -1105,7 +1232,7 @@ function clearEndpointSettings(s: Record<string, unknown> | undefined): void {
   const ip = typeof s.IPAddress === 'string' && s.IPAddress ? s.IPAddress : '';
   const mac = typeof s.MacAddress === 'string' ? s.MacAddress : '';
   const configured = mac && (!ip || mac !== macFromIp(parseIp(ip)));
-  Object.assign(s, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: configured ? mac : '' });
+  Object.assign(s, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: configured ? mac : '' });
   if (Array.isArray(s.Aliases)) {
     // The short-ID alias is added at start; keep only the user's.
     const left = (s.Aliases as string[]).filter((a) => !/^[0-9a-f]{12}$/.test(a));

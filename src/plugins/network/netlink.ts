@@ -28,11 +28,11 @@ export function execText(cmd: string, args: string[], input?: string): Promise<s
 export class SystemNetOps implements NetOps {
   constructor(private readonly kernel: Kernel = hostKernel) {}
 
-  async ipBatch(lines: string[], netns?: string, force = false): Promise<void> {
+  async ipBatch(lines: string[], netns?: string, force = false, sysctls?: Record<string, string>): Promise<void> {
     if (!lines.length) return;
     const input = lines.join('\n') + '\n';
     const ip = [...(force ? ['-force'] : []), '-batch', '-'];
-    if (netns) await execText('nsenter', [`--net=${netns}`, 'ip', ...ip], input);
+    if (netns) await execText('nsenter', [`--net=${netns}`, ...withSysctls(['ip', ...ip], sysctls)], input);
     else await execText('ip', ip, input);
   }
 
@@ -41,9 +41,9 @@ export class SystemNetOps implements NetOps {
     return (out.trim() ? JSON.parse(out) : []) as T;
   }
 
-  async createNetns(path: string, lines: string[] = []): Promise<void> {
+  async createNetns(path: string, lines: string[] = [], sysctls?: Record<string, string>): Promise<void> {
     await fs.writeFile(path, '', { flag: 'w' });
-    if (lines.length) await execText('unshare', [`--net=${path}`, 'ip', '-batch', '-'], lines.join('\n') + '\n');
+    if (lines.length) await execText('unshare', [`--net=${path}`, ...withSysctls(['ip', '-batch', '-'], sysctls)], lines.join('\n') + '\n');
     else await execText('unshare', [`--net=${path}`, 'true']);
   }
 
@@ -70,6 +70,18 @@ export class SystemNetOps implements NetOps {
     }
     await fs.writeFile(p, value);
   }
+}
+
+/**
+ * A command preceded by /proc/sys writes in the namespace it runs in (one `sh`, still one spawn): the IPv6 switches
+ * must be on before `ip` can add an IPv6 address there. Keys are /proc/sys paths (net/ipv6/conf/all/disable_ipv6).
+ */
+function withSysctls(cmd: string[], sysctls?: Record<string, string>): string[] {
+  const kv = Object.entries(sysctls ?? {});
+  if (!kv.length) return cmd;
+  for (const [k, v] of kv) if (!/^[a-z0-9_/.-]+$/i.test(k) || !/^[0-9a-z -]*$/i.test(v)) throw internal(`bad sysctl ${k}=${v}`);
+  const script = kv.map(([k, v]) => `echo '${v}' > /proc/sys/${k}`).join(' && ');
+  return ['sh', '-c', `${script} && exec "$@"`, 'sh', ...cmd];
 }
 
 /** Whether a link exists in the host namespace (sync check through sysfs; cheap). */

@@ -114,3 +114,57 @@ test('ports: ephemeral from the given range, round robin; explicit bindings firs
   assert.equal(next[0].hostPort, 61513);
   await assert.rejects(a.allocate([{ proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', range: [61510, 61510] }], new Set(['tcp/61510']), ep), /port is already allocated/);
 });
+
+test('ipv6: RFC 5952 text, CIDR, overlap; IPAM pools, sequential allocation, ULA /64 picking', async () => {
+  const v6 = await import('../../pkg/ipnet/ipv6.js');
+  assert.equal(v6.formatIp6(v6.parseIp6('FD00:0:0:0:0:0:0:1')), 'fd00::1');
+  assert.equal(v6.formatIp6(v6.parseIp6('2001:db8:0:0:1:0:0:1')), '2001:db8::1:0:0:1');
+  assert.equal(v6.formatIp6(v6.parseIp6('::ffff:10.1.2.3')), '::ffff:a01:203');
+  assert.equal(v6.formatIp6(v6.parseIp6('::')), '::');
+  assert.throws(() => v6.parseIp6('fd00::1::2'), /invalid IP address/);
+  assert.throws(() => v6.parseIp6('fd00:12345::'), /invalid IP address/);
+  assert.equal(v6.formatPrefix6(v6.parseCidr6('fd42:1:2:3:4::9/64')), 'fd42:1:2:3::/64');
+  assert.ok(v6.overlaps6(v6.parseCidr6('fd42:1::/48'), v6.parseCidr6('fd42:1:0:5::/64')));
+  assert.ok(!v6.overlaps6(v6.parseCidr6('fd42:1::/64'), v6.parseCidr6('fd42:2::/64')));
+  const s = newAddressSpace('fd42:7:7::/64');
+  assert.equal(s.family, 6);
+  assert.equal(s.gateway, 'fd42:7:7::1');
+  assert.equal(allocate(s, 'a'), 'fd42:7:7::2');
+  assert.equal(allocate(s, 'b', 'fd42:7:7::99'), 'fd42:7:7::99');
+  assert.equal(allocate(s, 'c'), 'fd42:7:7::3');
+  assert.throws(() => allocate(s, 'd', 'fd42:7:8::1'), /not in fd42:7:7::\/64/);
+  assert.throws(() => allocate(s, 'd', 'fd42:7:7::1'), /Address already in use/);
+  release(s, 'fd42:7:7::2', 'a');
+  assert.equal(allocate(s, 'e'), 'fd42:7:7::4', 'sequential: a just-freed address is not reused at once');
+  const { pickSubnet6 } = await import('./ipam.js');
+  assert.equal(pickSubnet6('fd11:2233:4455::/48', []), 'fd11:2233:4455::/64');
+  assert.equal(pickSubnet6('fd11:2233:4455::/48', ['fd11:2233:4455::/64'], ['fd11:2233:4455:1::/64']), 'fd11:2233:4455:2::/64');
+});
+
+test('ip6tables rules: masquerade, forwarding and DNAT of :: bindings only for bridges and endpoints with IPv6', async () => {
+  const { renderRules6 } = await import('./bridge/iptables.js');
+  const c = chainNames('ab12', 'berthab12');
+  const text = renderRules6(c, {
+    bridges: [
+      { bridge: 'berthab12-1', subnet: '10.1.0.0/24', subnet6: 'fd42:1::/64', internal: false, masquerade: true, icc: true },
+      { bridge: 'berthab12-2', subnet: '10.2.0.0/24', internal: false, masquerade: true, icc: true },
+    ],
+    ports: [
+      { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '10.1.0.2', containerIp6: 'fd42:1::2', containerPort: 80, bridge: 'berthab12-1' },
+      { proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: '10.1.0.2', containerIp6: 'fd42:1::2', containerPort: 80, bridge: 'berthab12-1' },
+    ],
+  });
+  assert.match(text, /-A BERTH-POSTROUTING-ab12 -s fd42:1::\/64 ! -o berthab12-1 -j MASQUERADE/);
+  assert.match(text, /-A BERTH-ab12 -p tcp -m tcp --dport 8080 -j DNAT --to-destination \[fd42:1::2\]:80/);
+  assert.equal((text.match(/-j DNAT/g) ?? []).length, 1, 'the 0.0.0.0 binding is IPv4 only');
+  assert.doesNotMatch(text, /berthab12-2/, 'a bridge without IPv6 has no ip6tables rules');
+  assert.match(text, /-A BERTH-FORWARD-ab12 -i berthab12-1 -o berthab12\+ -j DROP/);
+  const v4 = renderRules(c, { bridges: [], ports: [{ proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: '10.1.0.2', containerPort: 80, bridge: 'b' }] });
+  assert.doesNotMatch(v4, /-j DNAT/, 'a :: binding has no iptables rule');
+});
+
+test('endpoint lines with IPv6: the address (nodad) and the IPv6 default route', () => {
+  const lines = nsEndpointLines([{ hostVeth: 'bv1', ifName: 'eth0', mac: '02:42:0a:00:00:02', addressCidr: '10.0.0.2/24', defaultGateway: '10.0.0.1', address6Cidr: 'fd42:1::2/64', defaultGateway6: 'fd42:1::1', bridge: 'br', mtu: 1500 }], false);
+  assert.ok(lines.includes('addr add fd42:1::2/64 dev eth0 nodad'));
+  assert.ok(lines.includes('route replace ::/0 via fd42:1::1 dev eth0'));
+});

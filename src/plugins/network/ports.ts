@@ -54,13 +54,14 @@ export class HostPortAllocator implements PortAllocator {
     for (const idx of order) {
       const w = requests[idx];
       const ip = w.hostIp && w.hostIp !== '0.0.0.0' ? w.hostIp : '0.0.0.0';
-      if (ip.includes(':')) continue; // IPv6 host addresses: not supported yet (Docker's ip6tables part)
+      const v6 = ip.includes(':');
+      const shown = v6 ? `[${ip}]` : ip;
       let chosen = 0;
       if (w.range && w.range[0] === w.range[1]) {
         const port = w.range[0];
-        if (used.has(`${w.proto}/${port}`)) throw conflict(`${failed}: Bind for ${ip}:${port} failed: port is already allocated`);
+        if (used.has(`${w.proto}/${port}`)) throw conflict(`${failed}: Bind for ${shown}:${port} failed: port is already allocated`);
         const err = await probePort(w.proto, ip, port);
-        if (err) throw conflict(`${failed}: Error starting userland proxy: listen ${w.proto}4 ${ip}:${port}: bind: ${err}`);
+        if (err) throw conflict(`${failed}: Error starting userland proxy: listen ${w.proto}${v6 ? 6 : 4} ${shown}:${port}: bind: ${err}`);
         chosen = port;
       } else {
         const [from, to] = w.range ?? this.range;
@@ -73,7 +74,7 @@ export class HostPortAllocator implements PortAllocator {
           if (await probePort(w.proto, ip, p)) continue;
           chosen = p;
         }
-        if (!chosen) throw conflict(`${failed}: Bind for ${ip}:${w.range ? w.range.join('-') : '0'} failed: port is already allocated`);
+        if (!chosen) throw conflict(`${failed}: Bind for ${shown}:${w.range ? w.range.join('-') : '0'} failed: port is already allocated`);
         if (!w.range) this.last.set(w.proto, chosen);
       }
       used.add(`${w.proto}/${chosen}`);
@@ -86,8 +87,9 @@ export class HostPortAllocator implements PortAllocator {
 /** Whether a host port is free: binds and closes at once. Returns the error text when it is not. */
 export function probePort(proto: PortProto, ip: string, port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
+    const v6 = ip.includes(':');
     if (proto === 'udp') {
-      const s = dgram.createSocket('udp4');
+      const s = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
       s.once('error', (e: NodeJS.ErrnoException) => {
         s.close();
         resolve(describe(e));
@@ -98,7 +100,7 @@ export function probePort(proto: PortProto, ip: string, port: number): Promise<s
     if (proto === 'sctp') return resolve(undefined);
     const srv = net.createServer();
     srv.once('error', (e: NodeJS.ErrnoException) => resolve(describe(e)));
-    srv.listen({ port, host: ip, exclusive: true }, () => srv.close(() => resolve(undefined)));
+    srv.listen({ port, host: ip, exclusive: true, ipv6Only: v6 }, () => srv.close(() => resolve(undefined)));
   });
 }
 

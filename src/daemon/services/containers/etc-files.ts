@@ -11,6 +11,8 @@ export interface EtcFilesInput {
   domainname: string;
   /** The container's own address on its network, when it has one. */
   ip?: string;
+  /** Its IPv6 address there, when the network has IPv6 (a second hosts line, as dockerd writes). */
+  ip6?: string;
   /** `--add-host` entries, "name:ip" (Docker also accepts "name=ip"). */
   extraHosts: string[];
   dns: string[];
@@ -54,6 +56,7 @@ export async function writeEtcFiles(input: EtcFilesInput): Promise<EtcFiles> {
     if (sep > 0) hosts.push(`${h.slice(sep + 1)}\t${h.slice(0, sep)}`);
   }
   if (input.ip) hosts.push(`${input.ip}\t${fqdn}`);
+  if (input.ip6) hosts.push(`${input.ip6}\t${fqdn}`);
   const hostsWritten = fs.writeFile(hostsPath, hosts.join('\n') + '\n');
 
   let hostResolv: string[] = [];

@@ -31,9 +31,15 @@ export class BridgeDriver implements NetworkDriver {
 
   async up(n: DriverNetwork): Promise<void> {
     const br = n.bridge;
-    const pool = n.pools[0];
+    const pool = n.pools.find((p) => p.family !== 6);
+    const pool6 = n.pools.find((p) => p.family === 6);
     if (!br || !pool || this.bridgesUp.has(br)) return;
-    await ensureBridge(this.o.ops, { name: br, gatewayCidr: `${pool.gateway}/${pool.subnet.split('/')[1]}`, mtu: this.o.mtu });
+    await ensureBridge(this.o.ops, {
+      name: br,
+      gatewayCidr: `${pool.gateway}/${pool.subnet.split('/')[1]}`,
+      gateway6Cidr: pool6 ? `${pool6.gateway}/${pool6.subnet.split('/')[1]}` : undefined,
+      mtu: this.o.mtu,
+    });
     this.bridgesUp.add(br);
   }
 
@@ -59,15 +65,18 @@ export class BridgeDriver implements NetworkDriver {
     this.rules = {
       bridges: nets.map(({ network: n }) => ({
         bridge: n.bridge!,
-        subnet: n.pools[0].subnet,
+        subnet: n.pools.find((p) => p.family !== 6)!.subnet,
+        subnet6: n.pools.find((p) => p.family === 6)?.subnet,
         internal: n.internal,
         masquerade: n.options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false',
         icc: n.options['com.docker.network.bridge.enable_icc'] !== 'false',
       })),
       ports: nets.flatMap(({ network: n, endpoints }) =>
-        endpoints.flatMap((ep) => ep.ports.map((p) => ({ ...p, containerIp: ep.ip, bridge: n.bridge! })))),
+        endpoints.flatMap((ep) => ep.ports.map((p) => ({ ...p, containerIp: ep.ip, containerIp6: ep.ip6, bridge: n.bridge! })))),
     };
     if (nets.some((s) => !s.network.internal)) await this.o.ops.sysctl('net/ipv4/ip_forward', '1');
+    // routing for IPv6 networks, as dockerd turns it on (all interfaces: the kernel has no ip_forward for v6)
+    if (nets.some((s) => !s.network.internal && s.network.pools.some((p) => p.family === 6))) await this.o.ops.sysctl('net/ipv6/conf/all/forwarding', '1');
     await this.iptables.sync();
   }
 
@@ -88,6 +97,8 @@ export class BridgeDriver implements NetworkDriver {
       mac: e.mac,
       addressCidr: e.addressCidr,
       defaultGateway: e.defaultGateway,
+      address6Cidr: e.address6Cidr,
+      defaultGateway6: e.defaultGateway6,
       bridge: e.network.bridge!,
       mtu: this.o.mtu,
     };

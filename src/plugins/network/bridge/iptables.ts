@@ -17,6 +17,13 @@
  *
  * The chains are always rewritten whole from the desired state (`iptables-restore --noflush`, one spawn, atomic),
  * so the rules equal the persisted state after any crash, restart or partial failure.
+ *
+ * IPv6 (networks with EnableIPv6): the same chains under the same names in ip6tables, rendered by `renderRules6`
+ * from the bridges' IPv6 subnets and the endpoints' IPv6 addresses — masquerade, forwarding policy, DNAT of ports
+ * published on `::` or an IPv6 host address. They are made when the first IPv6 network appears and purged with the
+ * IPv4 ones. `::1` cannot be published without a userland proxy (IPv6 has no `route_localnet`: the kernel drops
+ * replies to ::1 arriving on the bridge), so a `::` binding is reached from the host through any other local IPv6
+ * address — the bridge's gateway address, for one — as with dockerd's `--userland-proxy=false`.
  */
 import { execFile } from 'node:child_process';
 import { execText } from '../netlink.js';
@@ -24,6 +31,8 @@ import { execText } from '../netlink.js';
 export interface BridgeRuleSpec {
   bridge: string;
   subnet: string;
+  /** The bridge's IPv6 subnet, on networks with IPv6. */
+  subnet6?: string;
   internal: boolean;
   /** Masquerade outbound traffic (com.docker.network.bridge.enable_ip_masquerade). */
   masquerade: boolean;
@@ -37,8 +46,15 @@ export interface PortRuleSpec {
   hostIp: string;
   hostPort: number;
   containerIp: string;
+  /** The endpoint's IPv6 address: a binding whose host address is IPv6 (`::`, `::1`, …) goes there. */
+  containerIp6?: string;
   containerPort: number;
   bridge: string;
+}
+
+/** Whether a published port's host address is an IPv6 one. */
+export function isV6Binding(p: { hostIp: string }): boolean {
+  return p.hostIp.includes(':');
 }
 
 export interface RuleState {
@@ -91,6 +107,7 @@ export function renderRules(c: ChainNames, s: RuleState): string {
     );
   }
   for (const p of s.ports) {
+    if (isV6Binding(p)) continue;
     const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? ` -d ${p.hostIp}/32` : '';
     nat.push(`-A ${c.dnat}${dst} -p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`);
     nat.push(`-A ${c.postrouting} -s ${p.containerIp}/32 -d ${p.containerIp}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j MASQUERADE`);
@@ -98,9 +115,33 @@ export function renderRules(c: ChainNames, s: RuleState): string {
   return ['*nat', ...nat, 'COMMIT', '*filter', ...filter, 'COMMIT', ''].join('\n');
 }
 
-function iptables(args: string[]): Promise<{ code: number; stderr: string }> {
+/** The ip6tables-restore input: the same chains for the IPv6 side of the bridges that have one. Pure. */
+export function renderRules6(c: ChainNames, s: RuleState): string {
+  const bridges = s.bridges.filter((b) => b.subnet6).map((b) => ({ ...b, subnet: b.subnet6! }));
+  const nat: string[] = [`:${c.dnat} - [0:0]`, `:${c.postrouting} - [0:0]`];
+  const filter: string[] = [`:${c.forward} - [0:0]`];
+  for (const b of bridges) {
+    if (b.masquerade && !b.internal) nat.push(`-A ${c.postrouting} -s ${b.subnet} ! -o ${b.bridge} -j MASQUERADE`);
+  }
+  // the filter rules are the IPv4 ones, bridge for bridge
+  const v4 = renderRules(c, { bridges, ports: [] });
+  filter.push(...v4.split('\n').filter((l) => l.startsWith(`-A ${c.forward} `)));
+  for (const p of s.ports) {
+    if (!isV6Binding(p) || !p.containerIp6) continue;
+    const dst = p.hostIp !== '::' ? ` -d ${p.hostIp}/128` : '';
+    nat.push(`-A ${c.dnat}${dst} -p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination [${p.containerIp6}]:${p.containerPort}`);
+    nat.push(`-A ${c.postrouting} -s ${p.containerIp6}/128 -d ${p.containerIp6}/128 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j MASQUERADE`);
+  }
+  return ['*nat', ...nat, 'COMMIT', '*filter', ...filter, 'COMMIT', ''].join('\n');
+}
+
+export type Family = 4 | 6;
+
+const BIN: Record<Family, string> = { 4: 'iptables', 6: 'ip6tables' };
+
+function iptables(args: string[], family: Family = 4): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('iptables', ['-w', ...args], (err, _o, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr: String(stderr) }));
+    execFile(BIN[family], ['-w', ...args], (err, _o, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr: String(stderr) }));
   });
 }
 
@@ -109,6 +150,8 @@ export class Iptables {
   private running: Promise<void> = Promise.resolve();
   private pending: Promise<void> | undefined;
   private hooked = false;
+  /** Whether the ip6tables chains exist (made with the first IPv6 network, from then on rewritten too). */
+  private v6 = false;
 
   constructor(readonly chains: ChainNames, private readonly state: () => RuleState) {}
 
@@ -117,10 +160,16 @@ export class Iptables {
     if (this.pending) return this.pending;
     const p = this.running.catch(() => {}).then(async () => {
       this.pending = undefined;
-      await execText('iptables-restore', ['-w', '--noflush'], renderRules(this.chains, this.state()));
+      const state = this.state();
+      await execText('iptables-restore', ['-w', '--noflush'], renderRules(this.chains, state));
       if (!this.hooked) {
         await ensureJumps(this.chains);
         this.hooked = true;
+      }
+      if (this.v6 || state.bridges.some((b) => b.subnet6)) {
+        await execText('ip6tables-restore', ['-w', '--noflush'], renderRules6(this.chains, state));
+        if (!this.v6) await ensureJumps(this.chains, 6);
+        this.v6 = true;
       }
     });
     this.pending = p;
@@ -130,30 +179,39 @@ export class Iptables {
 }
 
 /** Adds each missing jump rule (FORWARD's at the top, before dockerd's DROP policy chains). */
-export async function ensureJumps(c: ChainNames): Promise<void> {
+export async function ensureJumps(c: ChainNames, family: Family = 4): Promise<void> {
   for (const [table, chain, rule] of jumpRules(c)) {
-    if ((await iptables(['-t', table, '-C', chain, ...rule])).code === 0) continue;
-    const r = await iptables(['-t', table, chain === 'FORWARD' ? '-I' : '-A', chain, ...(chain === 'FORWARD' ? ['1'] : []), ...rule]);
-    if (r.code !== 0) throw new Error(`iptables: cannot hook ${c.dnat} into ${table}/${chain}: ${r.stderr.trim()}`);
+    if ((await iptables(['-t', table, '-C', chain, ...rule], family)).code === 0) continue;
+    const r = await iptables(['-t', table, chain === 'FORWARD' ? '-I' : '-A', chain, ...(chain === 'FORWARD' ? ['1'] : []), ...rule], family);
+    if (r.code !== 0) throw new Error(`${BIN[family]}: cannot hook ${c.dnat} into ${table}/${chain}: ${r.stderr.trim()}`);
   }
 }
 
-/** Removes berth's jump rules and chains for these names. Idempotent; used by tests and `--iptables` cleanup. */
+/**
+ * Removes berth's jump rules and chains for these names, in iptables and (where they exist) ip6tables. Idempotent;
+ * used at a clean shutdown, by tests and `--iptables` cleanup.
+ */
 export async function purgeChains(c: ChainNames): Promise<void> {
-  for (const [table, chain, rule] of jumpRules(c)) {
-    for (let i = 0; i < 8; i++) if ((await iptables(['-t', table, '-D', chain, ...rule])).code !== 0) break;
-  }
-  for (const [table, chain] of [['nat', c.dnat], ['nat', c.postrouting], ['filter', c.forward]]) {
-    await iptables(['-t', table, '-F', chain]);
-    await iptables(['-t', table, '-X', chain]);
+  for (const family of [4, 6] as const) {
+    // ip6tables only when berth made chains there (one probe instead of ten failing calls)
+    if (family === 6 && !(await chainsExist(c, 6)).length) continue;
+    for (const [table, chain, rule] of jumpRules(c)) {
+      for (let i = 0; i < 8; i++) if ((await iptables(['-t', table, '-D', chain, ...rule], family)).code !== 0) break;
+    }
+    for (const [table, chain] of [['nat', c.dnat], ['nat', c.postrouting], ['filter', c.forward]]) {
+      await iptables(['-t', table, '-F', chain], family);
+      await iptables(['-t', table, '-X', chain], family);
+    }
   }
 }
 
-/** Whether any of these chains exists (for leak checks in tests). */
-export async function chainsExist(c: ChainNames): Promise<string[]> {
+/** Which of these chains exist, as `table/chain` (`ip6:table/chain` for ip6tables; for leak checks in tests). */
+export async function chainsExist(c: ChainNames, only?: Family): Promise<string[]> {
   const out: string[] = [];
-  for (const [table, chain] of [['nat', c.dnat], ['nat', c.postrouting], ['filter', c.forward]]) {
-    if ((await iptables(['-t', table, '-S', chain])).code === 0) out.push(`${table}/${chain}`);
+  for (const family of only ? [only] : ([4, 6] as const)) {
+    for (const [table, chain] of [['nat', c.dnat], ['nat', c.postrouting], ['filter', c.forward]]) {
+      if ((await iptables(['-t', table, '-S', chain], family)).code === 0) out.push(`${family === 6 ? 'ip6:' : ''}${table}/${chain}`);
+    }
   }
   return out;
 }
@@ -163,7 +221,7 @@ export async function chainsExist(c: ChainNames): Promise<string[]> {
  * of other data roots, a dockerd without userland proxy. The port allocator keeps clear of them.
  */
 export async function dnatPorts(): Promise<Set<string>> {
-  const out = await execText('iptables', ['-w', '-t', 'nat', '-S']);
+  const out = (await execText('iptables', ['-w', '-t', 'nat', '-S'])) + '\n' + (await execText('ip6tables', ['-w', '-t', 'nat', '-S']).catch(() => ''));
   const ports = new Set<string>();
   for (const line of out.split('\n')) {
     if (!line.includes('-j DNAT')) continue;

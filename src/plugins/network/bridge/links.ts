@@ -13,6 +13,8 @@ export interface BridgeSpec {
   name: string;
   /** Gateway address with prefix length, e.g. 172.18.0.1/16. */
   gatewayCidr: string;
+  /** The IPv6 gateway address with prefix length, on networks with IPv6. */
+  gateway6Cidr?: string;
   mtu: number;
 }
 
@@ -25,9 +27,15 @@ export interface EndpointSpec {
   addressCidr: string;
   /** Default route via this gateway (only for the network that provides the gateway). */
   defaultGateway?: string;
+  /** IPv6 address with prefix length, and the IPv6 default route's gateway (as above). */
+  address6Cidr?: string;
+  defaultGateway6?: string;
   bridge: string;
   mtu: number;
 }
+
+/** The namespace's IPv6 switches, on before an IPv6 address is added there (and kept so by the runtime's spec). */
+export const IPV6_ON: Record<string, string> = { 'net/ipv6/conf/all/disable_ipv6': '0', 'net/ipv6/conf/default/disable_ipv6': '0' };
 
 /** Creates the bridge if missing, (re)sets its address, brings it up, enables localhost DNAT routing through it. */
 export async function ensureBridge(ops: NetOps, b: BridgeSpec): Promise<void> {
@@ -36,6 +44,11 @@ export async function ensureBridge(ops: NetOps, b: BridgeSpec): Promise<void> {
   lines.push(`addr replace ${b.gatewayCidr} dev ${b.name}`, `link set ${b.name} up`);
   await ops.ipBatch(lines);
   await ops.sysctl(`net/ipv4/conf/${b.name}/route_localnet`, '1');
+  if (b.gateway6Cidr) {
+    // a bridge made while the host's default has IPv6 off would refuse the address; nodad: it is ours alone
+    await ops.sysctl(`net/ipv6/conf/${b.name}/disable_ipv6`, '0');
+    await ops.ipBatch([`addr replace ${b.gateway6Cidr} dev ${b.name} nodad`]);
+  }
 }
 
 export async function deleteBridge(ops: NetOps, name: string): Promise<void> {
@@ -58,10 +71,12 @@ export function nsEndpointLines(eps: EndpointSpec[], withLoopback: boolean, host
     lines.push(
       `link add ${e.ifName} mtu ${e.mtu} address ${e.mac} type veth peer name ${e.hostVeth} mtu ${e.mtu} netns ${hostNs}`,
       `addr add ${e.addressCidr} dev ${e.ifName}`,
+      ...(e.address6Cidr ? [`addr add ${e.address6Cidr} dev ${e.ifName} nodad`] : []),
       `link set ${e.ifName} up`,
     );
   }
   for (const e of eps) if (e.defaultGateway) lines.push(`route replace default via ${e.defaultGateway} dev ${e.ifName}`);
+  for (const e of eps) if (e.defaultGateway6) lines.push(`route replace ::/0 via ${e.defaultGateway6} dev ${e.ifName}`);
   return lines;
 }
 
@@ -75,9 +90,10 @@ export function hostEndpointLines(eps: EndpointSpec[]): string[] {
  * spawns in all. On failure the host ends are deleted (which deletes the pairs).
  */
 export async function attachEndpoints(ops: NetOps, netns: string, eps: EndpointSpec[], create: boolean): Promise<void> {
+  const sysctls = eps.some((e) => e.address6Cidr) ? IPV6_ON : undefined;
   try {
-    if (create) await ops.createNetns(netns, nsEndpointLines(eps, true));
-    else await ops.ipBatch(nsEndpointLines(eps, false), netns);
+    if (create) await ops.createNetns(netns, nsEndpointLines(eps, true), sysctls);
+    else await ops.ipBatch(nsEndpointLines(eps, false), netns, false, sysctls);
     await ops.ipBatch(hostEndpointLines(eps));
   } catch (e) {
     await detachEndpoints(ops, eps.map((x) => x.hostVeth)).catch(() => {});

@@ -58,6 +58,8 @@ export interface SpecInput {
   mounts?: Mount[];
   /** Network namespace to join; undefined = a new one; 'host' = the host's (no network namespace). */
   netnsPath?: string;
+  /** Sysctls the network wants in the container's namespace (IPv6 on); the user's HostConfig.Sysctls win. */
+  netSysctls?: Record<string, string>;
   /** Namespace paths for --ipc=container:<id> / --pid=container:<id>. */
   ipcNsPath?: string;
   pidNsPath?: string;
@@ -527,6 +529,7 @@ export function buildSpec(input: SpecInput): Spec {
   if (privateNet) {
     if (facts.sysctls.pingGroupRange) sysctl['net.ipv4.ping_group_range'] = '0 2147483647';
     if (facts.sysctls.unprivilegedPortStart) sysctl['net.ipv4.ip_unprivileged_port_start'] = '0';
+    Object.assign(sysctl, input.netSysctls ?? {});
   }
   for (const [k, v] of Object.entries(hc.Sysctls ?? {})) {
     if (!privateNet && k.startsWith('net.')) {
