@@ -254,6 +254,55 @@ function prng(seed: number): () => number {
   };
 }
 
+test('bind propagation shared/slave on a source whose mount is private: the start fails in dockerd’s words, the container stays Created', async () => {
+  // three mounts of this test's own, under its root: private, shared, and a slave of the shared one
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-prop-'));
+  const [priv, shared, slave] = ['private', 'shared', 'slave'].map((n) => path.join(base, n));
+  for (const m of [priv, shared, slave]) fs.mkdirSync(m);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', 'berth-prop', priv]);
+    execFileSync('mount', ['--make-private', priv]);
+    execFileSync('mount', ['-t', 'tmpfs', 'berth-prop', shared]);
+    execFileSync('mount', ['--make-shared', shared]);
+    execFileSync('mount', ['--bind', shared, slave]);
+    execFileSync('mount', ['--make-slave', slave]);
+    fs.mkdirSync(path.join(priv, 'sub'));
+    const cases: Array<[string[], string]> = [
+      [['-v', `${priv}:/y:rshared`], `path ${priv} is mounted on ${priv} but it is not a shared mount`],
+      [['-v', `${priv}/sub:/y:shared`], `path ${priv}/sub is mounted on ${priv} but it is not a shared mount`],
+      [['-v', `${priv}:/y:rslave`], `path ${priv} is mounted on ${priv} but it is not a shared or slave mount`],
+      [['--mount', `type=bind,src=${priv},dst=/y,bind-propagation=rshared`], `path ${priv} is mounted on ${priv} but it is not a shared mount`],
+      [['--mount', `type=bind,src=${priv},dst=/y,bind-propagation=slave`], `path ${priv} is mounted on ${priv} but it is not a shared or slave mount`],
+      [['-v', `${slave}:/y:rshared`], `path ${slave} is mounted on ${slave} but it is not a shared mount`],
+    ];
+    for (const [flags, message] of cases) {
+      const name = `hard-prop-${cases.findIndex((c) => c[0] === flags)}`;
+      const r = await docker(['run', '--name', name, ...flags, IMG, 'true']);
+      assert.equal(r.code, 125, `${flags.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`docker: Error response from daemon: ${message}`), `${flags.join(' ')}: ${r.stderr}`);
+      const st = await api('POST', `/containers/${name}/start`);
+      assert.equal(st.status, 500);
+      assert.equal(JSON.parse(st.body).message, message);
+      assert.equal((await docker(['inspect', '--format', '{{.State.Status}}', name])).stdout.trim(), 'created');
+      assert.equal((await docker(['rm', name])).code, 0);
+    }
+    // what dockerd accepts: shared on a shared mount, slave on a slave or shared one, private anywhere
+    for (const flags of [['-v', `${shared}:/y:rshared`], ['-v', `${slave}:/y:rslave`], ['-v', `${shared}:/y:slave`], ['-v', `${priv}:/y:rprivate`], ['-v', `${priv}:/y`]]) {
+      const r = await docker(['run', '--rm', ...flags, IMG, 'true']);
+      assert.equal(r.code, 0, `${flags.join(' ')}: ${r.stderr}`);
+    }
+  } finally {
+    for (const m of [slave, shared, priv]) {
+      try {
+        execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+      } catch {
+        /* not mounted */
+      }
+    }
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});
+
 test('fuzz: thousands of generated bad bodies on the JSON routes never get a 5xx, and listing keeps working', { timeout: 120_000 }, async (t) => {
   const target = JSON.parse((await api('POST', '/containers/create?name=hard-fuzz-target', `{"Image":"${IMG}","Cmd":["true"]}`)).body).Id as string;
   const before = await listing();

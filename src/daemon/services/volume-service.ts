@@ -21,6 +21,7 @@ import { Filters } from '../../pkg/filters/filters.js';
 import { ApiMount, MountPointSpec, parseBindSpec, parseMountSpec, parseVolumesFrom } from '../../pkg/mountspec/index.js';
 import { resolveInRootSync } from '../../pkg/securejoin/securejoin.js';
 import { generateId } from '../../pkg/stringid/stringid.js';
+import { propagationProblem } from '../../pkg/mountinfo/index.js';
 import { tmpfsMount } from '../../plugins/runtime/oci/spec.js';
 import { LocalVolumeDriver } from '../../plugins/volume/local/index.js';
 import { hostKernel } from '../../sys/kernel.js';
@@ -395,6 +396,9 @@ export class VolumeService implements ContainerVolumes {
           if (!bk.createSource?.includes(m.Destination)) throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
           await fs.promises.mkdir(m.Source, { recursive: true, mode: 0o755 });
         }
+        // dockerd's WithMounts: shared/slave propagation needs a source on a shared (or slave) mount
+        const problem = propagationProblem(m.Source, propagation);
+        if (problem) throw new EngineError('Internal', problem);
         out.push({ destination: m.Destination, type: 'bind', source: m.Source, options: bindOpts() });
       } else if (m.Type === 'volume') {
         const name = m.Name!;
