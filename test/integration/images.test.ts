@@ -224,3 +224,83 @@ test('crafted layers (.., absolute paths, symlink escapes) loaded with docker lo
     fs.rmSync(outside, { recursive: true, force: true });
   }
 });
+
+/**
+ * A pre-1.10 `docker save` archive, made by hand: `repositories` ({repo: {tag: top id}}), and per step `<id>/VERSION`,
+ * `<id>/json` (the v1 image JSON, `parent` pointing down) and `<id>/layer.tar`; no manifest.json.
+ */
+function buildLegacyArchive(dir: string, steps: Array<{ layer: Buffer; json: Record<string, unknown> }>, repo: string, tag: string): { tar: string; ids: string[] } {
+  const stage = path.join(dir, `legacy-${randomBytes(4).toString('hex')}`);
+  const ids = steps.map(() => randomBytes(32).toString('hex'));
+  steps.forEach((s, i) => {
+    fs.mkdirSync(path.join(stage, ids[i]!), { recursive: true });
+    fs.writeFileSync(path.join(stage, ids[i]!, 'VERSION'), '1.0');
+    fs.writeFileSync(path.join(stage, ids[i]!, 'json'), JSON.stringify({ id: ids[i], ...(i ? { parent: ids[i - 1] } : {}), created: '2015-11-02T10:00:00Z', docker_version: '1.9.1', architecture: 'amd64', os: 'linux', Size: s.layer.length, ...s.json }));
+    fs.writeFileSync(path.join(stage, ids[i]!, 'layer.tar'), s.layer);
+  });
+  fs.writeFileSync(path.join(stage, 'repositories'), JSON.stringify({ [repo]: { [tag]: ids[ids.length - 1] } }));
+  const out = path.join(dir, `${path.basename(stage)}.tar`);
+  execFileSync('tar', ['-C', stage, '-cf', out, 'repositories', ...ids]);
+  fs.rmSync(stage, { recursive: true, force: true });
+  return { tar: out, ids };
+}
+
+test('docker load of a pre-1.10 save (repositories + <id>/json + <id>/layer.tar) as dockerd; bad archives are 400s that say what is wrong', async () => {
+  const base = fs.readFileSync(rootfsTar);
+  const hello = craftedLayer([{ name: 'hello.txt', data: 'hello from v1\n' }]);
+  const { tar } = buildLegacyArchive(work, [
+    { layer: base, json: { container_config: { Cmd: ['/bin/sh', '-c', '#(nop) ADD file:rootfs in /'] }, config: { Env: ['PATH=/bin'] } } },
+    { layer: hello, json: { author: 'someone', container_config: { Cmd: ['/bin/sh', '-c', '#(nop) ADD hello.txt /'] }, config: { Env: ['PATH=/bin', 'V1=yes'], Cmd: ['cat', '/hello.txt'], Labels: { era: 'v1' } } } },
+  ], 'legacy/img', 'v1');
+  const load = await d.docker(['load', '-i', tar]);
+  assert.equal(load.code, 0, load.stderr);
+  assert.equal(load.stdout.trim(), ''); // dockerd's legacy load reports nothing either
+  const run = await d.docker(['run', '--rm', 'legacy/img:v1']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'hello from v1\n');
+  // what dockerd shows for the same archive: the top's config, both layers, the v1 fields kept, one history step each
+  const ins = JSON.parse((await d.docker(['image', 'inspect', 'legacy/img:v1'])).stdout)[0];
+  assert.deepEqual(ins.Config.Env, ['PATH=/bin', 'V1=yes']);
+  assert.deepEqual(ins.Config.Cmd, ['cat', '/hello.txt']);
+  assert.deepEqual(ins.Config.Labels, { era: 'v1' });
+  assert.deepEqual(ins.RootFS, { Type: 'layers', Layers: [`sha256:${sha(base)}`, `sha256:${sha(hello)}`] });
+  assert.equal(ins.Created, '2015-11-02T10:00:00Z');
+  assert.equal(ins.DockerVersion, '1.9.1');
+  assert.equal(ins.Author, 'someone');
+  const hist = (await d.docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Size}}', 'legacy/img:v1'])).stdout.trim().split('\n');
+  assert.deepEqual(hist.map((l) => l.split('|')[0]), ['/bin/sh -c #(nop) ADD hello.txt /', '/bin/sh -c #(nop) ADD file:rootfs in /']);
+  assert.equal((await d.docker(['rmi', 'legacy/img:v1'])).code, 0);
+
+  // bad archives: a 400 naming the problem, never a 500, and nothing stored
+  const before = (await d.docker(['images', '-aq'])).stdout;
+  const full = fs.readFileSync(tar);
+  const write = (name: string, data: Buffer | string) => {
+    const p = path.join(work, name);
+    fs.writeFileSync(p, data);
+    return p;
+  };
+  const { tar: orphan } = buildLegacyArchive(work, [{ layer: hello, json: { parent: 'f'.repeat(64) } }], 'legacy/orphan', 'v1');
+  const cases: Array<[string, RegExp]> = [
+    [write('trunc.tar', full.subarray(0, 5000)), /^invalid archive: unexpected end of tar archive$/],
+    [write('garbage.tar', 'this is not a tar archive at all\n'.repeat(40)), /^invalid archive: /],
+    [write('empty.tar', ''), /^invalid archive: no manifest.json or index.json found$/],
+    [orphan, new RegExp(`^invalid archive: ${'f'.repeat(64)}/json is missing$`)],
+  ];
+  for (const [file, message] of cases) {
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ socketPath: d.socket, method: 'POST', path: '/images/load', headers: { 'content-type': 'application/x-tar' } }, (res) => {
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+      });
+      req.on('error', reject);
+      req.end(fs.readFileSync(file));
+    });
+    assert.equal(r.status, 400, `${path.basename(file)}: ${r.status} ${r.body}`);
+    assert.match(JSON.parse(r.body).message, message, path.basename(file));
+    const cli = await d.docker(['load', '-i', file]);
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /Error response from daemon: invalid archive: /);
+  }
+  assert.equal((await d.docker(['images', '-aq'])).stdout, before);
+});

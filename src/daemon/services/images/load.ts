@@ -22,7 +22,7 @@ import { detectCompression } from '../../../pkg/archive/compression.js';
 import { digestOf, isDigest, type Digest } from '../../../pkg/digest/index.js';
 import * as ref from '../../../pkg/reference/index.js';
 import { readTar } from '../../../pkg/tar/reader.js';
-import { invalidArgument, notImplemented } from '../../../errdefs/index.js';
+import { invalidArgument } from '../../../errdefs/index.js';
 import { chainOf, layerMediaType, type Unpacker } from './unpack.js';
 
 const MAX_JSON = 32 << 20;
@@ -183,6 +183,7 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
     };
 
     const images: LoadedImage[] = [];
+    let legacy = false;
     const manifest = small.get('manifest.json');
     if (manifest) {
       const entries = decodeText<Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] | null }> | null>(archiveManifest, manifest.toString('utf8'));
@@ -196,12 +197,25 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
     } else if (small.has('index.json')) {
       await collectOci(d, small, images, (p) => blobs.has(p), lease.id);
     } else if (small.has('repositories')) {
-      throw notImplemented('loading legacy v1 image archives (without manifest.json) is not supported');
+      legacy = legacyImages(small, images);
     } else {
       throw invalidArgument('invalid archive: no manifest.json or index.json found');
     }
 
     for (const im of images) {
+      if (im.legacyLayers) {
+        // a v1 layer.tar is the uncompressed layer: its digest (or the diffID its streamed extract measured) is the
+        // diffID the new config's rootfs lists
+        const ids: string[] = [];
+        for (const l of im.legacyLayers) {
+          const b = await blobOf(l);
+          const ex = extracts.get(b.digest);
+          if (!ex && b.mediaType !== MediaTypes.dockerLayer)
+            throw invalidArgument(`invalid archive: ${l} is compressed; a legacy layer.tar is a plain tar`);
+          ids.push(ex?.diffID ?? b.digest);
+        }
+        im.config = legacyConfig(im.config, ids);
+      }
       const cfg = parseImageConfig<ImageConfig>(im.config);
       const diffIDs = cfg.rootfs?.diff_ids ?? [];
       if (diffIDs.length !== im.layers.length) throw invalidArgument('invalid manifest, layers length mismatch');
@@ -243,19 +257,97 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
           progress({ stream: `The image ${ref.familiarize(t)} already exists, renaming the old one with ID ${old} to empty string\n` });
         },
       });
-      if (tags.length) for (const t of tags) progress({ stream: `Loaded image: ${ref.familiarize(t)}\n` });
+      // dockerd's legacy load reports nothing; the others name what was loaded
+      if (legacy) {
+        /* as dockerd */
+      } else if (tags.length) for (const t of tags) progress({ stream: `Loaded image: ${ref.familiarize(t)}\n` });
       else progress({ stream: `Loaded image ID: ${rec.id}\n` });
       d.emit('load', rec.id, tags.length ? { name: ref.familiarize(tags[0]) } : {});
     }
     // As dockerd, a loaded layer is kept unpacked only: its tar comes back from the split for save and push.
     for (const blob of verified) if (!d.keepsBlob(blob)) await d.content.delete(blob).catch(() => {});
+  } catch (e) {
+    // a cut-short or garbled archive (or layer) is the client's: 400 with what was wrong, not a 500
+    if ((e as { code?: string }).code === 'ETARFORMAT') throw invalidArgument(`invalid archive: ${(e as Error).message}`, e);
+    throw e;
   } finally {
     for (const ex of extracts.values()) await d.unpack.discard(ex.key);
     await d.leases.delete(lease.id);
   }
 }
 
-type LoadedImage = { config: Buffer; layers: string[]; tags: string[]; index?: ImageRecord['index'] };
+
+const V1_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * The images of a pre-1.10 `docker save` archive: `repositories` ({repo: {tag: id}}) names the top images; each
+ * `<id>/json` is a v1 image JSON whose `parent` leads down to the base, and `<id>/layer.tar` is that step's layer.
+ * Each tagged top image becomes one image (its config is made once the layers' diffIDs are known: legacyConfig).
+ */
+function legacyImages(small: Map<string, Buffer>, images: LoadedImage[]): boolean {
+  let repos: Record<string, Record<string, string>>;
+  try {
+    repos = JSON.parse(small.get('repositories')!.toString('utf8')) as Record<string, Record<string, string>>;
+  } catch (e) {
+    throw invalidArgument(`invalid archive: repositories: ${(e as Error).message}`);
+  }
+  if (!repos || typeof repos !== 'object' || Array.isArray(repos)) throw invalidArgument('invalid archive: repositories is not an object');
+  const byTop = new Map<string, string[]>();
+  for (const [repo, tags] of Object.entries(repos)) {
+    if (!tags || typeof tags !== 'object' || Array.isArray(tags)) throw invalidArgument(`invalid archive: repositories: ${repo} is not an object`);
+    for (const [tag, id] of Object.entries(tags)) {
+      if (typeof id !== 'string' || !V1_ID.test(id)) throw invalidArgument(`invalid archive: repositories: ${repo}:${tag} names an invalid image ID`);
+      byTop.set(id, [...(byTop.get(id) ?? []), `${repo}:${tag}`]);
+    }
+  }
+  for (const [top, tags] of byTop) {
+    const chain: Array<Record<string, unknown>> = [];
+    const seen = new Set<string>();
+    for (let id: string | undefined = top; id !== undefined; ) {
+      if (!V1_ID.test(id)) throw invalidArgument(`invalid archive: invalid parent image ID ${JSON.stringify(id)}`);
+      if (seen.has(id)) throw invalidArgument(`invalid archive: image ${id} is its own ancestor`);
+      seen.add(id);
+      const text = small.get(`${id}/json`);
+      if (!text) throw invalidArgument(`invalid archive: ${id}/json is missing`);
+      const v1 = parseImageConfig<Record<string, unknown>>(text);
+      if (v1.id !== undefined && v1.id !== id) throw invalidArgument(`invalid archive: ${id}/json has the id ${String(v1.id)}`);
+      chain.unshift(v1);
+      id = (v1.parent as string | undefined) || undefined;
+    }
+    images.push({ config: Buffer.from(JSON.stringify(chain)), layers: [...seen].reverse().map((id) => `${id}/layer.tar`), tags, legacyLayers: [...seen].reverse().map((id) => `${id}/layer.tar`) });
+  }
+  return true;
+}
+
+/**
+ * The image config of a legacy chain (the v1 JSONs, base first, as legacyImages keeps them): the top's JSON without
+ * its v1-only fields, with the layers' diffIDs as rootfs and one history entry per step (created_by from the step's
+ * container_config.Cmd).
+ */
+function legacyConfig(chainJson: Buffer, diffIDs: string[]): Buffer {
+  const chain = JSON.parse(chainJson.toString('utf8')) as Array<Record<string, unknown>>;
+  const { id: _id, parent: _parent, Size: _size, parent_id: _pid, layer_id: _lid, checksum: _ck, throwaway: _tw, ...top } = chain[chain.length - 1]!;
+  const history = chain.map((v1) => {
+    const h: Record<string, unknown> = { created: v1.created };
+    if (v1.author) h.author = v1.author;
+    const cmd = (v1.container_config as { Cmd?: string[] | null } | undefined)?.Cmd;
+    if (cmd?.length) h.created_by = cmd.join(' ');
+    if (v1.comment) h.comment = v1.comment;
+    return h;
+  });
+  return Buffer.from(JSON.stringify({ ...top, rootfs: { type: 'layers', diff_ids: diffIDs }, history }));
+}
+
+
+/** One image an archive holds: its config (built at the end for a legacy archive), layer files, tags. */
+type LoadedImage = {
+  config: Buffer;
+  layers: string[];
+  tags: string[];
+  index?: ImageRecord['index'];
+  /** legacy (pre-1.10) archives: the `<id>/layer.tar` files, base first; the config is built from them */
+  legacyLayers?: string[];
+};
 
 /**
  * The images of an OCI layout: each entry of index.json (named by its annotations); a multi-platform index gives this
