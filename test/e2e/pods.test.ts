@@ -176,6 +176,29 @@ test('create-time answers as dockerd: cgroupns, isolation, runtime, IpcMode for 
   assert.deepEqual(((await api('GET', `/containers/${hcName}/json`)).json.Config as Record<string, unknown>).Healthcheck, { Test: ['CMD', 'true'] });
 });
 
+test('--network container:<missing> as dockerd: the create succeeds, the start is 404 "No such container: <ref>" (CLI exit 1; run exits 125), the container stays Created', async () => {
+  const name = `${u}-netmissing`;
+  const missing = `missing-${u}`;
+  const id = await ok(['create', '--name', name, '--network', `container:${missing}`, IMG, 'true']);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const st = await api('POST', `/containers/${name}/start`);
+  assert.equal(st.status, 404);
+  assert.equal(st.json.message, `No such container: ${missing}`);
+  const cli = await d.docker(['start', name]);
+  assert.equal(cli.code, 1);
+  assert.match(cli.stderr, new RegExp(`Error response from daemon: No such container: ${missing}\n`));
+  const run = await d.docker(['run', '--rm', '--network', `container:${missing}`, IMG, 'true']);
+  assert.equal(run.code, 125);
+  assert.match(run.stderr, new RegExp(`docker: Error response from daemon: No such container: ${missing}`));
+  assert.doesNotMatch(run.stderr, /Unable to find image/); // a 404 at create would make the CLI try to pull
+  assert.equal(await ok(['inspect', '--format', '{{.State.Status}} {{.HostConfig.NetworkMode}}', name]), `created container:${missing}`);
+  // once the donor exists, the same container starts in its namespace
+  const donor = await ok(['run', '-d', '--name', missing, IMG, 'sleep', '300']);
+  await ok(['start', name]);
+  assert.equal((await ok(['inspect', '--format', '{{.HostConfig.NetworkMode}}', name])).startsWith('container:'), true);
+  await ok(['rm', '-f', name, donor]);
+});
+
 /** Collects a hijacked multiplexed stream's stdout until it ends. */
 function collect(stream: NodeJS.ReadableStream): Promise<string> {
   const out = new PassThrough();

@@ -791,8 +791,9 @@ export class NetworkService implements ContainerNetworking {
     const eps: Record<string, EndpointSettings> = { ...((networkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointSettings>) };
     const ns = copySettings(rec);
     if (mode.startsWith('container:')) {
-      const other = this.lookup().get(mode.slice('container:'.length));
-      if (other.Id === rec.Id) throw invalidArgument('cannot join own network namespace');
+      // a donor that does not exist (yet) fails the start with 404 "No such container: <ref>", as with dockerd
+      const other = this.lookup().find(mode.slice('container:'.length));
+      if (other?.Id === rec.Id) throw invalidArgument('cannot join own network namespace');
       if (Object.keys(rec.HostConfig.PortBindings ?? {}).length) throw invalidArgument('conflicting options: port publishing and the container type network mode');
       ns.Networks = {};
       return { settings: ns, portBindings: rec.HostConfig.PortBindings };
