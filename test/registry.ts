@@ -42,7 +42,7 @@ export class TestRegistries {
    * Starts one; resolves with its `127.0.0.1:port` once `/v2/` answers. `opts.auth` is a raw `auth:` section (e.g.
    * TokenServer.registryAuthConfig() for token auth).
    */
-  async start(name: string, htpasswd?: string, opts: { auth?: string } = {}): Promise<string> {
+  async start(name: string, htpasswd?: string, opts: { auth?: string; tls?: { cert: string; key: string; clientCAs?: string[] } } = {}): Promise<string> {
     const port = await freePort();
     const dir = path.join(this.work, name);
     fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
@@ -52,10 +52,13 @@ export class TestRegistries {
       auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
     }
     if (opts.auth) auth = opts.auth;
+    const tls = opts.tls
+      ? `  tls:\n    certificate: ${opts.tls.cert}\n    key: ${opts.tls.key}\n${opts.tls.clientCAs ? `    clientcas:\n${opts.tls.clientCAs.map((c) => `      - ${c}\n`).join('')}` : ''}`
+      : '';
     const cfg = path.join(dir, 'config.yml');
     fs.writeFileSync(
       cfg,
-      `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n  secret: berth-test-secret\n${auth}`,
+      `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n  secret: berth-test-secret\n${tls}${auth}`,
     );
     const log = fs.openSync(path.join(dir, 'registry.log'), 'a');
     const proc = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', log, log] });
@@ -63,7 +66,9 @@ export class TestRegistries {
     this.procs.push(proc);
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      const up = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status === 200 || r.status === 401, () => false);
+      const up = opts.tls
+        ? await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); r(true); }).once('error', () => r(false)))
+        : await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status === 200 || r.status === 401, () => false);
       if (up) return `127.0.0.1:${port}`;
       if (proc.exitCode !== null) break;
       await sleep(50);

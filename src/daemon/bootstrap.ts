@@ -134,7 +134,7 @@ export class Daemon {
       content: imageStack.content,
       leases: imageStack.leases,
       unpack: this.images.unpack,
-      hosts: new DistributionHosts({ mirrors: this.config.registryMirrors, insecure: this.config.insecureRegistries }),
+      hosts: new DistributionHosts({ mirrors: this.config.registryMirrors, insecure: this.config.insecureRegistries, certsDirs: this.config.registryCertsDirs, debug: (m) => this.logger.debug(m) }),
       events: this.events,
       maxConcurrentDownloads: this.config.maxConcurrentDownloads,
       maxConcurrentUploads: this.config.maxConcurrentUploads,

@@ -27,6 +27,12 @@ export interface DaemonConfig {
   /** Layers downloaded / uploaded at once per pull / push (`--max-concurrent-downloads`, `-uploads`). */
   maxConcurrentDownloads: number;
   maxConcurrentUploads: number;
+  /**
+   * Where registry TLS material lives, `<dir>/<host:port>/` with `*.crt` (CAs), `*.cert` + `*.key` (client
+   * certificates) as dockerd's /etc/docker/certs.d: `--registry-certs-dir` (`registry-certs-dir`), else
+   * /etc/berth/certs.d then /etc/docker/certs.d.
+   */
+  registryCertsDirs: string[];
   /** The default bridge's address in CIDR form (`--bip`), empty for the built-in default. */
   bip: string;
   defaultAddressPools: AddressPool[];
@@ -97,6 +103,7 @@ export const daemonFlags: FlagSpec[] = [
   { name: 'registry-mirror', type: 'list', description: 'Preferred registry mirror' },
   { name: 'max-concurrent-downloads', type: 'int', description: 'Set the max concurrent downloads', default: 3 },
   { name: 'max-concurrent-uploads', type: 'int', description: 'Set the max concurrent uploads', default: 5 },
+  { name: 'registry-certs-dir', type: 'string', description: 'Directory of per-registry TLS certificates (<host:port>/ca.crt, client.cert, client.key)' },
   { name: 'bip', type: 'string', description: 'Specify network bridge IP' },
   { name: 'default-address-pool', type: 'list', description: 'Default address pools for node specific local networks' },
   { name: 'ipv6', type: 'bool', description: 'Enable IPv6 networking on the default bridge' },
@@ -132,6 +139,7 @@ const fileKeys: Record<string, string> = {
   'registry-mirrors': 'registry-mirror',
   'max-concurrent-downloads': 'max-concurrent-downloads',
   'max-concurrent-uploads': 'max-concurrent-uploads',
+  'registry-certs-dir': 'registry-certs-dir',
   bip: 'bip',
   'default-address-pools': 'default-address-pool',
   iptables: 'iptables',
@@ -242,6 +250,7 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       registryMirrors: pick<string[]>('registry-mirrors', 'registry-mirror').map(validateMirror),
       maxConcurrentDownloads: positive(pick('max-concurrent-downloads', 'max-concurrent-downloads'), 'max-concurrent-downloads'),
       maxConcurrentUploads: positive(pick('max-concurrent-uploads', 'max-concurrent-uploads'), 'max-concurrent-uploads'),
+      registryCertsDirs: ((d) => (d ? [d] : ['/etc/berth/certs.d', '/etc/docker/certs.d']))(pick<string | undefined>('registry-certs-dir', 'registry-certs-dir')),
       bip: pick('bip', 'bip') ?? '',
       defaultAddressPools: pools,
       ipv6: Boolean(pick('ipv6', 'ipv6')),

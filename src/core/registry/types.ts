@@ -6,8 +6,12 @@
  * - *endpoint*: one base URL that serves a domain's `/v2/` API. A domain has one or more, tried in order: for
  *   docker.io pulls, every `registry-mirrors` entry first (a *mirror*), then the upstream `registry-1.docker.io`. A
  *   pull falls back to the next endpoint when one fails; push and login only ever use the upstream.
- * - *insecure* endpoint: spoken to over plain HTTP — loopback always, and what `insecure-registries` lists (hosts,
- *   `host:port`s or CIDRs matched against the host's addresses), as dockerd.
+ * - *insecure* host: loopback always, and what `insecure-registries` lists (hosts, `host:port`s or CIDRs matched
+ *   against the host's addresses), as dockerd: HTTPS is tried first without verifying the certificate, then plain
+ *   HTTP. Every other host is HTTPS, verified against the system CAs plus the host's certs directory
+ *   (`<certs.d>/<host:port>/*.crt`), with a client certificate from there (`*.cert` + `*.key`) when one is present.
+ *   berth's one difference: a loopback host *with* a certs directory is verified with it (dockerd skips verification
+ *   on loopback even then), so a TLS registry on 127.0.0.1 can be used — and tested — as a secure one.
  * - *remote*: a connection to one repository on one endpoint, with its credentials and the scopes it asked for.
  *   It answers the endpoint's auth challenge itself (basic, or bearer tokens from the token realm, renewed when they
  *   expire or a request gets a fresh 401) and retries what failed on the network or with a 5xx, with back-off.
@@ -22,6 +26,15 @@ export interface Endpoint {
   /** `host[:port]` as dialled. */
   host: string;
   mirror: boolean;
+  /** TLS material for `https` bases (PEM): extra CAs, a client certificate and key, or no verification at all. */
+  tls?: EndpointTLS;
+}
+
+export interface EndpointTLS {
+  ca?: string[];
+  cert?: string;
+  key?: string;
+  insecureSkipVerify?: boolean;
 }
 
 /** OCI descriptor as manifests carry it. */

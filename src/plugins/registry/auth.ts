@@ -38,7 +38,7 @@ function splitHost(hostport: string): string {
   return i > 0 && hostport.indexOf(':') === i ? hostport.slice(0, i) : hostport;
 }
 
-function inCidr(ip: string, cidr: string): boolean {
+export function inCidr(ip: string, cidr: string): boolean {
   const [base, bitsS] = cidr.split('/');
   const bits = Number(bitsS);
   if (!net.isIPv4(ip) || !net.isIPv4(base ?? '') || !(bits >= 0 && bits <= 32)) return false;

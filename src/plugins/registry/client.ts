@@ -6,14 +6,20 @@
  * connection, chunked uploads (PATCH + Content-Range) that resume from the offset the registry reports, and retries
  * with back-off for network failures and 5xx answers.
  *
- * HTTP goes through Node's built-in fetch (undici inside Node 20). Bodies stream; nothing here touches the disk.
+ * HTTP goes through undici's fetch, one connection pool per TLS configuration (system CAs plus a host's certs
+ * directory, a client certificate, or no verification for insecure hosts). Bodies stream; nothing here touches the
+ * disk.
  */
+import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { Readable } from 'node:stream';
+import tls, { rootCertificates } from 'node:tls';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf, isDigest, type Digest } from '../../pkg/digest/index.js';
 import { EngineError, invalidArgument, unauthorized, unavailable } from '../../errdefs/index.js';
 import { MediaTypes } from '../../core/images/types.js';
-import type { Endpoint, FetchedManifest, Manifest, OnBytes, Remote, RemoteOptions } from '../../core/registry/types.js';
+import type { Endpoint, EndpointTLS, FetchedManifest, Manifest, OnBytes, Remote, RemoteOptions } from '../../core/registry/types.js';
 import { parseChallenge, type Challenge } from './auth.js';
 
 export { isIndex, pickPlatform } from '../../core/registry/platform.js';
@@ -40,10 +46,84 @@ export class RegistryError extends EngineError {
   }
 }
 
-/** A failure of the network (refused, reset, cut, TLS): worth a retry, and a mirror fallback. */
+/**
+ * A failure of the network (refused, reset, cut, TLS): worth a mirror fallback, and a retry — except a certificate
+ * that does not verify or a handshake the server refused, which no retry changes.
+ */
 export class TransportError extends EngineError {
+  readonly retryable: boolean;
   constructor(message: string, cause?: unknown) {
     super('Unavailable', message, { cause });
+    this.retryable = !/tls: |x509: |HTTP response to HTTPS client/.test(message);
+  }
+}
+
+const pools = new Map<string, Agent>();
+
+/** The connection pool for one TLS configuration (kept for the daemon's life; a handful exist). */
+export function dispatcher(tls: EndpointTLS | undefined): Agent {
+  const key = tls ? createHash('sha256').update(JSON.stringify([tls.ca, tls.cert, tls.key, Boolean(tls.insecureSkipVerify)])).digest('hex') : '';
+  let a = pools.get(key);
+  if (!a) {
+    const connect = !tls
+      ? {}
+      : {
+          // extra CAs add to the system's, as Go's SystemCertPool + AppendCertsFromPEM
+          ...(tls.ca?.length ? { ca: [...rootCertificates, ...tls.ca] } : {}),
+          ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+          ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+        };
+    a = new Agent({ connect, keepAliveTimeout: 30_000 });
+    pools.set(key, a);
+  }
+  return a;
+}
+
+/** fetch over the pool of `tls`. */
+export async function registryFetch(url: string | URL, init: RequestInit & { duplex?: string }, tls: EndpointTLS | undefined): Promise<Response> {
+  return (await undiciFetch(url, { ...(init as object), dispatcher: dispatcher(tls) } as never)) as unknown as Response;
+}
+
+/**
+ * Why an HTTPS server closed the connection: the TLS alert it sent (a client certificate it requires or refuses),
+ * which fetch reports only as a closed socket. A direct handshake and one request read it; undefined when nothing
+ * more is learnt.
+ */
+function tlsAlert(url: string, t: EndpointTLS | undefined): Promise<unknown | undefined> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = tls.connect({
+      host: u.hostname,
+      port: Number(u.port || 443),
+      servername: net.isIP(u.hostname) ? undefined : u.hostname,
+      ...(t?.ca?.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
+      ...(t?.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+      rejectUnauthorized: !t?.insecureSkipVerify,
+    });
+    const timer = setTimeout(() => finish(undefined), 5000);
+    const finish = (v: unknown) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(v);
+    };
+    s.once('secureConnect', () => s.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`));
+    s.once('error', (e: NodeJS.ErrnoException) => finish(/ALERT|CERT/.test(e.code ?? '') ? e : undefined));
+    s.once('data', () => finish(undefined));
+    s.once('close', () => finish(undefined));
+  });
+}
+
+/**
+ * Whether an HTTPS exchange with `url` works under `tls` (any HTTP status counts): undefined when it does, else the
+ * failure in Go's words. dockerd's fallback from an insecure registry's https endpoint to http.
+ */
+export async function probeTLS(url: string, tls: EndpointTLS): Promise<string | undefined> {
+  try {
+    const res = await registryFetch(url, { method: 'GET', headers: { 'User-Agent': USER_AGENT }, signal: AbortSignal.timeout(10_000) }, tls);
+    await res.body?.cancel();
+    return undefined;
+  } catch (e) {
+    return transportMessage('GET', url, e);
   }
 }
 
@@ -85,11 +165,21 @@ export function transportMessage(method: string, url: string, e: unknown): strin
   else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') why = `dial tcp: lookup ${u.hostname}: no such host`;
   else if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') why = 'read: connection reset by peer';
   else if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') why = `dial tcp ${addr}: i/o timeout`;
-  else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) why = 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
-  else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') why = `tls: failed to verify certificate: x509: certificate is valid for other names, not ${u.hostname}`;
-  else if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/.test(cause?.message ?? '')) why = 'http: server gave HTTP response to HTTPS client';
+  else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') why = `tls: failed to verify certificate: x509: certificate is valid for ${altNames(cause)}, not ${u.hostname}`;
+  else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') why = 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
+  else if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE/.test(code)) why = 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
+  else if (/CERTIFICATE_REQUIRED/.test(code) || /certificate required/.test(cause?.message ?? '')) why = 'remote error: tls: certificate required';
+  else if (/BAD_CERTIFICATE|UNKNOWN_CA/.test(code) || /alert bad certificate|alert unknown ca/.test(cause?.message ?? '')) why = 'remote error: tls: bad certificate';
+  else if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/.test(cause?.message ?? '')) why = 'http: server gave HTTP response to HTTPS client';
   else why = cause?.message ?? (e as Error).message;
   return `${verb} "${url}": ${why}`;
+}
+
+/** The names a certificate is valid for, as Go lists them (`127.0.0.1, localhost`). */
+function altNames(cause: { message?: string; cert?: { subjectaltname?: string } } | undefined): string {
+  const alt = cause?.cert?.subjectaltname ?? /cert's altnames: (.*)$/.exec(cause?.message ?? '')?.[1] ?? '';
+  const names = alt.split(/,\s*/).map((n) => n.replace(/^(DNS|IP Address):/, '')).filter(Boolean);
+  return names.length ? names.join(', ') : 'other names';
 }
 
 function retryableStatus(status: number): boolean {
@@ -141,9 +231,14 @@ export class DistributionRemote implements Remote {
     const stream = init.body instanceof Readable;
     const body = stream ? (Readable.toWeb(init.body as Readable) as unknown as ReadableStream) : init.body;
     try {
-      return await fetch(url, { method, headers, body, redirect: 'follow', signal: this.signal, ...(stream ? { duplex: 'half' } : {}) } as RequestInit);
+      return await registryFetch(url, { method, headers, body, redirect: 'follow', signal: this.signal, ...(stream ? { duplex: 'half' } : {}) } as RequestInit, this.endpoint.tls);
     } catch (e) {
       if ((e as Error).name === 'AbortError' || this.signal?.aborted) throw e;
+      const code = (e as { cause?: { code?: string } }).cause?.code;
+      if (url.startsWith('https:') && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) {
+        const alert = await tlsAlert(url, this.endpoint.tls);
+        if (alert) throw new TransportError(transportMessage(method, url, alert), alert);
+      }
       throw new TransportError(transportMessage(method, url, e), e);
     }
   }
@@ -161,7 +256,7 @@ export class DistributionRemote implements Remote {
       try {
         res = await this.send(method, url, init);
       } catch (e) {
-        if (!(e instanceof TransportError) || attempt >= attempts) throw e;
+        if (!(e instanceof TransportError) || !e.retryable || attempt >= attempts) throw e;
         await sleep(backoff(attempt), undefined, { signal: this.signal });
         continue;
       }
@@ -252,7 +347,7 @@ export class DistributionRemote implements Remote {
         const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh, service, client_id: 'docker' });
         if (scopes.length) form.set('scope', scopes.join(' '));
         if (this.offline) form.set('access_type', 'offline');
-        res = await fetch(realm, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal: this.signal });
+        res = await registryFetch(realm, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal: this.signal }, this.realmTLS(realm));
         if (res.status === 404 || res.status === 405) {
           await res.body?.cancel();
           res = undefined; // no OAuth endpoint: the GET flow below
@@ -269,7 +364,7 @@ export class DistributionRemote implements Remote {
         }
         const b = this.basic();
         if (b) headers.Authorization = b;
-        res = await fetch(url, { headers, signal: this.signal });
+        res = await registryFetch(url, { headers, signal: this.signal }, this.realmTLS(realm));
       }
     } catch (e) {
       if ((e as Error).name === 'AbortError' || this.signal?.aborted) throw e;
@@ -294,6 +389,11 @@ export class DistributionRemote implements Remote {
     const margin = Math.min(5000, ttl / 4);
     this.token = { header: `Bearer ${token}`, expiresAt: (Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now())) + ttl - margin };
     this.authorization = this.token.header;
+  }
+
+  /** The token server is reached with the registry's TLS settings (dockerd: one transport for both). */
+  private realmTLS(_realm: string): EndpointTLS | undefined {
+    return this.endpoint.tls;
   }
 
   private repoPath(): string {
