@@ -136,3 +136,63 @@ test('MAC per endpoint: --mac-address (EndpointsConfig.MacAddress, API 1.44+) an
   assert.equal(bad.status, 400);
   assert.match(bad.json.message, /invalid MAC address: zz:1/);
 });
+
+test('network create fields as a dockerd outside a swarm answers them: CheckDuplicate, Attachable, Scope, Ingress; overlapping pools', async () => {
+  const a = await api('POST', '/networks/create', { Name: 'nd-att', CheckDuplicate: true, Attachable: true, Scope: 'local' });
+  assert.equal(a.status, 201, JSON.stringify(a.json));
+  const ins = JSON.parse(await ok(['network', 'inspect', 'nd-att']))[0];
+  assert.equal(ins.Attachable, true);
+  assert.equal(ins.Scope, 'local');
+  assert.equal(ins.Ingress, false);
+  // CheckDuplicate is deprecated (API 1.44): the name is checked either way
+  for (const CheckDuplicate of [true, false]) {
+    const dup = await api('POST', '/networks/create', { Name: 'nd-att', CheckDuplicate });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.json.message, 'network with name nd-att already exists');
+  }
+  const cases: Array<[Record<string, unknown>, number, string]> = [
+    [{ Name: 'nd-ing', Ingress: true }, 403, 'Ingress network can only be global scope network'],
+    [{ Name: 'nd-swarm', Scope: 'swarm' }, 403, 'cannot create a swarm scoped network when swarm is not active'],
+    [{ Name: 'nd-global', Scope: 'global' }, 500, 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.'],
+  ];
+  for (const [body, status, message] of cases) {
+    const r = await api('POST', '/networks/create', body);
+    assert.equal(r.status, status, JSON.stringify(body));
+    assert.equal(r.json.message, message);
+  }
+  // overlapping IPv4 pools: 403 and libnetwork's wording, for a sub- and a super-net alike
+  await ok(['network', 'create', '--subnet', '10.231.90.0/24', 'nd-pool']);
+  for (const subnet of ['10.231.90.128/25', '10.231.0.0/16']) {
+    const r = await api('POST', '/networks/create', { Name: 'nd-pool2', IPAM: { Config: [{ Subnet: subnet }] } });
+    assert.equal(r.status, 403);
+    assert.equal(r.json.message, 'Pool overlaps with other one on this address space');
+  }
+  await ok(['network', 'rm', 'nd-att', 'nd-pool']);
+  const left = (await ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n');
+  assert.ok(!left.some((n) => n.startsWith('nd-')), left.join(','));
+});
+
+test('link-local IPs (--link-local-ip): on the interface, in IPAMConfig.LinkLocalIPs; bad ones refused as dockerd; EndpointSettings.Links kept', async () => {
+  await ok(['network', 'create', 'nd-ll']);
+  await ok(['run', '-d', '--name', 'll1', '--network', 'nd-ll', '--link-local-ip', '169.254.8.8', '--link-local-ip', 'fe80::8', IMG, 'sleep', '600']);
+  const addrs = await ok(['exec', 'll1', 'ip', 'addr', 'show', 'eth0']);
+  assert.match(addrs, /inet 169\.254\.8\.8\/16 /);
+  assert.match(addrs, /inet6 fe80::8\/64 /);
+  const ep = JSON.parse(await ok(['inspect', 'll1']))[0].NetworkSettings.Networks['nd-ll'];
+  assert.deepEqual(ep.IPAMConfig, { LinkLocalIPs: ['169.254.8.8', 'fe80::8'] });
+  // not link-local: the create goes through, the start fails (libnetwork's check)
+  const id = (await ok(['create', '--name', 'll2', '--network', 'nd-ll', '--link-local-ip', '10.9.9.9', IMG, 'true'])).trim();
+  const st = await docker(['start', id]);
+  assert.notEqual(st.code, 0);
+  assert.match(st.stderr, /invalid link local IP address: 10\.9\.9\.9/);
+  const bad = await api('POST', '/containers/create', { Image: IMG, HostConfig: { NetworkMode: 'nd-ll' }, NetworkingConfig: { EndpointsConfig: { 'nd-ll': { IPAMConfig: { LinkLocalIPs: ['nonsense'] } } } } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.message, 'Invalid link-local IP address: [nonsense]');
+  // legacy links on a user-defined network are endpoint data (the docker CLI sends them there)
+  const l = await api('POST', '/containers/create?name=ll3', { Image: IMG, HostConfig: { NetworkMode: 'nd-ll' }, NetworkingConfig: { EndpointsConfig: { 'nd-ll': { Links: ['ll1:al'] } } } });
+  assert.equal(l.status, 201, JSON.stringify(l.json));
+  const links = JSON.parse(await ok(['inspect', 'll3']))[0].NetworkSettings.Networks['nd-ll'].Links;
+  assert.deepEqual(links, ['ll1:al']);
+  await ok(['rm', '-f', 'll1', 'll2', 'll3']);
+  await ok(['network', 'rm', 'nd-ll']);
+});

@@ -143,6 +143,8 @@ export interface DriverEndpoint {
   address6Cidr?: string;
   /** IPv6 default route via this gateway (as `defaultGateway`). */
   defaultGateway6?: string;
+  /** Extra link-local addresses with prefix length (`--link-local-ip`: 169.254.1.1/16, fe80::8/64). */
+  linkLocalCidrs?: string[];
 }
 
 /** The whole desired state of one network, for drivers that program host-wide state (firewall rules) from it. */

@@ -34,7 +34,7 @@ import {
   conflict, EngineError, internal, invalidArgument, notFound,
 } from '../../errdefs/index.js';
 import type { Filters } from '../../pkg/filters/filters.js';
-import { formatIp, macFromIp, parseCidr, parseIp } from '../../pkg/ipnet/ipv4.js';
+import { formatIp, isIp, macFromIp, parseCidr, parseIp } from '../../pkg/ipnet/ipv4.js';
 import { contains6, formatIp6, formatPrefix6, isCidr6, isIp6, overlaps6, parseCidr6, parseIp6 } from '../../pkg/ipnet/ipv6.js';
 import { generateId } from '../../pkg/stringid/stringid.js';
 import { parseHostPort } from '../../pkg/nat/host-port.js';
@@ -117,7 +117,10 @@ interface NetworkRecord {
 export interface NetworkCreateRequest {
   Name?: string;
   Driver?: string;
+  /** Ignored: the name is always checked (dockerd ≥ 25; API 1.44 deprecated the field). */
   CheckDuplicate?: boolean;
+  Scope?: string;
+  Ingress?: boolean;
   Internal?: boolean;
   Attachable?: boolean;
   EnableIPv6?: boolean;
@@ -131,6 +134,8 @@ interface EndpointSettings {
   Aliases?: string[] | null;
   /** API ≥ 1.44: the MAC the endpoint is to have. */
   MacAddress?: string;
+  /** Legacy links on a user-defined network (the docker CLI puts --link here): kept and shown, as dockerd. */
+  Links?: string[] | null;
   [k: string]: unknown;
 }
 
@@ -591,6 +596,11 @@ export class NetworkService implements ContainerNetworking {
       if (this.byName(name)) throw conflict(`network with name ${name} already exists`);
       const driverName = body.Driver || 'bridge';
       if (PREDEFINED.includes(name)) throw new EngineError('Forbidden', `operation is not permitted on predefined ${name} network `);
+      // Swarm-scoped networks, as a dockerd that is not in a swarm answers them (Debian's 20.10, side by side)
+      if (body.Ingress) throw new EngineError('Forbidden', 'Ingress network can only be global scope network');
+      if (body.Scope === 'swarm') throw new EngineError('Forbidden', 'cannot create a swarm scoped network when swarm is not active');
+      if (body.Scope && body.Scope !== 'local')
+        throw internal('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.');
       const driver = Object.hasOwn(this.o.drivers, driverName) ? this.o.drivers[driverName as DriverName] : undefined;
       if (driver && !driver.userDefined) throw new EngineError('Forbidden', `only one instance of "${driverName}" network is allowed`);
       if (!driver) throw notFound(`plugin "${driverName}" not found`);
@@ -782,6 +792,8 @@ export class NetworkService implements ContainerNetworking {
     }
     if (cfg?.Aliases?.length && !userDefined) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
     if (cfg?.MacAddress) normalizeMac(cfg.MacAddress);
+    const bad = (cfg?.IPAMConfig?.LinkLocalIPs ?? []).filter((a) => !isIp(a) && !isIp6(a));
+    if (bad.length) throw invalidArgument(`Invalid link-local IP address: [${bad.join(' ')}]`);
   }
 
   // ------------------------------------------------------------------ ContainerNetworking
@@ -920,6 +932,7 @@ export class NetworkService implements ContainerNetworking {
         await driver.up(this.driverNetwork(n));
         const settings = nets[n.Name] as Record<string, unknown> & EndpointSettings;
         const epId = generateId();
+        const linkLocal = linkLocalCidrs(settings.IPAMConfig?.LinkLocalIPs ?? []);
         const ip = this.ipam.allocate(n.berth.space!, epId, settings.IPAMConfig?.IPv4Address || undefined);
         let ip6: string | undefined;
         try {
@@ -946,7 +959,9 @@ export class NetworkService implements ContainerNetworking {
         if (isPrimary) ep.ports = await this.allocatePorts(rec, ep);
         const bits = n.berth.space!.subnet.split('/')[1];
         const list = byDriver.get(driver) ?? [];
-        list.push(this.driverEndpoint(n, ep, isPrimary && !n.Internal ? { v4: n.berth.space!.gateway, v6: n.berth.space6?.gateway } : undefined));
+        const dep = this.driverEndpoint(n, ep, isPrimary && !n.Internal ? { v4: n.berth.space!.gateway, v6: n.berth.space6?.gateway } : undefined);
+        if (linkLocal.length) dep.linkLocalCidrs = linkLocal;
+        list.push(dep);
         byDriver.set(driver, list);
         Object.assign(settings, {
           NetworkID: n.Id,
@@ -1178,6 +1193,18 @@ function normalizeBip(bip: string): string {
   return `${formatIp(p.ip)}/${p.bits}`;
 }
 
+/**
+ * `--link-local-ip`s as interface addresses: each must be link-local unicast (169.254.0.0/16, fe80::/10), given the
+ * link-local prefix length, as libnetwork adds them. Checked at the start (dockerd's create takes any address).
+ */
+function linkLocalCidrs(ips: string[]): string[] {
+  return ips.map((a) => {
+    if (isIp(a) && (parseIp(a) >>> 16) === 0xa9fe) return `${formatIp(parseIp(a))}/16`;
+    if (isIp6(a) && (parseIp6(a) >> 118n) === 0x3fan) return `${formatIp6(parseIp6(a))}/64`;
+    throw invalidArgument(`invalid link local IP address: ${a}`);
+  });
+}
+
 /** A MAC address as the kernel takes it (lower case, colons); Docker's error otherwise. */
 function normalizeMac(mac: string): string {
   const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(mac.trim());
@@ -1206,12 +1233,14 @@ function networksIn(ns: NetworkSettings | undefined): Record<string, Record<stri
 function endpointSettings(n: NetworkRecord | undefined, cfg: EndpointSettings | undefined): Record<string, unknown> {
   const ipv4 = cfg?.IPAMConfig?.IPv4Address;
   const ipv6 = cfg?.IPAMConfig?.IPv6Address;
+  const linkLocal = cfg?.IPAMConfig?.LinkLocalIPs ?? [];
   const ipam: Record<string, unknown> = {};
   if (ipv4) ipam.IPv4Address = ipv4;
   if (ipv6) ipam.IPv6Address = formatIp6(parseIp6(ipv6));
+  if (linkLocal.length) ipam.LinkLocalIPs = [...linkLocal];
   return {
     IPAMConfig: Object.keys(ipam).length ? ipam : null,
-    Links: null,
+    Links: cfg?.Links?.length ? [...cfg.Links] : null,
     Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null,
     NetworkID: n?.Id ?? '',
     EndpointID: '',

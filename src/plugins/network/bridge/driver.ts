@@ -99,6 +99,7 @@ export class BridgeDriver implements NetworkDriver {
       defaultGateway: e.defaultGateway,
       address6Cidr: e.address6Cidr,
       defaultGateway6: e.defaultGateway6,
+      linkLocalCidrs: e.linkLocalCidrs,
       bridge: e.network.bridge!,
       mtu: this.o.mtu,
     };

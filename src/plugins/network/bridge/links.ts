@@ -30,6 +30,8 @@ export interface EndpointSpec {
   /** IPv6 address with prefix length, and the IPv6 default route's gateway (as above). */
   address6Cidr?: string;
   defaultGateway6?: string;
+  /** `--link-local-ip` addresses with prefix length. */
+  linkLocalCidrs?: string[];
   bridge: string;
   mtu: number;
 }
@@ -72,6 +74,7 @@ export function nsEndpointLines(eps: EndpointSpec[], withLoopback: boolean, host
       `link add ${e.ifName} mtu ${e.mtu} address ${e.mac} type veth peer name ${e.hostVeth} mtu ${e.mtu} netns ${hostNs}`,
       `addr add ${e.addressCidr} dev ${e.ifName}`,
       ...(e.address6Cidr ? [`addr add ${e.address6Cidr} dev ${e.ifName} nodad`] : []),
+      ...(e.linkLocalCidrs ?? []).map((a) => `addr add ${a} dev ${e.ifName}${a.includes(':') ? ' nodad' : ''}`),
       `link set ${e.ifName} up`,
     );
   }
