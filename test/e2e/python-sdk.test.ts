@@ -1,7 +1,7 @@
 /**
  * The Docker SDK for Python (Debian's python3-docker 5.x, as scripts/setup.sh installs it) against berthd: the
  * calls its users make — ping, version, info, images, containers.run (detached and attached), logs, exec_run (with
- * demux), wait, remove, networks and volumes create/remove, and swarm.leave answered as a dockerd outside a swarm.
+ * demux), put/get_archive, one-shot stats, top, pause, rename, df, wait, remove, networks and volumes create/remove, and swarm.leave answered as a dockerd outside a swarm.
  * The script (test/e2e/python/sdk_smoke.py) prints one "ok <step>" line per step; the test checks every step ran.
  */
 import assert from 'node:assert/strict';
@@ -35,7 +35,7 @@ after(async () => {
 const STEPS = [
   'ping', 'version', 'info', 'images.get', 'images.list', 'images.get missing', 'containers.run detach', 'reload status',
   'containers.get', 'containers.list filter', 'logs', 'logs stdout only', 'exec_run', 'exec_run demux', 'exec_run string cmd',
-  'wait', 'removed', 'containers.run attached', 'run non-zero', 'networks.create', 'network containers', 'networks.remove',
+  'put_archive', 'get_archive', 'stats', 'top', 'pause', 'rename', 'df', 'wait', 'removed', 'containers.run attached', 'run non-zero', 'networks.create', 'network containers', 'networks.remove',
   'volumes.create', 'volumes.remove', 'swarm.leave', 'swarm.leave force', 'prune',
 ];
 

@@ -58,12 +58,41 @@ ok("exec_run demux", r.output == (b"o\n", b"e\n"), repr(r))
 r = c.exec_run("cat /etc/hostname", user="root", workdir="/")
 ok("exec_run string cmd", r.exit_code == 0 and r.output.strip() == c.id[:12].encode(), repr(r))
 
+# files in and out (tar archives), one-shot stats, top, rename, pause/unpause
+import io
+import tarfile
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    data = b"from python\n"
+    info_ = tarfile.TarInfo("py.txt")
+    info_.size = len(data)
+    t.addfile(info_, io.BytesIO(data))
+ok("put_archive", c.put_archive("/tmp", buf.getvalue()) is True)
+stream, stat = c.get_archive("/tmp/py.txt")
+raw = b"".join(stream)
+with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+    got = t.extractfile("py.txt").read()
+ok("get_archive", got == b"from python\n" and stat["name"] == "py.txt", repr((got, stat)))
+st = c.stats(stream=False)
+ok("stats", st.get("memory_stats", {}).get("usage", 0) > 0 and "cpu_stats" in st, repr(st)[:300])
+top = c.top()
+ok("top", any("sleep" in " ".join(p) for p in top["Processes"]), repr(top))
+c.pause()
+c.reload()
+ok("pause", c.status == "paused", c.status)
+c.unpause()
+c.rename("pysdk1b")
+c.reload()
+ok("rename", c.name == "pysdk1b", c.name)
+df = client.df()
+ok("df", isinstance(df.get("Images"), list) and isinstance(df.get("Containers"), list), repr(df)[:200])
+
 c.kill()
 res = c.wait(timeout=30)
 ok("wait", res["StatusCode"] == 137, repr(res))
 c.remove()
 try:
-    client.containers.get("pysdk1")
+    client.containers.get("pysdk1b")
     ok("removed", False, "still there")
 except NotFound:
     ok("removed")
