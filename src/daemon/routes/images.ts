@@ -26,6 +26,8 @@ export interface ImagesBackend {
 export interface RegistryBackend {
   pull(opts: { fromImage: string; tag?: string; platform?: string; auth?: AuthConfig; signal?: AbortSignal }, progress: (m: object) => void): Promise<void>;
   push(opts: { name: string; tag?: string; auth?: AuthConfig; signal?: AbortSignal }, progress: (m: object) => void): Promise<void>;
+  /** `GET /distribution/{name}/json`: the registry's descriptor for `name` and the platforms it serves. */
+  distribution(name: string, auth?: AuthConfig, signal?: AbortSignal): Promise<unknown>;
 }
 
 /** Runs a progress-streaming operation: errors before the first message get a status code, later ones go in-band. */
@@ -186,6 +188,11 @@ export function registerImageRoutes(router: Router, backend: ImagesBackend, regi
     if (!registry) throw notImplemented('pushing images is not supported');
     const auth = registryAuth(ctx);
     await streamed(ctx, (write) => registry.push({ name: ctx.params.name!, tag: ctx.query.string('tag') || undefined, auth, signal: ctx.signal }, write));
+  });
+
+  router.get('/distribution/{name*}/json', async (ctx) => {
+    if (!registry) throw notImplemented('registry access is not supported');
+    ctx.json(200, await registry.distribution(ctx.params.name!, registryAuth(ctx), ctx.signal));
   });
 
   router.delete('/images/{name*}', async (ctx) => {

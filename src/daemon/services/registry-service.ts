@@ -26,7 +26,7 @@ import type { Unpacker } from './images/unpack.js';
 import { indexClosure } from './images/gc.js';
 import { chainIDs, digestOf, isDigest, type Digest } from '../../pkg/digest/index.js';
 import * as ref from '../../pkg/reference/index.js';
-import { EngineError, invalidArgument, notFound, notImplemented, unauthorized } from '../../errdefs/index.js';
+import { EngineError, internal, invalidArgument, notFound, notImplemented, unauthorized } from '../../errdefs/index.js';
 import type { AuthConfig } from '../../api/types/auth.js';
 import type { Descriptor, Endpoint, FetchedManifest, Manifest, RegistryHosts, Remote } from '../../core/registry/types.js';
 import { configMatches, formatPlatform, isIndex, parsePlatform, pickPlatform, type Platform } from '../../core/registry/platform.js';
@@ -566,6 +566,60 @@ export class RegistryService {
   }
 
   private readonly gzipping = new Map<string, Promise<Descriptor>>();
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Distribution inspect
+
+  /**
+   * `GET /distribution/{name}/json` as dockerd answers it: the manifest's descriptor (mediaType, digest, size) for a
+   * tag or digest, and the platforms it serves — every entry of a manifest list / OCI index, or the one in an image
+   * manifest's config. Mirrors first for docker.io, as a pull; the last endpoint's error is the answer.
+   */
+  async distribution(name: string, auth?: AuthConfig, signal?: AbortSignal): Promise<{ Descriptor: { mediaType: string; digest: string; size: number }; Platforms: Array<Record<string, unknown>> | null }> {
+    // a bare image ID parses as a digest in dockerd's ParseAnyReference, and has no manifest
+    if (/^(sha256:)?[0-9a-f]{64}$/.test(name)) throw internal('no manifest found for full image ID');
+    let r: ref.Reference;
+    try {
+      r = ref.parseNormalized(name);
+    } catch (e) {
+      throw invalidArgument((e as Error).message);
+    }
+    if (r.tag === undefined && r.digest === undefined) r = ref.withDefaultTag(r);
+    let last: unknown;
+    for (const endpoint of await this.o.hosts.endpoints(r.domain, 'pull')) {
+      const client = this.o.hosts.connect({ endpoint, repo: r.path, actions: ['pull'], auth, signal });
+      try {
+        await client.authorize();
+        const m = await client.getManifest(r.digest ?? r.tag!);
+        const Descriptor = { mediaType: m.mediaType, digest: r.digest ?? m.digest, size: m.bytes.length };
+        let Platforms: Array<Record<string, unknown>> | null = null;
+        const platformOf = (p: Record<string, unknown> | undefined) => {
+          if (!p || (!p.os && !p.architecture)) return undefined;
+          // ocispec.Platform's JSON, in its field order
+          const out: Record<string, unknown> = { architecture: p.architecture ?? '', os: p.os ?? '' };
+          if (p['os.version']) out['os.version'] = p['os.version'];
+          if (Array.isArray(p['os.features']) && p['os.features'].length) out['os.features'] = p['os.features'];
+          if (p.variant) out.variant = p.variant;
+          return out;
+        };
+        if (isIndex(m)) {
+          Platforms = (m.manifest.manifests ?? []).map((d) => platformOf(d.platform as Record<string, unknown> | undefined) ?? { architecture: '', os: '' });
+        } else if (m.manifest.config) {
+          const cfg = await client.getBlobBytes(m.manifest.config.digest).then((b) => JSON.parse(b.toString('utf8')) as Record<string, unknown>, () => undefined);
+          const p = platformOf(cfg);
+          if (p) Platforms = [p];
+        }
+        return { Descriptor, Platforms };
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        last = e;
+        if (endpoint.mirror) this.debug(`distribution ${name}: mirror ${endpoint.base} failed: ${(e as Error).message}`);
+      }
+    }
+    // network failures are plain errors in dockerd (500), registry errors keep their status
+    if ((last as EngineError)?.kind === 'Unavailable' && (last as { status?: number }).status === undefined) throw internal((last as Error).message, last);
+    throw last;
+  }
 
   // -------------------------------------------------------------------------------------------------------------
   // Login
