@@ -2,9 +2,15 @@
  * Container start benchmarks, berth vs dockerd side by side with the same docker CLI:
  * - `docker run --rm <busybox> true` latency (median and range of N, the engines alternating),
  * - 50 containers started in parallel (`docker run -d` ×50, then removed),
- * - idle daemon RSS.
+ * - idle daemon RSS,
+ * - berth's profile: where a `docker run --rm busybox true` spends its milliseconds, from berthd's trace points
+ *   (src/pkg/trace: BERTH_TRACE_FILE is set on this bench's berthd; a trace point costs one small write) and the
+ *   CLI's start and end, as the median offset of each step from the moment the docker CLI was started.
  * Records the rows for the table of `npm run bench` (bench/report.ts). Never asserts on time.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { BENCH_IMAGE, benchRootfsTar, Engine, engineRssMb, startBerth, startDockerd, timeIt } from './engines.js';
 import { record, stats } from './report.js';
 
@@ -28,6 +34,49 @@ async function runLatency(engines: (Engine | undefined)[], network: string): Pro
   return { berth: of('berth'), dockerd: of('dockerd') };
 }
 
+const now = () => performance.timeOrigin + performance.now();
+
+/** Runs `docker run --rm` RUNS times on berth and prints the median offset of each traced step from the CLI's start. */
+async function profile(e: Engine, traceFile: string): Promise<void> {
+  const windows: [number, number][] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = now();
+    const r = await e.docker(['run', '--rm', BENCH_IMAGE, 'true']);
+    if (r.code !== 0) throw new Error(`berth: run failed: ${r.stderr}`);
+    windows.push([t0, now()]);
+  }
+  const lines = fs
+    .readFileSync(traceFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [t, id, ...step] = l.split(' ');
+      const text = step.join(' ');
+      // requests: no API version, query or ids, so the same step has the same label in every run
+      const label = id === 'http' ? text.replace(/\/v1\.\d+/, '').replace(/\?\S*/, '').replace(/[0-9a-f]{64}/, '{id}').replace(/ \d{3}$/, (m) => m) : text;
+      return { t: Number(t), label };
+    });
+  const offsets = new Map<string, number[]>();
+  const add = (label: string, v: number) => (offsets.get(label) ?? offsets.set(label, []).get(label)!).push(v);
+  for (const [t0, t1] of windows) {
+    const seen = new Set<string>();
+    for (const l of lines) {
+      if (l.t < t0 || l.t > t1 || seen.has(l.label)) continue;
+      seen.add(l.label);
+      add(l.label, l.t - t0);
+    }
+    add('docker CLI exited', t1 - t0);
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const steps = [...offsets].filter(([, v]) => v.length * 2 > RUNS).map(([label, v]) => ({ label, at: med(v) })).sort((a, b) => a.at - b.at);
+  console.log(`\nberth: docker run --rm busybox true, default bridge — median offset of each step from the docker CLI's start (${RUNS} runs, load ${os.loadavg()[0].toFixed(1)})`);
+  let prev = 0;
+  for (const s of steps) {
+    console.log(`  ${s.at.toFixed(1).padStart(7)} ms  (+${(s.at - prev).toFixed(1).padStart(5)})  ${s.label}`);
+    prev = s.at;
+  }
+}
+
 async function parallelStart(e: Engine): Promise<number> {
   const names = Array.from({ length: PARALLEL }, (_, i) => `bench-par-${i}`);
   const ms = await timeIt(() => Promise.all(names.map((n) => e.docker(['run', '-d', '--network', 'none', '--name', n, BENCH_IMAGE, 'sleep', '60']))));
@@ -37,9 +86,15 @@ async function parallelStart(e: Engine): Promise<number> {
 
 async function main(): Promise<void> {
   const { tar, cleanup } = benchRootfsTar();
+  const traceFile = path.join(os.tmpdir(), `berth-bench-trace-${process.pid}.txt`);
+  process.env.BERTH_TRACE_FILE = traceFile;
   const berth = await startBerth(tar);
-  const dockerd = await startDockerd(tar);
+  delete process.env.BERTH_TRACE_FILE;
+  // BENCH_PROFILE_ONLY=1: berth's profile alone (quick, for work on the start path); no dockerd, no table rows.
+  const profileOnly = Boolean(process.env.BENCH_PROFILE_ONLY);
+  const dockerd = profileOnly ? undefined : await startDockerd(tar);
   try {
+    if (profileOnly) return await profile(berth, traceFile);
     const idle = { berth: engineRssMb(berth), dockerd: dockerd ? engineRssMb(dockerd) : NaN };
     const lat = await runLatency([berth, dockerd], 'bridge');
     const latNone = await runLatency([berth, dockerd], 'none');
@@ -49,6 +104,7 @@ async function main(): Promise<void> {
       berthRange: [v.berth.min, v.berth.max] as [number, number], dockerdRange: [v.dockerd.min, v.dockerd.max] as [number, number],
       ...(goal ? { goal: `≤ ${goal}`, goalRatio: goal } : {}),
     });
+    await profile(berth, traceFile);
     record('run', [
       { name: 'idle daemon RSS (fresh start)', unit: 'MB', berth: idle.berth, dockerd: idle.dockerd },
       lrow('docker run --rm busybox true, default bridge', lat, 0.25),
@@ -58,6 +114,7 @@ async function main(): Promise<void> {
   } finally {
     await berth.stop();
     await dockerd?.stop();
+    fs.rmSync(traceFile, { force: true });
     cleanup();
   }
 }

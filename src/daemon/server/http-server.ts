@@ -3,6 +3,7 @@
  * prefix, adds the headers every dockerd response carries, and dispatches to the router — for ordinary requests and
  * for upgrade (hijack) requests alike.
  */
+import { trace } from '../../pkg/trace/trace.js';
 import fs from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -155,6 +156,7 @@ export class ApiServer {
       }
       const route = this.opts.router.match(req.method ?? 'GET', urlPath);
       if (!route) throw pageNotFound();
+      trace('http', `> ${req.method} ${urlPath}`);
       const hijack = upgrade && { socket: upgrade.socket, ...(await readUpgradeBody(req, upgrade.socket, upgrade.head, MAX_JSON_BODY)) };
       const ctx = createContext(req, res, route.params, url.searchParams, apiVersion, hijack && { socket: hijack.socket, head: hijack.rest, body: hijack.body });
       await route.handler(ctx);
@@ -167,6 +169,7 @@ export class ApiServer {
         writeError(ctxLike, err);
       }
     } finally {
+      trace('http', `< ${req.method} ${req.url} ${res.statusCode}`);
       if (this.opts.logger.debugEnabled) {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         this.opts.logger.debug(`${req.method} ${req.url} -> ${res.statusCode} (${ms.toFixed(1)} ms)`);

@@ -11,6 +11,7 @@
  * handling of those that ended while berthd was down. Per-container work (start, remove, cp, commit, update,
  * archive) is serialised by one lock per container.
  */
+import { trace } from '../../../pkg/trace/trace.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -333,6 +334,7 @@ export class ContainerService {
     if (name !== undefined && name !== '') validateContainerName(name);
     const image = await this.o.images.resolve(body.Image);
     const id = generateId();
+    trace(id, 'create: image resolved');
     const hc = normalizeHostConfig(body.HostConfig ?? {});
     // Older clients expect the default IPC mode to be shareable (dockerd does this when a HostConfig is sent).
     if (body.HostConfig && !body.HostConfig.IpcMode && opts.apiVersion && !versionAtLeast(opts.apiVersion, '1.40')) hc.IpcMode = 'shareable';
@@ -367,6 +369,7 @@ export class ContainerService {
       const dir = this.store.dir(id);
       fs.mkdirSync(dir, { recursive: true, mode: 0o710 });
       await this.o.images.prepareContainerLayer(image.id, id);
+      trace(id, 'create: writable layer prepared');
       const rec: ContainerRecord = {
         Id: id,
         Created: new Date().toISOString(),
@@ -397,8 +400,10 @@ export class ContainerService {
         rec.NetworkSettings = net.settings;
         rec.HostConfig.PortBindings = net.portBindings;
       }
+      trace(id, 'create: network endpoint allocated');
       await this.o.volumes?.create(rec, image.config?.Volumes);
       this.store.save(rec);
+      trace(id, 'create: record saved');
       this.o.events.publish('container', 'create', id, { image: body.Image, name: rec.Name.slice(1) });
       return { Id: id, Warnings: [] };
     } catch (e) {
@@ -435,14 +440,28 @@ export class ContainerService {
     let networked = false;
     let ns: NamespacePlan | undefined;
     try {
+      trace(rec.Id, 'start: begin');
       ns = planNamespaces(rec, this.store, (id) => this.store.dir(id));
-      lease = await this.rootfs.acquire(rec.Id, rec.Berth.snapshotKey);
-      const rootfs = lease.root;
       const hc = rec.HostConfig;
       const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
-      const net: SandboxSetup = this.o.network ? await this.o.network.setup(rec) : { netnsPath: hc.NetworkMode === 'host' ? 'host' : undefined, settings: rec.NetworkSettings };
-      rec.NetworkSettings = net.settings;
-      networked = true;
+      // The rootfs mount and the network sandbox do not depend on each other: set them up concurrently. Each one that
+      // succeeded is recorded before a failure of the other is thrown, so the catch below undoes exactly those.
+      const [mounted, sandbox] = await Promise.allSettled([
+        this.rootfs.acquire(rec.Id, rec.Berth.snapshotKey).finally(() => trace(rec.Id, 'start: rootfs mounted')),
+        (this.o.network
+          ? this.o.network.setup(rec)
+          : Promise.resolve<SandboxSetup>({ netnsPath: hc.NetworkMode === 'host' ? 'host' : undefined, settings: rec.NetworkSettings })
+        ).finally(() => trace(rec.Id, 'start: network sandbox set up')),
+      ]);
+      if (mounted.status === 'fulfilled') lease = mounted.value;
+      if (sandbox.status === 'fulfilled') {
+        rec.NetworkSettings = sandbox.value.settings; // what the teardown below undoes
+        networked = true;
+      }
+      if (mounted.status === 'rejected') throw mounted.reason;
+      if (sandbox.status === 'rejected') throw sandbox.reason;
+      const rootfs = lease!.root;
+      const net = (sandbox as PromiseFulfilledResult<SandboxSetup>).value;
       const volumeMounts = (await this.o.volumes?.mounts(rec, rootfs)) ?? [];
       const etc = await writeEtcFiles({
         dir: this.store.dir(rec.Id),
@@ -457,6 +476,7 @@ export class ContainerService {
         hostNetwork: hc.NetworkMode === 'host',
         embeddedDns: Boolean(net.resolver),
       });
+      trace(rec.Id, 'start: volumes and /etc files');
       const user = await resolveUser(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
       const facts = await this.facts();
       const etcMount = (src: string, dst: string) => ({
@@ -487,6 +507,7 @@ export class ContainerService {
         initPath: this.o.initPath,
       });
 
+      trace(rec.Id, 'start: user resolved, spec built');
       const lc = normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig);
       const log = logPlan(lc, rec.Config.Labels ?? {}, rec.Config.Env ?? [], { id: rec.Id, name: rec.Name, imageId: rec.Image, imageName: rec.Config.Image });
       const logTo = taskLog(log, logReadable(lc, this.store.dir(rec.Id), rec.Id)?.file);
@@ -504,7 +525,9 @@ export class ContainerService {
       });
       this.pendingAttach.delete(rec.Id);
       await Promise.all(sessions); // every waiting client is subscribed before the first byte can be written
+      trace(rec.Id, 'start: attach sessions wired');
       const pid = await task.start();
+      trace(rec.Id, 'start: runc start done');
       rec.State = {
         ...rec.State,
         Status: 'running',
@@ -522,6 +545,7 @@ export class ContainerService {
       rec.Berth.monitorPid = task.monitorPid;
       rec.Berth.manuallyStopped = false;
       this.store.save(rec);
+      trace(rec.Id, 'start: record saved');
       this.track(rec, task, lease);
       this.o.events.publish('container', 'start', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     } catch (err) {
@@ -547,6 +571,7 @@ export class ContainerService {
 
   private async handleExit(rec: ContainerRecord, exit: ExitStatus, task: Task | undefined, rootfs: RootfsLease | undefined): Promise<void> {
     const { exitCode, finishedAt, oomKilled } = exit;
+    trace(rec.Id, 'exit: exit seen');
     const run = this.running.get(rec.Id);
     this.running.delete(rec.Id);
     run?.health?.stop();
@@ -555,6 +580,7 @@ export class ContainerService {
       task?.delete().catch(() => {}),
       this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; }).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
     ]);
+    trace(rec.Id, 'exit: runc delete + network teardown');
     rootfs?.release();
     if (rec.HostConfig.IpcMode === 'shareable') releaseShm(this.store.dir(rec.Id));
     rec.State = {
@@ -570,6 +596,7 @@ export class ContainerService {
     };
     rec.Berth.monitorPid = 0;
     if (this.store.find(rec.Id)) this.saveState(rec);
+    trace(rec.Id, 'exit: rootfs released, state saved');
     if (oomKilled) this.o.events.publish('container', 'oom', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     this.o.events.publish('container', 'die', rec.Id, { exitCode: String(exitCode), image: rec.Config.Image, name: rec.Name.slice(1) });
     this.o.volumes?.released?.(rec);
@@ -756,8 +783,8 @@ export class ContainerService {
   }
 
   /**
-   * The removal steps, in an order a crash can resume: journal, runtime state, rootfs, writable layer, network,
-   * volumes, and last the record (its directory goes after the record file; see ContainerStore.remove). Each step
+   * The removal steps, in an order a crash can resume: journal, then runtime state, writable layer and network
+   * (concurrently), volumes, and last the record (its directory goes after the record file; see ContainerStore.remove). Each step
    * is idempotent. A step that fails leaves the container Dead.
    */
   private async removeLocked(rec: ContainerRecord, opts: { volumes: boolean }): Promise<void> {
@@ -765,20 +792,33 @@ export class ContainerService {
     this.journalRemoval(rec, opts.volumes);
     rec.State.Status = 'removing';
     try {
+      trace(rec.Id, 'remove: journaled');
       this.rootfs.clear(rec.Id);
-      await this.o.runtime.delete(rec.Id);
-      crashPoint('remove:runtime-deleted');
-      try {
-        await this.o.images.removeContainerLayer(rec.Berth.snapshotKey);
-      } catch (e) {
-        if (!(e instanceof EngineError && e.kind === 'NotFound')) throw e;
-      }
-      crashPoint('remove:layer-removed');
-      await this.o.network?.remove?.(rec).catch(() => {});
-      crashPoint('remove:network-removed');
+      // Runtime state, writable layer and network endpoint are independent of each other (the rootfs is unmounted
+      // by now): removed concurrently. Each step is idempotent, so a crash anywhere among them is finished by the
+      // next start as before; a failure is thrown once all three have settled.
+      const steps = await Promise.allSettled([
+        this.o.runtime.delete(rec.Id).then(() => {
+          trace(rec.Id, 'remove: runtime bundle deleted');
+          crashPoint('remove:runtime-deleted');
+        }),
+        this.o.images
+          .removeContainerLayer(rec.Berth.snapshotKey)
+          .catch((e) => {
+            if (!(e instanceof EngineError && e.kind === 'NotFound')) throw e;
+          })
+          .then(() => {
+            trace(rec.Id, 'remove: writable layer removed');
+            crashPoint('remove:layer-removed');
+          }),
+        (this.o.network?.remove?.(rec) ?? Promise.resolve()).catch(() => {}).then(() => crashPoint('remove:network-removed')),
+      ]);
+      const failed = steps.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       await this.o.volumes?.remove(rec, rec.Berth.removing?.volumes ?? opts.volumes);
       crashPoint('remove:volumes-removed');
       releaseShm(this.store.dir(rec.Id));
+      trace(rec.Id, 'remove: network and volumes released');
     } catch (e) {
       rec.State.Status = 'dead';
       rec.State.Dead = true;
@@ -786,6 +826,7 @@ export class ContainerService {
       throw e;
     }
     this.store.remove(rec);
+    trace(rec.Id, 'remove: record removed');
     this.o.events.publish('container', 'destroy', rec.Id, { ...(rec.Config.Labels ?? {}), image: rec.Config.Image, name: rec.Name.slice(1) }); // gone from the store: its labels come from here
     for (const w of this.removeWaiters.get(rec.Id) ?? []) w();
     this.removeWaiters.delete(rec.Id);
