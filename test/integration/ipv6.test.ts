@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { importBusybox, networkLeftovers, sleep, startDaemon } from '../harness.js';
+import { importBusybox, networkLeftovers, sleep, startDaemon, type TestDaemon } from '../harness.js';
 import { networkNaming } from '../../src/daemon/services/network-service.js';
 import { chainNames } from '../../src/plugins/network/bridge/iptables.js';
 
@@ -30,10 +30,13 @@ const SUB4 = `10.233.${parseInt(tag.slice(0, 2), 16)}.0/24`;
 const chains = chainNames(tag, naming.bridgePrefix);
 const IMG = 'ipv6/busybox:1';
 let d: Awaited<ReturnType<typeof startDaemon>>;
+/** The daemon now running (a new one after the restart test). */
+let cur: TestDaemon;
 let stopped = false;
 
 before(async () => {
   d = await startDaemon({ root, args: ['--ipv6', '--fixed-cidr-v6', FIXED] });
+  cur = d;
   await importBusybox(d, IMG);
 });
 
@@ -42,7 +45,7 @@ after(async () => {
 });
 
 async function ok(args: string[]): Promise<string> {
-  const r = await d.docker(args);
+  const r = await cur.docker(args);
   assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -166,7 +169,7 @@ test('default bridge with --ipv6 --fixed-cidr-v6: addresses at the top level too
   assert.match(await ok(['exec', 'b1', 'ip', '-6', 'route']), new RegExp(`default via fd42:${tag}:1::1`));
   // the host reaches it over the bridge (no forwarding needed: same link)
   assert.equal((await eventually(() => httpGet(ns.GlobalIPv6Address, 8080))).trim(), 'bridge-v6');
-  const r = await d.docker(['run', '--rm', '--ip6', `fd42:${tag}:1::77`, IMG, 'true']);
+  const r = await cur.docker(['run', '--rm', '--ip6', `fd42:${tag}:1::77`, IMG, 'true']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /user specified IP address is supported on user defined networks only/);
   await ok(['rm', '-f', 'b1']);
@@ -174,10 +177,10 @@ test('default bridge with --ipv6 --fixed-cidr-v6: addresses at the top level too
 
 test('bad input: --ip6 outside the subnets, overlapping IPv6 pools; --ipv6 without a subnet gets a ULA /64', async () => {
   await ok(['network', 'create', '--ipv6', '--subnet', SUB6, 'v6a']);
-  const outside = await d.docker(['run', '--rm', '--network', 'v6a', '--ip6', 'fd42:ffff::1', IMG, 'true']);
+  const outside = await cur.docker(['run', '--rm', '--network', 'v6a', '--ip6', 'fd42:ffff::1', IMG, 'true']);
   assert.notEqual(outside.code, 0);
   assert.match(outside.stderr, /no configured subnet or ip-range contain the IP address fd42:ffff::1/);
-  const dup = await d.docker(['network', 'create', '--ipv6', '--subnet', SUB6.replace('::/64', ':0:1::/80'), 'v6b']);
+  const dup = await cur.docker(['network', 'create', '--ipv6', '--subnet', SUB6.replace('::/64', ':0:1::/80'), 'v6b']);
   assert.notEqual(dup.code, 0);
   assert.match(dup.stderr, /Pool overlaps with other one on this address space/);
   await ok(['network', 'create', '--ipv6', 'v6auto']);
@@ -188,11 +191,33 @@ test('bad input: --ip6 outside the subnets, overlapping IPv6 pools; --ipv6 witho
   await ok(['network', 'rm', 'v6a', 'v6auto']);
 });
 
+test('after a berthd crash and restart a running IPv6 container keeps its address and its published port; the rules are re-made', async () => {
+  await ok(['network', 'create', '--ipv6', '--subnet', SUB4, '--subnet', SUB6, 'v6r']);
+  await ok(['run', '-d', '--name', 'r1', '--network', 'v6r', '-p', '8080', IMG, 'sh', '-c', 'mkdir /www && echo restart-v6 > /www/index.html && exec httpd -f -p 8080 -h /www']);
+  const before = await inspect('r1');
+  const port = Number(before.NetworkSettings.Ports['8080/tcp'][1].HostPort);
+  assert.equal((await eventually(() => httpGet(`fd42:${tag}:2::1`, port))).trim(), 'restart-v6');
+  await cur.stop('SIGKILL');
+  // while berthd is down, its IPv6 DNAT chain loses its rules (only berth's own chain is touched)
+  execFileSync('ip6tables', ['-w', '-t', 'nat', '-F', chains.dnat]);
+  cur = await d.restart('SIGKILL');
+  const after = await inspect('r1');
+  assert.equal(after.State.Running, true);
+  assert.equal(after.NetworkSettings.Networks.v6r.GlobalIPv6Address, before.NetworkSettings.Networks.v6r.GlobalIPv6Address);
+  assert.match(ip6tables('nat', chains.dnat), new RegExp(`--dport ${port} -j DNAT`));
+  assert.equal((await eventually(() => httpGet(`fd42:${tag}:2::1`, port))).trim(), 'restart-v6');
+  // the next container does not get r1's address
+  await ok(['run', '-d', '--name', 'r2', '--network', 'v6r', IMG, 'sleep', '60']);
+  assert.notEqual((await inspect('r2')).NetworkSettings.Networks.v6r.GlobalIPv6Address, after.NetworkSettings.Networks.v6r.GlobalIPv6Address);
+  await ok(['rm', '-f', 'r1', 'r2']);
+  await ok(['network', 'rm', 'v6r']);
+});
+
 test('a clean stop leaves no bridge, address or ip6tables chain of this daemon', async () => {
   assert.ok(ip6tables('filter', chains.forward), 'the IPv6 chains existed while IPv6 networks did');
-  await d.stop('SIGTERM');
+  await cur.stop('SIGTERM');
   stopped = true;
-  assert.deepEqual(await networkLeftovers(d.dataRoot), []);
+  assert.deepEqual(await networkLeftovers(cur.dataRoot), []);
   const addrs = execFileSync('ip', ['-6', 'addr']).toString();
   assert.equal(addrs.includes(`fd42:${tag}:`), false, 'no IPv6 address of this daemon left on the host');
   assert.ok(stopped);
