@@ -29,10 +29,12 @@ import { chainIDs, type Digest } from '../pkg/digest/index.js';
 import * as ref from '../pkg/reference/index.js';
 import { commitLayer, EMPTY_TAR_DIFF_ID } from '../daemon/services/containers/commit.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
+import type { TarHeader } from '../pkg/tar/header.js';
+import { lgetxattr, llistxattr } from '../sys/linux.js';
 import { expandWord, expandWords, parseDockerfile, keyValuePairs, splitRaw, type Dockerfile, type Heredoc, type Instruction } from './dockerfile/parser.js';
 import { BuildCache } from './cache.js';
 import {
-  applyDockerignore, collectSources, hashSources, isDirScoped, isIgnored, lookupOwner, mkdirScoped, parseDockerignore, readContextFile, tarOf, type Source,
+  applyDockerignore, collectSources, ContextFiles, hashSources, isDirScoped, isIgnored, LayerPlan, lookupOwner, mkdirScoped, parseDockerignore, readContextFile, tarOf, type Source, type SourceEntry,
 } from './context.js';
 import { BuildError } from './errors.js';
 import { planStages, stageIndex, type StagePlan } from './graph.js';
@@ -221,7 +223,8 @@ export class Builder {
       if (os !== 'linux' || (arch !== undefined && arch !== this.d.arch)) throw invalidArgument(`berth builds only for the host platform linux/${this.d.arch}, not ${opts.platform}`);
     }
     fs.mkdirSync(this.tmpRoot, { recursive: true, mode: 0o700 });
-    const work = fs.mkdtempSync(path.join(this.tmpRoot, 'b-'));
+    // the real path: digests noted at extraction are found again by the paths COPY resolves
+    const work = fs.realpathSync(fs.mkdtempSync(path.join(this.tmpRoot, 'b-')));
     const ctxDir = path.join(work, 'context');
     fs.mkdirSync(ctxDir);
     // Secrets go to memory-backed storage when the host has it, never under the data root.
@@ -229,7 +232,14 @@ export class Builder {
     fs.chmodSync(secretDir, 0o700);
     try {
       const t0 = Date.now();
-      await applyLayer(decompress(context), ctxDir, { whiteouts: 'none', signal: opts.signal });
+      // Each small file's digest is taken as it is written, so the COPY cache key does not read the context again.
+      const files = new ContextFiles();
+      await applyLayer(decompress(context), ctxDir, {
+        whiteouts: 'none',
+        signal: opts.signal,
+        syncSmallFiles: true,
+        onSmallFile: (abs, st, data, h) => files.set(abs, st, data, h.xattrs.size > 0),
+      });
       const dfName = opts.dockerfile || 'Dockerfile';
       const dfText = await readContextFile(ctxDir, dfName).catch(() => {
         throw invalidArgument(`Cannot locate specified Dockerfile: ${dfName}`);
@@ -238,7 +248,7 @@ export class Builder {
       const df = parseDockerfile(dfText);
       if (opts.structuredProgress) emit({ berthStep: { id: 0, name: '[internal] load build context', started: t0, completed: Date.now() } });
       if (df.syntax) progress.text(`# syntax=${df.syntax}: noted; berth's built-in Dockerfile frontend builds it\n`);
-      const run = new BuildRun(this.d, this.cache, this.cacheMounts, df, ctxDir, work, secretDir, opts, progress);
+      const run = new BuildRun(this.d, this.cache, this.cacheMounts, df, ctxDir, work, secretDir, opts, progress, files);
       let id: string;
       try {
         id = await run.execute();
@@ -268,7 +278,8 @@ export class Builder {
           safe = false; // still mounted: leave the directory rather than delete image content through it
         }
       }
-      if (safe) fs.rmSync(work, { recursive: true, force: true });
+      // The work dir (the extracted context: many files, maybe) goes after the response, not before it.
+      if (safe) void fsp.rm(work, { recursive: true, force: true }).catch(() => {});
     }
   }
 }
@@ -300,6 +311,7 @@ class BuildRun {
     private readonly secretDir: string,
     private readonly opts: BuildOptions,
     private readonly progress: BuildProgress,
+    private readonly files: ContextFiles,
   ) {
     this.escape = df.escape;
     const onAbort = () => this.ac.abort(opts.signal?.reason);
@@ -818,6 +830,48 @@ class BuildRun {
   }
 
   /**
+   * A filesystem step whose layer is known without looking at a snapshot: `plan` (given a read-only view of the
+   * current image, for resolving the destination) says what the layer holds. With the overlay snapshotter the tree is
+   * written straight into a new snapshot's upper dir and the plan's tar becomes the blob (ImageWriter.commitActive);
+   * otherwise the tar is imported as a layer.
+   */
+  private async layerStep(st: StageState, comment: string, contentHash: string, sc: StepCtx, plan: (view: string) => Promise<LayerPlan>): Promise<void> {
+    const createdBy = `/bin/sh -c #(nop) ${comment}`;
+    const key = this.cacheKey(st, createdBy, contentHash);
+    if (await this.probe(st, key, createdBy, sc)) return;
+    const chains = chainIDs(st.layers.map((l) => l.diffID));
+    const parentChain = chains[chains.length - 1];
+    const view = await this.viewOf(st.layers);
+    let p: LayerPlan;
+    try {
+      p = await plan(view.root);
+    } finally {
+      await view.release();
+    }
+    const images = this.d.images;
+    const lease = await images.leases.create();
+    const snapKey = `build-${Date.now()}-${randomBytes(6).toString('hex')}`;
+    let prepared = false;
+    try {
+      let layer: { diffID: Digest; blob?: Digest; blobSize?: number; mediaType?: string };
+      if (images.commitActive && images.snapshots.whiteoutMode === 'overlay' && p.materializable) {
+        await images.snapshots.prepare(snapKey, parentChain);
+        prepared = true;
+        await p.materialize(await images.snapshots.writableDir(snapKey));
+        layer = await images.commitActive(snapKey, p.tar(), { parentChain, lease: lease.id, signal: this.signal });
+      } else layer = await images.importLayer(p.tar(), { parentChain, lease: lease.id, signal: this.signal, syncSmallFiles: true });
+      const empty = layer.diffID === EMPTY_TAR_DIFF_ID;
+      const id = await this.newImage(st, createdBy, empty ? undefined : { diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }, { lease: lease.id });
+      this.cache.set(key, id, { description: sc.name, size: empty ? 0 : layer.blobSize ?? 0 });
+      st.lane.text(` ---> ${id12(id)}\n`);
+    } finally {
+      await images.leases.delete(lease.id).catch(() => {});
+      // committed: the key is gone already; otherwise (failed, or the chain existed) it goes now
+      if (prepared) await images.snapshots.remove(snapKey).catch(() => {});
+    }
+  }
+
+  /**
    * The step's layer from snapshot `snapKey`. A snapshot the builder owns (COPY/ADD/WORKDIR) is committed as the layer
    * itself; a RUN container's snapshot stays the container's, so its diff is imported as a new layer.
    */
@@ -873,7 +927,7 @@ class BuildRun {
       extra.push(mountCacheText(m));
       if (m.type === 'bind' && m.from === undefined) {
         const sources = await collectSources(new ScopedFS(this.ctxDir), m.source ?? '/', false).catch(() => []);
-        extra.push(await hashSources(sources));
+        extra.push(await hashSources(sources, this.files));
       }
     }
     const key = this.cacheKey(st, createdBy, JSON.stringify(extra));
@@ -1069,10 +1123,36 @@ class BuildRun {
       if (excludes.length) filterExcluded(sources, excludes);
       if (sources.length === 0) throw new BuildError(`${ins.cmd} failed: no source files were specified`);
       if (sources.length > 1 && !dest.endsWith('/')) throw new BuildError(`When using ${ins.cmd} with more than one source file, the destination must be a directory and end with a /`);
-      const hash = await hashSources(sources);
+      const hash = await hashSources(sources, this.files);
       const kind = sources.length > 1 ? 'multi' : sources[0]!.isDir ? 'dir' : 'file';
       const extra = JSON.stringify([hash, chown ?? '', chmod ?? '', parents, excludes]);
-      await this.fsStep(st, `${ins.cmd} ${kind}:${hash} in ${dest} `, extra, sc, async (root) => {
+      const comment = `${ins.cmd} ${kind}:${hash} in ${dest} `;
+      // The usual COPY: its layer is a tar made from the sources (parent directories as the image has them), stored
+      // as the blob and extracted once into the new snapshot — no write through an overlay mount, no walk of it.
+      if (!parents && !sources.some((s) => s.archive || s.entries.some((e) => path.posix.basename(e.rel || s.base).startsWith('.wh.')))) {
+        await this.layerStep(st, comment, extra, sc, async (root) => {
+          const fsys = new ScopedFS(root);
+          const owner = chown !== undefined ? await lookupOwner(root, chown) : { uid: 0, gid: 0 };
+          const destIsDir = dest.endsWith('/') || sources.length > 1 || sources[0]!.isDir || (await isDirScoped(fsys, dest));
+          const dirs = new LayerDirs(fsys);
+          const parts: Array<{ entries: SourceEntry[]; name: (rel: string) => string }> = [];
+          if (destIsDir) {
+            const target = await dirs.ensure(dest, chown !== undefined ? owner : undefined);
+            for (const src of sources) {
+              const prefix = src.isDir ? '' : src.base;
+              parts.push({ entries: src.entries, name: (rel) => joinRel(target, prefix && rel ? `${prefix}/${rel}` : prefix || rel) });
+            }
+          } else {
+            const comps = await fsys.resolve(path.posix.dirname(dest), true);
+            const parent = await dirs.ensure('/' + comps.join('/'), undefined);
+            const base = path.posix.basename(dest);
+            parts.push({ entries: sources[0]!.entries, name: () => joinRel(parent, base) });
+          }
+          return new LayerPlan(dirs.headers, parts, owner, chmod, this.files);
+        });
+        return;
+      }
+      await this.fsStep(st, comment, extra, sc, async (root) => {
         const fsys = new ScopedFS(root);
         const owner = chown !== undefined ? await lookupOwner(root, chown) : { uid: 0, gid: 0 };
         const destIsDir = dest.endsWith('/') || sources.length > 1 || sources[0]!.isDir || !!sources[0]!.archive || parents || (await isDirScoped(fsys, dest));
@@ -1160,6 +1240,11 @@ class BuildRun {
       if (/^\d+$/.test(name)) throw invalidArgument(`invalid from flag value ${name}: refers to current build stage or a later one`);
       layers = this.d.images.resolve(await this.baseImage(name)).layers;
     }
+    return this.viewOf(layers);
+  }
+
+  /** A read-only view of `layers`, mounted on the host under the build's work dir (an empty dir for none). */
+  private async viewOf(layers: LayerRecord[]): Promise<{ root: string; release: () => Promise<void> }> {
     const key = `build-view-${Date.now()}-${randomBytes(6).toString('hex')}`;
     const root = path.join(this.work, key);
     fs.mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -1183,6 +1268,63 @@ class BuildRun {
 }
 
 // ------------------------------------------------------------------------------------------------ helpers
+
+/** `dir/name` for layer entry names, where `dir` may be the root (''). */
+function joinRel(dir: string, name: string): string {
+  return dir && name ? `${dir}/${name}` : dir || name;
+}
+
+/**
+ * The directories a COPY layer needs above its entries, as the current image (`fsys`, a read-only view) has them:
+ * `ensure(p)` resolves `p` in the image's scope (symlinks followed, as mkdir -p inside the container would) and records
+ * a header per component — an existing directory's own mode, owner, mtime and xattrs, or a new 0755 directory (owned
+ * by `owner` when given). Returns the resolved path relative to the root ('' for `/`).
+ */
+class LayerDirs {
+  readonly headers: Array<Partial<TarHeader> & { name: string }> = [];
+  private readonly seen = new Set<string>();
+  private readonly now = new Date();
+  constructor(private readonly fsys: ScopedFS) {}
+
+  async ensure(p: string, owner: { uid: number; gid: number } | undefined): Promise<string> {
+    const comps = await this.fsys.resolve(p, true);
+    let missing = false;
+    for (let i = 1; i <= comps.length; i++) {
+      const rel = comps.slice(0, i).join('/');
+      if (this.seen.has(rel)) continue;
+      this.seen.add(rel);
+      let st: fs.Stats | undefined;
+      if (!missing) {
+        try {
+          st = fs.lstatSync(path.join(this.fsys.root, rel));
+        } catch {
+          missing = true;
+        }
+      }
+      if (st && !st.isDirectory()) throw new BuildError(`mkdir ${p}: not a directory`);
+      this.headers.push(
+        st
+          ? { name: `${rel}/`, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, xattrs: dirXattrs(path.join(this.fsys.root, rel)) }
+          : { name: `${rel}/`, type: 'dir', mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtime: this.now },
+      );
+    }
+    return comps.join('/');
+  }
+}
+
+function dirXattrs(p: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  try {
+    for (const n of llistxattr(p)) {
+      if (n.startsWith('trusted.overlay.')) continue;
+      const v = lgetxattr(p, n);
+      if (v !== undefined) out.set(n, v);
+    }
+  } catch {
+    /* no xattrs here */
+  }
+  return out;
+}
 
 /** `--exclude` patterns (dockerignore rules) against each source's path and the entries below it. */
 function filterExcluded(sources: Source[], patterns: string[]): void {

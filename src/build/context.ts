@@ -12,6 +12,7 @@ import { tarFromEntries } from '../pkg/tar/writer.js';
 import type { TarHeader } from '../pkg/tar/header.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import { BuildError } from './errors.js';
+import { llistxattr, lsetxattr } from '../sys/linux.js';
 
 /** Files up to this size are read in one call rather than streamed. */
 const SMALL_FILE = 64 * 1024;
@@ -164,12 +165,13 @@ export async function collectSources(fsys: ScopedFS, src: string, addArchives: b
     const st = await fsp.stat(h.host);
     if (st.isDirectory()) {
       const entries: SourceEntry[] = [];
+      // synchronous lstat: one round trip per entry of a large context costs more than the call
       const walk = async (dir: string, rel: string): Promise<void> => {
         const names = (await fsp.readdir(dir)).sort();
         for (const n of names) {
           const p = path.join(dir, n);
           const r = rel ? `${rel}/${n}` : n;
-          const s = await fsp.lstat(p);
+          const s = fs.lstatSync(p);
           entries.push({ host: p, rel: r, st: s });
           if (s.isDirectory()) await walk(p, r);
         }
@@ -222,18 +224,47 @@ async function isTarArchive(file: string): Promise<boolean> {
   return false;
 }
 
-export async function hashSources(sources: Source[]): Promise<string> {
+/**
+ * Context files as the extraction wrote them, by host path: each small file's digest (so the COPY cache key does not
+ * read the context again) and, up to a total of CONTEXT_MEMORY bytes, its bytes (so a COPY layer's tar does not read
+ * them again either), and whether its tar entry had xattrs. An entry counts only while the file's size, mtime and
+ * inode are what they were.
+ */
+export class ContextFiles {
+  private readonly m = new Map<string, { size: number; mtimeMs: number; ino: number; digest: Buffer; data?: Buffer; xattrs: boolean }>();
+  private kept = 0;
+  set(host: string, st: { size: number; mtimeMs: number; ino: number }, data: Buffer, xattrs: boolean): void {
+    const keep = this.kept + data.length <= CONTEXT_MEMORY;
+    if (keep) this.kept += data.length;
+    this.m.set(host, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, digest: createHash('sha256').update(data).digest(), data: keep ? data : undefined, xattrs });
+  }
+  get(host: string, st: fs.Stats): { digest: Buffer; data?: Buffer; xattrs: boolean } | undefined {
+    const r = this.m.get(host);
+    return r && r.size === st.size && r.mtimeMs === st.mtimeMs && r.ino === st.ino ? r : undefined;
+  }
+}
+
+/** Bytes of small context files kept in memory for the build (see ContextFiles). */
+const CONTEXT_MEMORY = 64 << 20;
+
+export async function hashSources(sources: Source[], known?: ContextFiles): Promise<string> {
   const h = createHash('sha256');
   for (const s of sources) {
     h.update(`source ${s.base} ${s.isDir} ${!!s.archive}\n`);
     for (const e of s.entries) {
       const type = e.st.isDirectory() ? 'd' : e.st.isSymbolicLink() ? 'l' : e.st.isFile() ? 'f' : 'o';
       h.update(`${e.rel}\0${type}\0${e.st.mode & 0o7777}\0${e.st.size}\0`);
-      if (type === 'l') h.update(await fsp.readlink(e.host));
+      if (type === 'l') h.update(fs.readlinkSync(e.host));
       if (type === 'f') {
-        // small files in one read: a stream per file costs more than the bytes (contexts of many small files)
-        if (e.st.size <= SMALL_FILE) h.update(await fsp.readFile(e.host));
-        else for await (const chunk of fs.createReadStream(e.host)) h.update(chunk as Buffer);
+        // a file's bytes enter as their own digest, so a digest noted at extraction stands for them
+        const d = known?.get(e.host, e.st)?.digest;
+        if (d) h.update(d);
+        else if (e.st.size <= SMALL_FILE) h.update(createHash('sha256').update(readSmall(e.host, e.st.size)).digest());
+        else {
+          const fh = createHash('sha256');
+          for await (const chunk of fs.createReadStream(e.host)) fh.update(chunk as Buffer);
+          h.update(fh.digest());
+        }
       }
     }
   }
@@ -241,22 +272,172 @@ export async function hashSources(sources: Source[]): Promise<string> {
 }
 
 export function tarOf(entries: SourceEntry[], name: (rel: string) => string, owner: { uid: number; gid: number }, chmod: number | undefined): Readable {
-  async function* gen() {
-    for (const e of entries) {
-      const st = e.st;
-      const header: Partial<TarHeader> & { name: string } = {
-        name: name(e.rel),
-        mode: chmod ?? st.mode & 0o7777,
-        uid: owner.uid,
-        gid: owner.gid,
-        mtime: st.mtime,
-      };
-      if (st.isDirectory()) yield { header: { ...header, type: 'dir' as const } };
-      else if (st.isSymbolicLink()) yield { header: { ...header, type: 'symlink' as const, linkname: await fsp.readlink(e.host) } };
-      else if (st.isFile()) yield { header: { ...header, type: 'file' as const, size: st.size }, body: st.size <= SMALL_FILE ? await fsp.readFile(e.host) : (fs.createReadStream(e.host) as AsyncIterable<Buffer>) };
+  return new LayerPlan([], [{ entries, name }], owner, chmod).tar();
+}
+
+type DirHeader = Partial<TarHeader> & { name: string };
+
+/**
+ * A COPY layer known without looking at a snapshot: `dirs` (the destination's directories, headers as they are)
+ * followed by each part's entries, named by `name`, owned by `owner`, mode `chmod` when given.
+ *
+ * `tar()` is the layer tar; `materialize(upper)` writes the same tree into an empty overlay upper dir. Small files are
+ * read (or taken from `files`) with synchronous calls: for contexts of many small files the thread-pool round trip of
+ * an asynchronous call costs far more than the call. A regular file whose owner, mode and xattrs are already what the
+ * layer wants is hard-linked rather than copied (the context is private to the build and never written, layers are
+ * never written either).
+ */
+export class LayerPlan {
+  constructor(
+    readonly dirs: DirHeader[],
+    readonly parts: Array<{ entries: SourceEntry[]; name: (rel: string) => string }>,
+    readonly owner: { uid: number; gid: number },
+    readonly chmod: number | undefined,
+    private readonly files?: ContextFiles,
+  ) {}
+
+  /** Hard links from the context into a snapshot work while both are on one filesystem (both are below the data root). */
+  private linkOk = true;
+
+  private header(e: SourceEntry, name: string): DirHeader {
+    return { name, mode: this.chmod ?? e.st.mode & 0o7777, uid: this.owner.uid, gid: this.owner.gid, mtime: e.st.mtime };
+  }
+
+  private data(e: SourceEntry): Buffer {
+    return this.files?.get(e.host, e.st)?.data ?? readSmall(e.host, e.st.size);
+  }
+
+  tar(): Readable {
+    const self = this;
+    async function* gen() {
+      for (const d of self.dirs) yield { header: d };
+      for (const { entries, name } of self.parts) {
+        for (const e of entries) {
+          const header = self.header(e, name(e.rel));
+          const st = e.st;
+          if (st.isDirectory()) yield { header: { ...header, type: 'dir' as const } };
+          else if (st.isSymbolicLink()) yield { header: { ...header, type: 'symlink' as const, linkname: fs.readlinkSync(e.host) } };
+          else if (st.isFile()) {
+            if (st.size > SMALL_FILE) yield { header: { ...header, type: 'file' as const, size: st.size }, body: fs.createReadStream(e.host) as AsyncIterable<Buffer> };
+            else {
+              const body = self.data(e);
+              yield { header: { ...header, type: 'file' as const, size: body.length }, body };
+            }
+          }
+        }
+      }
+    }
+    return tarFromEntries(gen());
+  }
+
+  /**
+   * Whether `materialize` may be used: entries of several sources could meet at one name, and one source's symlink
+   * must never be a directory another source's entries are written through.
+   */
+  get materializable(): boolean {
+    return this.parts.length === 1 || !this.parts.some((p) => p.entries.some((e) => e.st.isSymbolicLink()));
+  }
+
+  /** Writes the layer's tree into `upper` (an empty overlay upper dir), as applying `tar()` there would. */
+  async materialize(upper: string): Promise<void> {
+    // by path: a directory two sources both hold gets the later one's metadata, as applying the tar would give it
+    const dirMeta = new Map<string, DirHeader>();
+    const sameOwner = (uid: number, gid: number) => uid === this.owner.uid && gid === this.owner.gid;
+    const myUid = process.getuid?.() ?? 0;
+    const myGid = process.getgid?.() ?? 0;
+    const mine = (h: DirHeader) => (h.uid ?? 0) === myUid && (h.gid ?? 0) === myGid;
+    /** Runs `create`; where something is in the way already (an earlier source's entry), clears it and retries. */
+    const place = (abs: string, create: () => void, keepDir = false): void => {
+      try {
+        create();
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      if (keepDir && fs.lstatSync(abs).isDirectory()) return;
+      fs.rmSync(abs, { recursive: true, force: true });
+      create();
+    };
+    const mkdir = (abs: string, h: DirHeader) => {
+      place(abs, () => fs.mkdirSync(abs, 0o700), true);
+      if (!mine(h)) fs.lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
+      for (const [k, v] of h.xattrs ?? []) {
+        try {
+          lsetxattr(abs, k, v);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+        }
+      }
+      dirMeta.set(abs, h);
+    };
+    for (const d of this.dirs) mkdir(path.join(upper, d.name), d);
+    let n = 0;
+    for (const { entries, name } of this.parts) {
+      for (const e of entries) {
+        // a breath for the event loop now and then: each entry is a few synchronous calls
+        if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
+        const h = this.header(e, name(e.rel));
+        const abs = path.join(upper, h.name);
+        const st = e.st;
+        if (st.isDirectory()) mkdir(abs, h);
+        else if (st.isSymbolicLink()) {
+          const target = fs.readlinkSync(e.host);
+          place(abs, () => fs.symlinkSync(target, abs));
+          if (!mine(h)) fs.lchownSync(abs, h.uid!, h.gid!);
+          fs.lutimesSync(abs, h.mtime!, h.mtime!);
+        } else if (st.isFile()) {
+          const noted = this.files?.get(e.host, st);
+          const xattrs = noted ? noted.xattrs : llistxattr(e.host).length > 0;
+          if (sameOwner(st.uid, st.gid) && h.mode === (st.mode & 0o7777) && !xattrs && this.linkOk) {
+            try {
+              place(abs, () => fs.linkSync(e.host, abs));
+              continue;
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+              this.linkOk = false;
+            }
+          }
+          let fd = -1;
+          place(abs, () => {
+            fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+          });
+          try {
+            if (st.size > SMALL_FILE) {
+              for await (const c of fs.createReadStream(e.host)) {
+                const b = c as Buffer;
+                let off = 0;
+                while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+              }
+            } else {
+              const b = this.data(e);
+              let off = 0;
+              while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+            }
+            if (!mine(h)) fs.fchownSync(fd, h.uid!, h.gid!);
+            fs.fchmodSync(fd, h.mode!);
+            fs.futimesSync(fd, h.mtime!, h.mtime!);
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+      }
+    }
+    // directory modes and mtimes last, deepest first, once nothing more is written into them
+    const metas = [...dirMeta];
+    for (let i = metas.length - 1; i >= 0; i--) {
+      const [abs, h] = metas[i]!;
+      fs.chmodSync(abs, h.mode ?? 0o755);
+      fs.utimesSync(abs, h.mtime ?? new Date(), h.mtime ?? new Date());
     }
   }
-  return tarFromEntries(gen());
+}
+
+/** A small file in one synchronous call; a file that changed size since its stat must not make a short entry. */
+function readSmall(file: string, size: number): Buffer {
+  const b = size === 0 ? Buffer.alloc(0) : fs.readFileSync(file);
+  if (b.length !== size) throw new BuildError(`${file}: file changed while it was copied`);
+  return b;
 }
 
 export async function isDirScoped(fsys: ScopedFS, p: string): Promise<boolean> {

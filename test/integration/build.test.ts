@@ -314,3 +314,43 @@ test('SHELL changes the shell form; exec-form RUN; an unsupported RUN --mount ty
   assert.notEqual(mount.code, 0);
   assert.match(mount.stderr + mount.stdout, /type=ssh is not supported by berth/);
 });
+
+test('COPY writes its layer from the sources: existing parent dirs keep their metadata, symlinked parents are followed, the saved layer matches', async () => {
+  const dir = context('copylayer', {
+    Dockerfile: [
+      'FROM busybox',
+      'RUN mkdir -p /real /opt && ln -s /real /link && chown 1000:1001 /opt && chmod 0750 /opt',
+      'COPY a.txt /opt/sub/a.txt',
+      'COPY b.txt /link/b.txt',
+      'COPY --chown=7:8 --chmod=600 a.txt /c/',
+      'COPY tree/ /tree/',
+      'COPY a.txt b.txt /both/',
+      '',
+    ].join('\n'),
+    'a.txt': 'a\n',
+    'b.txt': 'b\n',
+    'tree/x/y.txt': 'y\n',
+  });
+  fs.symlinkSync('x/y.txt', path.join(dir, 'tree/ln'));
+  fs.chmodSync(path.join(dir, 'tree/x/y.txt'), 0o751);
+  const r = await build(['-t', 'copylayer:1', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const script = [
+    'stat -c "%n %a %u:%g" /opt /opt/sub /opt/sub/a.txt /c /c/a.txt /tree/x/y.txt',
+    'readlink /link; readlink /tree/ln',
+    'cat /real/b.txt /both/a.txt /both/b.txt',
+  ].join('; ');
+  const out = await d.docker(['run', '--rm', 'copylayer:1', 'sh', '-c', script]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(
+    out.stdout,
+    ['/opt 750 1000:1001', '/opt/sub 755 0:0', '/opt/sub/a.txt 644 0:0', '/c 755 7:8', '/c/a.txt 600 7:8', '/tree/x/y.txt 751 0:0', '/real', 'x/y.txt', 'b', 'a', 'b', ''].join('\n'),
+  );
+  // the blob the image keeps (docker save) holds what the snapshot holds: loaded under a new name, the same files
+  const tar = path.join(work, 'copylayer.tar');
+  assert.equal((await d.docker(['save', '-o', tar, 'copylayer:1'])).code, 0);
+  assert.equal((await d.docker(['rmi', 'copylayer:1'])).code, 0);
+  assert.equal((await d.docker(['load', '-i', tar])).code, 0);
+  const again = await d.docker(['run', '--rm', 'copylayer:1', 'sh', '-c', script]);
+  assert.equal(again.stdout, out.stdout, again.stderr);
+});

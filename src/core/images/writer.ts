@@ -26,8 +26,8 @@ export interface ImageWriter {
   /** Docker's image lookup (ID, reference, ID prefix); throws NotFound. */
   resolve(name: string): { id: string; layers: LayerRecord[] };
   config(id: string): Promise<ImageConfig>;
-  /** Imports a layer tar (plain/gzip/zstd) as the layer above `parentChain`. */
-  importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal }): Promise<ImportedLayer>;
+  /** Imports a layer tar (plain/gzip/zstd) as the layer above `parentChain` (`syncSmallFiles`: see applyLayer). */
+  importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; syncSmallFiles?: boolean }): Promise<ImportedLayer>;
   /**
    * Commits an active snapshot whose writable dir holds exactly the layer `diff` (an uncompressed tar of that dir):
    * the tar is stored as the blob and the snapshot becomes the layer's chain, with no second extraction. When the

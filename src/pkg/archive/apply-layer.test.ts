@@ -216,3 +216,27 @@ test('end to end: GNU tar -czf layer → applyLayer reproduces the tree; diffID 
   assert.equal(plain.diffID, r.diffID);
   assert.ok((await buffer(fs.createReadStream(tgz))).length > 0);
 }));
+
+test('syncSmallFiles writes the same tree as the concurrent path and reports each small file', withTmp(async (dir) => {
+  const mtime = new Date('2020-01-02T03:04:05Z');
+  const entries = (): E[] => [
+    { header: { name: 'd/', type: 'dir', mode: 0o750, mtime } },
+    { header: { name: 'd/a', mode: 0o4755, uid: 12, gid: 34, mtime }, body: Buffer.from('aa') },
+    { header: { name: 'd/e', mode: 0o600, mtime }, body: Buffer.alloc(0) },
+    { header: { name: 'd/a', mode: 0o644, mtime }, body: Buffer.from('replaced') },
+    { header: { name: 'l', type: 'symlink', linkname: 'd/a', mtime } },
+  ];
+  const seen: string[] = [];
+  const roots = [join(dir, 'async'), join(dir, 'sync')];
+  for (const r of roots) fs.mkdirSync(r);
+  await applyLayer(tar(entries()), roots[0]!);
+  await applyLayer(tar(entries()), roots[1]!, { syncSmallFiles: true, onSmallFile: (abs, st, data) => seen.push(`${abs.slice(roots[1]!.length)} ${st.size} ${data.toString()}`) });
+  const describe = (r: string) =>
+    ['d', 'd/a', 'd/e', 'l'].map((n) => {
+      const st = fs.lstatSync(join(r, n));
+      return `${n} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.mtimeMs} ${st.isFile() ? fs.readFileSync(join(r, n), 'utf8') : st.isSymbolicLink() ? fs.readlinkSync(join(r, n)) : ''}`;
+    });
+  assert.deepEqual(describe(roots[1]!), describe(roots[0]!));
+  assert.equal(describe(roots[1]!)[1], `d/a 644 0:0 ${mtime.getTime()} replaced`);
+  assert.deepEqual(seen, ['/d/a 2 aa', '/d/e 0 ', '/d/a 8 replaced']);
+}));

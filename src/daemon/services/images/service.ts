@@ -276,7 +276,7 @@ export class ImageService implements ImageWriter, ImageViewSource {
     return { ...layer, size: await this.layerSize(layer.chainID) };
   }
 
-  async importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal }): Promise<ImportLayerResult> {
+  async importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; syncSmallFiles?: boolean }): Promise<ImportLayerResult> {
     const layer = await this.unpack.importLayer(input, opts);
     return { ...layer, size: await this.layerSize(layer.chainID) };
   }

@@ -51,6 +51,8 @@ export interface ApplyOptions {
   gate?: Promise<unknown>;
   /** The error text when the content's diffID is not `diffID`. */
   mismatch?: (got: Digest, want: Digest) => string;
+  /** See ApplyLayerOptions.syncSmallFiles. */
+  syncSmallFiles?: boolean;
 }
 
 export interface AppliedLayer {
@@ -87,7 +89,7 @@ export class Unpacker {
     let committed = false;
     try {
       const [res] = await Promise.all([
-        applyLayer(input as Readable, await this.snapshots.writableDir(key), { whiteouts: this.snapshots.whiteoutMode, signal: opts.signal }),
+        applyLayer(input as Readable, await this.snapshots.writableDir(key), { whiteouts: this.snapshots.whiteoutMode, signal: opts.signal, syncSmallFiles: opts.syncSmallFiles }),
         opts.gate,
       ]);
       const diffID = res.diffID as Digest;
@@ -124,7 +126,7 @@ export class Unpacker {
    * Imports a layer tar of unknown diffID above `parentChain`: the stream is teed to the content store (the blob,
    * kept for save/push) and into the snapshot, hashing the diffID on the way. No temp files.
    */
-  async importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal }): Promise<ImportedLayer & { chainID: Digest }> {
+  async importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; syncSmallFiles?: boolean }): Promise<ImportedLayer & { chainID: Digest }> {
     const [toBlob, toApply] = tee(input);
     let head: Buffer | undefined;
     toBlob!.once('data', (c: Buffer) => {
@@ -132,7 +134,7 @@ export class Unpacker {
     });
     const [blob, applied] = await Promise.all([
       this.content.ingest(toBlob!, { lease: opts.lease, signal: opts.signal }),
-      this.apply(toApply!, { parent: opts.parentChain, lease: opts.lease, signal: opts.signal }),
+      this.apply(toApply!, { parent: opts.parentChain, lease: opts.lease, signal: opts.signal, syncSmallFiles: opts.syncSmallFiles }),
     ]);
     return { diffID: applied.diffID, blob: blob.digest, blobSize: blob.size, mediaType: layerMediaType(head), chainID: applied.chain };
   }
