@@ -17,7 +17,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { importBusybox, networkLeftovers, sleep, startDaemon, type TestDaemon } from '../harness.js';
+import { busyboxRootfsTar, importBusybox, networkLeftovers, sleep, startDaemon, type TestDaemon } from '../harness.js';
+import { DOCKERD, startComparisonDockerd } from '../dockerd.js';
 import { networkNaming } from '../../src/daemon/services/network-service.js';
 import { chainNames } from '../../src/plugins/network/bridge/iptables.js';
 
@@ -189,6 +190,59 @@ test('bad input: --ip6 outside the subnets, overlapping IPv6 pools; --ipv6 witho
   assert.match(auto.IPAM.Config[1].Subnet, /^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/64$/);
   await ok(['run', '--rm', '--network', 'v6auto', IMG, 'true']);
   await ok(['network', 'rm', 'v6a', 'v6auto']);
+});
+
+/** `GET path` on a daemon's socket, parsed. */
+function apiGet(socket: string, p: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    http.get({ socketPath: socket, path: p }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve(JSON.parse(text)));
+    }).on('error', reject);
+  });
+}
+
+test('side by side with dockerd: the same dual-stack network and container give the same IPv6 inspect shapes', { timeout: 180_000 }, async (t) => {
+  if (!fs.existsSync(DOCKERD)) return t.skip('dockerd not installed');
+  const dockerd = await startComparisonDockerd();
+  if (!dockerd) return t.skip('dockerd did not start');
+  const engines = [
+    { name: 'dockerd', docker: (a: string[]) => dockerd.docker(a), socket: dockerd.host.slice('unix://'.length), sub6: `fd42:${tag}:d::/64` },
+    { name: 'berth', docker: (a: string[]) => cur.docker(a), socket: cur.socket, sub6: SUB6 },
+  ];
+  const seen: Record<string, { net: any; ep: any; top: any; ports: string[] }> = {};
+  try {
+    const tmp = fs.mkdtempSync(path.join(dockerd.root, 'rootfs-'));
+    assert.equal((await dockerd.docker(['import', '-c', 'CMD ["sh"]', busyboxRootfsTar(tmp), IMG])).code, 0);
+    for (const e of engines) {
+      const run = async (a: string[]) => {
+        const r = await e.docker(a);
+        assert.equal(r.code, 0, `${e.name}: docker ${a.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      await run(['network', 'create', '--ipv6', '--subnet', e.sub6, 'v6cmp']);
+      const id = (await run(['run', '-d', '--name', 'cmp1', '--network', 'v6cmp', '-p', '8080:80', IMG, 'sleep', '60'])).trim();
+      const c = await apiGet(e.socket, `/containers/${id}/json`);
+      const net = await apiGet(e.socket, '/networks/v6cmp');
+      const ports = (await run(['port', 'cmp1'])).trim().split('\n');
+      seen[e.name] = { net, ep: c.NetworkSettings.Networks.v6cmp, top: c.NetworkSettings, ports };
+      await run(['rm', '-f', 'cmp1']);
+      await run(['network', 'rm', 'v6cmp']);
+    }
+  } finally {
+    await dockerd.stop();
+  }
+  const [dk, b] = [seen.dockerd, seen.berth];
+  const sub = (x: string) => x.replace(`fd42:${tag}:d::`, 'SUB::').replace(`fd42:${tag}:2::`, 'SUB::');
+  assert.equal(b.net.EnableIPv6, dk.net.EnableIPv6);
+  assert.equal(sub(b.net.IPAM.Config[1].Subnet), sub(dk.net.IPAM.Config[1].Subnet));
+  assert.deepEqual(Object.values(b.net.Containers).map((m: any) => sub(m.IPv6Address)), Object.values(dk.net.Containers).map((m: any) => sub(m.IPv6Address)));
+  for (const k of ['GlobalIPv6Address', 'IPv6Gateway']) assert.equal(sub(b.ep[k]), sub(dk.ep[k]), k);
+  assert.equal(b.ep.GlobalIPv6PrefixLen, dk.ep.GlobalIPv6PrefixLen);
+  for (const k of Object.keys(dk.ep)) assert.ok(k in b.ep, `endpoint field ${k} (dockerd has it)`);
+  for (const k of ['GlobalIPv6Address', 'GlobalIPv6PrefixLen', 'IPv6Gateway']) assert.deepEqual(b.top[k], dk.top[k], `top-level ${k} (not the default bridge)`);
+  assert.deepEqual(b.ports, dk.ports, 'docker port: a 0.0.0.0 and a [::] line');
 });
 
 test('after a berthd crash and restart a running IPv6 container keeps its address and its published port; the rules are re-made', async () => {
