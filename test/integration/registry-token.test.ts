@@ -3,7 +3,8 @@
  * JWT token server the test runs (test/token-server.ts), driven through the real docker CLI: `POST /auth` (refused
  * password, Login Succeeded with an IdentityToken), pushes with the stored identity token (refresh grant), anonymous
  * pulls, denied pulls, cross-repository mounts with a token scoped to both repositories, a token that expires in the
- * middle of a chunked upload (the 401 is answered and the upload goes on), and tokens renewed before they expire.
+ * middle of a chunked upload (the 401 is answered and the upload goes on), tokens renewed before they expire, and a
+ * push the token does not cover answered as Docker Hub's: denied: requested access to the resource is denied.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -147,4 +148,18 @@ test('tokens are renewed when they expire, before they are refused', { skip }, a
   assert.ok(patches.length >= 6);
   assert.deepEqual(patches.filter((e) => e.status === 401), [], 'no request met an expired token');
   assert.ok(tokens.log.length - t >= 2, `tokens renewed during the push (${tokens.log.length - t} issued)`);
+});
+
+test('a push to a repository the token does not cover is denied in Docker Hub\'s words (insufficient_scope)', { skip }, async () => {
+  const login = await d.docker(['login', reg, '-u', 'alice', '--password-stdin'], { input: 'alicepw\n' });
+  assert.equal(login.code, 0, login.stderr);
+  try {
+    await ok(['tag', 'busybox:tok', `${reg}/bob/app:1`]);
+    const r = await d.docker(['push', `${reg}/bob/app:1`], { timeoutMs: 60_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^denied: requested access to the resource is denied$/m);
+    assert.ok(tokens.log.some((g) => g.scopes.includes('repository:bob/app:pull,push') && !g.granted.includes('bob/app:push')), 'the token server refused the push scope');
+  } finally {
+    await d.docker(['logout', reg]);
+  }
 });

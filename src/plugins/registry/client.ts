@@ -147,6 +147,14 @@ async function registryError(res: Response, what: string): Promise<RegistryError
   } catch {
     /* not JSON */
   }
+  // Distribution's client reads an OAuth error in the challenge first (RFC 6750): a token that lacks the scope is
+  // `denied`, as Docker Hub and Harbor answer a push to someone else's repository
+  const ch = res.status === 401 || res.status === 403 ? parseChallenge(res.headers.get('www-authenticate')) : undefined;
+  if (ch?.scheme === 'bearer' && ch.params.error === 'insufficient_scope') {
+    return new RegistryError('Forbidden', `denied: ${ch.params.error_description || 'requested access to the resource is denied'}`, res.status, 'DENIED');
+  }
+  if (ch?.scheme === 'bearer' && ch.params.error === 'invalid_token' && !msg) msg = `unauthorized: ${ch.params.error_description || 'authentication required'}`;
+  if (!msg && res.status === 401) msg = 'unauthorized: authentication required';
   if (!msg) msg = `${what}: unexpected status ${res.status} ${res.statusText}`;
   const kind = res.status === 401 ? 'Unauthorized' : res.status === 403 ? 'Forbidden' : res.status === 404 ? 'NotFound' : res.status >= 500 ? 'Unavailable' : 'InvalidArgument';
   return new RegistryError(kind, msg, res.status, code);
