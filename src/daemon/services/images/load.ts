@@ -96,6 +96,8 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
   const splits = new Map<Digest, Digest>();
   /** Of those, the ones whose split gave back the blob from the committed snapshot: dropped at the end. */
   const verified = new Set<Digest>();
+  /** Blobs stored without an fsync (uncompressed layers, expected to be dropped). */
+  const unsynced = new Set<Digest>();
   try {
     const small = new Map<string, Buffer>();
     const blobs = new Map<string, { digest: Digest; size: number; head?: Buffer }>();
@@ -146,7 +148,7 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
         const splitIt = detectCompression(head) === 'none';
         const [toBlob, toApply, toSplit] = tee(rest(), splitIt ? 3 : 2);
         const [ing, app, spl] = await Promise.allSettled([
-          d.content.ingest(toBlob!, ingestOpts),
+          d.content.ingest(toBlob!, { ...ingestOpts, durable: !splitIt }), // made durable below if it is kept
           d.unpack.applyDetached(toApply!, lease.id, opts.signal),
           toSplit ? d.unpack.recordSplit(toSplit, lease.id, opts.signal) : Promise.resolve(undefined),
         ]);
@@ -154,6 +156,7 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
         if (app.status === 'fulfilled' && (ing.status === 'rejected' || extracts.has(ing.value.digest))) await d.unpack.discard(app.value.key);
         if (ing.status === 'rejected') throw ing.reason;
         if (app.status === 'rejected') throw app.reason;
+        if (splitIt) unsynced.add(ing.value.digest);
         if (spl.status === 'fulfilled' && spl.value?.clean && !splits.has(ing.value.digest)) splits.set(ing.value.digest, spl.value.digest);
         blobs.set(name, { digest: ing.value.digest, size: ing.value.size, head: head.subarray(0, 8) });
         if (!extracts.has(ing.value.digest)) extracts.set(ing.value.digest, app.value);
@@ -248,6 +251,13 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
           tags.push(ref.normalize(t));
         } catch {
           throw invalidArgument(`invalid tag ${t} in archive`);
+        }
+      }
+      // a blob an image keeps must be durable before the image record names it
+      for (const l of layers) {
+        if (l.blob && !l.tarSplit && unsynced.has(l.blob)) {
+          await d.content.sync(l.blob);
+          unsynced.delete(l.blob);
         }
       }
       const rec = await d.createImage(im.config, layers, tags, {

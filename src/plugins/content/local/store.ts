@@ -89,12 +89,7 @@ export class LocalContentStore implements ContentStore {
         signal: opts.signal,
       });
       // fsync applies to the inode: a fresh descriptor flushes what the stream wrote.
-      const fh = await fsp.open(tmp, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      if (opts.durable !== false) await fsyncFile(tmp);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw e;
@@ -118,6 +113,12 @@ export class LocalContentStore implements ContentStore {
       await fsp.rm(tmp, { force: true });
       throw e;
     }
+  }
+
+  async sync(digest: Digest): Promise<void> {
+    validateDigest(digest);
+    await fsyncFile(this.path(digest));
+    await syncDir(this.blobsDir);
   }
 
   async put(data: Buffer, opts: IngestOptions = {}): Promise<Info> {
@@ -149,6 +150,15 @@ export class LocalContentStore implements ContentStore {
 
 async function syncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await fsp.open(file, 'r');
   try {
     await fh.sync();
   } finally {
