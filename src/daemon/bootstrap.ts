@@ -36,6 +36,7 @@ import { ExecService } from './services/containers/exec.js';
 import { containerEventAttributes, EventBus } from './services/events.js';
 import { listItem } from './services/containers/views.js';
 import { readHostFacts } from '../plugins/runtime/oci/host.js';
+import { ociSpecBuilder } from '../plugins/runtime/oci/spec.js';
 import { RuncRuntime } from '../plugins/runtime/runc/runtime.js';
 import { NetworkService, networkNaming } from './services/network-service.js'; // networking
 import type { NetworkContainers } from '../core/network/index.js'; // networking
@@ -48,6 +49,7 @@ import { SystemNetOps } from '../plugins/network/netlink.js'; // networking
 import { HostPortAllocator } from '../plugins/network/ports.js'; // networking
 import { registerNetworkRoutes } from './routes/networks.js'; // networking
 import { VolumeService } from './services/volume-service.js'; // volumes
+import { LocalVolumeDriver } from '../plugins/volume/local/index.js'; // volumes
 import { registerVolumeRoutes } from './routes/volumes.js'; // volumes
 import { fileURLToPath } from 'node:url';
 
@@ -160,7 +162,13 @@ export class Daemon {
     // networking: bridges, IPAM, iptables; loaded before containers are re-adopted, reconciled after.
     const network = newNetworkService(this.config, this.events, this.logger); // networking
     this.lifecycles.push({ start: () => network.start(), shutdown: () => network.shutdown() });
-    const volumes = new VolumeService({ dataRoot: this.config.dataRoot, events: this.events, logger: this.logger, containers: () => this.containers.store }); // volumes
+    const volumes = new VolumeService({
+      dataRoot: this.config.dataRoot,
+      events: this.events,
+      logger: this.logger,
+      containers: () => this.containers.store,
+      driver: new LocalVolumeDriver(path.join(this.config.dataRoot, 'volumes'), (m) => this.logger.warn(m)),
+    }); // volumes
     this.lifecycles.push({ start: () => volumes.start() }); // volumes: loaded before containers restart
     // The runtime: runc, with one berth-monitor per task process.
     const runtime = new RuncRuntime({
@@ -176,6 +184,7 @@ export class Daemon {
       volumes, // volumes
       dataRoot: this.config.dataRoot,
       runtime,
+      specs: ociSpecBuilder,
       kernel: hostKernel,
       hostFacts: facts,
       initPath: '/usr/bin/tini-static',
@@ -188,6 +197,7 @@ export class Daemon {
     this.execs = new ExecService({
       containers: this.containers,
       rootfsPath: (id) => runtime.rootfsPath(id),
+      users: ociSpecBuilder,
       events: this.events,
       hostCaps: async () => (await facts()).boundingCaps,
     });
@@ -280,7 +290,7 @@ export class Daemon {
     network.attachContainers(networkContainers(this.containers.store)); // networking
     registerNetworkRoutes(this.router, network); // networking
     registerVolumeRoutes(this.router, volumes); // volumes
-    this.system.providers.volumesDf = async () => (await volumes.df()) as unknown as Array<Record<string, unknown>>; // volumes
+    this.system.providers.volumesDf = () => volumes.df(); // volumes
     this.lifecycles.push({
       start: async () => {
         await this.containers.restore();

@@ -98,6 +98,15 @@ export interface EventMessage {
   from?: string;
 }
 
+/** The kinds of objects berthd reports events about. */
+export type EventType = 'container' | 'image' | 'volume' | 'network' | 'daemon';
+
+/** An event as berthd publishes it: an EventMessage of a known type, always in the local scope. */
+export interface EngineEvent extends EventMessage {
+  Type: EventType;
+  scope: 'local';
+}
+
 /** `POST /berth/dashboard` (berth's own): where the dashboard listens; `URL` includes the access token. */
 export interface DashboardStatus {
   URL: string;

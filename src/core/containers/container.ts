@@ -7,6 +7,7 @@
  * read (only `rm -f` applies to it).
  */
 import { humanDuration } from '../../pkg/units/units.js';
+import type { VolumeBook } from '../volumes/types.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -154,8 +155,8 @@ export interface ContainerRecord {
     manuallyStopped: boolean;
     /** True when the container runs with host networking (no own netns). */
     hostNetwork?: boolean;
-    /** The volume service's per-container notes (pending copy-ups, anonymous volume names); opaque here. */
-    volumes?: unknown;
+    /** The volume service's per-container notes (pending copy-ups, anonymous volume names). */
+    volumes?: VolumeBook;
     /**
      * The removal journal: set (and saved) before a removal destroys anything, so a removal a crash interrupts is
      * finished at the next start, or the container is left Dead for `rm -f`.

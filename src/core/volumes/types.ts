@@ -107,3 +107,17 @@ export function rfc3339(d: Date = new Date()): string {
   if (off === 0) return `${base}Z`;
   return `${base}${off > 0 ? '+' : '-'}${pad(off / 60)}:${pad(off % 60)}`;
 }
+
+/** The volume service's notes on one container, kept in ContainerRecord.Berth.volumes. */
+export interface VolumeBook {
+  /** Destinations whose (new, empty) volume still gets the image's content at first start. */
+  copyUp?: string[];
+  /** Anonymous volume names this container's `rm -v` removes. */
+  anonymous?: string[];
+  /** Bind sources that are created when missing (`-v`, `--mount …,bind-create-mountpoint`). */
+  createSource?: string[];
+  /** Bind destinations mounted non-recursively. */
+  nonRecursive?: string[];
+  /** --mount type=tmpfs: destination → mount data. */
+  tmpfs?: Record<string, string>;
+}

@@ -3,7 +3,7 @@
  * update. HTTP ↔ the ContainerExtrasBackend (the container service, which does each under its per-container lock).
  */
 import { decode } from '../../api/decode/schema.js';
-import { configFields, containerCreateBody, updateBody } from '../../api/types/container.js';
+import { configFields, containerCreateBody, updateBody, type ContainerUpdateRequest, type PathStat } from '../../api/types/container.js';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,9 +11,8 @@ import { invalidArgument } from '../../errdefs/index.js';
 import type { ContainerRecord } from '../../core/containers/container.js';
 import type { Router } from '../server/router.js';
 import type { CommitOptions } from '../services/containers/commit.js';
-import type { PathStat } from '../services/containers/files.js';
-import { statsJSON, type StatsSample, type UpdateRequest } from '../services/containers/stats.js';
-import type { EventBus } from '../services/events.js';
+import { statsJSON, type StatsSample } from '../services/containers/stats.js';
+import type { EventType } from '../../api/types/system.js';
 import type { ImageConfig } from '../../core/images/types.js';
 import type { Change } from '../../pkg/archive/diff-layer.js';
 
@@ -31,12 +30,12 @@ export interface ContainerExtrasBackend {
   top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
   /** One sample of a running container's counters; undefined when it is not running. */
   statsSample(rec: ContainerRecord): Promise<StatsSample | undefined>;
-  update(ref: string, body: UpdateRequest): Promise<{ Warnings: string[] }>;
+  update(ref: string, body: ContainerUpdateRequest): Promise<{ Warnings: string[] }>;
 }
 
 export interface ContainerExtraDeps {
   containers: ContainerExtrasBackend;
-  events: EventBus;
+  events: { publish(type: EventType, action: string, id: string, attributes?: Record<string, string>): unknown };
   /** Interval between stats samples (tests shorten it). */
   statsIntervalMs?: number;
 }
@@ -158,7 +157,7 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
   });
 
   router.post('/containers/{id}/update', async (ctx) => {
-    const body = decode<UpdateRequest | null>(updateBody, (await ctx.body()) ?? null);
+    const body = decode<ContainerUpdateRequest | null>(updateBody, (await ctx.body()) ?? null);
     ctx.json(200, await c.update(ctx.params.id, body ?? {}));
   });
 }

@@ -4,7 +4,7 @@
  */
 import { decode } from '../../api/decode/schema.js';
 import { frame } from '../../api/stdcopy.js';
-import { containerCreateBody, execCreateBody, execStartBody } from '../../api/types/container.js';
+import { containerCreateBody, execCreateBody, execStartBody, type ExecCreateRequest } from '../../api/types/container.js';
 import { invalidArgument } from '../../errdefs/index.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
 import { parseTimestamp } from '../../pkg/units/units.js';
@@ -14,7 +14,6 @@ import { parseDetachKeys, type AttachOptions } from '../../core/runtime/attach.j
 import type { Filters } from '../../pkg/filters/filters.js';
 import type { RequestContext, Router } from '../server/router.js';
 import type { CreateRequest } from '../services/containers/create-config.js';
-import type { ExecCreateRequest } from '../services/containers/exec.js';
 import { drained } from '../../pkg/stream/drained.js';
 import { detailsPrefix } from '../services/containers/log-config.js';
 import { fixedTimestamp, jsonFormat, localFormat, readLogs, type LogSource } from '../services/containers/logs.js';

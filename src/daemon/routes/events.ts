@@ -4,7 +4,15 @@
 import { parseFilters, Filters } from '../../pkg/filters/filters.js';
 import { parseTimestamp } from '../../pkg/units/units.js';
 import type { Router } from '../server/router.js';
-import type { EngineEvent, EventBus } from '../services/events.js';
+import type { EngineEvent } from '../../api/types/system.js';
+
+/** What the events route needs: the kept events and the live feed (the daemon's EventBus). */
+export interface EventsBackend {
+  /** Kept events with time (ns) in [sinceNs, untilNs]. */
+  history(sinceNs: number, untilNs?: number): EngineEvent[];
+  /** Subscribes; returns the unsubscribe function. */
+  subscribe(listener: (e: EngineEvent) => void): () => void;
+}
 
 function toNs(v: string | undefined): number | undefined {
   if (!v) return undefined;
@@ -44,7 +52,7 @@ export function eventMatches(e: EngineEvent, f: Filters): boolean {
   );
 }
 
-export function registerEventRoutes(router: Router, bus: EventBus): void {
+export function registerEventRoutes(router: Router, bus: EventsBackend): void {
   router.get('/events', async (ctx) => {
     const filters = parseFilters(ctx.query.string('filters'));
     filters.validate(['container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume', 'config']);

@@ -2,20 +2,9 @@
  * The event bus behind `GET /events`: services publish container, image, volume and network actions; subscribers
  * (event streams, `wait`, compose) receive them live. The last events are kept so `--since` can replay them.
  */
-export type EventType = 'container' | 'image' | 'volume' | 'network' | 'daemon';
+import type { EngineEvent, EventType } from '../../api/types/system.js';
 
-/** One event in Docker's wire shape (with the legacy status/id/from fields older clients read). */
-export interface EngineEvent {
-  Type: EventType;
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'local';
-  time: number;
-  timeNano: number;
-  status?: string;
-  id?: string;
-  from?: string;
-}
+export type { EngineEvent, EventType };
 
 type Listener = (e: EngineEvent) => void;
 

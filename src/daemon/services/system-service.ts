@@ -26,7 +26,7 @@ export interface SystemProviders {
   /** `/system/df` parts, each owned by its service. */
   imagesDf?: () => Promise<{ LayersSize: number; Images: Array<Record<string, unknown>> }>;
   containersDf?: () => Promise<Array<Record<string, unknown>>>;
-  volumesDf?: () => Promise<Array<Record<string, unknown>>>;
+  volumesDf?: () => Promise<object[]>;
   /** Build cache records (the builder's). */
   buildCacheDf?: () => Promise<Array<Record<string, unknown>>>;
   /** The container runtime's version (the runtime plugin asks its program). */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { ContainerRecord } from '../../core/containers/container.js';
 import { Filters, parseFilters } from '../../pkg/filters/filters.js';
-import { mountPoints } from '../../plugins/volume/local/index.js';
+import { LocalVolumeDriver, mountPoints } from '../../plugins/volume/local/index.js';
 import { Logger } from '../logger.js';
 import { EventBus } from './events.js';
 import { copyUp, resolveInRoot, VolumeService } from './volume-service.js';
@@ -27,6 +27,7 @@ function setup() {
     events: new EventBus(),
     logger: new Logger('fatal'),
     containers: () => ({ all: () => [...recs.values()], find: (r) => recs.get(r) ?? [...recs.values()].find((c) => c.Name === `/${r}`) }),
+    driver: new LocalVolumeDriver(path.join(root, 'volumes'), () => {}),
   });
   let n = 0;
   const rec = (hc: Record<string, unknown> = {}, volumes: Record<string, object> | null = null): ContainerRecord =>

@@ -15,15 +15,14 @@ import path from 'node:path';
 import { versionAtLeast } from '../../api/version.js';
 import type { ContainerRecord, MountPoint } from '../../core/containers/container.js';
 import type { Kernel } from '../../core/kernel/index.js';
-import { ANONYMOUS_LABEL, LOCAL_DRIVER, Volume, VolumeCreateRequest, VolumeRecord } from '../../core/volumes/types.js';
+import { ANONYMOUS_LABEL, LOCAL_DRIVER, Volume, VolumeBook, VolumeCreateRequest, VolumeDriver, VolumeRecord } from '../../core/volumes/types.js';
 import { conflict, EngineError, invalidArgument, notFound } from '../../errdefs/index.js';
 import { Filters } from '../../pkg/filters/filters.js';
 import { ApiMount, MountPointSpec, parseBindSpec, parseMountSpec, parseVolumesFrom } from '../../pkg/mountspec/index.js';
 import { resolveInRootSync } from '../../pkg/securejoin/securejoin.js';
 import { generateId } from '../../pkg/stringid/stringid.js';
 import { propagationProblem } from '../../pkg/mountinfo/index.js';
-import { tmpfsMount } from '../../plugins/runtime/oci/spec.js';
-import { LocalVolumeDriver } from '../../plugins/volume/local/index.js';
+import { tmpfsMount } from '../../core/runtime/spec-builder.js';
 import { hostKernel } from '../../sys/kernel.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './events.js';
@@ -41,6 +40,8 @@ export interface VolumeServiceOptions {
   logger: Logger;
   /** Called lazily (the container service is built after this one). */
   containers: () => ContainerLookup;
+  /** The volume driver (bootstrap wires the local one, on `<data-root>/volumes`). */
+  driver: VolumeDriver;
 }
 
 /** An OCI mount entry. */
@@ -51,23 +52,8 @@ export interface OciMount {
   options: string[];
 }
 
-/** Kept in ContainerRecord.Berth.volumes. */
-interface MountBook {
-  /** Destinations whose (new, empty) volume still gets the image's content at first start. */
-  copyUp?: string[];
-  /** Anonymous volume names this container's `rm -v` removes. */
-  anonymous?: string[];
-  /** Bind sources that are created when missing (`-v`, `--mount …,bind-create-mountpoint`). */
-  createSource?: string[];
-  /** Bind destinations mounted non-recursively. */
-  nonRecursive?: string[];
-  /** --mount type=tmpfs: destination → mount data. */
-  tmpfs?: Record<string, string>;
-}
-
-function book(rec: ContainerRecord): MountBook {
-  const b = rec.Berth as unknown as { volumes?: MountBook };
-  return (b.volumes ??= {});
+function book(rec: ContainerRecord): VolumeBook {
+  return (rec.Berth.volumes ??= {});
 }
 
 const LIST_FILTERS = ['dangling', 'name', 'driver', 'label'];
@@ -79,13 +65,13 @@ const opErr = (op: string, name: string, e: unknown): EngineError => {
 };
 
 export class VolumeService implements ContainerVolumes {
-  readonly driver: LocalVolumeDriver;
+  readonly driver: VolumeDriver;
   /** References of containers being created (not yet in the store). */
   private readonly pending = new Map<string, Set<string>>();
   private pruning = false;
 
   constructor(private readonly o: VolumeServiceOptions) {
-    this.driver = new LocalVolumeDriver(path.join(o.dataRoot, 'volumes'), (m) => o.logger.warn(m));
+    this.driver = o.driver;
   }
 
   async start(): Promise<void> {
@@ -285,8 +271,8 @@ export class VolumeService implements ContainerVolumes {
         const vf = parseVolumesFrom(spec);
         const src = this.o.containers().find(vf.container);
         if (!src) throw notFound(`No such container: ${vf.container}`);
-        const srcAnon = (src.Berth as unknown as { volumes?: MountBook }).volumes?.anonymous ?? [];
-        const srcBook = (src.Berth as unknown as { volumes?: MountBook }).volumes ?? {};
+        const srcAnon = src.Berth.volumes?.anonymous ?? [];
+        const srcBook = src.Berth.volumes ?? {};
         for (const m of src.Mounts ?? []) {
           points.set(m.Destination, { ...m, Mode: '', RW: m.RW && vf.rw });
           if (m.Type === 'volume' && m.Name) {

@@ -11,6 +11,7 @@ import { CliExit, type CliContext, type Command } from '../../command.js';
 import { buildCreateRequest, containerFlags, OptsError, runFlags, type CreateRequest } from './opts.js';
 import { consoleSize, forwardSignals, monitorTtySize, pumpStreams } from './streams.js';
 import { errorText, isNotFound } from './util.js';
+import type { FlagValues } from '../../../pkg/flags/flags.js';
 
 const RUN_USAGE = 'run [OPTIONS] IMAGE [COMMAND] [ARG...]';
 const CREATE_USAGE = 'create [OPTIONS] IMAGE [COMMAND] [ARG...]';
@@ -70,9 +71,9 @@ async function createContainer(ctx: CliContext, client: Client, req: CreateReque
   return resp.Id;
 }
 
-function parseRequest(ctx: CliContext, flags: Record<string, unknown>, set: Set<string>, args: string[], cmd: string, usage: string): CreateRequest {
+function parseRequest(ctx: CliContext, flags: FlagValues, set: Set<string>, args: string[], cmd: string, usage: string): CreateRequest {
   try {
-    return buildCreateRequest(flags as never, set, args);
+    return buildCreateRequest(flags, set, args);
   } catch (e) {
     if (e instanceof OptsError && e.flag) {
       throw new CliExit(125, `${e.message}\n\nUsage:  ${ctx.prog} ${usage}\n\nRun '${ctx.prog} ${cmd} --help' for more information`);
@@ -182,7 +183,7 @@ export async function attachAndRun(ctx: CliContext, client: Client, f: AttachFlo
   }
 }
 
-async function runOrCreate(ctx: CliContext, args: string[], flags: Record<string, unknown>, set: Set<string>, mode: 'run' | 'create'): Promise<number> {
+async function runOrCreate(ctx: CliContext, args: string[], flags: FlagValues, set: Set<string>, mode: 'run' | 'create'): Promise<number> {
   const usage = mode === 'run' ? RUN_USAGE : CREATE_USAGE;
   const req = parseRequest(ctx, flags, set, args, mode, usage);
   const cfg = req.body;

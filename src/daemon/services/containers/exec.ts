@@ -12,23 +12,12 @@ import { parseDetachKeys, type AttachSession } from '../../../core/runtime/attac
 import { RuntimeError, type ExecProcess, type Task } from '../../../core/runtime/runtime.js';
 import { conflict, invalidArgument, notFound } from '../../../errdefs/index.js';
 import { generateId } from '../../../pkg/stringid/stringid.js';
-import { replaceOrAppendEnv } from '../../../plugins/runtime/oci/spec.js';
-import { resolveUser } from '../../../plugins/runtime/oci/user.js';
+import { replaceOrAppendEnv, type SpecBuilder } from '../../../core/runtime/spec-builder.js';
 import type { EventBus } from '../events.js';
 
-export interface ExecCreateRequest {
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  DetachKeys?: string;
-  Tty?: boolean;
-  Env?: string[] | null;
-  Cmd?: string[] | string;
-  Privileged?: boolean;
-  User?: string;
-  WorkingDir?: string;
-  ConsoleSize?: [number, number] | null;
-}
+import type { ExecCreateRequest } from '../../../api/types/container.js';
+
+export type { ExecCreateRequest };
 
 interface ExecInstance {
   id: string;
@@ -47,6 +36,8 @@ export interface ExecServiceOptions {
   containers: { runningInfo(ref: string): { rec: ContainerRecord; task: Task } };
   /** The container's rootfs on the host, for `-u` lookups. */
   rootfsPath(id: string): string;
+  /** `-u` lookups in the container's /etc/passwd and /etc/group. */
+  users: Pick<SpecBuilder, 'resolveUser'>;
   events: EventBus;
   hostCaps: () => Promise<string[]>;
 }
@@ -87,7 +78,7 @@ export class ExecService {
     try {
       const proc = structuredClone((await task.spec()).process);
       if (e.req.User) {
-        const u = await resolveUser(this.o.rootfsPath(rec.Id), e.req.User, rec.HostConfig.GroupAdd ?? []);
+        const u = await this.o.users.resolveUser(this.o.rootfsPath(rec.Id), e.req.User, rec.HostConfig.GroupAdd ?? []);
         proc.user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
       }
       proc.args = e.cmd;

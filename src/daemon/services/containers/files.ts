@@ -11,6 +11,7 @@
  *   targets start again at the container's `/`, `..` stops at `/`), so no path ever leaves the container root or its
  *   mounts. The last component is followed only when the path ends in `/` or `/.` (Docker's ResolvePath).
  */
+import type { PathStat } from '../../../api/types/container.js';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -29,14 +30,8 @@ import type { ContainerStore } from './store.js';
 export { ScopedFS, type MappedMount };
 
 /** Docker's `ContainerPathStat`, sent base64-encoded in `X-Docker-Container-Path-Stat`. */
-export interface PathStat {
-  name: string;
-  size: number;
-  /** Go os.FileMode bits. */
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
+/** `X-Docker-Container-Path-Stat` (mode: Go os.FileMode bits); the wire type lives in src/api/types. */
+export type { PathStat };
 
 export interface ContainerFilesOptions {
   store: ContainerStore;

@@ -22,7 +22,7 @@ import type { ContainerRecord, HostConfig } from '../../../core/containers/conta
 import type { Mount as OciMount } from '../../../core/runtime/spec.js';
 import { mountAll, unmount } from '../../../core/mount/index.js';
 import { conflict, invalidArgument } from '../../../errdefs/index.js';
-import { DEFAULT_SHM_SIZE } from '../../../plugins/runtime/oci/spec.js';
+import { DEFAULT_SHM_SIZE } from '../../../core/runtime/spec-builder.js';
 
 const CONTAINER_PREFIX = 'container:';
 

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ContainerConfig, ContainerRecord, HostConfig, newState } from '../../../core/containers/container.js';
 import type { Mount } from '../../../core/mount/types.js';
-import type { Kernel } from '../../../core/kernel/index.js';
+import type { HostFacts, Kernel } from '../../../core/kernel/index.js';
 import { hostKernel } from '../../../sys/kernel.js';
 import type { ContainerConfig as ImageRuntimeConfig } from '../../../core/images/types.js';
 import type { AttachOptions } from '../../../core/runtime/attach.js';
@@ -25,9 +25,7 @@ import { RuntimeError, type ExitStatus, type Runtime, type Task } from '../../..
 import { conflict, EngineError, invalidArgument } from '../../../errdefs/index.js';
 import { generateName, validateContainerName } from '../../../pkg/names/names.js';
 import { generateId } from '../../../pkg/stringid/stringid.js';
-import { buildSpec, validateHostConfig } from '../../../plugins/runtime/oci/spec.js';
-import { resolveUser } from '../../../plugins/runtime/oci/user.js';
-import type { HostFacts } from '../../../plugins/runtime/oci/types.js';
+import type { SpecBuilder } from '../../../core/runtime/spec-builder.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../../logger.js';
 import { compactHealthcheck, emptyNetworkSettings, entrypointAndArgs, mergeConfig, normalizeConfig, normalizeHostConfig, validateRestartPolicy, type CreateRequest } from './create-config.js';
@@ -84,6 +82,8 @@ export interface ContainerServiceOptions {
   dataRoot: string;
   /** Runs the containers' tasks. */
   runtime: Runtime;
+  /** Builds the tasks' OCI specs and resolves their users (plugins/runtime/oci, wired by bootstrap). */
+  specs: SpecBuilder;
   /** The kernel seam (mounts of the rootfs, ps for top); the host's by default. */
   kernel?: Kernel;
   /** Host facts for the spec builder (read once at start-up). */
@@ -349,7 +349,7 @@ export class ContainerService {
     if (hc.AutoRemove && hc.RestartPolicy.Name !== 'no' && hc.RestartPolicy.Name !== '')
       throw invalidArgument("can't create 'AutoRemove' container with restart policy");
     validateRestartPolicy(hc.RestartPolicy);
-    validateHostConfig(hc, facts);
+    this.o.specs.validateHostConfig(hc, facts);
 
     const cname = name || generateName((n) => this.store.nameTaken(n) !== undefined);
     if (!this.store.reserveName(cname, id)) {
@@ -477,7 +477,7 @@ export class ContainerService {
         embeddedDns: Boolean(net.resolver),
       });
       trace(rec.Id, 'start: volumes and /etc files');
-      const user = await resolveUser(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
+      const user = await this.o.specs.resolveUser(rootfs, rec.Config.User ?? '', hc.GroupAdd ?? []);
       const facts = await this.facts();
       const etcMount = (src: string, dst: string) => ({
         destination: dst,
@@ -485,7 +485,7 @@ export class ContainerService {
         source: src,
         options: ['rbind', 'rprivate', ...(hc.ReadonlyRootfs ? ['ro'] : [])],
       });
-      const spec = buildSpec({
+      const spec = this.o.specs.buildSpec({
         id: rec.Id,
         rootfsPath: rootfs,
         config: { ...rec.Config, Hostname: hostname },

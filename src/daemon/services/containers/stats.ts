@@ -3,6 +3,7 @@
  * task's processes) and `update` (the task's limits plus the record).
  */
 import os from 'node:os';
+import type { ContainerUpdateRequest } from '../../../api/types/container.js';
 import type { ContainerRecord, HostConfig } from '../../../core/containers/container.js';
 import type { Kernel } from '../../../core/kernel/index.js';
 import type { LinuxResources, Task } from '../../../core/runtime/runtime.js';
@@ -70,21 +71,8 @@ export function parsePsOutput(output: string, pids: number[]): { Titles: string[
 
 // ------------------------------------------------------------------ update
 
-/** The fields of `POST /containers/{id}/update` berth applies. */
-export interface UpdateRequest {
-  Memory?: number;
-  MemorySwap?: number;
-  MemoryReservation?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuQuota?: number;
-  CpuPeriod?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  PidsLimit?: number | null;
-  BlkioWeight?: number;
-  RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
-}
+/** The body of `POST /containers/{id}/update` (the Engine API's UpdateConfig, src/api/types). */
+export type UpdateRequest = ContainerUpdateRequest;
 
 const MIN_MEMORY = 6 * 1024 * 1024;
 

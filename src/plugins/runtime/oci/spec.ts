@@ -14,7 +14,11 @@ import type {
   DockerConfig, DockerHostConfig, HostDevice, HostFacts, LinuxDevice, LinuxDeviceCgroup, LinuxMemory,
   LinuxCPU, LinuxNamespace, LinuxResources, Mount, POSIXRlimit, Spec, StrSlice,
 } from './types.js';
-import type { ResolvedUser } from './user.js';
+import { mergeMountOptions, replaceOrAppendEnv, tmpfsMount, DEFAULT_SHM_SIZE, type ContainerSpecInput, type SpecBuilder } from '../../../core/runtime/spec-builder.js';
+import { resolveUser } from './user.js';
+
+// Docker rules the services share with the builder, defined beside its contract (core/runtime/spec-builder.ts).
+export { DEFAULT_SHM_SIZE, mergeMountOptions, replaceOrAppendEnv, tmpfsMount } from '../../../core/runtime/spec-builder.js';
 
 /** The OCI runtime-spec version runc 1.1 implements. */
 export const OCI_VERSION = '1.0.2-dev';
@@ -23,7 +27,6 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /** Where --init's binary appears in the container. */
 export const INIT_PATH_IN_CONTAINER = '/sbin/docker-init';
 /** Docker's default /dev/shm size: 64 MiB. */
-export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 /** RLIMIT_NOFILE dockerd's systemd unit gives containers (they inherit it); capped by what the host allows. */
 export const DEFAULT_NOFILE = 1048576;
 /** Docker's smallest accepted memory limit/reservation. */
@@ -37,39 +40,8 @@ export const DEFAULT_READONLY_PATHS: readonly string[] = [
   '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger',
 ];
 
-/** Everything buildSpec needs. Ids and paths are resolved by the caller; nothing here is looked up. */
-export interface SpecInput {
-  /** Full container id (hex); its first 12 characters are the default hostname. */
-  id: string;
-  /** The mounted rootfs directory (root.path). */
-  rootfsPath: string;
-  /**
-   * The container's Config, with the image's already merged in by Docker's create-time rules (the container
-   * service's create-config.ts); the process runs Entrypoint followed by Cmd.
-   */
-  config: DockerConfig;
-  hostConfig: DockerHostConfig;
-  /** From user.ts resolveUser(rootfs, merged User, HostConfig.GroupAdd). */
-  user: ResolvedUser;
-  /**
-   * OCI mounts the caller resolved: binds, volumes, /etc/hosts, /etc/resolv.conf, /etc/hostname, and /dev/shm
-   * binds for shareable/host/container IPC. A mount here replaces the default mount at the same destination.
-   */
-  mounts?: Mount[];
-  /** Network namespace to join; undefined = a new one; 'host' = the host's (no network namespace). */
-  netnsPath?: string;
-  /** Sysctls the network wants in the container's namespace (IPv6 on); the user's HostConfig.Sysctls win. */
-  netSysctls?: Record<string, string>;
-  /** Namespace paths for --ipc=container:<id> / --pid=container:<id>. */
-  ipcNsPath?: string;
-  pidNsPath?: string;
-  /** cgroupfs path, e.g. "/berth/<id>" (or "slice:prefix:name" for the systemd driver). */
-  cgroupsPath: string;
-  hostFacts: HostFacts;
-  /** Host path of tini/docker-init, required when HostConfig.Init is true. */
-  initPath?: string;
-  /** --device lookups the caller made with host.ts devicesAtPath, keyed by PathOnHost; else hostFacts.devices. */
-  devices?: Record<string, HostDevice[]>;
+/** Everything buildSpec needs: the container service's input (core/runtime/spec-builder.ts) and a seccomp default. */
+export interface SpecInput extends ContainerSpecInput {
   /** Docker's default seccomp profile (moby format); defaults to data/seccomp-default.json. */
   seccompDefault?: SeccompProfile;
 }
@@ -79,28 +51,6 @@ export interface SpecInput {
 function strSlice(v: StrSlice): string[] | null {
   if (v === null || v === undefined) return null;
   return typeof v === 'string' ? [v] : v;
-}
-
-/**
- * Docker's ReplaceOrAppendEnvValues: an override replaces a default with the same key, "KEY" without "=" removes a
- * default, anything else is appended. Only the defaults' keys are looked up, as in Docker.
- */
-export function replaceOrAppendEnv(defaults: readonly string[], overrides: readonly string[]): string[] {
-  const out: (string | null)[] = [...defaults];
-  const index = new Map<string, number>();
-  defaults.forEach((e, i) => index.set(e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), i));
-  for (const v of overrides) {
-    const eq = v.indexOf('=');
-    if (eq < 0) {
-      const i = index.get(v);
-      if (i !== undefined) out[i] = null;
-      continue;
-    }
-    const i = index.get(v.slice(0, eq));
-    if (i !== undefined) out[i] = v;
-    else out.push(v);
-  }
-  return out.filter((e): e is string => e !== null);
 }
 
 /** The process environment: PATH, HOSTNAME, TERM (with a tty) first, then the merged config env over them. */
@@ -181,37 +131,6 @@ export function defaultMounts(): Mount[] {
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777'] },
   ];
-}
-
-/** Mount flags that cancel each other; the last one given wins. Anything with "=" is data, keyed by its name. */
-const FLAG_GROUPS: readonly (readonly string[])[] = [
-  ['rw', 'ro'], ['exec', 'noexec'], ['suid', 'nosuid'], ['dev', 'nodev'], ['atime', 'noatime'],
-  ['diratime', 'nodiratime'], ['relatime', 'norelatime'], ['strictatime', 'nostrictatime'], ['sync', 'async'],
-  ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'],
-];
-
-/** Merge mount options so that later ones override earlier ones of the same flag group or data key. */
-export function mergeMountOptions(options: readonly string[]): string[] {
-  const slots = new Map<string, string>();
-  for (const o of options) {
-    if (!o) continue;
-    const eq = o.indexOf('=');
-    const key = eq >= 0 ? 'data:' + o.slice(0, eq) : 'flag:' + (FLAG_GROUPS.find((g) => g.includes(o))?.[0] ?? o);
-    slots.delete(key); // re-insert so the order is the order of the final choices
-    slots.set(key, o);
-  }
-  return [...slots.values()];
-}
-
-/** `--tmpfs /path:opts` → an OCI mount: Docker's base options (rw,noexec,nosuid,nodev,rprivate) then the user's. */
-export function tmpfsMount(destination: string, data: string): Mount {
-  const user = data ? data.split(',') : [];
-  return {
-    destination,
-    type: 'tmpfs',
-    source: 'tmpfs',
-    options: mergeMountOptions(['rw', 'noexec', 'nosuid', 'nodev', 'rprivate', ...user]),
-  };
 }
 
 const depth = (p: string) => path.posix.normalize(p).split('/').filter(Boolean).length;
@@ -586,3 +505,6 @@ export function buildSpec(input: SpecInput): Spec {
   if (readonlyPaths.length) spec.linux.readonlyPaths = readonlyPaths;
   return spec;
 }
+
+/** The spec builder the daemon injects into the container and exec services (bootstrap.ts). */
+export const ociSpecBuilder: SpecBuilder = { validateHostConfig, buildSpec, resolveUser };

@@ -11,75 +11,7 @@ export type { Mount, POSIXRlimit, LinuxCapabilities, User, Process, Root, Namesp
 
 // ---------------------------------------------------------------- Docker Engine API (wire names)
 
-/** Docker's StrSlice: the API accepts a JSON string or an array; null/absent differs from []. */
-export type StrSlice = string[] | string | null | undefined;
-
-/** The fields of Docker's container `Config` that shape the runtime spec. */
-export interface DockerConfig {
-  Hostname?: string;
-  Domainname?: string;
-  User?: string;
-  Tty?: boolean;
-  OpenStdin?: boolean;
-  Env?: string[] | null;
-  Cmd?: StrSlice;
-  Entrypoint?: StrSlice;
-  WorkingDir?: string;
-  Labels?: Record<string, string> | null;
-  StopSignal?: string;
-  NetworkDisabled?: boolean;
-  ExposedPorts?: Record<string, object> | null;
-}
-
-export interface DockerUlimit {
-  Name: string;
-  Soft: number;
-  Hard: number;
-}
-
-export interface DockerDeviceMapping {
-  PathOnHost: string;
-  PathInContainer?: string;
-  CgroupPermissions?: string;
-}
-
-/** The fields of Docker's `HostConfig` that shape the runtime spec. Binds/Mounts arrive pre-resolved as OCI mounts. */
-export interface DockerHostConfig {
-  Privileged?: boolean;
-  CapAdd?: string[] | null;
-  CapDrop?: string[] | null;
-  SecurityOpt?: string[] | null;
-  ReadonlyRootfs?: boolean;
-  Memory?: number;
-  MemorySwap?: number;
-  MemoryReservation?: number;
-  MemorySwappiness?: number | null;
-  KernelMemory?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuQuota?: number;
-  CpuPeriod?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  PidsLimit?: number | null;
-  OomKillDisable?: boolean | null;
-  OomScoreAdj?: number;
-  Ulimits?: DockerUlimit[] | null;
-  ShmSize?: number;
-  Tmpfs?: Record<string, string> | null;
-  GroupAdd?: string[] | null;
-  Init?: boolean | null;
-  Devices?: DockerDeviceMapping[] | null;
-  DeviceCgroupRules?: string[] | null;
-  NetworkMode?: string;
-  IpcMode?: string;
-  PidMode?: string;
-  UTSMode?: string;
-  CgroupnsMode?: string;
-  Sysctls?: Record<string, string> | null;
-  MaskedPaths?: string[] | null;
-  ReadonlyPaths?: string[] | null;
-}
+export type { StrSlice, DockerConfig, DockerUlimit, DockerDeviceMapping, DockerHostConfig } from '../../../core/runtime/spec-builder.js';
 
 // ---------------------------------------------------------------- host facts
 

@@ -10,12 +10,9 @@ import { constants as fsc } from 'node:fs';
 import { invalidArgument } from '../../../errdefs/index.js';
 import { openBeneath, secureJoin } from '../../../pkg/securejoin/securejoin.js';
 
-/** The ids the container's process runs as. `additionalGids` starts with `gid`, as Docker's spec does. */
-export interface ResolvedUser {
-  uid: number;
-  gid: number;
-  additionalGids: number[];
-}
+import type { ResolvedUser } from '../../../core/runtime/spec-builder.js';
+
+export type { ResolvedUser };
 
 const MAX_ID = 2 ** 31 - 1;
 
