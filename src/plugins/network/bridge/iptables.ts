@@ -221,7 +221,9 @@ export async function chainsExist(c: ChainNames, only?: Family): Promise<string[
  * of other data roots, a dockerd without userland proxy. The port allocator keeps clear of them.
  */
 export async function dnatPorts(): Promise<Set<string>> {
-  const out = (await execText('iptables', ['-w', '-t', 'nat', '-S'])) + '\n' + (await execText('ip6tables', ['-w', '-t', 'nat', '-S']).catch(() => ''));
+  // both families at once (an ephemeral port is shared by the 0.0.0.0 and :: bindings)
+  const [v4, v6] = await Promise.all([execText('iptables', ['-w', '-t', 'nat', '-S']), execText('ip6tables', ['-w', '-t', 'nat', '-S']).catch(() => '')]);
+  const out = `${v4}\n${v6}`;
   const ports = new Set<string>();
   for (const line of out.split('\n')) {
     if (!line.includes('-j DNAT')) continue;
