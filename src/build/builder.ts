@@ -841,24 +841,38 @@ class BuildRun {
     if (await this.probe(st, key, createdBy, sc)) return;
     const chains = chainIDs(st.layers.map((l) => l.diffID));
     const parentChain = chains[chains.length - 1];
-    const view = await this.viewOf(st.layers);
-    let p: LayerPlan;
-    try {
-      p = await plan(view.root);
-    } finally {
-      await view.release();
-    }
     const images = this.d.images;
+    const direct = !!images.commitActive && images.snapshots.whiteoutMode === 'overlay';
     const lease = await images.leases.create();
     const snapKey = `build-${Date.now()}-${randomBytes(6).toString('hex')}`;
     let prepared = false;
     try {
-      let layer: { diffID: Digest; blob?: Digest; blobSize?: number; mediaType?: string };
-      if (images.commitActive && images.snapshots.whiteoutMode === 'overlay' && p.materializable) {
-        await images.snapshots.prepare(snapKey, parentChain);
+      // The plan reads the current image through the new snapshot's own mount (nothing is written through it), else
+      // through a read-only view.
+      let p: LayerPlan;
+      if (direct) {
+        const mounts = await images.snapshots.prepare(snapKey, parentChain);
         prepared = true;
+        const mnt = path.join(this.work, snapKey);
+        fs.mkdirSync(mnt, { recursive: true, mode: 0o700 });
+        mountAll(mounts, mnt);
+        try {
+          p = await plan(mnt);
+        } finally {
+          unmount(mnt, { detach: true });
+        }
+      } else {
+        const view = await this.viewOf(st.layers);
+        try {
+          p = await plan(view.root);
+        } finally {
+          await view.release();
+        }
+      }
+      let layer: { diffID: Digest; blob?: Digest; blobSize?: number; mediaType?: string };
+      if (direct && p.materializable) {
         await p.materialize(await images.snapshots.writableDir(snapKey));
-        layer = await images.commitActive(snapKey, p.tar(), { parentChain, lease: lease.id, signal: this.signal });
+        layer = await images.commitActive!(snapKey, p.tar(), { parentChain, lease: lease.id, signal: this.signal });
       } else layer = await images.importLayer(p.tar(), { parentChain, lease: lease.id, signal: this.signal, syncSmallFiles: true });
       const empty = layer.diffID === EMPTY_TAR_DIFF_ID;
       const id = await this.newImage(st, createdBy, empty ? undefined : { diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }, { lease: lease.id });
