@@ -5,7 +5,7 @@
 import { decode } from '../../api/decode/schema.js';
 import { frame } from '../../api/stdcopy.js';
 import { containerCreateBody, execCreateBody, execStartBody, type ExecCreateRequest } from '../../api/types/container.js';
-import { invalidArgument } from '../../errdefs/index.js';
+import { invalidArgument, notFound } from '../../errdefs/index.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
 import { parseTimestamp } from '../../pkg/units/units.js';
 import type { Duplex } from 'node:stream';
@@ -33,6 +33,10 @@ export interface ContainerBackend {
   wait(ref: string, condition: string, signal: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }>;
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
   rename(ref: string, newName: string): void;
+  /** Inspect's HostConfig.Links (legacy links, `/<target>:/<me>/<alias>`), null when none. */
+  links(rec: ContainerRecord): string[] | null;
+  /** Drops the legacy link named `<me>/<alias>` (dockerd's rmLink). */
+  removeLink(name: string): void;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
   resize(ref: string, rows: number, cols: number): void;
@@ -102,7 +106,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   router.get('/containers/{id}/json', async (ctx) => {
     const rec = containers.get(ctx.params.id);
     const size = ctx.query.bool('size') && d.layerSize ? await d.layerSize(rec.Id) : undefined;
-    ctx.json(200, inspectView(rec, await d.graphDriver(rec.Id), size));
+    ctx.json(200, inspectView(rec, await d.graphDriver(rec.Id), size, containers.links(rec)));
   });
 
   router.post('/containers/{id}/start', async (ctx) => {
@@ -140,8 +144,18 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
     }
   });
 
+  // a link's name is `<me>/<alias>`: one more path segment than a container's
+  router.delete('/containers/{id}/{alias}', async (ctx) => {
+    if (!ctx.query.bool('link')) throw notFound('page not found');
+    containers.removeLink(`${ctx.params.id}/${ctx.params.alias}`);
+    ctx.noContent();
+  });
+
   router.delete('/containers/{id}', async (ctx) => {
-    if (ctx.query.bool('link')) throw invalidArgument('links are not supported by berth');
+    if (ctx.query.bool('link')) {
+      containers.removeLink(ctx.params.id);
+      return ctx.noContent();
+    }
     const rec = containers.get(ctx.params.id);
     await containers.remove(rec.Id, { force: ctx.query.bool('force'), volumes: ctx.query.bool('v') });
     execs.forgetContainer(rec.Id);

@@ -363,7 +363,28 @@ export class NetworkService implements ContainerNetworking {
       .filter((n): n is NetworkRecord => n !== undefined && this.hasDns(n))
       .map((n) => this.tablePath(n));
     const upstreams = rec.HostConfig.Dns?.length ? rec.HostConfig.Dns : await hostNameservers();
+    // legacy links on a user-defined network are aliases this container alone resolves: a table of its own, first
+    const linked: Array<{ ip4: string; names: string[] }> = [];
+    for (const [nm, ep] of Object.entries(networksOf(ns))) {
+      const n = this.find(nm);
+      if (!n || !this.hasDns(n) || !Array.isArray(ep.Links)) continue;
+      for (const l of ep.Links as string[]) {
+        const [target, alias = target] = l.split(':');
+        const t = target ? this.containers?.find(target.replace(/^\//, '')) : undefined;
+        const tep = t ? Object.values(n.berth.endpoints).find((e) => e.containerId === t.Id) : undefined;
+        if (tep?.ip && alias) linked.push({ ip4: tep.ip, names: [alias] });
+      }
+    }
+    if (linked.length) {
+      await writeAtomic(this.linkTablePath(rec.Id), renderNameTable('', linked));
+      tables.unshift(this.linkTablePath(rec.Id));
+    } else await fsp.rm(this.linkTablePath(rec.Id), { force: true });
     await writeAtomic(this.resolverPath(rec.Id), renderResolverConfig(tables, upstreams));
+  }
+
+  /** A container's own name table: its legacy links' aliases on user-defined networks. */
+  private linkTablePath(containerId: string): string {
+    return path.join(this.dnsDir, `lnk-${containerId}`);
   }
 
   /**
@@ -402,6 +423,7 @@ export class NetworkService implements ContainerNetworking {
       if (rec?.State.Running) continue;
       this.resolvers.delete(id);
       await fsp.rm(this.resolverPath(id), { force: true });
+      await fsp.rm(this.linkTablePath(id), { force: true });
     }
     if (ports) await this.syncDrivers();
   }
@@ -1084,6 +1106,7 @@ export class NetworkService implements ContainerNetworking {
       const hadPorts = await this.unplugAll(rec, ns, nsGoing);
       if (hadPorts) await this.syncDrivers();
       if (this.resolvers.delete(rec.Id)) await fsp.rm(this.resolverPath(rec.Id), { force: true });
+      await fsp.rm(this.linkTablePath(rec.Id), { force: true });
       await this.ops.deleteNetns(netns);
       ns.SandboxKey = '';
       ns.SandboxID = '';

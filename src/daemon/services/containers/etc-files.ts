@@ -15,6 +15,8 @@ export interface EtcFilesInput {
   ip6?: string;
   /** `--add-host` entries, "name:ip" (Docker also accepts "name=ip"). */
   extraHosts: string[];
+  /** legacy links' lines: the target's address and its names (alias, short ID, name) */
+  linkHosts?: Array<{ ip: string; names: string[] }>;
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
@@ -55,6 +57,7 @@ export async function writeEtcFiles(input: EtcFilesInput): Promise<EtcFiles> {
     const sep = h.includes('=') ? h.indexOf('=') : h.indexOf(':');
     if (sep > 0) hosts.push(`${h.slice(sep + 1)}\t${h.slice(0, sep)}`);
   }
+  for (const l of input.linkHosts ?? []) if (l.ip) hosts.push(`${l.ip}\t${l.names.join(' ')}`);
   if (input.ip) hosts.push(`${input.ip}\t${fqdn}`);
   if (input.ip6) hosts.push(`${input.ip6}\t${fqdn}`);
   const hostsWritten = fs.writeFile(hostsPath, hosts.join('\n') + '\n');

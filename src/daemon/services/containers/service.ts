@@ -12,6 +12,7 @@
  * archive) is serialised by one lock per container.
  */
 import { trace } from '../../../pkg/trace/trace.js';
+import { linkEnv, linkHostNames, linkNames, linksOf, onDefaultBridge, parseLink, resolveLinks, setLinks, type LinkRecord } from './links.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -22,7 +23,7 @@ import { hostKernel } from '../../../sys/kernel.js';
 import type { ContainerConfig as ImageRuntimeConfig } from '../../../core/images/types.js';
 import type { AttachOptions } from '../../../core/runtime/attach.js';
 import { RuntimeError, type ExitStatus, type Runtime, type Task } from '../../../core/runtime/runtime.js';
-import { conflict, EngineError, invalidArgument } from '../../../errdefs/index.js';
+import { conflict, EngineError, invalidArgument, notFound } from '../../../errdefs/index.js';
 import { generateName, validateContainerName } from '../../../pkg/names/names.js';
 import { generateId } from '../../../pkg/stringid/stringid.js';
 import type { SpecBuilder } from '../../../core/runtime/spec-builder.js';
@@ -344,6 +345,24 @@ export class ContainerService {
     if (hc.Isolation && hc.Isolation !== 'default') throw invalidArgument(`Invalid isolation: "${hc.Isolation}" - linux only supports 'default'`);
     if (body.HostConfig?.Runtime && body.HostConfig.Runtime !== 'runc') throw invalidArgument(`Unknown runtime specified ${body.HostConfig.Runtime}`);
     resolveNamespaceModes(hc, body.Hostname, this.store);
+    // legacy links: kept by target ID on the default bridge; aliases of the endpoint on a user-defined network
+    let links: LinkRecord[] = [];
+    let networking = body.NetworkingConfig;
+    const linkSpecs = (hc.Links as string[] | null | undefined) ?? [];
+    if (linkSpecs.length) {
+      const mode = hc.NetworkMode;
+      if (mode === 'host') throw invalidArgument("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+      if (mode?.startsWith('container:')) throw invalidArgument("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+      if (onDefaultBridge(mode)) links = resolveLinks(linkSpecs, (r) => this.store.find(r));
+      else if (mode !== 'none') {
+        for (const l of linkSpecs) parseLink(l);
+        const eps = { ...((networking?.EndpointsConfig ?? {}) as Record<string, { Links?: string[] | null }>) };
+        const had = eps[mode!]?.Links ?? [];
+        eps[mode!] = { ...eps[mode!], Links: [...had, ...linkSpecs.filter((l) => !had.includes(l))] }; // the docker CLI sends them in both places
+        networking = { ...networking, EndpointsConfig: eps } as typeof networking;
+      }
+      hc.Links = null;
+    }
     hc.LogConfig = mergeLogConfig(body.HostConfig?.LogConfig as Partial<LogConfig> | undefined, this.o.defaultLogConfig);
     validateLogConfig(hc.LogConfig as LogConfig); // the merged one: the daemon's defaults are checked too
     if (hc.AutoRemove && hc.RestartPolicy.Name !== 'no' && hc.RestartPolicy.Name !== '')
@@ -395,7 +414,8 @@ export class ContainerService {
         NetworkSettings: emptyNetworkSettings(),
         Berth: { snapshotKey: id, monitorPid: 0, manuallyStopped: false, hostNetwork: hc.NetworkMode === 'host' },
       };
-      const net = await this.o.network?.create?.(rec, body.NetworkingConfig, { macAddress: (body as { MacAddress?: string }).MacAddress });
+      setLinks(rec, links);
+      const net = await this.o.network?.create?.(rec, networking, { macAddress: (body as { MacAddress?: string }).MacAddress });
       if (net) {
         rec.NetworkSettings = net.settings;
         rec.HostConfig.PortBindings = net.portBindings;
@@ -442,6 +462,20 @@ export class ContainerService {
     try {
       trace(rec.Id, 'start: begin');
       ns = planNamespaces(rec, this.store, (id) => this.store.dir(id));
+      // legacy links on the default bridge: every target that still exists must run there (dockerd's words)
+      const linkEnvs: string[] = [];
+      const linkHosts: Array<{ ip: string; names: string[] }> = [];
+      if (onDefaultBridge(rec.HostConfig.NetworkMode)) {
+        for (const l of linksOf(rec)) {
+          const t = this.store.find(l.id);
+          if (!t) continue; // removed since: the link went with it
+          if (!t.State.Running) throw new EngineError('Internal', `Cannot link to a non running container: ${t.Name} AS ${rec.Name}/${l.alias}`);
+          if (!onDefaultBridge(t.HostConfig.NetworkMode)) throw invalidArgument(`Cannot link to ${t.Name}, as it does not belong to the default network`);
+          const ip = String((t.NetworkSettings.Networks as Record<string, { IPAddress?: string }> | undefined)?.bridge?.IPAddress ?? '');
+          linkEnvs.push(...linkEnv(rec.Name, l.alias, ip, t));
+          linkHosts.push({ ip, names: linkHostNames(l.alias, t) });
+        }
+      }
       const hc = rec.HostConfig;
       const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
       // The rootfs mount and the network sandbox do not depend on each other: set them up concurrently. Each one that
@@ -470,6 +504,7 @@ export class ContainerService {
         ip: net.ip,
         ip6: net.ip6,
         extraHosts: [...(hc.ExtraHosts ?? []), ...(net.extraHosts ?? [])],
+        linkHosts,
         dns: hc.Dns ?? [],
         dnsSearch: hc.DnsSearch ?? [],
         dnsOptions: hc.DnsOptions ?? [],
@@ -488,7 +523,7 @@ export class ContainerService {
       const spec = this.o.specs.buildSpec({
         id: rec.Id,
         rootfsPath: rootfs,
-        config: { ...rec.Config, Hostname: hostname },
+        config: { ...rec.Config, Hostname: hostname, Env: [...linkEnvs, ...(rec.Config.Env ?? [])] },
         hostConfig: hc,
         user,
         mounts: [
@@ -861,6 +896,31 @@ export class ContainerService {
     const run = this.running.get(rec.Id);
     if (!run) throw conflict(`Container ${rec.Id} is not running`);
     run.task.resize(rows, cols);
+  }
+
+  /** Inspect's HostConfig.Links of a container (its legacy links to targets that still exist), or null. */
+  links(rec: ContainerRecord): string[] | null {
+    return linkNames(rec, (id) => this.store.find(id));
+  }
+
+  /**
+   * `DELETE /containers/<me>/<alias>?link=true` (dockerd's rmLink): `name` is the link's name, `<me>/<alias>`. The
+   * container's own name (no parent) is dockerd's 500 "Conflict, cannot remove the default link name…".
+   */
+  removeLink(name: string): void {
+    const full = `/${name.replace(/^\/+/, '')}`;
+    const cut = full.lastIndexOf('/');
+    const parentName = full.slice(0, cut);
+    const alias = full.slice(cut + 1);
+    const parent = parentName ? this.store.find(parentName.slice(1)) : undefined;
+    const link = parent ? linksOf(parent).find((l) => l.alias === alias && this.store.find(l.id)) : undefined;
+    if (!parentName) {
+      this.store.get(full.slice(1)); // 404 for a container that does not exist
+      throw new EngineError('Internal', 'Conflict, cannot remove the default link name of the container');
+    }
+    if (!parent || !link) throw notFound(`No such container: ${full.slice(1)}`);
+    setLinks(parent, linksOf(parent).filter((l) => l !== link));
+    this.store.save(parent);
   }
 
   rename(ref: string, newName: string): void {

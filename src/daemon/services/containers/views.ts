@@ -46,9 +46,11 @@ export function listItem(rec: ContainerRecord, imageRef: string, size?: { rw: nu
   return item;
 }
 
-export function inspectView(rec: ContainerRecord, graphDriver: Record<string, unknown>, size?: { rw: number; rootfs: number }): Record<string, unknown> {
+export function inspectView(rec: ContainerRecord, graphDriver: Record<string, unknown>, size?: { rw: number; rootfs: number }, links?: string[] | null): Record<string, unknown> {
   const pub: Partial<ContainerRecord> = { ...rec };
   delete pub.Berth; // berth's own bookkeeping stays out of inspect
+  // legacy links as dockerd's link index shows them now (a renamed target by its new name, a removed one gone)
+  if (links !== undefined) pub.HostConfig = { ...rec.HostConfig, Links: links };
   const out: Record<string, unknown> = { ...pub, GraphDriver: graphDriver };
   if (size) {
     out.SizeRw = size.rw;
