@@ -59,6 +59,8 @@ export function kindOf(err: unknown): ErrorKind {
   if (err instanceof EngineError) return err.kind;
   const k = (err as { kind?: unknown } | null)?.kind;
   if (typeof k === 'string' && k in statusByKind) return k as ErrorKind;
+  // a cut-short or garbled tar from the client (a build context, an archive upload) is the request's fault
+  if ((err as { code?: unknown } | null)?.code === 'ETARFORMAT') return 'InvalidArgument';
   return 'Internal';
 }
 

@@ -3,6 +3,18 @@
  * body — Docker's `registry.AuthConfig`, keys in lower case as the CLI sends them.
  */
 import { invalidArgument } from '../../errdefs/index.js';
+import { decode, str, struct } from '../decode/schema.js';
+
+/** Docker's `types.AuthConfig` as a decoder schema: wrongly typed fields are a 400 in Go's words, as from dockerd. */
+export const authConfigBody = struct('types.AuthConfig', {
+  username: str(),
+  password: str(),
+  auth: str(),
+  email: str(),
+  serveraddress: str(),
+  identitytoken: str(),
+  registrytoken: str(),
+});
 
 /** Credentials as the Docker CLI sends them (X-Registry-Auth / POST /auth body). */
 export interface AuthConfig {
@@ -26,7 +38,7 @@ export function decodeAuthHeader(value: string | undefined): AuthConfig | undefi
   let json: string;
   try {
     json = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
-    const raw = JSON.parse(json) as Record<string, unknown>;
+    const raw = (decode<Record<string, unknown> | null>(authConfigBody, JSON.parse(json)) ?? {}) as Record<string, unknown>;
     const out: AuthConfig = {};
     for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' && v) (out as Record<string, string>)[k.toLowerCase()] = v;
     if (out.auth && !out.username) {
