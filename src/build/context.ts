@@ -11,6 +11,7 @@ import { createGunzip } from 'node:zlib';
 import { tarFromEntries } from '../pkg/tar/writer.js';
 import type { TarHeader } from '../pkg/tar/header.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
+import { parseGroup, parsePasswd, readFileInRoot } from '../pkg/idtools/passwd.js';
 import { BuildError } from './errors.js';
 import { llistxattr, lsetxattr } from '../sys/linux.js';
 
@@ -468,31 +469,26 @@ export async function mkdirScoped(fsys: ScopedFS, p: string, owner: { uid: numbe
 /** `--chown=user[:group]` looked up in the image's /etc/passwd and /etc/group (numbers pass through). */
 export async function lookupOwner(root: string, spec: string): Promise<{ uid: number; gid: number }> {
   const [user, group] = spec.split(':') as [string, string | undefined];
-  const fsys = new ScopedFS(root);
-  const read = async (f: string) => {
-    try {
-      return (await fsys.readFile(f)).split('\n').map((l) => l.split(':'));
-    } catch {
-      return [];
-    }
-  };
+  // the image's own /etc/passwd and /etc/group, read confined to its root (pkg/idtools); unreadable = absent
+  const passwd = async () => parsePasswd((await readFileInRoot(root, '/etc/passwd').catch(() => undefined)) ?? '');
+  const groups = async () => parseGroup((await readFileInRoot(root, '/etc/group').catch(() => undefined)) ?? '');
   let uid: number;
   let gid: number;
   if (/^\d+$/.test(user)) {
     uid = Number(user);
     gid = group === undefined ? uid : NaN;
   } else {
-    const pw = (await read('/etc/passwd')).find((f) => f[0] === user);
+    const pw = (await passwd()).find((e) => e.name === user);
     if (!pw) throw new BuildError(`unable to convert uid/gid chown string to host mapping: can't find uid for user ${user}: no such user: ${user}`);
-    uid = Number(pw[2]);
-    gid = Number(pw[3]);
+    uid = pw.uid;
+    gid = pw.gid;
   }
   if (group !== undefined) {
     if (/^\d+$/.test(group)) gid = Number(group);
     else {
-      const gr = (await read('/etc/group')).find((f) => f[0] === group);
+      const gr = (await groups()).find((e) => e.name === group);
       if (!gr) throw new BuildError(`unable to convert uid/gid chown string to host mapping: can't find gid for group ${group}: no such group: ${group}`);
-      gid = Number(gr[2]);
+      gid = gr.gid;
     }
   }
   return { uid, gid };

@@ -4,23 +4,24 @@
  */
 import type { HealthConfig } from '../core/images/types.js';
 import { invalidArgument } from '../errdefs/index.js';
+import { parseDurationNs } from '../pkg/units/units.js';
 import type { Instruction } from './dockerfile/parser.js';
 
 export const goQuoteList = (a: string[]) => `[${a.map((s) => JSON.stringify(s)).join(' ')}]`;
 
-/** Go duration text (`30s`, `1m30s`, `500ms`) → nanoseconds. */
+/**
+ * Go duration text (`30s`, `1m30s`, `500ms`) → nanoseconds: Go's time.ParseDuration (pkg/units, with its wording
+ * in the 400), negative durations refused.
+ */
 export function parseGoDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let consumed = 0;
-  for (const m of s.matchAll(re)) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    consumed += m[0].length;
+  let ns: number;
+  try {
+    ns = parseDurationNs(s);
+  } catch (e) {
+    throw invalidArgument((e as Error).message);
   }
-  if (s === '0') return 0;
-  if (!s || consumed !== s.length) throw invalidArgument(`time: invalid duration "${s}"`);
-  return Math.round(total);
+  if (ns < 0) throw invalidArgument(`time: invalid duration "${s}"`);
+  return ns;
 }
 
 export function parseHealthcheck(ins: Instruction): HealthConfig {

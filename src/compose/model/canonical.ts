@@ -6,6 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { DependsOn, PortConfig, Service, ServiceFileObject, ServiceVolume } from './types.js';
+import { parseDurationNs } from '../../pkg/units/units.js';
 
 export class ComposeModelError extends Error {}
 
@@ -53,22 +54,17 @@ export function shellSplit(s: string): string[] {
   return out;
 }
 
-/** Go's time.ParseDuration units, as Compose durations use them ("1m30s", "500ms"); returns nanoseconds. */
+/** Go's time.ParseDuration (pkg/units), as Compose durations use it ("1m30s", "500ms"); returns nanoseconds. */
 export function parseDuration(v: string | number): number {
   if (typeof v === 'number') return v * 1e9;
-  const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  const s = v.trim();
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const m of s.matchAll(re)) {
-    if (m.index !== consumed) break;
-    total += Number(m[1]) * units[m[2]];
-    consumed += m[0].length;
+  let ns: number;
+  try {
+    ns = parseDurationNs(v.trim());
+  } catch {
+    ns = -1;
   }
-  if (consumed !== s.length || !s) throw new ComposeModelError(`time: invalid duration "${v}"`);
-  return Math.round(total);
+  if (ns < 0) throw new ComposeModelError(`time: invalid duration "${v}"`);
+  return ns;
 }
 
 /** "512m", "1g", 1024 → bytes. */

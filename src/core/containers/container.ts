@@ -6,7 +6,7 @@
  * back-off window of a restart policy; `dead` a container whose removal failed half-way, or whose record could not be
  * read (only `rm -f` applies to it).
  */
-import { humanDuration } from '../../pkg/units/units.js';
+import { humanDuration, ZERO_TIME } from '../../pkg/units/units.js';
 import type { VolumeBook } from '../volumes/types.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -167,7 +167,7 @@ export interface ContainerRecord {
   };
 }
 
-export const ZERO_TIME = '0001-01-01T00:00:00Z';
+export { ZERO_TIME };
 
 export function newState(): ContainerState {
   return {

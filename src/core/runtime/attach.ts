@@ -36,16 +36,30 @@ export interface AttachSession {
 /** ctrl-p ctrl-q. */
 export const DEFAULT_DETACH_KEYS = [16, 17];
 
-/** Parses Docker's detach-keys syntax: "ctrl-p,ctrl-q", "a,ctrl-@", "ctrl-\\". */
-export function parseDetachKeys(spec: string): number[] {
+const CTRL_PUNCT: Record<string, number> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
+
+/**
+ * Docker's detach-keys syntax (term.ToBytes): "ctrl-p,ctrl-q", "a,ctrl-@", "ctrl-\\" → bytes; the one parser of the
+ * daemon and the CLI. Keys are trimmed; `ignoreCase` (the CLI's) also takes "ctrl-P". A key it cannot read throws
+ * `error(key)` — by default the daemon's InvalidArgument in dockerd's wording.
+ */
+export function parseDetachKeys(
+  spec: string,
+  opts: { ignoreCase?: boolean; error?: (key: string) => Error } = {},
+): number[] {
+  const error = opts.error ?? (() => invalidArgument(`Invalid detach keys (${spec}) provided`));
   const out: number[] = [];
-  for (const key of spec.split(',')) {
-    const k = key.trim();
-    if (k.length === 1) out.push(k.charCodeAt(0));
-    else if (/^ctrl-[a-z@[\\\]^_]$/.test(k)) {
-      const c = k[5];
-      out.push(c >= 'a' && c <= 'z' ? c.charCodeAt(0) - 96 : { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 }[c]!);
-    } else throw invalidArgument(`Invalid detach keys (${spec}) provided`);
+  for (const raw of spec.split(',')) {
+    const key = raw.trim();
+    if (key.length === 1) {
+      out.push(key.charCodeAt(0));
+      continue;
+    }
+    const m = (opts.ignoreCase ? /^ctrl-(.)$/i : /^ctrl-(.)$/).exec(key);
+    const c = opts.ignoreCase ? m?.[1]?.toLowerCase() : m?.[1];
+    if (c !== undefined && c >= 'a' && c <= 'z') out.push(c.charCodeAt(0) - 96);
+    else if (c !== undefined && c in CTRL_PUNCT) out.push(CTRL_PUNCT[c]!);
+    else throw error(key);
   }
   return out;
 }

@@ -311,6 +311,9 @@ export function parseDuration(s: string): number {
 // ---------------------------------------------------------------------------
 // Timestamps for --since / --until
 
+/** Go's zero time.Time as the Engine API prints it (never started, never finished, never tagged). */
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
 /** A point in time as the Engine API passes it: Unix seconds plus nanoseconds. */
 export interface Timestamp {
   seconds: number;

@@ -6,6 +6,7 @@
  * Validation errors are thrown as `OptsError`; `flag` is set when docker reports it as a flag-parsing error
  * (`invalid argument "x" for "-m, --memory" flag: …`, shown with the usage line).
  */
+import { parseDetachKeys as parseKeys } from '../../../core/runtime/attach.js';
 import fs from 'node:fs';
 import type { FlagSpec, FlagValues } from '../../../pkg/flags/flags.js';
 import { parseDurationNs, ramInBytes } from '../../../pkg/units/units.js';
@@ -444,28 +445,9 @@ function parseSecurityOpts(opts: string[]): string[] {
   });
 }
 
-/** `--detach-keys "ctrl-p,ctrl-q"` → bytes (docker's term.ToBytes). */
+/** `--detach-keys "ctrl-p,ctrl-q"` → bytes (docker's term.ToBytes; the parser is core/runtime/attach.ts's). */
 export function parseDetachKeys(keys: string): Buffer {
-  const out: number[] = [];
-  for (const raw of keys.split(',')) {
-    const key = raw.trim();
-    if (key.length === 1) {
-      out.push(key.charCodeAt(0));
-      continue;
-    }
-    const m = /^ctrl-(.)$/i.exec(key);
-    if (!m) throw new Error(`Unknown character: '${key}'`);
-    const c = m[1]!.toLowerCase();
-    if (c >= 'a' && c <= 'z') out.push(c.charCodeAt(0) - 96);
-    else if (c === '@') out.push(0);
-    else if (c === '[') out.push(27);
-    else if (c === '\\') out.push(28);
-    else if (c === ']') out.push(29);
-    else if (c === '^') out.push(30);
-    else if (c === '_') out.push(31);
-    else throw new Error(`Unknown character: '${key}'`);
-  }
-  return Buffer.from(out);
+  return Buffer.from(parseKeys(keys, { ignoreCase: true, error: (key) => new Error(`Unknown character: '${key}'`) }));
 }
 
 const validNsMode = (v: string, extra: string[]) => v === '' || extra.includes(v) || (v.startsWith('container:') && v.length > 10);

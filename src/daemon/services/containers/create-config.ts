@@ -6,23 +6,15 @@
  */
 import type { ContainerConfig, HostConfig } from '../../../core/containers/container.js';
 import type { ContainerConfig as ImageRuntimeConfig } from '../../../core/images/types.js';
+import type { DockerConfig, StrSlice } from '../../../core/runtime/spec-builder.js';
 import { invalidArgument } from '../../../errdefs/index.js';
 import { normalizeLogConfig, type LogConfig } from './log-config.js';
 
 /** Docker's StrSlice: the API accepts a JSON string or an array; null/absent differs from [] (see mergeConfig). */
-export type StrSlice = string[] | string | null | undefined;
+export type { StrSlice };
 
 /** The Config fields the merge reads and writes. */
-export interface MergeableConfig {
-  User?: string;
-  Env?: string[] | null;
-  Cmd?: StrSlice;
-  Entrypoint?: StrSlice;
-  WorkingDir?: string;
-  Labels?: Record<string, string> | null;
-  StopSignal?: string;
-  ExposedPorts?: Record<string, object> | null;
-}
+export type MergeableConfig = Pick<DockerConfig, 'User' | 'Env' | 'Cmd' | 'Entrypoint' | 'WorkingDir' | 'Labels' | 'StopSignal' | 'ExposedPorts'>;
 
 /** A merged config: Entrypoint and Cmd are lists (or null). */
 export type Merged<C> = Omit<C, 'Cmd' | 'Entrypoint'> & Omit<MergeableConfig, 'Cmd' | 'Entrypoint'> & { Cmd: string[] | null; Entrypoint: string[] | null };

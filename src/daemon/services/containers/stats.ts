@@ -10,12 +10,12 @@ import type { LinuxResources, Task } from '../../../core/runtime/runtime.js';
 import type { LinuxCPU, LinuxMemory } from '../../../core/runtime/spec.js';
 import { emptyBlkio, type CpuStats, type StatsSample } from '../../../core/runtime/stats.js';
 import { conflict, EngineError, invalidArgument } from '../../../errdefs/index.js';
+import { ZERO_TIME } from '../../../pkg/units/units.js';
 import type { EventBus } from '../events.js';
 import type { ContainerStore } from './store.js';
 
 export type { StatsSample } from '../../../core/runtime/stats.js';
 
-const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export function emptyCpuStats(): CpuStats {
   return { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } };

@@ -2,6 +2,7 @@
  * Images in Docker's API shapes: `GET /images/json` (list), `/images/{name}/json` (inspect), `/history`, and the
  * image part of `/system/df`. Read-only views over an `ImageViewSource`; field names and defaults are dockerd's.
  */
+import { ZERO_TIME } from '../../../pkg/units/units.js';
 import path from 'node:path';
 import { versionAtLeast } from '../../../api/version.js';
 import type { ImageStore } from '../../../core/images/store.js';
@@ -76,7 +77,7 @@ export async function inspectImage(src: ImageViewSource, name: string, apiVersio
   if (old) out.VirtualSize = size;
   out.GraphDriver = { Data: dirs.length ? graph : null, Name: src.driverName };
   out.RootFS = { Type: 'layers', Layers: cfg.rootfs.diff_ids };
-  out.Metadata = { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' };
+  out.Metadata = { LastTagTime: img.lastTagTime ?? ZERO_TIME };
   return out;
 }
 

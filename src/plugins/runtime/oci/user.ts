@@ -6,9 +6,9 @@
  * therefore found with pkg/securejoin, which expands symlinks as if the rootfs were "/", and opened with its
  * openBeneath checks, so nothing outside the rootfs is ever read.
  */
-import { constants as fsc } from 'node:fs';
 import { invalidArgument } from '../../../errdefs/index.js';
-import { openBeneath, secureJoin } from '../../../pkg/securejoin/securejoin.js';
+import { secureJoin } from '../../../pkg/securejoin/securejoin.js';
+import { parseGroup, parsePasswd, readFileInRoot, type GroupEntry, type PasswdEntry } from '../../../pkg/idtools/passwd.js';
 
 import type { ResolvedUser } from '../../../core/runtime/spec-builder.js';
 
@@ -24,64 +24,9 @@ export function resolveInRoot(root: string, rel: string): Promise<string> {
   return secureJoin(root, rel);
 }
 
-/** Contents of `rel` inside `root` via the confined resolver, or undefined when it is absent or not a regular file. */
-export async function readFileInRoot(root: string, rel: string): Promise<string | undefined> {
-  const p = await resolveInRoot(root, rel);
-  let fh;
-  try {
-    // O_NOFOLLOW and the beneath check: a symlink swapped in after resolving fails instead of being followed.
-    fh = await openBeneath(root, p, fsc.O_RDONLY | fsc.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EXDEV') return undefined;
-    throw e;
-  }
-  try {
-    if (!(await fh.stat()).isFile()) return undefined;
-    return await fh.readFile('utf8');
-  } finally {
-    await fh.close();
-  }
-}
+export { readFileInRoot, parsePasswd, parseGroup, type PasswdEntry, type GroupEntry };
 
-/** An /etc/passwd entry. */
-export interface PasswdEntry {
-  name: string;
-  uid: number;
-  gid: number;
-  home: string;
-}
-
-/** An /etc/group entry; `members` is the comma-separated user list. */
-export interface GroupEntry {
-  name: string;
-  gid: number;
-  members: string[];
-}
-
-// Like Go's strconv.Atoi with the error ignored, which is what libcontainer's line parser does.
-const atoi = (s: string | undefined) => (s !== undefined && /^[+-]?\d+$/.test(s) ? Number(s) : 0);
 const isNumeric = (s: string) => /^[+-]?\d+$/.test(s);
-
-function lines(text: string): string[][] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0)
-    .map((l) => l.split(':'));
-}
-
-export function parsePasswd(text: string): PasswdEntry[] {
-  return lines(text).map((f) => ({ name: f[0] ?? '', uid: atoi(f[2]), gid: atoi(f[3]), home: f[5] ?? '' }));
-}
-
-export function parseGroup(text: string): GroupEntry[] {
-  return lines(text).map((f) => ({
-    name: f[0] ?? '',
-    gid: atoi(f[2]),
-    members: (f[3] ?? '').split(',').filter(Boolean),
-  }));
-}
 
 function checkRange(id: number): number {
   if (id < 0 || id > MAX_ID) throw invalidArgument(`uids and gids must be in range 0-${MAX_ID}`);
