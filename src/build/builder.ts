@@ -30,7 +30,7 @@ import * as ref from '../pkg/reference/index.js';
 import { commitLayer, EMPTY_TAR_DIFF_ID } from '../daemon/services/containers/commit.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import type { TarHeader } from '../pkg/tar/header.js';
-import { lgetxattr, llistxattr } from '../sys/linux.js';
+import { hostKernel as kernel } from '../sys/kernel.js';
 import { expandWord, expandWords, parseDockerfile, keyValuePairs, splitRaw, type Dockerfile, type Heredoc, type Instruction } from './dockerfile/parser.js';
 import { BuildCache } from './cache.js';
 import {
@@ -1329,9 +1329,9 @@ class LayerDirs {
 function dirXattrs(p: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   try {
-    for (const n of llistxattr(p)) {
+    for (const n of kernel.llistxattr(p)) {
       if (n.startsWith('trusted.overlay.')) continue;
-      const v = lgetxattr(p, n);
+      const v = kernel.lgetxattr(p, n);
       if (v !== undefined) out.set(n, v);
     }
   } catch {

@@ -13,7 +13,7 @@ import type { TarHeader } from '../pkg/tar/header.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import { parseGroup, parsePasswd, readFileInRoot } from '../pkg/idtools/passwd.js';
 import { BuildError } from './errors.js';
-import { llistxattr, lsetxattr } from '../sys/linux.js';
+import { hostKernel as kernel } from '../sys/kernel.js';
 
 /** Files up to this size are read in one call rather than streamed. */
 const SMALL_FILE = 64 * 1024;
@@ -364,7 +364,7 @@ export class LayerPlan {
       if (!mine(h)) fs.lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
       for (const [k, v] of h.xattrs ?? []) {
         try {
-          lsetxattr(abs, k, v);
+          kernel.lsetxattr(abs, k, v);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
@@ -389,7 +389,7 @@ export class LayerPlan {
           fs.lutimesSync(abs, h.mtime!, h.mtime!);
         } else if (st.isFile()) {
           const noted = this.files?.get(e.host, st);
-          const xattrs = noted ? noted.xattrs : llistxattr(e.host).length > 0;
+          const xattrs = noted ? noted.xattrs : kernel.llistxattr(e.host).length > 0;
           if (sameOwner(st.uid, st.gid) && h.mode === (st.mode & 0o7777) && !xattrs && this.linkOk) {
             try {
               place(abs, () => fs.linkSync(e.host, abs));

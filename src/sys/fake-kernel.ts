@@ -107,6 +107,16 @@ export class RecordingKernel implements Kernel {
     return false;
   }
 
+  connectUnix(path: string): number {
+    this.record('connectUnix', [path]);
+    throw kernelError('connect', 'ENOENT', path);
+  }
+
+  mallocTrim(): boolean {
+    this.record('mallocTrim', []);
+    return false;
+  }
+
   async copyTree(src: string, dst: string, opts: CopyTreeOptions = {}): Promise<void> {
     this.record('copyTree', [src, dst, opts]);
   }

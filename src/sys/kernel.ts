@@ -40,6 +40,14 @@ export class LinuxKernel implements Kernel {
     return linux.peerClosed(fd);
   }
 
+  connectUnix(path: string): number {
+    return linux.connectUnix(path);
+  }
+
+  mallocTrim(): boolean {
+    return linux.mallocTrim();
+  }
+
   copyTree(src: string, dst: string, opts: CopyTreeOptions = {}): Promise<void> {
     const args = ['-a', ...(opts.reflink ? ['--reflink=auto'] : []), '--', ...(opts.contents ? [`${src}/.`, `${dst}/`] : [src, dst])];
     return new Promise((resolve, reject) => {

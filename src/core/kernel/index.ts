@@ -76,6 +76,10 @@ export interface Kernel {
   flock(fd: number, op: number): void;
   /** Whether the peer of a connected unix socket closed it entirely (not a half-close). */
   peerClosed(fd: number): boolean;
+  /** A connected unix stream socket's fd; `@name` is an abstract socket addressed as Go does (exact length). */
+  connectUnix(path: string): number;
+  /** glibc's malloc_trim(0): gives malloc's free arena memory back to the kernel; true when some was released. */
+  mallocTrim(): boolean;
   /** `cp -a` (owners, modes, hardlinks, xattrs, devices); rejects with cp's message on failure. */
   copyTree(src: string, dst: string, opts?: CopyTreeOptions): Promise<void>;
   /** `umount -l` through the umount program, for a path umount2 refused; never rejects. */

@@ -12,7 +12,7 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { mallocTrim } from '../../sys/linux.js';
+import { hostKernel } from '../../sys/kernel.js';
 
 let fullGc: (() => void) | undefined;
 
@@ -34,7 +34,7 @@ export function capMemoryGrowth(): void {
 export function releaseMemory(): void {
   gcFunction()();
   try {
-    mallocTrim();
+    hostKernel.mallocTrim();
   } catch {
     /* no addon (unit tests of other modules): the GC alone still helps */
   }

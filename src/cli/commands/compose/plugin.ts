@@ -17,7 +17,7 @@ import { kindOf } from '../../../errdefs/index.js';
 import { FlagError, FlagSpec, parseFlags } from '../../../pkg/flags/flags.js';
 import { CliExit, type CliContext } from '../../command.js';
 import { COMPOSE_VERSION } from '../../../compose/labels.js';
-import { connectUnix } from '../../../sys/linux.js';
+import { hostKernel } from '../../../sys/kernel.js';
 
 export const PLUGIN_METADATA = {
   SchemaVersion: '0.1.0',
@@ -78,7 +78,7 @@ function watchPluginSocket(env: NodeJS.ProcessEnv = process.env): void {
   let sock: net.Socket;
   try {
     // Node pads abstract socket names to the whole sun_path; the CLI's (Go) name is exact-length: connect natively.
-    sock = new net.Socket({ fd: connectUnix(addr), readable: true, writable: true });
+    sock = new net.Socket({ fd: hostKernel.connectUnix(addr), readable: true, writable: true });
   } catch {
     return;
   }
