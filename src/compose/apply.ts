@@ -31,6 +31,8 @@ export interface UpOptions {
   timeout?: number;
   wait?: boolean;
   waitTimeout?: number;
+  /** -V: new anonymous volumes for recreated containers instead of the old ones. */
+  renewAnonVolumes?: boolean;
 }
 
 export interface DownOptions {
@@ -250,6 +252,7 @@ export class ProjectRunner {
     }
     // Which containers each service ends up with, for service:x network modes, links and volumes_from.
     const current = new Map<string, string[]>();
+    const stoppedForRestart = new Set<string>();
     for (const [s, list] of byService) current.set(s, list.filter((c) => c.State === 'running').map(cname));
 
     await inOrder(
@@ -259,9 +262,19 @@ export class ProjectRunner {
         const s = this.project.services[n];
         await this.waitDependencies(s, services);
         const replicas = opts.scale?.[n] ?? replicasOf(s);
-        const actions = planService(s, byService.get(n) ?? [], { replicas, forceRecreate: opts.forceRecreate, noRecreate: opts.noRecreate, imageId: imageIds.get(n) });
+        let actions = planService(s, byService.get(n) ?? [], { replicas, forceRecreate: opts.forceRecreate, noRecreate: opts.noRecreate, imageId: imageIds.get(n) });
+        // A dependent stopped because this service (depends_on.restart) was recreated starts again now.
+        actions = actions.map((a) => (a.kind === 'keep' && stoppedForRestart.has(a.container.Id) ? { ...a, kind: 'start' } : a));
+        const recreating = actions.some((a) => a.kind === 'recreate');
+        // depends_on.restart: dependents are stopped while this service is recreated, and started after it.
+        const outside = recreating ? await this.stopRestartDependents(n, byService, services, stoppedForRestart, opts) : [];
         const names = await Promise.all(actions.map((a) => this.carryOut(s, a, imageIds.get(n), current, opts)));
         current.set(n, names.filter((x): x is string => !!x));
+        for (const c of outside.reverse()) {
+          if (opts.noStart) continue;
+          await this.waitDependencies(this.project.services[c.Labels[L.service]], services);
+          await this.startOne(s, c.Id, cname(c));
+        }
       },
     );
     if (opts.wait) await this.waitHealthy(services, opts.waitTimeout);
@@ -287,9 +300,10 @@ export class ProjectRunner {
         const name = cname(old);
         this.progress.event('Container', name, 'Recreate');
         if (old.State === 'running' || old.State === 'paused' || old.State === 'restarting') await this.engine.stop(old.Id, stopTimeout(s, opts.timeout));
+        const inheritVolumes = opts.renewAnonVolumes ? undefined : await this.anonymousVolumes(old.Id);
         // The old container steps aside under a temporary name, so the new one can take its name.
         await this.engine.rename(old.Id, `${old.Id.slice(0, 12)}_${name}`);
-        const id = await this.createOne(s, { number: a.number, imageId, replaces: old.Id, containerOf });
+        const id = await this.createOne(s, { number: a.number, imageId, replaces: old.Id, containerOf, inheritVolumes });
         await this.engine.remove(old.Id, { force: true });
         this.progress.event('Container', name, 'Recreated', { done: opts.noStart });
         if (!opts.noStart) await this.startOne(s, id, name);
@@ -304,6 +318,49 @@ export class ProjectRunner {
         return spec.name;
       }
     }
+  }
+
+  /**
+   * Stops the running containers of the services that depend on `service` with `restart: true` (transitively), as
+   * Compose v2 does before it recreates `service`. Those among `services` start again in their turn; the others are
+   * returned, for the caller to start once `service` is up.
+   */
+  private async stopRestartDependents(service: string, byService: Map<string, ContainerSummary[]>, services: string[], stopped: Set<string>, opts: UpOptions): Promise<ContainerSummary[]> {
+    const outside: ContainerSummary[] = [];
+    const visit = async (dep: string, seen: Set<string>) => {
+      for (const [name, other] of Object.entries(this.project.services)) {
+        if (seen.has(name) || !other.depends_on?.[dep]?.restart) continue;
+        seen.add(name);
+        await visit(name, seen);
+        await Promise.all(
+          (byService.get(name) ?? [])
+            .filter((c) => c.State === 'running' && c.Labels[L.oneoff] !== 'True' && !stopped.has(c.Id))
+            .map(async (c) => {
+              stopped.add(c.Id);
+              this.progress.event('Container', cname(c), 'Stopping');
+              await this.engine.stop(c.Id, stopTimeout(other, opts.timeout));
+              this.progress.event('Container', cname(c), 'Stopped', { done: true });
+              if (!services.includes(name)) outside.push(c);
+            }),
+        );
+      }
+    };
+    await visit(service, new Set([service]));
+    return outside;
+  }
+
+  /** The old container's anonymous volumes (not one of the project's named volumes, nor any other named one), by mount point. */
+  private async anonymousVolumes(id: string): Promise<Record<string, string>> {
+    const named = new Set(Object.values(this.project.volumes).map((v) => v.name));
+    const out: Record<string, string> = {};
+    const i = await this.engine.inspect(id).catch(() => undefined);
+    for (const m of i?.Mounts ?? []) {
+      if (m.Type !== 'volume' || !m.Name || named.has(m.Name)) continue;
+      // Anonymous volumes are named by a 64-hex ID; anything else was named by someone.
+      if (!/^[0-9a-f]{64}$/.test(m.Name)) continue;
+      out[path.posix.normalize(m.Destination)] = m.Name;
+    }
+    return out;
   }
 
   private async startOne(_s: Service, id: string, name: string): Promise<void> {

@@ -98,6 +98,12 @@ export interface CreateContext {
   noPorts?: boolean;
   autoRemove?: boolean;
   replaces?: string;
+  /**
+   * Anonymous volumes of the container being replaced, by mount point: the new container mounts the same volumes
+   * (Compose v2 keeps them across a recreate unless --renew-anon-volumes), both the service's own anonymous volumes
+   * and those the image's VOLUME lines made.
+   */
+  inheritVolumes?: Record<string, string>;
   extraLabels?: Record<string, string>;
   /** Resolves `service:name` in network_mode/volumes_from to a container ID or name. */
   containerOf?(service: string): string | undefined;
@@ -220,6 +226,7 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
     if (v.read_only) m.ReadOnly = true;
     if (v.type === 'volume') {
       if (v.source) m.Source = project.volumes[v.source]?.name ?? v.source;
+      else if (ctx.inheritVolumes?.[path.posix.normalize(v.target)]) m.Source = ctx.inheritVolumes[path.posix.normalize(v.target)];
       if (v.volume?.nocopy) m.VolumeOptions = { NoCopy: true };
     } else if (v.type === 'bind') {
       m.Source = v.source;
@@ -233,6 +240,10 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
     mounts.push(m);
   }
   mounts.push(...secretMounts(project, s));
+  // The image's anonymous volumes the old container had, where nothing of the service's is mounted now.
+  const taken = new Set(mounts.map((m) => path.posix.normalize(String(m.Target))));
+  for (const t of s.tmpfs ?? []) taken.add(path.posix.normalize(t.split(':')[0]));
+  for (const [target, name] of Object.entries(ctx.inheritVolumes ?? {})) if (!taken.has(target)) mounts.push({ Type: 'volume', Source: name, Target: target });
 
   const hc: Dict = {
     Mounts: mounts,

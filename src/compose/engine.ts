@@ -28,7 +28,7 @@ export interface ContainerInspect {
   Config: { Labels: Record<string, string>; Tty?: boolean; OpenStdin?: boolean; Healthcheck?: unknown };
   HostConfig: Record<string, unknown>;
   NetworkSettings: { Networks: Record<string, { Aliases?: string[]; IPAddress?: string }> };
-  Mounts: { Type: string; Name?: string; Destination: string }[];
+  Mounts: { Type: string; Name?: string; Source?: string; Destination: string; RW?: boolean }[];
 }
 
 const enc = encodeURIComponent;

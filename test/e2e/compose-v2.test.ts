@@ -332,3 +332,74 @@ services:
   assert.equal(await appId(), '', 'Ctrl-C on up --watch stops the project');
   assert.equal((await d.docker(['compose', '-f', path.join(wdir, 'compose.yaml'), 'down', '--rmi', 'all'])).code, 0);
 });
+
+test('recreate keeps the anonymous volumes (the service\'s and the image\'s VOLUME); -V renews them', async () => {
+  const vdir = path.join(d.root, 'anon');
+  fs.mkdirSync(vdir, { recursive: true });
+  const file = path.join(vdir, 'compose.yaml');
+  const write = (cmd: string) => fs.writeFileSync(file, `name: anon\nservices:\n  app:\n    build: .\n    command: ["sleep", "${cmd}"]\n    stop_signal: SIGKILL\n    volumes: ["/cache"]\n`);
+  fs.writeFileSync(path.join(vdir, 'Dockerfile'), 'FROM busybox\nVOLUME /imgvol\n');
+  write('3600');
+  const c = (args: string[]) => d.berth(['compose', '-f', file, ...args], { timeoutMs: 120_000 });
+  assert.equal((await c(['up', '-d'])).code, 0);
+  assert.equal((await c(['exec', '-T', 'app', 'sh', '-c', 'echo kept > /cache/f; echo kept > /imgvol/f'])).code, 0);
+  write('3601');
+  const up = await c(['up', '-d']);
+  assert.match(up.stderr, /Container anon-app-1 {2}Recreate/);
+  assert.equal((await c(['exec', '-T', 'app', 'cat', '/cache/f', '/imgvol/f'])).stdout, 'kept\nkept\n');
+  const renewed = await c(['up', '-d', '--force-recreate', '-V']);
+  assert.equal(renewed.code, 0, renewed.stderr);
+  assert.equal((await c(['exec', '-T', 'app', 'sh', '-c', 'ls /cache /imgvol'])).stdout, '/cache:\n\n/imgvol:\n');
+  assert.equal((await c(['down', '-v', '--rmi', 'all'])).code, 0);
+});
+
+test('depends_on.restart: dependents are restarted when their dependency is recreated or restarted', async () => {
+  const rdir = path.join(d.root, 'restarts');
+  fs.mkdirSync(rdir, { recursive: true });
+  const file = path.join(rdir, 'compose.yaml');
+  const write = (dbCmd: string) =>
+    fs.writeFileSync(
+      file,
+      `name: restarts
+services:
+  db: { image: busybox, command: ["sleep", "${dbCmd}"], stop_signal: SIGKILL }
+  app:
+    image: busybox
+    command: ["sleep", "3600"]
+    stop_signal: SIGKILL
+    depends_on: { db: { condition: service_started, restart: true } }
+  other:
+    image: busybox
+    command: ["sleep", "3600"]
+    stop_signal: SIGKILL
+    depends_on: [db]
+`,
+    );
+  write('3600');
+  const c = (args: string[]) => d.docker(['compose', '-f', file, ...args], { timeoutMs: 120_000 });
+  const started = async () => {
+    const r = await d.docker(['ps', '--filter', 'label=com.docker.compose.project=restarts', '--format', '{{.Names}}']);
+    const names = r.stdout.trim().split('\n').sort();
+    const i = await d.docker(['inspect', '--format', '{{.Name}} {{.Id}} {{.State.StartedAt}}', ...names]);
+    return Object.fromEntries(i.stdout.trim().split('\n').map((l) => { const [n, id, at] = l.split(' '); return [n.slice(1), `${id} ${at}`]; }));
+  };
+  assert.equal((await c(['up', '-d'])).code, 0);
+  const t0 = await started();
+  write('3601');
+  const up = await c(['up', '-d']);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stderr, /Container restarts-app-1 {2}Stopped[\s\S]*Container restarts-db-1 {2}Recreated[\s\S]*Container restarts-app-1 {2}Started/);
+  const t1 = await started();
+  assert.notEqual(t1['restarts-db-1'].split(' ')[0], t0['restarts-db-1'].split(' ')[0], 'db recreated');
+  assert.equal(t1['restarts-app-1'].split(' ')[0], t0['restarts-app-1'].split(' ')[0], 'app kept');
+  assert.notEqual(t1['restarts-app-1'], t0['restarts-app-1'], 'app restarted');
+  assert.equal(t1['restarts-other-1'], t0['restarts-other-1'], 'other (restart: false) untouched');
+  const rs = await c(['restart', 'db']);
+  assert.equal(rs.code, 0, rs.stderr);
+  assert.match(rs.stderr, /Container restarts-app-1 {2}Started/);
+  assert.doesNotMatch(rs.stderr, /other/);
+  const t2 = await started();
+  assert.notEqual(t2['restarts-app-1'], t1['restarts-app-1']);
+  assert.equal(t2['restarts-other-1'], t1['restarts-other-1']);
+  assert.equal((await c(['down'])).code, 0);
+});

@@ -112,6 +112,7 @@ export const upCommand: ComposeCommand = {
         timeout: f.timeout as number | undefined,
         wait: f.wait === true,
         waitTimeout: f['wait-timeout'] as number | undefined,
+        renewAnonVolumes: f['renew-anon-volumes'] === true,
       }),
     );
     if (detach || f['no-start'] === true) return 0;
@@ -304,7 +305,7 @@ export const createCommand: ComposeCommand = {
   },
 };
 
-function simple(name: string, description: string, verb: string, done: string, op: (r: ProjectRunner, x: ContainerSummary, f: Record<string, unknown>) => Promise<void>, opts: { order?: 'start' | 'stop'; flags?: ComposeCommand['flags']; filter?: (x: ContainerSummary) => boolean } = {}): ComposeCommand {
+function simple(name: string, description: string, verb: string, done: string, op: (r: ProjectRunner, x: ContainerSummary, f: Record<string, unknown>) => Promise<void>, opts: { order?: 'start' | 'stop'; flags?: ComposeCommand['flags']; filter?: (x: ContainerSummary) => boolean; expand?: (r: ProjectRunner, services: string[], f: Record<string, unknown>) => string[] } = {}): ComposeCommand {
   return {
     name,
     usage: `${name} [OPTIONS] [SERVICE...]`,
@@ -313,7 +314,7 @@ function simple(name: string, description: string, verb: string, done: string, o
     async run(c, args, f) {
       const project = c.project(args);
       const r = await c.runner(project);
-      const list = (await selected(c, r, args)).filter(opts.filter ?? (() => true));
+      const list = (await selected(c, r, args.length && opts.expand ? opts.expand(r, args, f) : args)).filter(opts.filter ?? (() => true));
       await withProgress(r, () =>
         r.eachService(list, opts.order ?? 'start', async (x) => {
           r.progress.event('Container', cname(x), verb);
@@ -327,7 +328,27 @@ function simple(name: string, description: string, verb: string, done: string, o
 
 export const startCommand = simple('start', 'Start services', 'Starting', 'Started', (r, x) => r.engine.start(x.Id), { filter: (x) => x.State !== 'running' });
 export const stopCommand = simple('stop', 'Stop services', 'Stopping', 'Stopped', (r, x, f) => r.engine.stop(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined)), { order: 'stop', flags: [timeoutFlag], filter: (x) => x.State === 'running' || x.State === 'paused' || x.State === 'restarting' });
-export const restartCommand = simple('restart', 'Restart service containers', 'Restarting', 'Started', (r, x, f) => r.engine.restart(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined)), { flags: [timeoutFlag, { name: 'no-deps', type: 'bool', description: "Don't restart dependent services" }] });
+export const restartCommand = simple('restart', 'Restart service containers', 'Restarting', 'Started', (r, x, f) => r.engine.restart(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined)), {
+  flags: [timeoutFlag, { name: 'no-deps', type: 'bool', description: "Don't restart dependent services" }],
+  // Services that depend on a restarted one with `restart: true` are restarted too (after it), unless --no-deps.
+  expand: (r, services, f) => (f['no-deps'] === true ? services : restartDependents(r.project.services, services)),
+});
+
+/** `services` plus, transitively, every service depending on one of them with `depends_on.<x>.restart: true`. */
+export function restartDependents(all: Record<string, { depends_on?: Record<string, { restart: boolean }> }>, services: string[]): string[] {
+  const out = new Set(services);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [n, s] of Object.entries(all)) {
+      if (out.has(n)) continue;
+      if (Object.entries(s.depends_on ?? {}).some(([d, x]) => x.restart && out.has(d))) {
+        out.add(n);
+        grew = true;
+      }
+    }
+  }
+  return [...out];
+}
 export const pauseCommand = simple('pause', 'Pause services', 'Pausing', 'Paused', (r, x) => r.engine.pause(x.Id), { filter: (x) => x.State === 'running' });
 export const unpauseCommand = simple('unpause', 'Unpause services', 'Unpausing', 'Unpaused', (r, x) => r.engine.unpause(x.Id), { filter: (x) => x.State === 'paused' });
 export const killCommand = simple('kill', 'Force stop service containers', 'Killing', 'Killed', (r, x, f) => r.engine.kill(x.Id, (f.signal as string) || 'SIGKILL'), {
