@@ -378,7 +378,7 @@ export class ProjectRunner {
     const { inlineFileObjects } = await import('./convert.js');
     const files = inlineFileObjects(this.project, s, this.lookup);
     if (files.length) {
-      const tar = tarFromEntries(files.map((f) => ({ header: { name: f.target.replace(/^\//, ''), mode: 0o444, type: 'file' as const }, body: f.content })));
+      const tar = tarFromEntries(files.map((f) => ({ header: { name: f.target.replace(/^\//, ''), mode: f.mode, uid: f.uid, gid: f.gid, type: 'file' as const }, body: f.content })));
       await this.engine.putArchive(id, '/', tar);
     }
     return id;

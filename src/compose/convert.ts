@@ -156,9 +156,12 @@ function secretMounts(project: Project, s: Service): Dict[] {
   return out;
 }
 
-/** Secrets/configs whose content comes from `environment` or `content`: copied in after create. */
-export function inlineFileObjects(project: Project, s: Service, lookup: (k: string) => string | undefined): { target: string; content: string }[] {
-  const out: { target: string; content: string }[] = [];
+/**
+ * Secrets/configs whose content comes from `environment` or `content`: copied in after create, owned by the
+ * reference's `uid`/`gid` (default 0) with its `mode` (default 0444), as Compose v2 writes them.
+ */
+export function inlineFileObjects(project: Project, s: Service, lookup: (k: string) => string | undefined): { target: string; content: string; uid: number; gid: number; mode: number }[] {
+  const out: { target: string; content: string; uid: number; gid: number; mode: number }[] = [];
   for (const [kind, list] of [['secrets', s.secrets ?? []], ['configs', s.configs ?? []]] as const) {
     for (const ref of list) {
       const def = project[kind][ref.source];
@@ -166,7 +169,7 @@ export function inlineFileObjects(project: Project, s: Service, lookup: (k: stri
       const content = def.content ?? (def.environment ? (lookup(def.environment) ?? '') : undefined);
       if (content === undefined) continue;
       const target = kind === 'secrets' ? (ref.target?.startsWith('/') ? ref.target : `/run/secrets/${ref.target ?? ref.source}`) : (ref.target ?? `/${ref.source}`);
-      out.push({ target, content });
+      out.push({ target, content, uid: Number(ref.uid ?? 0) || 0, gid: Number(ref.gid ?? 0) || 0, mode: ref.mode ?? 0o444 });
     }
   }
   return out;

@@ -353,7 +353,7 @@ test('recreate keeps the anonymous volumes (the service\'s and the image\'s VOLU
   assert.equal((await c(['down', '-v', '--rmi', 'all'])).code, 0);
 });
 
-test('depends_on.restart: dependents are restarted when their dependency is recreated or restarted', async () => {
+test('depends_on.restart: dependents are restarted when their dependency is recreated or restarted; inline secrets with uid/gid/mode', async () => {
   const rdir = path.join(d.root, 'restarts');
   fs.mkdirSync(rdir, { recursive: true });
   const file = path.join(rdir, 'compose.yaml');
@@ -373,6 +373,10 @@ services:
     command: ["sleep", "3600"]
     stop_signal: SIGKILL
     depends_on: [db]
+    secrets: [{ source: token, uid: "1000", gid: "1001", mode: 0440 }, { source: plain, target: /etc/plain }]
+secrets:
+  token: { environment: RESTARTS_TOKEN }
+  plain: { content: "inline" }
 `,
     );
   write('3600');
@@ -383,7 +387,10 @@ services:
     const i = await d.docker(['inspect', '--format', '{{.Name}} {{.Id}} {{.State.StartedAt}}', ...names]);
     return Object.fromEntries(i.stdout.trim().split('\n').map((l) => { const [n, id, at] = l.split(' '); return [n.slice(1), `${id} ${at}`]; }));
   };
-  assert.equal((await c(['up', '-d'])).code, 0);
+  assert.equal((await d.docker(['compose', '-f', file, 'up', '-d'], { env: { RESTARTS_TOKEN: 's3cret' } })).code, 0);
+  // Secrets from `environment`/`content` are written with the reference's uid, gid and mode (default 0:0 0444).
+  const sec = await c(['exec', '-T', 'other', 'sh', '-c', 'stat -c "%u %g %a" /run/secrets/token /etc/plain; cat /run/secrets/token /etc/plain']);
+  assert.equal(sec.stdout, '1000 1001 440\n0 0 444\ns3cretinline', sec.stderr);
   const t0 = await started();
   write('3601');
   const up = await c(['up', '-d']);

@@ -82,6 +82,13 @@ export function parseYaml(text: string, file: string): unknown {
   // The merge tags of the Compose Specification: `!reset` becomes a marker, `!override X` a one-key mapping around X,
   // so both survive merge keys (`<<`), interpolation and casting, and are taken out before validation.
   YAML.visit(doc, {
+    // `mode: 0440` is octal, as Compose's YAML reader (Go's integer syntax) takes it; YAML 1.2 alone would say 440.
+    Pair(_key, pair) {
+      const k = pair.key as { value?: unknown } | null;
+      const v = pair.value as { source?: string; value?: unknown } | null;
+      if (k?.value === 'mode' && YAML.isScalar(v) && typeof v.source === 'string' && /^0[0-7]+$/.test(v.source)) v.value = parseInt(v.source, 8);
+      return undefined;
+    },
     Node(_key, node) {
       const tag = (node as { tag?: string }).tag;
       if (tag === '!reset') return doc.createNode(RESET);
