@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import YAML from 'yaml';
 import { spawn } from 'node:child_process';
 import { berthBin, dockerBin, importBusybox, repoRoot, run, sleep, startDaemon } from '../harness.js';
+import { haveRegistry, TestRegistries } from '../registry.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let dir: string;
@@ -253,7 +254,7 @@ function background(bin: string, args: string[], cwd: string, env: Record<string
   child.stderr.on('data', (b: Buffer) => (out.stderr += b.toString()));
   const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   // Bounded: a child that ignores the interrupt is killed (and the test fails on its exit code).
-  const exited = Promise.race([exit, sleep(30_000).then(() => (child.kill('SIGKILL'), exit))]);
+  const exited = Promise.race([exit, sleep(90_000).then(() => (child.kill('SIGKILL'), exit))]);
   return { child, out, exited };
 }
 
@@ -315,7 +316,7 @@ services:
   } finally {
     w.child.kill('SIGINT');
   }
-  assert.equal(await w.exited, 0, w.out.stderr);
+  assert.equal(await w.exited, 0, w.out.stdout + w.out.stderr);
   assert.ok(await appId(), 'the watched containers keep running after the watch ends');
 
   // berth compose up --watch: attached output, and the watch alongside it until Ctrl-C stops the project.
@@ -373,9 +374,11 @@ services:
     command: ["sleep", "3600"]
     stop_signal: SIGKILL
     depends_on: [db]
-    secrets: [{ source: token, uid: "1000", gid: "1001", mode: 0440 }, { source: plain, target: /etc/plain }]
+    secrets: [{ source: token, uid: "1000", gid: "1001", mode: 0440 }]
+    configs: [{ source: plain, target: /etc/plain }]
 secrets:
   token: { environment: RESTARTS_TOKEN }
+configs:
   plain: { content: "inline" }
 `,
     );
@@ -387,7 +390,8 @@ secrets:
     const i = await d.docker(['inspect', '--format', '{{.Name}} {{.Id}} {{.State.StartedAt}}', ...names]);
     return Object.fromEntries(i.stdout.trim().split('\n').map((l) => { const [n, id, at] = l.split(' '); return [n.slice(1), `${id} ${at}`]; }));
   };
-  assert.equal((await d.docker(['compose', '-f', file, 'up', '-d'], { env: { RESTARTS_TOKEN: 's3cret' } })).code, 0);
+  const first = await d.docker(['compose', '-f', file, 'up', '-d'], { env: { RESTARTS_TOKEN: 's3cret' } });
+  assert.equal(first.code, 0, first.stderr);
   // Secrets from `environment`/`content` are written with the reference's uid, gid and mode (default 0:0 0444).
   const sec = await c(['exec', '-T', 'other', 'sh', '-c', 'stat -c "%u %g %a" /run/secrets/token /etc/plain; cat /run/secrets/token /etc/plain']);
   assert.equal(sec.stdout, '1000 1001 440\n0 0 444\ns3cretinline', sec.stderr);
@@ -409,4 +413,69 @@ secrets:
   assert.notEqual(t2['restarts-app-1'], t1['restarts-app-1']);
   assert.equal(t2['restarts-other-1'], t1['restarts-other-1']);
   assert.equal((await c(['down'])).code, 0);
+});
+
+test('events, top, cp, images, wait and push on a small project', async () => {
+  const tdir = path.join(d.root, 'tools');
+  fs.mkdirSync(tdir, { recursive: true });
+  const regs = haveRegistry ? new TestRegistries(path.join(d.root, 'registries')) : undefined;
+  const reg = regs ? await regs.start('tools') : undefined;
+  const file = path.join(tdir, 'compose.yaml');
+  fs.writeFileSync(
+    file,
+    `name: tools
+services:
+  box: { image: busybox, command: ["sleep", "3600"], stop_signal: SIGKILL }
+  job: { image: busybox, command: ["sh", "-c", "sleep 1; exit 5"] }
+${reg ? `  pushed: { image: "${reg}/tools/box:1", profiles: [push] }\n` : ''}`,
+  );
+  const c = (args: string[]) => d.docker(['compose', '-f', file, ...args], { timeoutMs: 120_000 });
+  try {
+    const ev = background(dockerBin, ['compose', '-f', file, 'events', '--json'], tdir, { DOCKER_HOST: d.host, DOCKER_CONFIG: path.join(d.root, 'docker-config') });
+    try {
+      await sleep(1000); // the events stream is open before anything happens (no output to wait for)
+      assert.equal((await c(['up', '-d', 'box'])).code, 0);
+      await until('the start event', 20_000, () => ev.out.stdout.split('\n').some((l) => l && JSON.parse(l).action === 'start'));
+      const start = ev.out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.action === 'start');
+      assert.equal(start.service, 'box');
+      assert.equal(start.type, 'container');
+      assert.equal(start.attributes.name, 'tools-box-1');
+    } finally {
+      ev.child.kill('SIGINT');
+      await ev.exited;
+    }
+
+    const top = await c(['top', 'box']);
+    assert.match(top.stdout, /^tools-box-1\nUID +PID +PPID +C +STIME +TTY +TIME +CMD\nroot +\d+ +\d+ .* sleep 3600\n/, top.stdout);
+
+    fs.writeFileSync(path.join(tdir, 'in.txt'), 'copied');
+    assert.equal((await c(['cp', path.join(tdir, 'in.txt'), 'box:/tmp/x.txt'])).code, 0);
+    const back = await c(['cp', 'box:/tmp/x.txt', path.join(tdir, 'out.txt')]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(fs.readFileSync(path.join(tdir, 'out.txt'), 'utf8'), 'copied');
+    const missing = await c(['cp', 'nobox:/x', tdir]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no container found for service "nobox"/);
+
+    const images = await c(['images']);
+    assert.match(images.stdout, /^CONTAINER +REPOSITORY +TAG +IMAGE ID +SIZE\ntools-box-1 +busybox +latest +[0-9a-f]{12} +\S+/, images.stdout);
+    const ij = JSON.parse((await c(['images', '--format', 'json'])).stdout);
+    assert.deepEqual(ij.map((x: { ContainerName: string; Repository: string }) => [x.ContainerName, x.Repository]), [['tools-box-1', 'busybox']]);
+
+    assert.equal((await c(['up', '-d', 'job'])).code, 0);
+    const w = await c(['wait', 'job']);
+    assert.equal(w.stdout, '5\n');
+    assert.equal(w.code, 5);
+
+    if (reg) {
+      assert.equal((await d.docker(['tag', 'busybox:latest', `${reg}/tools/box:1`])).code, 0);
+      const push = await d.docker(['compose', '-f', file, '--profile', 'push', 'push', 'pushed'], { timeoutMs: 120_000 });
+      assert.equal(push.code, 0, push.stderr);
+      const tags = await fetch(`http://${reg}/v2/tools/box/tags/list`).then((r) => r.json());
+      assert.deepEqual(tags.tags, ['1']);
+    }
+    assert.equal((await c(['down'])).code, 0);
+  } finally {
+    await regs?.stopAll();
+  }
 });

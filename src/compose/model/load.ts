@@ -155,7 +155,7 @@ function clearTagged<T>(base: T, tags: MergeTags | undefined, prefix: string[] =
 }
 
 /** Fields whose value Compose casts back to a number or boolean after interpolation made it a string. */
-const CAST_INT = new Set(['scale', 'replicas', 'retries', 'target', 'cpu_shares', 'cpu_count', 'cpu_percent', 'pids_limit', 'mem_swappiness', 'oom_score_adj', 'max_attempts', 'parallelism', 'soft', 'hard', 'uid', 'gid', 'mode', 'priority']);
+const CAST_INT = new Set(['scale', 'replicas', 'retries', 'target', 'cpu_shares', 'cpu_count', 'cpu_percent', 'pids_limit', 'mem_swappiness', 'oom_score_adj', 'max_attempts', 'parallelism', 'soft', 'hard', 'mode', 'priority']);
 const CAST_BOOL = new Set(['stdin_open', 'tty', 'privileged', 'read_only', 'init', 'oom_kill_disable', 'external', 'internal', 'attachable', 'enable_ipv6', 'disable', 'nocopy', 'create_host_path', 'restart', 'required', 'no_cache', 'pull']);
 
 function cast(node: unknown, key = ''): unknown {
