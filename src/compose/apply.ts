@@ -202,11 +202,14 @@ export class ProjectRunner {
   /** Makes sure every service has its image; returns service → image ID. */
   async ensureImages(services: string[], opts: UpOptions): Promise<Map<string, string | undefined>> {
     const ids = new Map<string, string | undefined>();
+    // Services sharing an image ask the Engine about it once.
+    const inspected = new Map<string, ReturnType<ComposeEngine['inspectImage']>>();
     await Promise.all(
       services.map(async (n) => {
         const s = this.project.services[n];
         const ref = imageName(this.project, s);
-        let img = await this.engine.inspectImage(ref);
+        if (!inspected.has(ref)) inspected.set(ref, this.engine.inspectImage(ref));
+        let img = await inspected.get(ref)!;
         const policy = opts.pull && opts.pull !== 'policy' ? opts.pull : (s.pull_policy ?? 'missing');
         if (s.build && !opts.noBuild && (opts.build || policy === 'build' || (!img && !(s.image && policy !== 'build' && (await this.tryPull(s)))))) {
           ids.set(n, await this.build(s));
@@ -260,7 +263,7 @@ export class ProjectRunner {
       (n) => Object.keys(this.project.services[n].depends_on ?? {}),
       async (n) => {
         const s = this.project.services[n];
-        await this.waitDependencies(s, services);
+        await this.waitDependencies(s, services, current);
         const replicas = opts.scale?.[n] ?? replicasOf(s);
         let actions = planService(s, byService.get(n) ?? [], { replicas, forceRecreate: opts.forceRecreate, noRecreate: opts.noRecreate, imageId: imageIds.get(n) });
         // A dependent stopped because this service (depends_on.restart) was recreated starts again now.
@@ -385,10 +388,12 @@ export class ProjectRunner {
   }
 
   /** Waits for each `depends_on` of `s` (among `services`) to meet its condition. */
-  async waitDependencies(s: Service, services: string[]): Promise<void> {
+  async waitDependencies(s: Service, services: string[], started?: Map<string, string[]>): Promise<void> {
     await Promise.all(
       Object.entries(s.depends_on ?? {}).map(async ([dep, d]) => {
         if (!services.includes(dep) && !this.project.services[dep]) return;
+        // Started by this very `up` a moment ago: nothing to ask the Engine for.
+        if (d.condition === 'service_started' && started?.get(dep)?.length) return;
         const list = (await this.containers({ oneoff: false })).filter((c) => c.Labels[L.service] === dep);
         if (!list.length) {
           if (d.required) throw new ComposeError(`service "${dep}" has no container to wait for`);

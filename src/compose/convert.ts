@@ -26,8 +26,11 @@ function stableJSON(v: unknown): string {
 }
 
 /**
- * The service's config hash: sha256 of its canonical config without the fields that do not change a container
- * (build, pull_policy, scale and deploy.replicas — as Compose v2 leaves out), so scaling never recreates.
+ * The service's config hash: sha256 of its canonical config without what Compose v2 (2.32) leaves out of its own
+ * hash — build, pull_policy, scale, deploy.replicas, depends_on and profiles — so scaling, a new dependency or a
+ * profile never recreates a container. (`develop` counts, as in Compose.) The bytes hashed are berth's sorted-key
+ * JSON of berth's model, not Go's encoding of compose-go's structs, so the value differs from Compose v2's: a
+ * container made by one tool is recreated once by the other (see the README).
  */
 export function serviceHash(s: Service): string {
   const c: Dict = { ...s };
@@ -35,7 +38,7 @@ export function serviceHash(s: Service): string {
   delete c.pull_policy;
   delete c.scale;
   delete c.profiles;
-  delete c.develop;
+  delete c.depends_on;
   if (c.deploy) {
     const d = { ...(c.deploy as Dict) };
     delete d.replicas;

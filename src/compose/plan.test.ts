@@ -37,3 +37,13 @@ test('dependency order and dependency closure', () => {
   assert.deepEqual(withDependencies(services, ['migrate']).sort(), ['db', 'migrate']);
   assert.deepEqual(withDependencies(services, ['migrate'], true), ['migrate']);
 });
+
+test('the config hash leaves out what Compose v2 leaves out (scale, replicas, build, pull_policy, depends_on, profiles)', () => {
+  const base: Service = { name: 'web', image: 'busybox', command: ['httpd'] };
+  const h = serviceHash(base);
+  assert.equal(serviceHash({ ...base, scale: 3, deploy: { replicas: 2 }, pull_policy: 'always', profiles: ['x'] }), serviceHash({ ...base, deploy: {} }));
+  assert.equal(serviceHash({ ...base, build: { context: '/src' } }), h);
+  assert.equal(serviceHash({ ...base, depends_on: { db: { condition: 'service_started', restart: false, required: true } } }), h);
+  assert.notEqual(serviceHash({ ...base, command: ['sh'] }), h);
+  assert.notEqual(serviceHash({ ...base, develop: { watch: [] } }), h);
+});
