@@ -8,9 +8,9 @@
  * (`metadata.json.damaged-<ms>`), the records are rebuilt from the .bak overlaid with the per-snapshot copies
  * (dropping those whose directory is gone), and `damaged` says what happened so the daemon logs it.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { readJsonFile, replaceJsonFile } from '../../pkg/jsonfile/jsonfile.js';
 import type { SnapshotInfo, SnapshotKind, Usage } from '../../core/snapshots/types.js';
 
 export interface SnapshotRecord {
@@ -42,21 +42,11 @@ function validRecord(r: unknown): r is SnapshotRecord {
 
 /** A db file's content; null when absent, undefined when unreadable or not a snapshot db. */
 async function readDb(file: string): Promise<Db | null | undefined> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return undefined;
-  }
-  try {
-    const db = JSON.parse(text) as Db;
-    if (!db || typeof db !== 'object' || !Number.isSafeInteger(db.nextId) || !db.snapshots || typeof db.snapshots !== 'object' || Array.isArray(db.snapshots)) return undefined;
-    for (const r of Object.values(db.snapshots)) if (!validRecord(r)) return undefined;
-    return db;
-  } catch {
-    return undefined;
-  }
+  const db = (await readJsonFile(file)) as Db | null | undefined;
+  if (db === null || db === undefined) return db;
+  if (typeof db !== 'object' || !Number.isSafeInteger(db.nextId) || !db.snapshots || typeof db.snapshots !== 'object' || Array.isArray(db.snapshots)) return undefined;
+  for (const r of Object.values(db.snapshots)) if (!validRecord(r)) return undefined;
+  return db;
 }
 
 export class MetadataDb {
@@ -154,18 +144,7 @@ export class MetadataDb {
   }
 
   private async save(): Promise<void> {
-    const tmp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
-    const fh = await fsp.open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(this.db));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    // keep the current db as .bak (a hard link: no copy) so a damaged metadata.json still has its predecessor
-    await fsp.rm(`${this.file}.bak`, { force: true });
-    await fsp.link(this.file, `${this.file}.bak`).catch(() => {});
-    await fsp.rename(tmp, this.file);
+    await replaceJsonFile(this.file, this.db);
     await this.writeCopies();
   }
 

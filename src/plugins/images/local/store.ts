@@ -2,9 +2,9 @@
  * The image metadata store as one JSON db (`<data-root>/images/db.json`) replaced atomically (temp file, fsync,
  * rename) on every change, and loaded at start-up. See core/images/store.ts for the contract.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { readJsonFile, replaceJsonFile } from '../../../pkg/jsonfile/jsonfile.js';
 import type { ImageRecord } from '../../../core/images/types.js';
 import type { ImageStore } from '../../../core/images/store.js';
 
@@ -91,34 +91,13 @@ export class FileImageStore implements ImageStore {
   }
 
   private async write(db: Db): Promise<void> {
-    const tmp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
-    const fh = await fsp.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(db));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    // keep the current db as .bak (a hard link: no copy) so a damaged db.json still has its predecessor
-    await fsp.rm(`${this.file}.bak`, { force: true });
-    await fsp.link(this.file, `${this.file}.bak`).catch(() => {});
-    await fsp.rename(tmp, this.file);
+    await replaceJsonFile(this.file, db, 0o600);
   }
 }
 
 /** A db file's content; null when absent, undefined when unreadable. */
 async function readDb(file: string): Promise<Db | null | undefined> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return undefined;
-  }
-  try {
-    const db = JSON.parse(text) as Db;
-    return db && typeof db === 'object' && db.images && typeof db.images === 'object' ? db : undefined;
-  } catch {
-    return undefined;
-  }
+  const db = (await readJsonFile(file)) as Db | null | undefined;
+  if (db === null || db === undefined) return db;
+  return typeof db === 'object' && db.images && typeof db.images === 'object' ? db : undefined;
 }
