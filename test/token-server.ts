@@ -75,9 +75,12 @@ export class TokenServer {
 
   private jwt(user: string | undefined, access: Array<{ type: string; name: string; actions: string[] }>): string {
     const now = Math.floor(Date.now() / 1000);
+    // exp is in whole seconds: rounded up, so a token lives at least `life.real` seconds (rounded down it could live
+    // a second less than its expires_in says, and a client renewing on time would still meet a 401)
+    const exp = Math.ceil(Date.now() / 1000 + this.life.real) - LEEWAY_S;
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const header = b64({ typ: 'JWT', alg: 'ES256', x5c: [this.certDer] });
-    const claims = b64({ iss: ISSUER, sub: user ?? '', aud: SERVICE, exp: now + this.life.real - LEEWAY_S, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access });
+    const claims = b64({ iss: ISSUER, sub: user ?? '', aud: SERVICE, exp, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access });
     const sig = sign('sha256', Buffer.from(`${header}.${claims}`), { key: this.key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
     return `${header}.${claims}.${sig}`;
   }

@@ -110,9 +110,9 @@ test('a push to another repository mounts the blob, with a token scoped to both 
 });
 
 test('a token that expires in the middle of a chunked upload: the 401 is answered and the upload goes on', { skip }, async () => {
-  await bigImage(`${reg}/alice/big:1`, 3);
-  tokens.life = { real: 2, reported: 300 }; // the client believes the token lives 5 minutes; the registry says 2 s
-  proxy.throttle = 1 << 20; // 1 MB/s: the upload outlasts the token
+  await bigImage(`${reg}/alice/big:1`, 5);
+  tokens.life = { real: 2, reported: 300 }; // the client believes the token lives 5 minutes; the registry says 2–3 s
+  proxy.throttle = 1 << 20; // 1 MB/s: the 5 s upload outlasts the token
   const n = proxy.log.length;
   try {
     const r = await ok(['push', `${reg}/alice/big:1`]);
