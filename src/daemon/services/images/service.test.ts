@@ -150,12 +150,19 @@ test('images: a load with a corrupt layer leaves nothing behind', () =>
     await svc.remove('c');
     await svc.gc();
     // Flip bytes of the layer blob inside the archive: the blob path names its digest, so ingest must refuse it.
-    const s = good.toString('latin1');
-    const i = s.indexOf('f\0');
+    // The layer's header for `f` starts a 512-byte block (the layer tar sits block-aligned inside the archive); a
+    // plain search for "f\0" could land in another entry's name, e.g. a blob path whose digest ends in f.
     const bad = Buffer.from(good);
-    assert.ok(i > 0);
-    const at = bad.indexOf(Buffer.from('x'), i + 512);
-    bad[at] = 'y'.charCodeAt(0);
+    let header = -1;
+    for (let off = 0; off + 1024 <= bad.length; off += 512) {
+      if (bad[off] === 0x66 && bad[off + 1] === 0) {
+        header = off;
+        break;
+      }
+    }
+    assert.ok(header > 0, 'the layer entry for f is in the archive');
+    assert.equal(bad[header + 512], 'x'.charCodeAt(0));
+    bad[header + 512] = 'y'.charCodeAt(0);
     await assert.rejects(svc.load(Readable.from([bad]), () => {}), /digest mismatch|diffID/);
     await svc.gc();
     assert.equal(svc.count(), 0);
