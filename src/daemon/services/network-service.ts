@@ -292,7 +292,7 @@ export class NetworkService implements ContainerNetworking {
    * start (the pool is made again when the subnet changed; containers get addresses from it at their next start).
    */
   private async defaultBridgeV6(def: NetworkRecord): Promise<void> {
-    const want = this.o.ipv6 ? (this.o.fixedCidrV6 ? formatPrefix6(parseCidr6(this.o.fixedCidrV6)) : def.berth.space6?.subnet ?? this.ipam.pickSubnet6(this.ula48(), this.taken6(), await this.hostRoutes6())) : undefined;
+    const want = this.o.ipv6 ? (this.o.fixedCidrV6 ? formatPrefix6(parseCidr6(this.o.fixedCidrV6)) : def.berth.space6?.subnet ?? this.ipam.pickSubnet6(this.ula48(), this.taken6(), await this.hostRoutes(6))) : undefined;
     if ((def.berth.space6?.subnet ?? undefined) === want && def.EnableIPv6 === Boolean(want)) return;
     const v4 = def.IPAM.Config.filter((c) => !isCidr6(c.Subnet));
     if (want) {
@@ -315,19 +315,6 @@ export class NetworkService implements ContainerNetworking {
 
   private taken6(exclude: string[] = []): string[] {
     return [...this.networks.values()].filter((n) => n.berth.space6 && !exclude.includes(n.Id)).map((n) => n.berth.space6!.subnet);
-  }
-
-  private async hostRoutes6(): Promise<string[]> {
-    try {
-      const routes = await this.ops.ipJson<Array<{ dst: string; dev?: string }>>(['-6', 'route', 'show', 'table', 'all']);
-      const own = new Set(this.bridgeNetworks().map((n) => n.berth.bridge));
-      return routes
-        .filter((r) => r.dst && r.dst !== 'default' && !(r.dev && own.has(r.dev)))
-        .map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/128`))
-        .filter((d) => isCidr6(d) && !d.startsWith('fe80:') && !d.startsWith('ff') && d !== '::1/128' && /^[0-9a-f:]+\/\d+$/.test(d));
-    } catch {
-      return [];
-    }
   }
 
   // ------------------------------------------------------------------ embedded DNS data
@@ -462,14 +449,22 @@ export class NetworkService implements ContainerNetworking {
     };
   }
 
-  private async hostRoutes(): Promise<string[]> {
+  /**
+   * The host's routed prefixes of one family that are not this daemon's bridges: a new subnet must not overlap them.
+   * Host routes without a prefix length are single addresses; loopback, link-local and multicast are left out.
+   */
+  private async hostRoutes(family: 4 | 6 = 4): Promise<string[]> {
+    const usable =
+      family === 4
+        ? (d: string) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(d) && !d.startsWith('127.') && !d.startsWith('0.')
+        : (d: string) => /^[0-9a-f:]+\/\d+$/.test(d) && isCidr6(d) && !d.startsWith('fe80:') && !d.startsWith('ff') && d !== '::1/128';
     try {
-      const routes = await this.ops.ipJson<Array<{ dst: string; dev?: string }>>(['-4', 'route', 'show', 'table', 'all']);
+      const routes = await this.ops.ipJson<Array<{ dst: string; dev?: string }>>([`-${family}`, 'route', 'show', 'table', 'all']);
       const own = new Set(this.bridgeNetworks().map((n) => n.berth.bridge));
       return routes
         .filter((r) => r.dst && r.dst !== 'default' && !(r.dev && own.has(r.dev)))
-        .map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/32`))
-        .filter((d) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(d) && !d.startsWith('127.') && !d.startsWith('0.'));
+        .map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`))
+        .filter(usable);
     } catch {
       return [];
     }
@@ -638,7 +633,7 @@ export class NetworkService implements ContainerNetworking {
       let space6: AddressPool | undefined;
       const c6 = cfgs6[0];
       if (body.EnableIPv6) {
-        space6 = this.ipam.newPool(c6?.Subnet ?? this.ipam.pickSubnet6(this.ula48(), this.taken6(), await this.hostRoutes6()), c6?.Gateway, c6?.IPRange);
+        space6 = this.ipam.newPool(c6?.Subnet ?? this.ipam.pickSubnet6(this.ula48(), this.taken6(), await this.hostRoutes(6)), c6?.Gateway, c6?.IPRange);
         const p6 = parseCidr6(space6.subnet);
         for (const other of this.taken6())
           if (overlaps6(p6, parseCidr6(other))) throw new EngineError('Forbidden', 'Pool overlaps with other one on this address space');
