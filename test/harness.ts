@@ -119,6 +119,19 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A bounded poll: calls `fn` until it resolves, every `everyMs`, and throws its last error after `ms`. */
+export async function eventually<T>(fn: () => Promise<T>, ms = 10_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(everyMs);
+    }
+  }
+}
+
 const live = new Set<{ root: string; daemons: TestDaemon[] }>();
 
 /** A temp root with one berthd started in it. Call `teardown()` in an `after` hook. */

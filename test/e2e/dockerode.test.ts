@@ -12,7 +12,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import Docker from 'dockerode';
-import { importBusybox, startDaemon } from '../harness.js';
+import { eventually, importBusybox, startDaemon } from '../harness.js';
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
 let docker: Docker;
@@ -61,18 +61,6 @@ function httpGet(port: number): Promise<string> {
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
-}
-
-async function waitFor<T>(fn: () => Promise<T>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 test("attach with hijack: the container's stdin gets what the client streams, not dockerode's JSON options body", async () => {
@@ -132,7 +120,7 @@ test('HostPort "0" and "" publish ephemeral ports: HostConfig keeps them, Networ
   const p81 = Number(ports['81/tcp']?.[0]?.HostPort);
   assert.ok(p80 > 0 && p81 > 0 && p80 !== p81, JSON.stringify(ports));
   assert.equal(ports['81/tcp']?.[0]?.HostIp, '127.0.0.1');
-  assert.equal(await waitFor(() => httpGet(p80)), 'served\n');
+  assert.equal(await eventually(() => httpGet(p80)), 'served\n');
   const listed = (await docker.listContainers({ filters: { id: [info.Id] } }))[0]!;
   assert.ok(listed.Ports.some((p) => p.PrivatePort === 80 && p.PublicPort === p80), JSON.stringify(listed.Ports));
   await c.remove({ force: true });

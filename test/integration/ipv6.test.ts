@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { busyboxRootfsTar, importBusybox, networkLeftovers, sleep, startDaemon, type TestDaemon } from '../harness.js';
+import { busyboxRootfsTar, eventually, importBusybox, networkLeftovers, sleep, startDaemon, type TestDaemon } from '../harness.js';
 import { DOCKERD, startComparisonDockerd } from '../dockerd.js';
 import { networkNaming } from '../../src/daemon/services/network-service.js';
 import { chainNames } from '../../src/plugins/network/bridge/iptables.js';
@@ -71,19 +71,6 @@ function httpGet(host: string, port: number): Promise<string> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
-}
-
-/** A bounded poll: the server in the container may take a moment to listen. */
-async function eventually<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(100);
-    }
-  }
 }
 
 test('dual-stack network: inspect shapes, --ip6, ping/HTTP/DNS over IPv6 between two containers', async () => {
