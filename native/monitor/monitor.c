@@ -469,7 +469,8 @@ static void pump_stdin(void) {
         }
         buf_drop(&stdin_buf, (size_t)w);
     }
-    if (stdin_closing && buf_size(&stdin_buf) == 0) stdin_close_now();
+    /* before an exec's launch there is nothing to close yet: the close waits for it */
+    if (stdin_closing && buf_size(&stdin_buf) == 0 && in_fd >= 0) stdin_close_now();
 }
 
 /* ---------- exit ---------- */
@@ -695,6 +696,7 @@ static void start(struct client *req) {
             buf_free(&err);
             return;
         }
+        pump_stdin(); /* stdin (and a close-stdin) that came before start */
     } else {
         char *argv[] = {(char *)o.runc, "--root", (char *)o.runc_root, "--log", "/dev/null",
                         "start",        (char *)o.id, NULL};
@@ -724,7 +726,9 @@ static void start(struct client *req) {
 static void handle_frame(struct client *c, int type, const unsigned char *p, size_t n) {
     switch (type) {
     case C_STDIN:
-        if (o.stdin_open && in_fd >= 0 && !stdin_closing) {
+        /* an exec's process does not exist before start: hold what a client sends early (as runc exec would
+         * find it in its stdin pipe), with the close-stdin that may follow it */
+        if (o.stdin_open && (in_fd >= 0 || state == ST_IDLE) && !stdin_closing) {
             buf_add(&stdin_buf, p, n);
             pump_stdin();
         }

@@ -298,12 +298,13 @@ setInterval(() => {}, 1000);
     await cc.start();
 
     const e = env.container('exec1');
-    const startExec = async (args: string[], tty = false) => {
+    const startExec = async (args: string[], tty = false, stdin = false) => {
       const r = await startMonitor({
         id: ctr.id,
         mode: 'exec',
         processFile: env.processFile(e.dir, args, tty),
         tty,
+        stdin,
         exitFile: e.exitFile,
         socketPath: e.socket,
         pidFile: e.pidFile,
@@ -322,6 +323,18 @@ setInterval(() => {}, 1000);
     assert.equal(got.out(), 'in-exec\n');
     assert.equal(got.err(), 'e\n');
     assert.equal((await waitFor(() => readExitFile(e.exitFile)))!.exitCode, 5);
+    await waitFor(() => !existsSync(e.socket), 5000, 'exec monitor exit');
+
+    // A client may send stdin, and end it, before the exec starts (dockerode writes right after the 101): the
+    // process must still read all of it and then end-of-file.
+    const early = await startExec(['sh', '-c', 'cat; echo done'], false, true);
+    const earlyGot = collect(early);
+    early.writeStdin(Buffer.from('ping\n'));
+    early.closeStdin();
+    await new Promise((r) => setTimeout(r, 100)); // the frames reach the monitor before start
+    await early.start();
+    assert.equal(await early.exited, 0);
+    assert.equal(earlyGot.out(), 'ping\ndone\n');
     await waitFor(() => !existsSync(e.socket), 5000, 'exec monitor exit');
 
     const tconn = await startExec(['tty'], true);
