@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FlockOp, type HostFacts } from '../core/kernel/index.js';
 import { hostKernel } from '../sys/kernel.js';
-import type { DaemonConfig } from './config.js';
+import { cpuRealtimeUnsupported, type DaemonConfig } from './config.js';
 import { Logger } from './logger.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { ApiServer, parseListenAddress } from './server/http-server.js';
@@ -120,6 +120,8 @@ export class Daemon {
       if (addr.proto === 'tcp') for (const w of (await checkTcpListener(addr.address, addr.port!, this.config.tls)).warnings) this.logger.warn(w);
     const tlsOptions = this.config.tls.enabled ? serverTlsOptions(this.config.tls) : undefined;
     if (this.config.dashboard) await checkDashboardAddress(this.config.dashboard.address, Boolean(this.config.dashboard.tlsCert));
+    const rtRefused = cpuRealtimeUnsupported(this.config.cpuRealtime, await this.facts());
+    if (rtRefused) throw new Error(rtRefused);
     this.lock();
     fs.mkdirSync(path.dirname(this.config.pidfile), { recursive: true });
     fs.writeFileSync(this.config.pidfile, `${process.pid}`);
@@ -176,6 +178,8 @@ export class Daemon {
       runtimePath: this.config.runtime,
       monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
       hostFacts: this.facts,
+      cgroupParent: this.config.cgroupParent,
+      cpuRealtime: this.config.cpuRealtime,
     });
     this.system.providers.runtimeVersion = () => runtime.version();
     const facts = this.facts;

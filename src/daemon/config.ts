@@ -55,6 +55,10 @@ export interface DaemonConfig {
   socketGroup: string;
   /** True when `socketGroup` is the built-in default (a missing default group is only a warning, as in dockerd). */
   socketGroupIsDefault: boolean;
+  /** The cgroup containers are created under unless they name one (`--cgroup-parent`, default /berth). */
+  cgroupParent: string;
+  /** `--cpu-rt-period` / `--cpu-rt-runtime` (µs, 0 = unset): the real-time budget of containers' parent cgroups. */
+  cpuRealtime: { period: number; runtime: number };
   /** The web dashboard's listen address and certificate (`--dashboard`); undefined when it is off (the default). */
   dashboard: DashboardConfig | undefined;
 }
@@ -109,6 +113,9 @@ export const daemonFlags: FlagSpec[] = [
   { name: 'ipv6', type: 'bool', description: 'Enable IPv6 networking on the default bridge' },
   { name: 'fixed-cidr-v6', type: 'string', description: 'IPv6 subnet for the default bridge' },
   { name: 'iptables', type: 'bool', description: 'Enable addition of iptables rules', default: true },
+  { name: 'cgroup-parent', type: 'string', description: 'Set parent cgroup for all containers', default: '/berth' },
+  { name: 'cpu-rt-period', type: 'int', description: 'Limit the CPU real-time period in microseconds for the parent cgroup for all containers', default: 0 },
+  { name: 'cpu-rt-runtime', type: 'int', description: 'Limit the CPU real-time runtime in microseconds for the parent cgroup for all containers', default: 0 },
   { name: 'storage-driver', short: 's', type: 'string', description: 'Storage driver to use' },
   { name: 'label', type: 'list', description: 'Set key=value labels to the daemon' },
   { name: 'log-driver', type: 'string', description: 'Default driver for container logs', default: 'json-file' },
@@ -146,6 +153,9 @@ const fileKeys: Record<string, string> = {
   ipv6: 'ipv6',
   'fixed-cidr-v6': 'fixed-cidr-v6',
   'storage-driver': 'storage-driver',
+  'cgroup-parent': 'cgroup-parent',
+  'cpu-rt-period': 'cpu-rt-period',
+  'cpu-rt-runtime': 'cpu-rt-runtime',
   labels: 'label',
   'log-driver': 'log-driver',
   'log-opts': 'log-opt',
@@ -258,6 +268,11 @@ export function loadDaemonConfig(argv: string[]): ParsedDaemonArgs {
       iptables: pick('iptables', 'iptables'),
       runtime: findExecutable('runc') ?? 'runc',
       storageDriver: pick('storage-driver', 'storage-driver') ?? '',
+      cgroupParent: String(pick('cgroup-parent', 'cgroup-parent') || '/berth'),
+      cpuRealtime: {
+        period: microseconds(pick('cpu-rt-period', 'cpu-rt-period'), 'cpu-rt-period'),
+        runtime: microseconds(pick('cpu-rt-runtime', 'cpu-rt-runtime'), 'cpu-rt-runtime'),
+      },
       labels: pick('labels', 'label'),
       logConfig,
       liveRestore: true,
@@ -289,6 +304,24 @@ export function validateMirror(value: string): string {
     throw new ConfigError(`invalid mirror: path, query, or fragment at end of the URI "${value}"`);
   }
   return `${u.protocol}//${u.host}/`;
+}
+
+/** A daemon.json number or flag value in microseconds (Go's int64: a non-negative whole number here). */
+function microseconds(v: unknown, name: string): number {
+  const n = Number(v ?? 0);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`invalid ${name}: ${String(v)}: must be a non-negative integer`);
+  return n;
+}
+
+/**
+ * dockerd's start-up check of the daemon-scoped real-time options: they need cgroup v1 with RT group scheduling.
+ * Returns the error message, or undefined when the host can honour them.
+ */
+export function cpuRealtimeUnsupported(rt: { period: number; runtime: number }, facts: { cgroupVersion: 1 | 2; cpuRealtime: boolean }): string | undefined {
+  if (rt.period === 0 && rt.runtime === 0) return undefined;
+  if (facts.cgroupVersion === 2) return 'daemon-scoped cpu-rt-period and cpu-rt-runtime are not implemented for cgroup v2';
+  if (!facts.cpuRealtime) return 'daemon-scoped cpu-rt-period and cpu-rt-runtime are not supported by the kernel';
+  return undefined;
 }
 
 function positive(v: unknown, name: string): number {

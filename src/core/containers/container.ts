@@ -97,6 +97,10 @@ export interface HostConfig {
   CpuShares: number;
   CpuPeriod: number;
   CpuQuota: number;
+  CpuRealtimePeriod: number;
+  CpuRealtimeRuntime: number;
+  /** The cgroup the container's cgroup is created under ('' = the daemon's --cgroup-parent). */
+  CgroupParent: string;
   CpusetCpus: string;
   CpusetMems: string;
   PidsLimit: number | null;

@@ -118,6 +118,8 @@ export interface HostFacts {
   cgroupDriver: 'cgroupfs';
   /** Where the cgroup hierarchies are mounted (stats and top read a container's counters below them). */
   cgroupMounts: CgroupMounts;
+  /** The cpu controller has real-time group scheduling (cgroup v1 `cpu.rt_period_us`; never on v2). */
+  cpuRealtime: boolean;
   boundingCaps: string[];
   effectiveCaps: string[];
   /** Kernel release as major.minor, for seccomp `minKernel` filters. */

@@ -98,8 +98,8 @@ export class RuntimeError extends Error {
 export interface Runtime {
   /** The directory the caller mounts the container's root filesystem on before `create` (spec.root.path). */
   rootfsPath(id: string): string;
-  /** cgroupsPath for a container's spec. */
-  cgroupsPath(id: string): string;
+  /** cgroupsPath for a container's spec: below `parent` (HostConfig.CgroupParent) when given, else the daemon's parent. */
+  cgroupsPath(id: string, parent?: string): string;
   /**
    * Creates the task: writes the bundle for `spec` and starts its monitor, which has the runtime create the init
    * (stopped before the user's program). Rejects with a RuntimeError; nothing is left behind then.

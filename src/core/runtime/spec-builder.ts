@@ -56,6 +56,8 @@ export interface DockerHostConfig {
   CpuShares?: number;
   CpuQuota?: number;
   CpuPeriod?: number;
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
   CpusetCpus?: string;
   CpusetMems?: string;
   PidsLimit?: number | null;

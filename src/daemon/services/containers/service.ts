@@ -143,6 +143,7 @@ export class ContainerService {
       events: o.events,
       taskOf: (id) => this.taskOf(id),
       swapSupported: async () => (await this.facts()).swapLimit,
+      cpuRealtime: async () => (await this.facts()).cpuRealtime,
       kernel: this.kernel,
     });
   }
@@ -537,7 +538,7 @@ export class ContainerService {
         netSysctls: net.sysctls,
         ipcNsPath: ns.ipcNsPath,
         pidNsPath: ns.pidNsPath,
-        cgroupsPath: runtime.cgroupsPath(rec.Id),
+        cgroupsPath: runtime.cgroupsPath(rec.Id, hc.CgroupParent),
         hostFacts: facts,
         initPath: this.o.initPath,
       });

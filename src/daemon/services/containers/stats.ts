@@ -11,6 +11,7 @@ import type { LinuxCPU, LinuxMemory } from '../../../core/runtime/spec.js';
 import { emptyBlkio, type CpuStats, type StatsSample } from '../../../core/runtime/stats.js';
 import { conflict, EngineError, invalidArgument } from '../../../errdefs/index.js';
 import { ZERO_TIME } from '../../../pkg/units/units.js';
+import { validateCpuRealtime } from '../../../core/runtime/cpu-realtime.js';
 import type { EventBus } from '../events.js';
 import type { ContainerStore } from './store.js';
 
@@ -80,7 +81,7 @@ const MIN_MEMORY = 6 * 1024 * 1024;
  * Validates an update against the current HostConfig (Docker's rules and messages) and returns the new HostConfig
  * plus the OCI LinuxResources for `runc update` (only changed fields; 0 means "unchanged" to runc).
  */
-export function planUpdate(hc: HostConfig, u: UpdateRequest, opts: { cpus?: number; swapSupported?: boolean } = {}): { hostConfig: HostConfig; resources: LinuxResources } {
+export function planUpdate(hc: HostConfig, u: UpdateRequest, opts: { cpus?: number; swapSupported?: boolean; cpuRealtime?: boolean } = {}): { hostConfig: HostConfig; resources: LinuxResources } {
   const next: HostConfig = { ...hc };
   const mem: LinuxMemory = {};
   const cpu: LinuxCPU = {};
@@ -149,6 +150,20 @@ export function planUpdate(hc: HostConfig, u: UpdateRequest, opts: { cpus?: numb
     next.CpusetMems = u.CpusetMems;
     cpu.mems = u.CpusetMems;
   }
+  if (u.CpuRealtimePeriod || u.CpuRealtimeRuntime) {
+    // checked as at create, against the values the container ends up with
+    const period = u.CpuRealtimePeriod || hc.CpuRealtimePeriod || 0;
+    const runtime = u.CpuRealtimeRuntime || hc.CpuRealtimeRuntime || 0;
+    validateCpuRealtime(period, runtime, { cpuRealtime: opts.cpuRealtime ?? false });
+    if (u.CpuRealtimePeriod) {
+      next.CpuRealtimePeriod = u.CpuRealtimePeriod;
+      cpu.realtimePeriod = u.CpuRealtimePeriod;
+    }
+    if (u.CpuRealtimeRuntime) {
+      next.CpuRealtimeRuntime = u.CpuRealtimeRuntime;
+      cpu.realtimeRuntime = u.CpuRealtimeRuntime;
+    }
+  }
   const resources: LinuxResources = {};
   if (u.PidsLimit !== undefined && u.PidsLimit !== null) {
     next.PidsLimit = u.PidsLimit <= 0 ? 0 : u.PidsLimit;
@@ -182,6 +197,8 @@ export interface ContainerResourcesOptions {
   taskOf(id: string): Pick<Task, 'pids' | 'stats' | 'update'> | undefined;
   /** Whether the memory cgroup accounts swap (host facts). */
   swapSupported(): Promise<boolean>;
+  /** Whether the cpu cgroup has real-time group scheduling (host facts). */
+  cpuRealtime(): Promise<boolean>;
   /** Runs `ps` for top. */
   kernel: Pick<Kernel, 'ps'>;
 }
@@ -229,7 +246,7 @@ export class ContainerResources {
     const swapSupported = await this.o.swapSupported();
     let plan: ReturnType<typeof planUpdate>;
     try {
-      plan = planUpdate(rec.HostConfig, body ?? {}, { swapSupported });
+      plan = planUpdate(rec.HostConfig, body ?? {}, { swapSupported, cpuRealtime: await this.o.cpuRealtime() });
     } catch (e) {
       if (e instanceof EngineError) throw new EngineError(e.kind, `Cannot update container ${rec.Id}: ${e.message}`);
       throw e;

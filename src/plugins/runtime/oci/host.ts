@@ -144,10 +144,13 @@ export async function readHostFacts(): Promise<HostFacts> {
     exists('/proc/sys/net/ipv4/ping_group_range'),
     exists('/proc/sys/net/ipv4/ip_unprivileged_port_start'),
   ]);
+  const cgroupMounts = parseCgroupMounts(mountinfo);
+  const cpuRoot = version === 1 ? cgroupMounts.roots.get('cpu') : undefined;
   return {
     cgroupVersion: version,
     cgroupDriver: 'cgroupfs',
-    cgroupMounts: parseCgroupMounts(mountinfo),
+    cgroupMounts,
+    cpuRealtime: cpuRoot ? await exists(`${cpuRoot}/cpu.rt_period_us`) : false,
     boundingCaps: capsFromMask(statusField(status, 'CapBnd') ?? '0'),
     effectiveCaps: capsFromMask(statusField(status, 'CapEff') ?? '0'),
     kernel: parseKernelRelease(os.release()),

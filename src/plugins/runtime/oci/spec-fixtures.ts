@@ -11,6 +11,7 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   cgroupVersion: 1,
   cgroupDriver: 'cgroupfs',
   cgroupMounts: { version: 1, roots: new Map([['memory', '/sys/fs/cgroup/memory'], ['cpu', '/sys/fs/cgroup/cpu']]) },
+  cpuRealtime: true,
   boundingCaps: noSysResource,
   effectiveCaps: noSysResource,
   kernel: { major: 6, minor: 1 },

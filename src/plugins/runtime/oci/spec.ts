@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { failedPrecondition, invalidArgument } from '../../../errdefs/index.js';
+import { validateCpuRealtime } from '../../../core/runtime/cpu-realtime.js';
 import { resolveCapabilities } from './capabilities.js';
 import { defaultSeccompProfile, parseSeccompProfile, toOciSeccomp, type SeccompProfile } from './seccomp.js';
 import type {
@@ -249,7 +250,8 @@ function buildMemory(hc: DockerHostConfig, facts: HostFacts): LinuxMemory | unde
   return Object.keys(m).length ? m : undefined;
 }
 
-function buildCpu(hc: DockerHostConfig): LinuxCPU | undefined {
+function buildCpu(hc: DockerHostConfig, facts: HostFacts): LinuxCPU | undefined {
+  validateCpuRealtime(hc.CpuRealtimePeriod ?? 0, hc.CpuRealtimeRuntime ?? 0, facts);
   const nano = hc.NanoCpus ?? 0;
   if ((hc.CpuShares ?? 0) < 0) throw invalidArgument('shares: invalid argument');
   if (nano > 0 && (hc.CpuPeriod ?? 0) > 0) {
@@ -276,6 +278,9 @@ function buildCpu(hc: DockerHostConfig): LinuxCPU | undefined {
   }
   if (hc.CpuPeriod) cpu.period = hc.CpuPeriod;
   if (hc.CpuQuota) cpu.quota = hc.CpuQuota;
+  // 0 leaves the kernel's value (a new cgroup's rt runtime is 0: no real-time time)
+  if (hc.CpuRealtimePeriod) cpu.realtimePeriod = hc.CpuRealtimePeriod;
+  if (hc.CpuRealtimeRuntime) cpu.realtimeRuntime = hc.CpuRealtimeRuntime;
   return Object.keys(cpu).length ? cpu : undefined;
 }
 
@@ -360,7 +365,7 @@ function buildNamespaces(input: SpecInput, pidPrivate: boolean): LinuxNamespace[
 export function validateHostConfig(hc: DockerHostConfig, facts: HostFacts): void {
   parseSecurityOpts(hc.SecurityOpt);
   buildMemory(hc, facts);
-  buildCpu(hc);
+  buildCpu(hc, facts);
   buildRlimits(hc, facts);
   const oomScoreAdj = hc.OomScoreAdj ?? 0;
   if (oomScoreAdj < -1000 || oomScoreAdj > 1000) throw invalidArgument(`Invalid value ${oomScoreAdj}, range for oom score adj is [-1000, 1000]`);
@@ -461,7 +466,7 @@ export function buildSpec(input: SpecInput): Spec {
   const resources: LinuxResources = { devices: rules };
   const memory = buildMemory(hc, facts);
   if (memory) resources.memory = memory;
-  const cpu = buildCpu(hc);
+  const cpu = buildCpu(hc, facts);
   if (cpu) resources.cpu = cpu;
   if (hc.PidsLimit !== null && hc.PidsLimit !== undefined) {
     resources.pids = { limit: hc.PidsLimit <= 0 ? -1 : hc.PidsLimit };

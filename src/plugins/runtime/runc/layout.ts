@@ -7,12 +7,16 @@
  *   <exec-root>/containers/<id>/rootfs     the container's root filesystem mount point (spec.root.path)
  *   <exec-root>/execs/<exec-id>/           one exec's process.json, exit.json, exec.pid
  *   <exec-root>/s/<first 32 hex of id>     monitor attach sockets (a unix socket path must fit 108 bytes)
- *   cgroup /berth/<id>                     the task's cgroup, relative to each hierarchy
+ *   cgroup <cgroup-parent>/<id>            the task's cgroup, relative to each hierarchy (parent default /berth)
  */
 import path from 'node:path';
 
 export class RuncLayout {
-  constructor(readonly execRoot: string) {}
+  constructor(
+    readonly execRoot: string,
+    /** The daemon's --cgroup-parent. */
+    readonly cgroupParent = '/berth',
+  ) {}
 
   /** runc's --root. */
   get runcRoot(): string {
@@ -55,7 +59,11 @@ export class RuncLayout {
     return path.join(this.execRoot, 's', id.slice(0, 32));
   }
 
-  cgroupsPath(id: string): string {
-    return `/berth/${id}`;
+  /**
+   * A task's cgroup below `parent` (a container's --cgroup-parent) or the daemon's. Always absolute, from each
+   * hierarchy's root: dockerd takes a relative parent from the init process's cgroup, which is the root on a host.
+   */
+  cgroupsPath(id: string, parent?: string): string {
+    return path.posix.join('/', parent || this.cgroupParent, id);
   }
 }

@@ -15,6 +15,7 @@ import { RuntimeError, type ExecProcess, type ExitStatus, type LinuxResources, t
 import type { StatsSample } from '../../../core/runtime/stats.js';
 import type { HostFacts } from '../../../core/kernel/index.js';
 import { cgroupPids, containerCgroup, readSample, type ContainerCgroup } from './cgroups.js';
+import { writeRealtimeParents } from './realtime.js';
 import { ContainerIO } from './io.js';
 import { RuncLayout } from './layout.js';
 import { MonitorConnection, readExitFile, startMonitor } from './monitor.js';
@@ -30,6 +31,13 @@ export interface RuncRuntimeOptions {
   monitorPath: string;
   /** The host's facts (read once by the daemon): where the cgroup hierarchies are, for stats and pids. */
   hostFacts: () => Promise<HostFacts>;
+  /** The daemon's --cgroup-parent (default /berth). */
+  cgroupParent?: string;
+  /**
+   * The daemon's --cpu-rt-period / --cpu-rt-runtime (0 = unset): written into every ancestor of a task's cgroup
+   * before runc creates it (cgroup v1), since no cgroup may have more real-time time than its parent.
+   */
+  cpuRealtime?: { period: number; runtime: number };
 }
 
 /**
@@ -62,7 +70,7 @@ export class RuncRuntime implements Runtime {
   readonly runc: Runc;
 
   constructor(private readonly o: RuncRuntimeOptions) {
-    this.layout = new RuncLayout(o.execRoot);
+    this.layout = new RuncLayout(o.execRoot, o.cgroupParent);
     this.runc = new Runc({ path: o.runtimePath, root: this.layout.runcRoot });
   }
 
@@ -85,13 +93,27 @@ export class RuncRuntime implements Runtime {
     return this.versionInfo;
   }
 
-  cgroupsPath(id: string): string {
-    return this.layout.cgroupsPath(id);
+  cgroupsPath(id: string, parent?: string): string {
+    return this.layout.cgroupsPath(id, parent);
   }
 
-  /** A container's cgroup directories. */
-  async cgroupOf(id: string): Promise<ContainerCgroup> {
-    return containerCgroup(this.layout.cgroupsPath(id), (await this.o.hostFacts()).cgroupMounts);
+  /** A task's cgroup directories, from the cgroupsPath of the spec it was created from. */
+  async cgroupOf(spec: Spec, id: string): Promise<ContainerCgroup> {
+    return containerCgroup(spec.linux?.cgroupsPath ?? this.layout.cgroupsPath(id), (await this.o.hostFacts()).cgroupMounts);
+  }
+
+  /** The daemon's real-time budget into the ancestors of a task's cgroup (a no-op without daemon values). */
+  async prepareRealtimeParents(spec: Spec, id: string): Promise<void> {
+    const rt = this.o.cpuRealtime;
+    if (!rt || (rt.period === 0 && rt.runtime === 0)) return;
+    const facts = await this.o.hostFacts();
+    const cpuRoot = facts.cgroupMounts.version === 1 ? facts.cgroupMounts.roots.get('cpu') : undefined;
+    if (!cpuRoot) return; // the daemon refused these options at start on such a host
+    try {
+      writeRealtimeParents(cpuRoot, spec.linux?.cgroupsPath ?? this.layout.cgroupsPath(id), rt);
+    } catch (e) {
+      throw new RuntimeError(`unable to init CPU RT controller: ${(e as Error).message}`, 'other');
+    }
   }
 
   async create(id: string, spec: Spec, io: TaskIO): Promise<Task> {
@@ -103,6 +125,7 @@ export class RuncRuntime implements Runtime {
     // a previous run's exit status must not be taken for this one's
     for (const f of [l.exitFile(id), l.pidFile(id)]) fs.rmSync(f, { force: true });
     fs.writeFileSync(l.configFile(id), JSON.stringify(spec));
+    await this.prepareRealtimeParents(spec, id);
     trace(id, 'runtime: bundle written');
     const started = await startMonitor({
       monitorPath: this.o.monitorPath,
@@ -304,6 +327,7 @@ class RuncTask implements Task {
   }
 
   async update(resources: LinuxResources): Promise<void> {
+    if (resources.cpu?.realtimeRuntime || resources.cpu?.realtimePeriod) await this.rt.prepareRealtimeParents(await this.spec(), this.id);
     await this.rt.runc.update(this.id, resources).catch((e) => {
       throw asRuntimeError(e);
     });
@@ -326,11 +350,11 @@ class RuncTask implements Task {
   }
 
   async pids(): Promise<number[]> {
-    return cgroupPids(await this.rt.cgroupOf(this.id));
+    return cgroupPids(await this.rt.cgroupOf(await this.spec(), this.id));
   }
 
   async stats(opts: { networks: boolean }): Promise<StatsSample> {
-    return readSample(await this.rt.cgroupOf(this.id), this.pid, opts);
+    return readSample(await this.rt.cgroupOf(await this.spec(), this.id), this.pid, opts);
   }
 
   async delete(): Promise<void> {
