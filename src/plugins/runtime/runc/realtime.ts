@@ -27,7 +27,17 @@ export function writeRealtimeParents(cpuRoot: string, cgroupsPath: string, budge
     const dir = path.join(cpuRoot, rel);
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     // the period first: the runtime is checked against it
-    if (budget.period) fs.writeFileSync(path.join(dir, 'cpu.rt_period_us'), String(budget.period));
-    if (budget.runtime) fs.writeFileSync(path.join(dir, 'cpu.rt_runtime_us'), String(budget.runtime));
+    if (budget.period) writeValue(path.join(dir, 'cpu.rt_period_us'), budget.period);
+    if (budget.runtime) writeValue(path.join(dir, 'cpu.rt_runtime_us'), budget.runtime);
+  }
+}
+
+/** Writes one cgroup file; a refusal names the file, as Go's error does (`write <path>: invalid argument`). */
+function writeValue(file: string, value: number): void {
+  try {
+    fs.writeFileSync(file, String(value));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`write ${file}: ${err.code === 'EINVAL' ? 'invalid argument' : err.message}`);
   }
 }
