@@ -113,7 +113,7 @@ export interface ContainerSpecInput {
   /** Namespace paths for --ipc=container:<id> / --pid=container:<id>. */
   ipcNsPath?: string;
   pidNsPath?: string;
-  /** cgroupfs path, e.g. "/berth/<id>" (or "slice:prefix:name" for the systemd driver). */
+  /** cgroupfs path, `<cgroup parent>/<id>`, e.g. "/berth/<id>" (Runtime.cgroupsPath). */
   cgroupsPath: string;
   hostFacts: HostFacts;
   /** Host path of tini/docker-init, required when HostConfig.Init is true. */

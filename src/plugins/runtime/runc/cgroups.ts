@@ -2,7 +2,7 @@
  * A runc container's cgroups: where they are (cgroups v1 and v2) and one sample of their counters.
  *
  * Terms:
- * - *cgroup path*: the container's cgroupsPath in its OCI spec (`/berth/<id>`, see layout.ts), relative to each
+ * - *cgroup path*: the container's cgroupsPath in its OCI spec (`<cgroup parent>/<id>`, default `/berth/<id>`, see layout.ts), relative to each
  *   hierarchy's mount.
  * - *v1 / v2*: v1 has one mount per controller set (`/sys/fs/cgroup/memory`, …, possibly combined like
  *   `cpu,cpuacct`); v2 one unified mount. A hybrid host (v1 controllers + an empty unified hierarchy) counts as v1.
