@@ -106,12 +106,18 @@ test('run --cpu-rt-runtime: the container cgroup has it, every parent has the da
 test('a container cgroup-parent of its own gets the daemon budget too', { skip }, async () => {
   // a sibling tree of the daemon's: the kernel counts siblings' budgets against their parent's
   const own = `${top}-own/sub`;
-  const id = await ok(['run', '-d', '--cgroup-parent', own, '--cpu-rt-runtime', '5000', IMG, 'sleep', '300']);
+  const id = await ok(['run', '-d', '--cgroup-parent', own, '--cpu-rt-runtime', '5000', IMG, 'sh', '-c', 'sleep 300 & exec sleep 301']);
   try {
     assert.equal(read(`${own}/${id}`, 'cpu.rt_runtime_us'), 5000);
     assert.equal(read(own, 'cpu.rt_runtime_us'), DAEMON_RT);
     assert.equal(read(path.dirname(own), 'cpu.rt_runtime_us'), DAEMON_RT);
     assert.equal(await ok(['inspect', '-f', '{{.HostConfig.CgroupParent}}', id]), own);
+    // top and stats find the task's pids and counters in that cgroup, not under the daemon's parent
+    // (two processes: top falls back to the init's pid alone when the cgroup reads empty)
+    const top2 = await ok(['top', id]);
+    assert.match(top2, /sleep 300/);
+    assert.match(top2, /sleep 301/);
+    assert.ok(fs.readFileSync(path.join('/sys/fs/cgroup/pids', own, id, 'cgroup.procs'), 'utf8').trim());
   } finally {
     await ok(['rm', '-f', id]);
   }
