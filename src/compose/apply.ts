@@ -505,7 +505,12 @@ export class ProjectRunner {
       this.progress.note(`WARN[0000] Found orphan containers ([${orphans.map(cname).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
     await this.eachService(targets, 'stop', (c) => this.removeContainer(c, { stop: true, timeout: stopTimeout(this.project.services[c.Labels[L.service]], opts.timeout), volumes: opts.volumes }));
     if (opts.services?.length) return;
-    // Networks: the model's (not external) and any other network labelled for this project.
+    // Networks, volumes and images go concurrently once the containers are gone, as Compose v2's down does.
+    await Promise.all([this.removeNetworks(), opts.volumes ? this.removeVolumes() : undefined, opts.rmi ? this.removeImages(opts.rmi) : undefined]);
+  }
+
+  private async removeNetworks(): Promise<void> {
+    // The model's networks (not external) and any other network labelled for this project.
     const nets = new Set<string>();
     for (const n of Object.values(this.project.networks)) if (!n.external) nets.add(n.name);
     for (const n of await this.engine.listNetworks(this.name)) nets.add(n.Name);
@@ -524,7 +529,10 @@ export class ProjectRunner {
         }
       }),
     );
-    if (opts.volumes) {
+  }
+
+  private async removeVolumes(): Promise<void> {
+    {
       const vols = new Set<string>();
       for (const v of Object.values(this.project.volumes)) if (!v.external) vols.add(v.name);
       for (const v of await this.engine.listVolumes(this.name)) vols.add(v.Name);
@@ -542,9 +550,12 @@ export class ProjectRunner {
         }),
       );
     }
-    if (opts.rmi) {
+  }
+
+  private async removeImages(rmi: 'all' | 'local'): Promise<void> {
+    {
       const images = new Set<string>();
-      for (const s of Object.values(this.project.services)) if (opts.rmi === 'all' || !s.image) images.add(imageName(this.project, s));
+      for (const s of Object.values(this.project.services)) if (rmi === 'all' || !s.image) images.add(imageName(this.project, s));
       for (const ref of images) {
         if (!(await this.engine.inspectImage(ref))) continue;
         this.progress.event('Image', ref, 'Removing');
