@@ -103,12 +103,18 @@ test('other bodies name their own Go types', () => {
 });
 
 test('decoded values hold only known fields, matched case-insensitively, with Go’s null rules', () => {
-  const v = decodeText<Record<string, unknown>>(
+  const v = decodeText(
     containerCreateBody,
     '{"image":"busybox","Cmd":"sh","Bogus":[[[1]]],"Labels":{"a":null},"Env":null,"HostConfig":{"memory":7,"Ulimits":[null],"Unknown":{}}}',
   );
   assert.deepEqual(v, { Image: 'busybox', Cmd: ['sh'], Labels: { a: '' }, Env: null, HostConfig: { Memory: 7, Ulimits: [{}] } });
   assert.deepEqual(decodeText(buildArgs, '{"A":null,"B":"x"}'), { A: null, B: 'x' });
+  // A null scalar or struct field keeps Go's zero value (unset); a null slice, map or pointer is nil (null).
+  assert.deepEqual(
+    decodeText(containerCreateBody, '{"Hostname":null,"Tty":null,"StopTimeout":null,"Healthcheck":null,"Entrypoint":null,"HostConfig":{"Memory":null,"RestartPolicy":null,"Binds":null,"PortBindings":{"80/tcp":null}}}'),
+    { StopTimeout: null, Healthcheck: null, Entrypoint: null, HostConfig: { Binds: null, PortBindings: { '80/tcp': null } } },
+  );
+  assert.equal(decodeText(containerCreateBody, 'null'), null);
   // Unknown fields may nest as deep as the parser allows: they are dropped, so storing the result cannot overflow.
   const deep = `{"Image":"x","X":${'['.repeat(9000)}${']'.repeat(9000)}}`;
   assert.equal(JSON.stringify(decodeText(containerCreateBody, deep)), '{"Image":"x"}');

@@ -5,8 +5,9 @@
  *
  * Terms:
  * - schema: what one Go type accepts. Structs list their fields by JSON name; a key matches a field exactly or,
- *   failing that, case-insensitively (Go's rule); unknown keys are dropped. `null` is accepted everywhere (Go leaves
- *   the zero value) and kept as null.
+ *   failing that, case-insensitively (Go's rule); unknown keys are dropped. `null` is accepted everywhere, as Go
+ *   accepts it: a slice, map, StrSlice or pointer field set to null is nil (kept as null); any other field keeps its
+ *   zero value, i.e. is left out as if absent, so consumers see one "unset" (undefined) for it, never null.
  * - decoded value: a fresh copy holding only known fields, each of the declared type. Strings given for a StrSlice
  *   become one-element arrays. There is deliberately no "any" type: a decoded value is never deeper than its schema,
  *   so storing it (JSON.stringify) cannot overflow the stack however deep the input was.
@@ -39,9 +40,9 @@ export type Schema =
 declare const wire: unique symbol;
 /** A schema whose decoded values have TypeScript type T. */
 export type Typed<T> = Schema & { readonly [wire]?: T };
-/** The TypeScript type a schema decodes to (struct fields optional and nullable, as Go's zero values allow). */
+/** The TypeScript type a schema decodes to: struct fields optional; slices, maps, StrSlices and pointers nullable (Go's nil). */
 export type Infer<S> = S extends { readonly [wire]?: infer T } ? T : unknown;
-type StructOf<F> = { -readonly [K in keyof F]?: Infer<F[K]> | null };
+type StructOf<F> = { -readonly [K in keyof F]?: Infer<F[K]> };
 
 /** A Go string, or a named string type such as `mount.Type`. */
 export const str = (go = 'string'): Typed<string> => ({ kind: 'string', go });
@@ -56,8 +57,8 @@ export const uint = intOf('uint', 0, 2 ** 64);
 export const duration = intOf('time.Duration', -(2 ** 63), 2 ** 63);
 export const fileMode = intOf('fs.FileMode', 0, 0xffffffff);
 export const float64: Typed<number> = { kind: 'float', go: 'float64' };
-export const arrayOf = <S extends Schema>(of: S, go = `[]${goType(of)}`): Typed<Infer<S>[]> => ({ kind: 'array', of, go });
-export const mapOf = <S extends Schema>(of: S, go = `map[string]${goType(of)}`): Typed<Record<string, Infer<S>>> => ({ kind: 'map', of, go });
+export const arrayOf = <S extends Schema>(of: S, go = `[]${goType(of)}`): Typed<Infer<S>[] | null> => ({ kind: 'array', of, go });
+export const mapOf = <S extends Schema>(of: S, go = `map[string]${goType(of)}`): Typed<Record<string, Infer<S>> | null> => ({ kind: 'map', of, go });
 /** A Go struct type `pkg.Name`; `fields` maps JSON names to their types. */
 export const struct = <F extends Record<string, Schema>>(go: string, fields: F): Typed<StructOf<F>> => ({
   kind: 'struct',
@@ -66,7 +67,7 @@ export const struct = <F extends Record<string, Schema>>(go: string, fields: F):
   fields,
 });
 /** Docker's strslice.StrSlice: a string or an array of strings (decoded: always an array). */
-export const strSlice: Typed<string[]> = { kind: 'strslice' };
+export const strSlice: Typed<string[] | null> = { kind: 'strslice' };
 /** `struct {}`: any object, kept empty. */
 export const empty: Typed<Record<string, never>> = { kind: 'empty' };
 /** time.Time: an RFC 3339 string. */
@@ -151,6 +152,11 @@ function zero(s: Schema): unknown {
   }
 }
 
+/** Whether Go can hold nil in a field of this type (JSON null sets it to nil rather than leaving the zero value). */
+function nilable(s: Schema): boolean {
+  return s.kind === 'array' || s.kind === 'map' || s.kind === 'strslice' || s.kind === 'ptr';
+}
+
 function decodeAt(s: Schema, v: unknown, ctx: Context): unknown {
   if (v === null) return null;
   switch (s.kind) {
@@ -202,7 +208,9 @@ function decodeAt(s: Schema, v: unknown, ctx: Context): unknown {
       for (const [k, x] of Object.entries(v)) {
         const f = fieldFor(s.fields, k);
         if (f === undefined) continue;
-        out[f] = decodeAt(s.fields[f]!, x, { struct: s.name, path: [...ctx.path, f] });
+        const field = s.fields[f]!;
+        if (x === null && !nilable(field)) continue; // Go keeps the zero value: the field stays unset
+        out[f] = decodeAt(field, x, { struct: s.name, path: [...ctx.path, f] });
       }
       return out;
     }
@@ -212,20 +220,21 @@ function decodeAt(s: Schema, v: unknown, ctx: Context): unknown {
 /**
  * Checks `value` against `schema` and returns the decoded copy (see the terms above); throws an InvalidArgument
  * EngineError with Go's wording at the first mismatch. `goValue` names the top-level type for errors about the
- * value as a whole (`runconfig.ContainerConfigWrapper`).
+ * value as a whole (`runconfig.ContainerConfigWrapper`). The result's type is the schema's (`Infer<S>`); a JSON
+ * `null` decodes to null, as Go leaves a pointer nil.
  */
-export function decode<T = unknown>(schema: Schema, value: unknown, goValue = goType(schema)): T {
+export function decode<S extends Schema>(schema: S, value: unknown, goValue = goType(schema)): Infer<S> | null {
   if (value !== null && schema.kind === 'struct' && !isObject(value)) typeError({ path: [] }, jsonKind(value), goValue);
-  return decodeAt(schema, value, { path: [] }) as T;
+  return decodeAt(schema, value, { path: [] }) as Infer<S> | null;
 }
 
 /** Parses JSON text (Go's syntax rules, see json.ts) and decodes it; syntax errors are InvalidArgument too. */
-export function decodeText<T = unknown>(schema: Schema, text: string, goValue = goType(schema)): T {
+export function decodeText<S extends Schema>(schema: S, text: string, goValue = goType(schema)): Infer<S> | null {
   let value: unknown;
   try {
     value = parseJson(text);
   } catch (e) {
     throw invalidArgument((e as Error).message);
   }
-  return decode<T>(schema, value, goValue);
+  return decode(schema, value, goValue);
 }

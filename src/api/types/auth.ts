@@ -38,7 +38,7 @@ export function decodeAuthHeader(value: string | undefined): AuthConfig | undefi
   let json: string;
   try {
     json = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
-    const raw = (decode<Record<string, unknown> | null>(authConfigBody, JSON.parse(json)) ?? {}) as Record<string, unknown>;
+    const raw = (decode(authConfigBody, JSON.parse(json)) ?? {}) as Record<string, unknown>;
     const out: AuthConfig = {};
     for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' && v) (out as Record<string, string>)[k.toLowerCase()] = v;
     if (out.auth && !out.username) {

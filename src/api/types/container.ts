@@ -3,7 +3,7 @@
  * `network.NetworkingConfig` and the create body that holds all three (`runconfig.ContainerConfigWrapper`, which
  * `POST /containers/create` and `POST /commit` decode). Field names and Go types are moby's (api/types/container).
  */
-import { arrayOf, bool, duration, empty, fileMode, int, int64, mapOf, str, strSlice, stringList, stringMap, struct, uint, uint16, uint64, type Infer, type Schema } from '../decode/schema.js';
+import { arrayOf, bool, duration, empty, fileMode, int, int64, mapOf, ptr, str, strSlice, stringList, stringMap, struct, uint, uint16, uint64, type Infer, type Schema } from '../decode/schema.js';
 
 export const healthConfig = struct('container.HealthConfig', {
   Test: stringList,
@@ -31,7 +31,7 @@ export const configFields = {
   StdinOnce: bool,
   Env: stringList,
   Cmd: strSlice,
-  Healthcheck: healthConfig,
+  Healthcheck: ptr(healthConfig),
   ArgsEscaped: bool,
   Image: str(),
   Volumes: mapOf(empty),
@@ -42,7 +42,7 @@ export const configFields = {
   OnBuild: stringList,
   Labels: stringMap,
   StopSignal: str(),
-  StopTimeout: int,
+  StopTimeout: ptr(int),
   Shell: strSlice,
 } satisfies Record<string, Schema>;
 
@@ -100,9 +100,9 @@ export const resourcesFields = {
   KernelMemoryTCP: int64,
   MemoryReservation: int64,
   MemorySwap: int64,
-  MemorySwappiness: int64,
-  OomKillDisable: bool,
-  PidsLimit: int64,
+  MemorySwappiness: ptr(int64),
+  OomKillDisable: ptr(bool),
+  PidsLimit: ptr(int64),
   Ulimits: arrayOf(struct('units.Ulimit', { Name: str(), Hard: int64, Soft: int64 }), '[]*units.Ulimit'),
   CpuCount: int64,
   CpuPercent: int64,
@@ -153,7 +153,7 @@ export const hostConfig = struct('container.HostConfig', {
   Mounts: arrayOf(mount),
   MaskedPaths: stringList,
   ReadonlyPaths: stringList,
-  Init: bool,
+  Init: ptr(bool),
 });
 
 export const endpointSettings = struct('network.EndpointSettings', {

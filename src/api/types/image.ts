@@ -34,10 +34,11 @@ export const imageConfig = struct('image.Image', {
 
 /**
  * Parses and checks image config bytes (from an archive, a registry or the content store); the result holds only
- * the fields above. Throws InvalidArgument with Go's wording, as dockerd refuses such an image.
+ * the fields above. Throws InvalidArgument with Go's wording, as dockerd refuses such an image. `T` is the caller's
+ * view of the document (the image store's ImageConfig): the decoder has checked every field's type.
  */
 export function parseImageConfig<T>(bytes: Buffer): T {
-  return decodeText<T>(imageConfig, bytes.toString('utf8'));
+  return decodeText(imageConfig, bytes.toString('utf8')) as T;
 }
 
 /** `manifest.json` of a `docker save` archive (moby's tarexport manifest). */
@@ -65,6 +66,9 @@ export const ociDocument = struct('v1.Manifest', {
 // ---------------------------------------------------------------- TypeScript wire types (Engine API responses)
 
 export type ImageConfigDocument = Infer<typeof imageConfig>;
+/** An OCI layout document as `docker load` reads it (index or manifest), and one of its descriptors. */
+export type OciDocument = NonNullable<Infer<typeof ociDocument>>;
+export type OciDescriptor = Infer<typeof ociDescriptor>;
 
 /** `GET /images/json`: one image. */
 export interface ImageSummary {

@@ -8,6 +8,7 @@
  */
 import { humanDuration, ZERO_TIME } from '../../pkg/units/units.js';
 import type { VolumeBook } from '../volumes/types.js';
+import type { MountSpec } from '../../api/types/container.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -106,10 +107,10 @@ export interface HostConfig {
   PidsLimit: number | null;
   OomKillDisable: boolean | null;
   Ulimits: Array<{ Name: string; Soft: number; Hard: number }> | null;
-  Mounts?: Array<Record<string, unknown>>;
+  Mounts?: MountSpec[] | null;
   Sysctls?: Record<string, string> | null;
-  MaskedPaths?: string[];
-  ReadonlyPaths?: string[];
+  MaskedPaths?: string[] | null;
+  ReadonlyPaths?: string[] | null;
   [key: string]: unknown;
 }
 

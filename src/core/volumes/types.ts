@@ -23,26 +23,8 @@ export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
 /** The default (and only built-in) driver. */
 export const LOCAL_DRIVER = 'local';
 
-/** The Engine API's volume object (`GET /volumes/{name}`). */
-export interface Volume {
-  CreatedAt: string;
-  Driver: string;
-  Labels: Record<string, string> | null;
-  Mountpoint: string;
-  Name: string;
-  Options: Record<string, string> | null;
-  Scope: 'local' | 'global';
-  Status?: Record<string, unknown>;
-  UsageData?: { Size: number; RefCount: number } | null;
-}
-
-/** `POST /volumes/create` body. */
-export interface VolumeCreateRequest {
-  Name?: string;
-  Driver?: string;
-  DriverOpts?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
-}
+/** The Engine API's volume object and create body: the wire types (api/types/volume.ts) are the only definition. */
+export type { Volume, VolumeCreateRequest } from '../../api/types/volume.js';
 
 /** What a driver stores about one volume. */
 export interface VolumeRecord {

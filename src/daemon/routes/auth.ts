@@ -10,7 +10,7 @@ export interface AuthBackend {
 
 export function registerAuthRoutes(router: Router, backend: AuthBackend): void {
   router.post('/auth', async (ctx) => {
-    const body = decode<Record<string, unknown> | null>(authConfigBody, (await ctx.body()) ?? null);
+    const body = decode(authConfigBody, (await ctx.body()) ?? null);
     if (!body || typeof body !== 'object') throw invalidArgument('missing auth configuration');
     const auth: AuthConfig = {};
     for (const [k, v] of Object.entries(body)) if (typeof v === 'string' && v) (auth as Record<string, string>)[k.toLowerCase()] = v;

@@ -11,13 +11,12 @@
  * Secrets (`RUN --mount=type=secret`) come in the `X-Berth-Build-Secrets` header — base64 of a JSON object
  * id → base64 value — since the classic API has no session channel for them; they stay in memory.
  */
-import { decodeText, type Schema } from '../../api/decode/schema.js';
+import { decodeText, type Infer, type Schema } from '../../api/decode/schema.js';
 import { buildArgs as buildArgsSchema, buildCacheFrom, buildLabels } from '../../api/types/build.js';
 import { invalidArgument, notImplemented } from '../../errdefs/index.js';
 import type { JsonStream, Router } from '../server/router.js';
 import { BuildError, Builder, type BuildMessage } from '../../build/builder.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
-import { parseGoDuration } from '../../build/instructions.js';
 
 export function registerBuildRoutes(router: Router, builder: Builder): void {
   router.post('/build', async (ctx) => {
@@ -35,9 +34,9 @@ export function registerBuildRoutes(router: Router, builder: Builder): void {
       opts = {
         dockerfile: q.string('dockerfile') || 'Dockerfile',
         tags,
-        buildArgs: jsonParam(q.string('buildargs'), buildArgsSchema, 'build args'),
-        labels: jsonParam(q.string('labels'), buildLabels, 'labels'),
-        cacheFrom: jsonParam<string[] | Record<string, never>>(q.string('cachefrom'), buildCacheFrom, 'cache from') as string[],
+        buildArgs: jsonParam(q.string('buildargs'), buildArgsSchema, 'build args', {}),
+        labels: jsonParam(q.string('labels'), buildLabels, 'labels', {}),
+        cacheFrom: jsonParam(q.string('cachefrom'), buildCacheFrom, 'cache from', []),
         noCache: q.bool('nocache'),
         noCacheFilter: (q.string('nocachefilter') ?? '').split(',').filter(Boolean),
         rm: q.bool('rm', true),
@@ -92,17 +91,9 @@ export function registerBuildRoutes(router: Router, builder: Builder): void {
     const all = ctx.query.bool('all');
     const keep = ctx.query.int('keep-storage') ?? ctx.query.int('reserved-space');
     filters.validate(['until', 'unused-for', 'type', 'id', 'description', 'private', 'shared', 'inuse']);
-    const u = filters.get('until')[0] ?? filters.get('unused-for')[0];
-    const until = u !== undefined ? untilCutoff(u) : undefined;
+    const until = filters.until() ?? filters.until('unused-for');
     ctx.json(200, await builder.prune({ all, until, keepStorage: keep }));
   });
-}
-
-/** `until=` as a Go duration (`24h`: older than a day) or a timestamp. */
-function untilCutoff(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  if (!Number.isNaN(Date.parse(v))) return Date.parse(v);
-  return Date.now() - parseGoDuration(v) / 1e6;
 }
 
 function secretsHeader(h: string | string[] | undefined): Map<string, Buffer> | undefined {
@@ -115,11 +106,11 @@ function secretsHeader(h: string | string[] | undefined): Map<string, Buffer> | 
   }
 }
 
-/** A JSON query parameter decoded as dockerd does, with its `error reading <what>: ` prefix; absent → `{}`. */
-function jsonParam<T>(text: string | undefined, schema: Schema, what: string): T {
-  if (!text) return {} as T;
+/** A JSON query parameter decoded as dockerd does, with its `error reading <what>: ` prefix; absent or null → `absent`. */
+function jsonParam<S extends Schema>(text: string | undefined, schema: S, what: string, absent: NonNullable<Infer<S>>): NonNullable<Infer<S>> {
+  if (!text) return absent;
   try {
-    return decodeText<T | null>(schema, text) ?? ({} as T);
+    return decodeText(schema, text) ?? absent;
   } catch (e) {
     throw invalidArgument(`error reading ${what}: ${(e as Error).message}`);
   }

@@ -95,7 +95,7 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
 
   router.post('/commit', async (ctx) => {
     // dockerd decodes the commit body as a create body and keeps its Config part.
-    const decoded = decode<Record<string, unknown> | null>(containerCreateBody, (await ctx.body()) ?? null);
+    const decoded = decode(containerCreateBody, (await ctx.body()) ?? null);
     const config = decoded ? (Object.fromEntries(Object.entries(decoded).filter(([k]) => k in configFields)) as ImageConfig['config']) : null;
     const pauseRaw = ctx.query.string('pause');
     const r = await c.commit({
@@ -157,7 +157,7 @@ export function registerContainerExtraRoutes(router: Router, d: ContainerExtraDe
   });
 
   router.post('/containers/{id}/update', async (ctx) => {
-    const body = decode<ContainerUpdateRequest | null>(updateBody, (await ctx.body()) ?? null);
+    const body = decode(updateBody, (await ctx.body()) ?? null);
     ctx.json(200, await c.update(ctx.params.id, body ?? {}));
   });
 }

@@ -4,7 +4,7 @@
  */
 import { decode } from '../../api/decode/schema.js';
 import { frame } from '../../api/stdcopy.js';
-import { containerCreateBody, execCreateBody, execStartBody, type ExecCreateRequest } from '../../api/types/container.js';
+import { containerCreateBody, execCreateBody, execStartBody, type ContainerCreateRequest, type ExecCreateRequest } from '../../api/types/container.js';
 import { invalidArgument, notFound } from '../../errdefs/index.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
 import { parseTimestamp } from '../../pkg/units/units.js';
@@ -13,7 +13,6 @@ import type { ContainerRecord } from '../../core/containers/container.js';
 import { parseDetachKeys, type AttachOptions } from '../../core/runtime/attach.js';
 import type { Filters } from '../../pkg/filters/filters.js';
 import type { RequestContext, Router } from '../server/router.js';
-import type { CreateRequest } from '../services/containers/create-config.js';
 import { drained } from '../../pkg/stream/drained.js';
 import { detailsPrefix } from '../services/containers/log-config.js';
 import { fixedTimestamp, jsonFormat, localFormat, readLogs, type LogSource } from '../services/containers/logs.js';
@@ -25,7 +24,7 @@ export interface ContainerBackend {
   find(ref: string): ContainerRecord | undefined;
   /** NotFound `No such container: <ref>` when none matches. */
   get(ref: string): ContainerRecord;
-  create(name: string | undefined, body: CreateRequest, opts?: { apiVersion?: string }): Promise<{ Id: string; Warnings: string[] }>;
+  create(name: string | undefined, body: ContainerCreateRequest, opts?: { apiVersion?: string }): Promise<{ Id: string; Warnings: string[] }>;
   start(ref: string): Promise<'started' | 'already'>;
   stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<'stopped' | 'already'>;
   restart(ref: string, timeoutSeconds?: number, signal?: string): Promise<void>;
@@ -100,7 +99,7 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   router.post('/containers/create', async (ctx) => {
     const raw = await ctx.body();
     if (raw === undefined || raw === null) throw invalidArgument('config cannot be empty in order to create a container');
-    ctx.json(201, await containers.create(ctx.query.string('name'), decode<CreateRequest>(containerCreateBody, raw), { apiVersion: ctx.apiVersion }));
+    ctx.json(201, await containers.create(ctx.query.string('name'), decode(containerCreateBody, raw) ?? {}, { apiVersion: ctx.apiVersion }));
   });
 
   router.get('/containers/{id}/json', async (ctx) => {
@@ -251,12 +250,12 @@ export function registerContainerRoutes(router: Router, d: ContainerRouteDeps): 
   // ---------------------------------------------------------------- exec
 
   router.post('/containers/{id}/exec', async (ctx) => {
-    const body = decode<ExecCreateRequest>(execCreateBody, (await ctx.body()) ?? {});
+    const body = decode(execCreateBody, (await ctx.body()) ?? {}) ?? {};
     ctx.json(201, execs.create(ctx.params.id, body));
   });
 
   router.post('/exec/{id}/start', async (ctx) => {
-    const body = decode<{ Detach?: boolean; Tty?: boolean }>(execStartBody, (await ctx.body()) ?? {});
+    const body = decode(execStartBody, (await ctx.body()) ?? {}) ?? {};
     if (body.Detach) {
       await execs.start(ctx.params.id, { detach: true });
       ctx.noContent(200);

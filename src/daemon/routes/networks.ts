@@ -24,7 +24,7 @@ export function registerNetworkRoutes(router: Router, backend: NetworkBackend): 
   router.post('/networks/create', async (ctx) => {
     const raw = await ctx.body();
     if (raw === undefined) throw invalidArgument('got EOF while reading request body');
-    ctx.json(201, await backend.createNetwork(decode<Record<string, unknown>>(networkCreateBody, raw) ?? {}));
+    ctx.json(201, await backend.createNetwork(decode(networkCreateBody, raw) ?? {}));
   });
   router.delete('/networks/{id}', async (ctx) => {
     await backend.removeNetwork(ctx.params.id);
@@ -32,13 +32,13 @@ export function registerNetworkRoutes(router: Router, backend: NetworkBackend): 
   });
   router.post('/networks/prune', async (ctx) => ctx.json(200, await backend.prune(parseFilters(ctx.query.string('filters')))));
   router.post('/networks/{id}/connect', async (ctx) => {
-    const body = decode<{ Container?: string; EndpointConfig?: Record<string, unknown> } | null>(networkConnectBody, (await ctx.body()) ?? {}) ?? {};
+    const body = decode(networkConnectBody, (await ctx.body()) ?? {}) ?? {};
     if (!body.Container) throw invalidArgument('no container specified');
     await backend.connect(ctx.params.id, body.Container, body.EndpointConfig);
     ctx.noContent(200);
   });
   router.post('/networks/{id}/disconnect', async (ctx) => {
-    const body = decode<{ Container?: string; Force?: boolean } | null>(networkDisconnectBody, (await ctx.body()) ?? {}) ?? {};
+    const body = decode(networkDisconnectBody, (await ctx.body()) ?? {}) ?? {};
     if (!body.Container) throw invalidArgument('no container specified');
     await backend.disconnect(ctx.params.id, body.Container, Boolean(body.Force));
     ctx.noContent(200);

@@ -21,7 +21,7 @@ export function registerVolumeRoutes(router: Router, backend: VolumeBackend): vo
     ctx.json(200, await backend.list(parseFilters(ctx.query.string('filters'))));
   });
   router.post('/volumes/create', async (ctx) => {
-    const body = decode<VolumeCreateRequest | null>(volumeCreateBody, (await ctx.body()) ?? {}) ?? {};
+    const body = decode(volumeCreateBody, (await ctx.body()) ?? {}) ?? {};
     ctx.json(201, await backend.createVolume(body));
   });
   router.post('/volumes/prune', async (ctx) => {

@@ -19,6 +19,7 @@
  * Container records belong to the container service: every hook works on a copy of the container's
  * `NetworkSettings` and returns it; connect/disconnect (which start here) hand it to `storeNetworkSettings`.
  */
+import type { NetworkCreateRequest } from '../../api/types/network.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -112,21 +113,6 @@ interface NetworkRecord {
   Labels: Record<string, string>;
   /** `space`: the IPv4 pool (the record field keeps its first name, so older records read back). */
   berth: { bridge?: string; space?: AddressPool; space6?: AddressPool; endpoints: Record<string, Endpoint>; predefined?: boolean };
-}
-
-export interface NetworkCreateRequest {
-  Name?: string;
-  Driver?: string;
-  /** Ignored: the name is always checked (dockerd ≥ 25; API 1.44 deprecated the field). */
-  CheckDuplicate?: boolean;
-  Scope?: string;
-  Ingress?: boolean;
-  Internal?: boolean;
-  Attachable?: boolean;
-  EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }>; Options?: Record<string, string> };
-  Options?: Record<string, string>;
-  Labels?: Record<string, string>;
 }
 
 interface EndpointSettings {
@@ -727,10 +713,11 @@ export class NetworkService implements ContainerNetworking {
   prune(filters?: Filters): Promise<{ NetworksDeleted: string[] }> {
     return this.serial(async () => {
       if (filters) for (const k of filters.keys()) if (!['label', 'label!', 'until'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
+      const untilMs = filters?.until();
       const deleted: string[] = [];
       for (const n of [...this.networks.values()]) {
         if (n.berth.predefined || this.inUse(n)) continue;
-        if (filters && !pruneMatches(n, filters)) continue;
+        if (filters && !pruneMatches(n, filters, untilMs)) continue;
         await this.dropNetwork(n);
         deleted.push(n.Name);
       }
@@ -1316,19 +1303,7 @@ function normalizePortBindings(bindings: PortMap | null): PortMap | null {
   return out;
 }
 
-function pruneMatches(n: NetworkRecord, f: Filters): boolean {
-  for (const l of f.get('label')) {
-    const i = l.indexOf('=');
-    if (i < 0 ? !(l in n.Labels) : n.Labels[l.slice(0, i)] !== l.slice(i + 1)) return false;
-  }
-  for (const l of f.get('label!')) {
-    const i = l.indexOf('=');
-    if (i < 0 ? l in n.Labels : n.Labels[l.slice(0, i)] === l.slice(i + 1)) return false;
-  }
-  for (const u of f.get('until')) {
-    const t = /^\d+$/.test(u) ? Number(u) * 1000 : Date.parse(u);
-    if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${u}'`);
-    if (Date.parse(n.Created) >= t) return false;
-  }
-  return true;
+function pruneMatches(n: NetworkRecord, f: Filters, untilMs: number | undefined): boolean {
+  if (!f.matchLabels(n.Labels)) return false;
+  return untilMs === undefined || Date.parse(n.Created) < untilMs;
 }

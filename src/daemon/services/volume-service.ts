@@ -128,7 +128,7 @@ export class VolumeService implements ContainerVolumes {
       .list()
       .filter(() => filters.exactMatch('driver', LOCAL_DRIVER))
       .filter((r) => !filters.has('name') || filters.match('name', r.name))
-      .filter((r) => matchLabels(filters, r.labels))
+      .filter((r) => filters.matchLabels(r.labels))
       .filter((r) => dangling === undefined || dangling === !refs.has(r.name))
       .map((r) => this.toApi(r))
       .sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
@@ -206,7 +206,7 @@ export class VolumeService implements ContainerVolumes {
         .list()
         .filter((r) => !r.options || Object.keys(r.options).length === 0)
         .filter((r) => all || Object.prototype.hasOwnProperty.call(r.labels ?? {}, ANONYMOUS_LABEL))
-        .filter((r) => matchLabels(filters, r.labels));
+        .filter((r) => filters.matchLabels(r.labels));
       for (const r of candidates) {
         if (this.references().has(r.name)) continue;
         const size = await this.driver.size(r.name);
@@ -287,7 +287,7 @@ export class VolumeService implements ContainerVolumes {
       const own = new Set<string>();
       const specs: Array<{ mp: MountPointSpec; fromBinds: boolean }> = [];
       for (const b of hc.Binds ?? []) specs.push({ mp: parseBindSpec(b, String(hc.VolumeDriver ?? '')), fromBinds: true });
-      for (const m of (hc.Mounts ?? []) as ApiMount[]) specs.push({ mp: parseMountSpec(m, (p) => fs.existsSync(p)), fromBinds: false });
+      for (const m of hc.Mounts ?? []) specs.push({ mp: parseMountSpec(m, (p) => fs.existsSync(p)), fromBinds: false });
       for (const { mp, fromBinds } of specs) {
         if (own.has(mp.destination)) throw invalidArgument(`Duplicate mount point: ${mp.destination}`);
         own.add(mp.destination);
@@ -436,19 +436,6 @@ export class VolumeService implements ContainerVolumes {
 function cleanPath(p: string): string {
   const n = path.posix.normalize(p);
   return n.length > 1 ? n.replace(/\/$/, '') : n;
-}
-
-function matchLabels(filters: Filters, labels: Record<string, string> | null): boolean {
-  if (!filters.matchKVList('label', labels)) return false;
-  if (filters.has('label!') && filters.get('label!').length && matchAnyKV(filters.get('label!'), labels)) return false;
-  return true;
-}
-
-/** `label!=k` / `label!=k=v`: true when the volume has a label the filter excludes (moby's MatchKVList on label!). */
-function matchAnyKV(values: string[], labels: Record<string, string> | null): boolean {
-  const f = new Filters();
-  for (const v of values) f.add('x', v);
-  return f.matchKVList('x', labels);
 }
 
 function parseGoBool(s: string): boolean | undefined {

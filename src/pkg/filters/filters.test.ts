@@ -77,3 +77,28 @@ test('encodeFilters builds the query value the docker CLI sends', () => {
   assert.deepEqual(parseFilters(encodeFilters(['label=x=y'])).get('label'), ['x=y']);
   assert.throws(() => encodeFilters(['novalue']), invalid('bad format of filter (expected name=value)'));
 });
+
+test('matchLabels is moby’s prune rule: every label matches, label! values do not all match', () => {
+  const labels = { a: '1', b: '2' };
+  assert.equal(new Filters().matchLabels(labels), true);
+  assert.equal(filtersFromArgs(['label=a', 'label=b=2']).matchLabels(labels), true);
+  assert.equal(filtersFromArgs(['label=a=2']).matchLabels(labels), false);
+  assert.equal(filtersFromArgs(['label=a']).matchLabels(null), false);
+  assert.equal(filtersFromArgs(['label!=a']).matchLabels(labels), false);
+  assert.equal(filtersFromArgs(['label!=a=2']).matchLabels(labels), true);
+  assert.equal(filtersFromArgs(['label!=c']).matchLabels(labels), true);
+  // MatchKVList on label!: excluded only when all of its values match
+  assert.equal(filtersFromArgs(['label!=a', 'label!=c']).matchLabels(labels), true);
+  assert.equal(filtersFromArgs(['label!=a', 'label!=b']).matchLabels(labels), false);
+});
+
+test('until takes a Unix timestamp, an RFC 3339 date or a Go duration, one value only, in dockerd’s words', () => {
+  const now = new Date('2026-01-02T03:04:05Z');
+  assert.equal(new Filters().until('until', now), undefined);
+  assert.equal(filtersFromArgs(['until=1700000000.5']).until('until', now), 1_700_000_000_500);
+  assert.equal(filtersFromArgs(['until=2024-01-02T00:00:00Z']).until('until', now), Date.UTC(2024, 0, 2));
+  assert.equal(filtersFromArgs(['until=1h30m']).until('until', now), now.getTime() - 5_400_000);
+  assert.equal(filtersFromArgs(['unused-for=24h']).until('unused-for', now), now.getTime() - 86_400_000);
+  assert.throws(() => filtersFromArgs(['until=1h', 'until=2h']).until(), invalid('more than one until filter specified'));
+  assert.throws(() => filtersFromArgs(['until=soon']).until(), (e: any) => e.kind === 'InvalidArgument' && /failed to parse value as time or duration: "soon"/.test(e.message));
+});

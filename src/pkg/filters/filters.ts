@@ -7,6 +7,7 @@
  * except label filters where every value must match.
  */
 import { invalidArgument } from '../../errdefs/index.js';
+import { parseSince, timestampToMillis } from '../units/units.js';
 
 /** moby's invalidFilter wording: `invalid filter 'key'` or `invalid filter 'key=v1,v2'`. */
 function invalidFilter(key: string, values?: string[]): Error {
@@ -88,6 +89,32 @@ export class Filters {
       if (eq >= 0 && source[k] !== value.slice(eq + 1)) return false;
     }
     return true;
+  }
+
+  /**
+   * moby's label rule for prune and list: every `label` value matches `labels` (matchKVList), and when `label!` is
+   * given, its values do not all match (moby runs MatchKVList on `label!` too, so `label!=a --filter label!=b`
+   * keeps what lacks either).
+   */
+  matchLabels(labels: Record<string, string> | null | undefined): boolean {
+    if (!this.matchKVList('label', labels)) return false;
+    return !(this.has('label!') && this.matchKVList('label!', labels));
+  }
+
+  /**
+   * The cutoff of an `until` filter (moby's getUntilFromPruneFilters) in milliseconds since the epoch, or undefined
+   * when absent: a Unix timestamp, an RFC 3339 date or a Go duration back from `now`. More than one value, or one
+   * that does not parse, is InvalidArgument in dockerd's words. `key` names an alias (the builder's `unused-for`).
+   */
+  until(key = 'until', now: Date = new Date()): number | undefined {
+    const values = this.get(key);
+    if (values.length === 0) return undefined;
+    if (values.length > 1) throw invalidArgument(`more than one ${key} filter specified`);
+    try {
+      return timestampToMillis(parseSince(values[0]!, now));
+    } catch (e) {
+      throw invalidArgument((e as Error).message);
+    }
   }
 
   /** True when `key` is absent/empty or `source` equals one of its values. */

@@ -17,34 +17,13 @@
  */
 import path from 'node:path';
 import { invalidArgument } from '../../errdefs/index.js';
+import type { MountSpec } from '../../api/types/container.js';
 import { ramInBytes } from '../units/units.js';
 
 // ---------------------------------------------------------------- API shapes
 
-export type MountType = 'bind' | 'volume' | 'tmpfs' | 'npipe' | 'cluster' | 'image';
-
-/** One HostConfig.Mounts entry, as the Engine API spells it. */
-export interface ApiMount {
-  Type?: MountType | string;
-  Source?: string;
-  Target?: string;
-  ReadOnly?: boolean;
-  Consistency?: string;
-  BindOptions?: {
-    Propagation?: string;
-    NonRecursive?: boolean;
-    CreateMountpoint?: boolean;
-    ReadOnlyNonRecursive?: boolean;
-    ReadOnlyForceRecursive?: boolean;
-  } | null;
-  VolumeOptions?: {
-    NoCopy?: boolean;
-    Labels?: Record<string, string> | null;
-    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
-    Subpath?: string;
-  } | null;
-  TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] } | null;
-}
+/** One HostConfig.Mounts entry, as the Engine API spells it (the wire type, api/types/container.ts). */
+export type ApiMount = MountSpec;
 
 /** A validated mount point, before volumes are created (moby's volume/mounts.MountPoint). */
 export interface MountPointSpec {
@@ -269,7 +248,7 @@ export function tmpfsData(opts: ApiMount['TmpfsOptions'], readOnly: boolean): st
     }
     raw.push(`size=${size}${suffix}`);
   }
-  for (const o of opts?.Options ?? []) raw.push(o.length > 1 ? `${o[0]}=${o[1]}` : String(o[0]));
+  for (const o of opts?.Options ?? []) if (o?.length) raw.push(o.length > 1 ? `${o[0]}=${o[1]}` : o[0]!);
   return raw.join(',');
 }
 

@@ -461,7 +461,7 @@ function dropUndefined(o: object): void {
   for (const k of Object.keys(r)) if (r[k] === undefined) delete r[k];
 }
 
-export interface CreateRequest {
+export interface ParsedCreate {
   /** Config fields at the top level, plus HostConfig and NetworkingConfig (docker's ContainerConfigWrapper). */
   body: ContainerCreateRequest & { HostConfig: HostConfig; NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> } };
   name?: string;
@@ -479,7 +479,7 @@ export interface BuildOptions {
  * Flags + positional args ([IMAGE, CMD...]) → the `POST /containers/create` body, as docker's `parse()` builds it.
  * `set` tells flags given explicitly from defaults (docker's `flags.Changed`).
  */
-export function buildCreateRequest(flags: FlagValues, set: Set<string>, args: string[], opts: BuildOptions = {}): CreateRequest {
+export function buildCreateRequest(flags: FlagValues, set: Set<string>, args: string[], opts: BuildOptions = {}): ParsedCreate {
   const env = opts.env ?? process.env;
   const list = (n: string) => (flags[n] as string[] | undefined) ?? [];
   const str = (n: string) => (flags[n] as string | undefined) ?? '';

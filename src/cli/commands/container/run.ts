@@ -8,7 +8,7 @@ import type { Client } from '../../../client/index.js';
 import { displayJSONMessages } from '../../output/progress.js';
 import { familiarString, fullName, parseAny, withDefaultTag, type Reference } from '../../../pkg/reference/index.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
-import { buildCreateRequest, containerFlags, OptsError, runFlags, type CreateRequest } from './opts.js';
+import { buildCreateRequest, containerFlags, OptsError, runFlags, type ParsedCreate } from './opts.js';
 import { consoleSize, forwardSignals, monitorTtySize, pumpStreams } from './streams.js';
 import { errorText, isNotFound } from './util.js';
 import type { FlagValues } from '../../../pkg/flags/flags.js';
@@ -43,7 +43,7 @@ async function pullImage(ctx: CliContext, client: Client, ref: Reference, platfo
 }
 
 /** docker's createContainer: pull when asked or missing, create, print warnings, write --cidfile. Returns the ID. */
-async function createContainer(ctx: CliContext, client: Client, req: CreateRequest, quiet: boolean, cidfile: string): Promise<string> {
+async function createContainer(ctx: CliContext, client: Client, req: ParsedCreate, quiet: boolean, cidfile: string): Promise<string> {
   if (cidfile && fs.existsSync(cidfile)) {
     throw new Error(`container ID file found, make sure the other container isn't running or delete ${cidfile}`);
   }
@@ -71,7 +71,7 @@ async function createContainer(ctx: CliContext, client: Client, req: CreateReque
   return resp.Id;
 }
 
-function parseRequest(ctx: CliContext, flags: FlagValues, set: Set<string>, args: string[], cmd: string, usage: string): CreateRequest {
+function parseRequest(ctx: CliContext, flags: FlagValues, set: Set<string>, args: string[], cmd: string, usage: string): ParsedCreate {
   try {
     return buildCreateRequest(flags, set, args);
   } catch (e) {

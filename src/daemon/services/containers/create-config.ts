@@ -7,6 +7,7 @@
 import type { ContainerConfig, HostConfig } from '../../../core/containers/container.js';
 import type { ContainerConfig as ImageRuntimeConfig } from '../../../core/images/types.js';
 import type { DockerConfig, StrSlice } from '../../../core/runtime/spec-builder.js';
+import type { ContainerCreateRequest } from '../../../api/types/container.js';
 import { invalidArgument } from '../../../errdefs/index.js';
 import { normalizeLogConfig, type LogConfig } from './log-config.js';
 
@@ -19,11 +20,6 @@ export type MergeableConfig = Pick<DockerConfig, 'User' | 'Env' | 'Cmd' | 'Entry
 /** A merged config: Entrypoint and Cmd are lists (or null). */
 export type Merged<C> = Omit<C, 'Cmd' | 'Entrypoint'> & Omit<MergeableConfig, 'Cmd' | 'Entrypoint'> & { Cmd: string[] | null; Entrypoint: string[] | null };
 
-/** The body of `POST /containers/create`: Config fields at top level plus HostConfig and NetworkingConfig. */
-export interface CreateRequest extends Partial<ContainerConfig> {
-  HostConfig?: Partial<HostConfig>;
-  NetworkingConfig?: Record<string, unknown>;
-}
 
 function strSlice(v: StrSlice): string[] | null {
   if (v === null || v === undefined) return null;
@@ -87,7 +83,7 @@ type Healthcheck = NonNullable<ContainerConfig['Healthcheck']>;
  * A healthcheck as dockerd keeps it: its fields are `omitempty`, so zero durations, zero retries and an empty test
  * are left out, and an unset healthcheck is no field at all (undefined) rather than null.
  */
-export function compactHealthcheck(h: ContainerConfig['Healthcheck'] | undefined): Healthcheck | undefined {
+export function compactHealthcheck(h: ContainerConfig['Healthcheck'] | ContainerCreateRequest['Healthcheck']): Healthcheck | undefined {
   if (!h) return undefined;
   const out: Healthcheck = {};
   if (h.Test?.length) out.Test = h.Test;
@@ -96,7 +92,7 @@ export function compactHealthcheck(h: ContainerConfig['Healthcheck'] | undefined
 }
 
 /** The create body's Config with Docker's defaults (the hostname defaults to the short ID). */
-export function normalizeConfig(body: CreateRequest, id: string): ContainerConfig {
+export function normalizeConfig(body: ContainerCreateRequest, id: string): ContainerConfig {
   const list = (v: unknown): string[] | null => (v === undefined || v === null ? null : typeof v === 'string' ? [v] : Array.isArray(v) ? v.map(String) : invalidType('list'));
   return {
     Hostname: body.Hostname || '',
@@ -128,13 +124,22 @@ function invalidType(what: string): never {
   throw invalidArgument(`json: cannot unmarshal value into Go value of type ${what}`);
 }
 
+type WirePortMap = NonNullable<ContainerCreateRequest['HostConfig']>['PortBindings'];
+
+/** Port bindings with Go's zero values filled in (an omitted HostIp is "", a null list no binding). */
+function portBindings(m: WirePortMap): HostConfig['PortBindings'] {
+  const out: NonNullable<HostConfig['PortBindings']> = {};
+  for (const [port, list] of Object.entries(m ?? {})) out[port] = (list ?? []).map((b) => ({ HostIp: b.HostIp ?? '', HostPort: b.HostPort ?? '' }));
+  return out;
+}
+
 /** The create body's HostConfig with Docker's defaults, as inspect shows them. */
-export function normalizeHostConfig(h: Partial<HostConfig>): HostConfig {
+export function normalizeHostConfig(h: NonNullable<ContainerCreateRequest['HostConfig']>): HostConfig {
   return {
     ...h,
     Binds: h.Binds ?? null,
     NetworkMode: h.NetworkMode && h.NetworkMode !== 'default' ? h.NetworkMode : 'bridge',
-    PortBindings: h.PortBindings ?? {},
+    PortBindings: portBindings(h.PortBindings),
     RestartPolicy: { Name: h.RestartPolicy?.Name || 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 },
     AutoRemove: Boolean(h.AutoRemove),
     VolumesFrom: h.VolumesFrom ?? null,
@@ -168,7 +173,7 @@ export function normalizeHostConfig(h: Partial<HostConfig>): HostConfig {
     CpusetMems: h.CpusetMems ?? '',
     PidsLimit: h.PidsLimit ?? null,
     OomKillDisable: h.OomKillDisable ?? false,
-    Ulimits: h.Ulimits ?? [],
+    Ulimits: (h.Ulimits ?? []).map((u) => ({ Name: u.Name ?? '', Soft: u.Soft ?? 0, Hard: u.Hard ?? 0 })),
     LogConfig: normalizeLogConfig(h.LogConfig as LogConfig | undefined),
     Runtime: 'runc',
     Isolation: h.Isolation ?? '',

@@ -15,6 +15,7 @@ import { trace } from '../../../pkg/trace/trace.js';
 import { linkEnv, linkHostNames, linkNames, linksOf, onDefaultBridge, parseLink, resolveLinks, setLinks, type LinkRecord } from './links.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ContainerCreateRequest } from '../../../api/types/container.js';
 import type { Duplex } from 'node:stream';
 import { ContainerConfig, ContainerRecord, HostConfig, newState } from '../../../core/containers/container.js';
 import type { Mount } from '../../../core/mount/types.js';
@@ -29,7 +30,7 @@ import { generateId } from '../../../pkg/stringid/stringid.js';
 import type { SpecBuilder } from '../../../core/runtime/spec-builder.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../../logger.js';
-import { compactHealthcheck, emptyNetworkSettings, entrypointAndArgs, mergeConfig, normalizeConfig, normalizeHostConfig, validateRestartPolicy, type CreateRequest } from './create-config.js';
+import { compactHealthcheck, emptyNetworkSettings, entrypointAndArgs, mergeConfig, normalizeConfig, normalizeHostConfig, validateRestartPolicy } from './create-config.js';
 import { writeEtcFiles } from './etc-files.js';
 import { planNamespaces, releaseShm, resolveNamespaceModes, type NamespacePlan } from './namespaces.js';
 import { versionAtLeast } from '../../../api/version.js';
@@ -42,11 +43,9 @@ import { ContainerFiles, type PathStat } from './files.js';
 import { ContainerResources, type StatsSample, type UpdateRequest } from './stats.js';
 import type { Readable } from 'node:stream';
 import type { Filters } from '../../../pkg/filters/filters.js';
-import { parseSince, timestampToMillis } from '../../../pkg/units/units.js';
 import type { LogSource } from './logs.js';
 import { ContainerStore } from './store.js';
 
-export type { CreateRequest } from './create-config.js';
 
 /** What the container service needs from the image service. */
 export interface ImageAccess {
@@ -329,7 +328,7 @@ export class ContainerService {
   // ------------------------------------------------------------------ create
 
   /** `apiVersion`: the client's, for dockerd's version-dependent defaults (IpcMode `shareable` below 1.40). */
-  async create(name: string | undefined, body: CreateRequest, opts: { apiVersion?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
+  async create(name: string | undefined, body: ContainerCreateRequest, opts: { apiVersion?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
     // Field types are checked where the body is decoded (api/types/container.ts); the rules below need the host.
     if (!body || typeof body !== 'object') throw invalidArgument('config cannot be empty in order to create a container');
     if (!body.Image) throw invalidArgument('No image specified');
@@ -1078,18 +1077,12 @@ export class ContainerService {
   /** `POST /containers/prune`: removes stopped containers matching the filters; returns their IDs. */
   async prune(filters: Filters): Promise<string[]> {
     filters.validate(['until', 'label', 'label!']);
-    const until = filters.get('until')[0];
-    const untilMs = until ? timestampToMillis(parseSince(until)) : undefined;
+    const untilMs = filters.until();
     const deleted: string[] = [];
     for (const rec of this.store.all()) {
       if (rec.State.Running || rec.State.Status === 'restarting') continue;
       if (untilMs !== undefined && Date.parse(rec.Created) >= untilMs) continue;
-      if (filters.has('label') && !filters.matchKVList('label', rec.Config.Labels ?? {})) continue;
-      if (filters.has('label!') && filters.get('label!').some((l) => {
-        const [k, v] = l.split('=');
-        const labels = rec.Config.Labels ?? {};
-        return v === undefined ? k in labels : labels[k] === v;
-      })) continue;
+      if (!filters.matchLabels(rec.Config.Labels)) continue;
       await this.remove(rec.Id, { force: false, volumes: false });
       deleted.push(rec.Id);
     }

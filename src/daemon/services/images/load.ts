@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { decodeText } from '../../../api/decode/schema.js';
-import { archiveManifest, ociDocument, parseImageConfig } from '../../../api/types/image.js';
+import { archiveManifest, ociDocument, parseImageConfig, type OciDescriptor, type OciDocument } from '../../../api/types/image.js';
 import type { ContentStore, LeaseManager } from '../../../core/content/types.js';
 import { applyChanges } from '../../../core/images/changes.js';
 import { HOST_ARCH } from '../../../core/images/platform.js';
@@ -189,7 +189,7 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
     let legacy = false;
     const manifest = small.get('manifest.json');
     if (manifest) {
-      const entries = decodeText<Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] | null }> | null>(archiveManifest, manifest.toString('utf8'));
+      const entries = decodeText(archiveManifest, manifest.toString('utf8'));
       if (!Array.isArray(entries)) throw invalidArgument('invalid archive: manifest.json is not a list');
       for (const e of entries) {
         if (!e.Config) throw invalidArgument('invalid archive: a manifest.json entry names no config');
@@ -365,19 +365,19 @@ type LoadedImage = {
  */
 async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: LoadedImage[], streamed: (path: string) => boolean, lease: string): Promise<void> {
   const blobPath = (dg: string) => `blobs/${dg.replace(':', '/')}`;
-  const readJson = async (dg: string): Promise<Record<string, unknown>> => {
+  const readJson = async (dg: string): Promise<OciDocument> => {
     const p = blobPath(dg);
     const b = small.get(p) ?? (await d.content.readAll(dg).catch(() => undefined));
     if (!b) throw invalidArgument(`invalid OCI layout: ${p} is missing`);
     if (digestOf(b) !== dg) throw invalidArgument(`invalid OCI layout: ${p} does not match its digest`);
-    return decodeText<Record<string, unknown> | null>(ociDocument, b.toString('utf8')) ?? {};
+    return decodeText(ociDocument, b.toString('utf8')) ?? {};
   };
-  type Desc = { mediaType?: string; digest: string; annotations?: Record<string, string>; platform?: { architecture?: string; os?: string } };
-  const visit = async (desc: Desc, names: string[]): Promise<void> => {
+  const visit = async (desc: OciDescriptor, names: string[]): Promise<void> => {
+    if (!desc.digest) throw invalidArgument('invalid OCI layout: a descriptor lacks its digest');
     const doc = await readJson(desc.digest);
-    const mt = (doc.mediaType as string | undefined) ?? desc.mediaType;
-    if (Array.isArray(doc.manifests)) {
-      const ms = doc.manifests as Desc[];
+    const mt = doc.mediaType ?? desc.mediaType;
+    if (doc.manifests) {
+      const ms = doc.manifests;
       // pick this platform from a multi-platform index
       const pick = ms.filter((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === HOST_ARCH));
       const before = images.length;
@@ -387,18 +387,18 @@ async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: Loade
       return;
     }
     if (mt && !/manifest/.test(mt) && !doc.config) throw invalidArgument(`unsupported OCI media type ${mt}`);
-    const config = doc.config as Desc | undefined;
-    if (!config?.digest || !Array.isArray(doc.layers)) throw invalidArgument(`invalid OCI layout: manifest ${desc.digest} lacks a config or layers`);
+    const config = doc.config;
+    if (!config?.digest || !doc.layers) throw invalidArgument(`invalid OCI layout: manifest ${desc.digest} lacks a config or layers`);
     const cfgBytes = small.get(blobPath(config.digest)) ?? (await d.content.readAll(config.digest));
     if (digestOf(cfgBytes) !== config.digest) throw invalidArgument('invalid OCI layout: config digest mismatch');
-    images.push({ config: cfgBytes, layers: (doc.layers as Desc[]).map((l) => blobPath(l.digest)), tags: names });
+    images.push({ config: cfgBytes, layers: doc.layers.map((l) => blobPath(l.digest ?? '')), tags: names });
   };
   /**
    * When every manifest of a multi-platform index has its config and layers in the layout (or already in the store),
    * the index, its manifests and the small blobs go into the content store and the index is returned; else undefined
    * (a push then sends this platform's manifest only).
    */
-  const keepIndex = async (desc: Desc, ms: Desc[]): Promise<ImageRecord['index'] | undefined> => {
+  const keepIndex = async (desc: OciDescriptor, ms: OciDescriptor[]): Promise<ImageRecord['index'] | undefined> => {
     const present = async (dg: string) => small.has(blobPath(dg)) || streamed(blobPath(dg)) || (await d.content.exists(dg));
     const docs: Array<{ digest: string; bytes: Buffer }> = [];
     const smallBlobs: string[] = [];
@@ -407,7 +407,7 @@ async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: Loade
       docs.push({ digest: m.digest, bytes: small.get(blobPath(m.digest)) ?? (await d.content.readAll(m.digest)) });
     }
     for (const m of ms) {
-      const man = (await readJson(m.digest)) as { config?: Desc; layers?: Desc[]; manifests?: unknown };
+      const man = await readJson(m.digest!); // checked by isDigest above
       if (man.manifests) return undefined; // nested indexes are not kept
       for (const b of [man.config, ...(man.layers ?? [])]) {
         if (!b?.digest || !isDigest(b.digest) || !(await present(b.digest))) return undefined;
@@ -421,7 +421,7 @@ async function collectOci(d: LoadDeps, small: Map<string, Buffer>, images: Loade
     const top = docs[0]!;
     return { digest: top.digest as Digest, mediaType: desc.mediaType ?? MediaTypes.ociIndex, size: top.bytes.length };
   };
-  const index = decodeText<{ manifests?: Desc[] } | null>(ociDocument, small.get('index.json')!.toString('utf8')) ?? {};
+  const index = decodeText(ociDocument, small.get('index.json')!.toString('utf8')) ?? {};
   for (const m of index.manifests ?? []) {
     const names: string[] = [];
     const full = m.annotations?.['io.containerd.image.name'];

@@ -21,7 +21,6 @@ import * as ref from '../../../pkg/reference/index.js';
 import { Filters } from '../../../pkg/filters/filters.js';
 import { conflict, EngineError, invalidArgument, isNotFound, notFound } from '../../../errdefs/index.js';
 import { Collector, chainsOf } from './gc.js';
-import { matchesAnyLabel, parseUntil } from './filters.js';
 import { importTarball, loadArchive, type ProgressMessage } from './load.js';
 import { safeNormalize, saveArchive } from './save.js';
 import { Unpacker } from './unpack.js';
@@ -448,8 +447,7 @@ export class ImageService implements ImageWriter, ImageViewSource {
   async prune(filters: Filters): Promise<{ ImagesDeleted: DeleteResponseItem[] | null; SpaceReclaimed: number }> {
     filters.validate(['dangling', 'until', 'label', 'label!']);
     const danglingOnly = filters.has('dangling') ? filters.bool('dangling', true) : true;
-    const until = filters.get('until')[0];
-    const untilMs = until ? parseUntil(until) : undefined;
+    const untilMs = filters.until();
     const deleted: DeleteResponseItem[] = [];
     let reclaimed = 0;
     const before = await this.layersSize();
@@ -460,8 +458,7 @@ export class ImageService implements ImageWriter, ImageViewSource {
       if (this.usedBy(img.id)) continue;
       const cfg = await this.config(img.id);
       if (untilMs !== undefined && Date.parse(cfg.created ?? img.createdAt) >= untilMs) continue;
-      if (!filters.matchKVList('label', cfg.config?.Labels ?? {})) continue;
-      if (filters.has('label!') && matchesAnyLabel(filters.get('label!'), cfg.config?.Labels ?? {})) continue;
+      if (!filters.matchLabels(cfg.config?.Labels)) continue;
       if (this.store.children(img.id).length) continue;
       try {
         const recs: DeleteResponseItem[] = [];

@@ -10,7 +10,7 @@ import type { ContainerConfig, ImageConfig, ImageRecord } from '../../../core/im
 import { Filters } from '../../../pkg/filters/filters.js';
 import * as ref from '../../../pkg/reference/index.js';
 import { chainsOf } from './gc.js';
-import { parseUntil, referenceMatch } from './filters.js';
+import { referenceMatch } from './filters.js';
 
 /** What the views read: the records, the configs, sizes and where layers live. */
 export interface ImageViewSource {
@@ -145,8 +145,7 @@ export async function listImages(src: ImageViewSource, opts: { all?: boolean; fi
   let sinceT: number | undefined;
   for (const b of f.get('before')) beforeT = await createdMs(src, src.resolve(b));
   for (const s of f.get('since')) sinceT = await createdMs(src, src.resolve(s));
-  const untilV = f.get('until')[0];
-  const untilMs = untilV ? parseUntil(untilV) : undefined;
+  const untilMs = f.until();
   const danglingF = f.has('dangling') ? f.bool('dangling') : undefined;
   const refPatterns = f.get('reference');
   const out: Array<{ t: number; v: Record<string, unknown> }> = [];
