@@ -532,39 +532,35 @@ export class ProjectRunner {
   }
 
   private async removeVolumes(): Promise<void> {
-    {
-      const vols = new Set<string>();
-      for (const v of Object.values(this.project.volumes)) if (!v.external) vols.add(v.name);
-      for (const v of await this.engine.listVolumes(this.name)) vols.add(v.Name);
-      await Promise.all(
-        [...vols].map(async (name) => {
-          if (!(await this.engine.inspectVolume(name))) return;
-          this.progress.event('Volume', name, 'Removing');
-          try {
-            await this.engine.removeVolume(name);
-            this.progress.event('Volume', name, 'Removed', { done: true });
-          } catch (e) {
-            this.progress.event('Volume', name, 'Error', { error: true });
-            this.progress.note(`failed to remove volume ${name}: ${(e as Error).message}`);
-          }
-        }),
-      );
-    }
+    const vols = new Set<string>();
+    for (const v of Object.values(this.project.volumes)) if (!v.external) vols.add(v.name);
+    for (const v of await this.engine.listVolumes(this.name)) vols.add(v.Name);
+    await Promise.all(
+      [...vols].map(async (name) => {
+        if (!(await this.engine.inspectVolume(name))) return;
+        this.progress.event('Volume', name, 'Removing');
+        try {
+          await this.engine.removeVolume(name);
+          this.progress.event('Volume', name, 'Removed', { done: true });
+        } catch (e) {
+          this.progress.event('Volume', name, 'Error', { error: true });
+          this.progress.note(`failed to remove volume ${name}: ${(e as Error).message}`);
+        }
+      }),
+    );
   }
 
   private async removeImages(rmi: 'all' | 'local'): Promise<void> {
-    {
-      const images = new Set<string>();
-      for (const s of Object.values(this.project.services)) if (rmi === 'all' || !s.image) images.add(imageName(this.project, s));
-      for (const ref of images) {
-        if (!(await this.engine.inspectImage(ref))) continue;
-        this.progress.event('Image', ref, 'Removing');
-        try {
-          await this.engine.removeImage(ref);
-          this.progress.event('Image', ref, 'Removed', { done: true });
-        } catch (e) {
-          this.progress.event('Image', ref, 'Error', { error: true });
-        }
+    const images = new Set<string>();
+    for (const s of Object.values(this.project.services)) if (rmi === 'all' || !s.image) images.add(imageName(this.project, s));
+    for (const ref of images) {
+      if (!(await this.engine.inspectImage(ref))) continue;
+      this.progress.event('Image', ref, 'Removing');
+      try {
+        await this.engine.removeImage(ref);
+        this.progress.event('Image', ref, 'Removed', { done: true });
+      } catch (e) {
+        this.progress.event('Image', ref, 'Error', { error: true });
       }
     }
   }

@@ -20,7 +20,6 @@ export type MergeableConfig = Pick<DockerConfig, 'User' | 'Env' | 'Cmd' | 'Entry
 /** A merged config: Entrypoint and Cmd are lists (or null). */
 export type Merged<C> = Omit<C, 'Cmd' | 'Entrypoint'> & Omit<MergeableConfig, 'Cmd' | 'Entrypoint'> & { Cmd: string[] | null; Entrypoint: string[] | null };
 
-
 function strSlice(v: StrSlice): string[] | null {
   if (v === null || v === undefined) return null;
   return typeof v === 'string' ? [v] : v;
