@@ -89,7 +89,7 @@ export class TestDaemon {
 
   /** Runs berth's own CLI against this daemon. */
   berth(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
-    return run(process.execPath, [berthBin, '-H', this.host, ...args], opts);
+    return run(berthBin, ['-H', this.host, ...args], opts); // as a user runs it: bin/berth's sh launcher first
   }
 
   log(): string {
