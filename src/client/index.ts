@@ -21,7 +21,7 @@ import { SystemClient } from './system.js';
 import { VolumesClient } from './volumes.js';
 
 export { DaemonUnreachableError, EngineClient, jsonLines, readAll } from './client.js';
-export { ProgressError, ProgressStream, throwIfError, type FilterArg } from './shared.js';
+export { ProgressError, ProgressStream, throwIfError, unlessNotFound, type FilterArg } from './shared.js';
 export { registryAuthHeader } from './images.js';
 export type * from './containers.js';
 export type * from './images.js';

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { JSONMessage } from '../api/types/image.js';
+import { isNotFound } from '../errdefs/index.js';
 import { Filters } from '../pkg/filters/filters.js';
 import { jsonLines, readAll } from './client.js';
 
@@ -21,6 +22,16 @@ export function encodeFilterArg(f: FilterArg): string | undefined {
 
 /** One path segment (an ID, a name), escaped. */
 export const seg = (s: string): string => encodeURIComponent(s);
+
+/** The answer of an inspect-like call, or undefined when the daemon says there is no such object (404). */
+export async function unlessNotFound<T>(answer: Promise<T>): Promise<T | undefined> {
+  try {
+    return await answer;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
 
 /** Reads a response body as JSON (undefined when empty). */
 export async function jsonBody<T>(res: IncomingMessage): Promise<T> {

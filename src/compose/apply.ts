@@ -5,11 +5,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ImageInspect } from '../api/types/image.js';
+import type { NetworkCreateRequest } from '../api/types/network.js';
+import { unlessNotFound, type Client, type ImageBuildOptions } from '../client/index.js';
+import { isNotFound } from '../errdefs/index.js';
 import { tarFromEntries } from '../pkg/tar/writer.js';
 import { createSpec, CreateContext, imageName, stopTimeout } from './convert.js';
-import type { ComposeEngine, ContainerSummary } from './engine.js';
+import { nameOf as cname, projectContainers, type ProjectContainer } from './containers.js';
+import { buildImage, pullImage } from './images.js';
 import { buildContext } from './build-context.js';
-import { COMPOSE_VERSION, L } from './labels.js';
+import { COMPOSE_VERSION, L, projectFilter } from './labels.js';
 import { replicasOf } from './model/load.js';
 import type { Project, Service } from './model/types.js';
 import { Action, containerNumber, dependencyOrder, planService, withDependencies } from './plan.js';
@@ -45,10 +50,6 @@ export interface DownOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function cname(c: ContainerSummary): string {
-  return (c.Names?.[0] ?? c.Id).replace(/^\//, '');
-}
-
 /** Runs tasks with their dependencies first: `deps(n)` names what n waits for; tasks with no link run in parallel. */
 async function inOrder(names: string[], deps: (n: string) => string[], run: (n: string) => Promise<void>): Promise<void> {
   const done = new Map<string, Promise<void>>();
@@ -72,7 +73,7 @@ async function inOrder(names: string[], deps: (n: string) => string[], run: (n: 
 export class ProjectRunner {
   constructor(
     readonly project: Project,
-    readonly engine: ComposeEngine,
+    readonly client: Client,
     readonly progress: ProgressWriter,
     readonly lookup: (k: string) => string | undefined = (k) => process.env[k],
   ) {}
@@ -81,13 +82,13 @@ export class ProjectRunner {
     return this.project.name;
   }
 
-  containers(opts: { all?: boolean; oneoff?: boolean } = {}): Promise<ContainerSummary[]> {
+  containers(opts: { all?: boolean; oneoff?: boolean } = {}): Promise<ProjectContainer[]> {
     const labels = opts.oneoff === undefined ? [] : [`${L.oneoff}=${opts.oneoff ? 'True' : 'False'}`];
-    return this.engine.listContainers(this.name, { all: opts.all ?? true, extraLabels: labels });
+    return projectContainers(this.client, this.name, { all: opts.all ?? true, labels });
   }
 
   /** Containers of the project whose service is not in the model (enabled or disabled). */
-  orphans(list: ContainerSummary[]): ContainerSummary[] {
+  orphans(list: ProjectContainer[]): ProjectContainer[] {
     return list.filter((c) => c.Labels[L.oneoff] !== 'True' && !this.project.services[c.Labels[L.service]] && !this.project.disabled[c.Labels[L.service]]);
   }
 
@@ -97,7 +98,7 @@ export class ProjectRunner {
     await Promise.all(
       [...used].map(async (key) => {
         const net = this.project.networks[key];
-        const existing = await this.engine.inspectNetwork(net.name);
+        const existing = await unlessNotFound(this.client.networks.inspect(net.name));
         if (net.external) {
           if (!existing) throw new ComposeError(`network ${net.name} declared as external, but could not be found`);
           return;
@@ -108,7 +109,7 @@ export class ProjectRunner {
           return;
         }
         this.progress.event('Network', net.name, 'Creating');
-        const body: Record<string, unknown> = {
+        const body: NetworkCreateRequest = {
           Name: net.name,
           Driver: net.driver ?? 'bridge',
           Options: net.driver_opts ?? {},
@@ -120,10 +121,10 @@ export class ProjectRunner {
         };
         if (net.ipam) body.IPAM = { Driver: net.ipam.driver ?? 'default', Config: (net.ipam.config ?? []).map((c) => ({ Subnet: c.subnet, Gateway: c.gateway, IPRange: c.ip_range })) };
         try {
-          await this.engine.createNetwork(body);
+          await this.client.networks.create(body);
         } catch (e) {
           // Another `up` of the same project may have created it a moment ago.
-          if (!(await this.engine.inspectNetwork(net.name))) throw e;
+          if (!(await unlessNotFound(this.client.networks.inspect(net.name)))) throw e;
         }
         this.progress.event('Network', net.name, 'Created', { done: true });
       }),
@@ -136,14 +137,14 @@ export class ProjectRunner {
     await Promise.all(
       [...used].map(async (key) => {
         const vol = this.project.volumes[key];
-        const existing = await this.engine.inspectVolume(vol.name);
+        const existing = await unlessNotFound(this.client.volumes.inspect(vol.name));
         if (vol.external) {
           if (!existing) throw new ComposeError(`external volume "${vol.name}" not found`);
           return;
         }
         if (existing) return;
         this.progress.event('Volume', `"${vol.name}"`, 'Creating');
-        await this.engine.createVolume({ Name: vol.name, Driver: vol.driver ?? 'local', DriverOpts: vol.driver_opts ?? {}, Labels: { ...(vol.labels ?? {}), [L.project]: this.name, [L.volume]: key, [L.version]: COMPOSE_VERSION } });
+        await this.client.volumes.create({ Name: vol.name, Driver: vol.driver ?? 'local', DriverOpts: vol.driver_opts ?? {}, Labels: { ...(vol.labels ?? {}), [L.project]: this.name, [L.volume]: key, [L.version]: COMPOSE_VERSION } });
         this.progress.event('Volume', `"${vol.name}"`, 'Created', { done: true });
       }),
     );
@@ -157,25 +158,24 @@ export class ProjectRunner {
     const args: Record<string, string> = {};
     for (const [k, v] of Object.entries(b.args ?? {})) if (v !== null) args[k] = v;
     const labels = { ...(b.labels ?? {}) };
-    const query: Record<string, string | number | boolean | undefined> = {
-      t: tag,
+    const query: ImageBuildOptions = {
+      tags: [tag],
       dockerfile: ctx.dockerfile,
-      buildargs: JSON.stringify(args),
-      labels: JSON.stringify(labels),
+      buildArgs: args,
+      labels,
       target: b.target,
-      networkmode: b.network,
-      extrahosts: b.extra_hosts?.join(','),
-      cachefrom: b.cache_from?.length ? JSON.stringify(b.cache_from) : undefined,
-      nocache: opts.noCache || b.no_cache || undefined,
+      networkMode: b.network,
+      extraHosts: b.extra_hosts,
+      cacheFrom: b.cache_from,
+      noCache: opts.noCache || b.no_cache || undefined,
       pull: opts.pull || b.pull || undefined,
-      shmsize: undefined,
-      rm: true,
-      forcerm: true,
+      remove: true,
+      forceRemove: true,
     };
     this.progress.event('Service', s.name, 'Building');
     let id: string | undefined;
     try {
-      id = await this.engine.build(ctx.stream, query, (m) => {
+      id = await buildImage(this.client, ctx.stream, query, (m) => {
         if (typeof m.stream === 'string') opts.onLine?.(m.stream);
       });
     } catch (e) {
@@ -183,7 +183,7 @@ export class ProjectRunner {
       throw new ComposeError(`failed to solve: ${(e as Error).message}`);
     }
     this.progress.event('Service', s.name, 'Built', { done: true });
-    return id ?? (await this.engine.inspectImage(tag))?.Id;
+    return id ?? (await unlessNotFound(this.client.images.inspect(tag)))?.Id;
   }
 
   /** Pulls the service's image (Compose v2 shows ` <service> Pulling` / `Pulled`). */
@@ -191,7 +191,7 @@ export class ProjectRunner {
     const ref = s.image!;
     this.progress.event('Image', ref, 'Pulling');
     try {
-      await this.engine.pull(ref);
+      await pullImage(this.client, ref);
     } catch (e) {
       this.progress.event('Image', ref, 'Error', { error: true });
       throw new ComposeError(`Error response from daemon: ${(e as Error).message}`);
@@ -203,12 +203,12 @@ export class ProjectRunner {
   async ensureImages(services: string[], opts: UpOptions): Promise<Map<string, string | undefined>> {
     const ids = new Map<string, string | undefined>();
     // Services sharing an image ask the Engine about it once.
-    const inspected = new Map<string, ReturnType<ComposeEngine['inspectImage']>>();
+    const inspected = new Map<string, Promise<ImageInspect | undefined>>();
     await Promise.all(
       services.map(async (n) => {
         const s = this.project.services[n];
         const ref = imageName(this.project, s);
-        if (!inspected.has(ref)) inspected.set(ref, this.engine.inspectImage(ref));
+        if (!inspected.has(ref)) inspected.set(ref, unlessNotFound(this.client.images.inspect(ref)));
         let img = await inspected.get(ref)!;
         const policy = opts.pull && opts.pull !== 'policy' ? opts.pull : (s.pull_policy ?? 'missing');
         if (s.build && !opts.noBuild && (opts.build || policy === 'build' || (!img && !(s.image && policy !== 'build' && (await this.tryPull(s)))))) {
@@ -217,7 +217,7 @@ export class ProjectRunner {
         }
         if (s.image && (policy === 'always' || (!img && policy !== 'never'))) {
           await this.pull(s);
-          img = await this.engine.inspectImage(ref);
+          img = await unlessNotFound(this.client.images.inspect(ref));
         }
         if (!img) throw new ComposeError(`Error response from daemon: No such image: ${ref}`);
         ids.set(n, img.Id);
@@ -229,7 +229,7 @@ export class ProjectRunner {
   /** For a service with both image and build: pull first, build only if the pull fails (Compose's order). */
   private async tryPull(s: Service): Promise<boolean> {
     try {
-      await this.engine.pull(s.image!);
+      await pullImage(this.client, s.image!);
       return true;
     } catch {
       return false;
@@ -248,7 +248,7 @@ export class ProjectRunner {
     }
     await Promise.all([this.ensureNetworks(services), this.ensureVolumes(services)]);
     const imageIds = await this.ensureImages(services, opts);
-    const byService = new Map<string, ContainerSummary[]>();
+    const byService = new Map<string, ProjectContainer[]>();
     for (const c of existing) {
       const s = c.Labels[L.service];
       byService.set(s, [...(byService.get(s) ?? []), c]);
@@ -292,7 +292,7 @@ export class ProjectRunner {
       case 'start':
         if (opts.noStart) return cname(a.container);
         this.progress.event('Container', cname(a.container), 'Starting');
-        await this.engine.start(a.container.Id);
+        await this.client.containers.start(a.container.Id);
         this.progress.event('Container', cname(a.container), 'Started', { done: true });
         return cname(a.container);
       case 'remove':
@@ -302,12 +302,12 @@ export class ProjectRunner {
         const old = a.container;
         const name = cname(old);
         this.progress.event('Container', name, 'Recreate');
-        if (old.State === 'running' || old.State === 'paused' || old.State === 'restarting') await this.engine.stop(old.Id, stopTimeout(s, opts.timeout));
+        if (old.State === 'running' || old.State === 'paused' || old.State === 'restarting') await this.client.containers.stop(old.Id, { timeout: stopTimeout(s, opts.timeout) });
         const inheritVolumes = opts.renewAnonVolumes ? undefined : await this.anonymousVolumes(old.Id);
         // The old container steps aside under a temporary name, so the new one can take its name.
-        await this.engine.rename(old.Id, `${old.Id.slice(0, 12)}_${name}`);
+        await this.client.containers.rename(old.Id, `${old.Id.slice(0, 12)}_${name}`);
         const id = await this.createOne(s, { number: a.number, imageId, replaces: old.Id, containerOf, inheritVolumes });
-        await this.engine.remove(old.Id, { force: true });
+        await this.client.containers.remove(old.Id, { force: true });
         this.progress.event('Container', name, 'Recreated', { done: opts.noStart });
         if (!opts.noStart) await this.startOne(s, id, name);
         return name;
@@ -328,8 +328,8 @@ export class ProjectRunner {
    * Compose v2 does before it recreates `service`. Those among `services` start again in their turn; the others are
    * returned, for the caller to start once `service` is up.
    */
-  private async stopRestartDependents(service: string, byService: Map<string, ContainerSummary[]>, services: string[], stopped: Set<string>, opts: UpOptions): Promise<ContainerSummary[]> {
-    const outside: ContainerSummary[] = [];
+  private async stopRestartDependents(service: string, byService: Map<string, ProjectContainer[]>, services: string[], stopped: Set<string>, opts: UpOptions): Promise<ProjectContainer[]> {
+    const outside: ProjectContainer[] = [];
     const visit = async (dep: string, seen: Set<string>) => {
       for (const [name, other] of Object.entries(this.project.services)) {
         if (seen.has(name) || !other.depends_on?.[dep]?.restart) continue;
@@ -341,7 +341,7 @@ export class ProjectRunner {
             .map(async (c) => {
               stopped.add(c.Id);
               this.progress.event('Container', cname(c), 'Stopping');
-              await this.engine.stop(c.Id, stopTimeout(other, opts.timeout));
+              await this.client.containers.stop(c.Id, { timeout: stopTimeout(other, opts.timeout) });
               this.progress.event('Container', cname(c), 'Stopped', { done: true });
               if (!services.includes(name)) outside.push(c);
             }),
@@ -356,9 +356,9 @@ export class ProjectRunner {
   private async anonymousVolumes(id: string): Promise<Record<string, string>> {
     const named = new Set(Object.values(this.project.volumes).map((v) => v.name));
     const out: Record<string, string> = {};
-    const i = await this.engine.inspect(id).catch(() => undefined);
+    const i = await this.client.containers.inspect(id).catch(() => undefined);
     for (const m of i?.Mounts ?? []) {
-      if (m.Type !== 'volume' || !m.Name || named.has(m.Name)) continue;
+      if (m.Type !== 'volume' || !m.Name || !m.Destination || named.has(m.Name)) continue;
       // Anonymous volumes are named by a 64-hex ID; anything else was named by someone.
       if (!/^[0-9a-f]{64}$/.test(m.Name)) continue;
       out[path.posix.normalize(m.Destination)] = m.Name;
@@ -368,7 +368,7 @@ export class ProjectRunner {
 
   private async startOne(_s: Service, id: string, name: string): Promise<void> {
     this.progress.event('Container', name, 'Starting');
-    await this.engine.start(id);
+    await this.client.containers.start(id);
     this.progress.event('Container', name, 'Started', { done: true });
   }
 
@@ -376,13 +376,13 @@ export class ProjectRunner {
   async createOne(s: Service, ctx: CreateContext): Promise<string> {
     const spec = createSpec(this.project, s, ctx);
     for (const v of s.volumes ?? []) if (v.type === 'bind' && v.bind?.create_host_path && v.source && !fs.existsSync(v.source)) fs.mkdirSync(v.source, { recursive: true });
-    const id = await this.engine.create(spec.name, spec.body);
-    for (const n of spec.extraNetworks) await this.engine.connect(n.name, id, n.endpoint);
+    const { Id: id } = await this.client.containers.create(spec.body, { name: spec.name });
+    for (const n of spec.extraNetworks) await this.client.networks.connect(n.name, id, n.endpoint);
     const { inlineFileObjects } = await import('./convert.js');
     const files = inlineFileObjects(this.project, s, this.lookup);
     if (files.length) {
       const tar = tarFromEntries(files.map((f) => ({ header: { name: f.target.replace(/^\//, ''), mode: f.mode, uid: f.uid, gid: f.gid, type: 'file' as const }, body: f.content })));
-      await this.engine.putArchive(id, '/', tar);
+      await this.client.containers.putArchive(id, '/', tar);
     }
     return id;
   }
@@ -404,12 +404,12 @@ export class ProjectRunner {
     );
   }
 
-  private async waitCondition(c: ContainerSummary, condition: string): Promise<void> {
+  private async waitCondition(c: ProjectContainer, condition: string): Promise<void> {
     const name = cname(c);
     if (condition === 'service_started') return;
     this.progress.event('Container', name, 'Waiting');
     if (condition === 'service_completed_successfully') {
-      const code = await this.engine.wait(c.Id, 'not-running');
+      const { StatusCode: code } = await (await this.client.containers.wait(c.Id, 'not-running')).result;
       if (code !== 0) {
         this.progress.event('Container', name, 'Error', { error: true });
         throw new ComposeError(`service "${c.Labels[L.service]}" didn't complete successfully: exit ${code}`);
@@ -419,9 +419,9 @@ export class ProjectRunner {
     }
     // service_healthy: the Engine has no health wait, so poll inspect (as Compose does).
     for (;;) {
-      const i = await this.engine.inspect(c.Id);
+      const i = await this.client.containers.inspect(c.Id);
       const h = i.State.Health?.Status;
-      if (!i.State.Health && !(i.Config as { Healthcheck?: { Test?: string[] } }).Healthcheck?.Test) throw new ComposeError(`container ${name} has no healthcheck configured`);
+      if (!i.State.Health && !i.Config.Healthcheck?.Test) throw new ComposeError(`container ${name} has no healthcheck configured`);
       if (h === 'healthy') break;
       if (h === 'unhealthy') {
         this.progress.event('Container', name, 'Error', { error: true });
@@ -442,7 +442,7 @@ export class ProjectRunner {
         const name = cname(c);
         this.progress.event('Container', name, 'Waiting');
         for (;;) {
-          const i = await this.engine.inspect(c.Id);
+          const i = await this.client.containers.inspect(c.Id);
           const h = i.State.Health?.Status;
           if (i.State.Running && (!h || h === 'healthy')) break;
           if (h === 'unhealthy') throw new ComposeError(`container ${name} is unhealthy`);
@@ -462,25 +462,25 @@ export class ProjectRunner {
     return Object.values(this.project.services).some((s) => s.depends_on?.[service]?.condition === 'service_completed_successfully');
   }
 
-  async removeContainer(c: ContainerSummary, opts: { stop?: boolean; timeout?: number; volumes?: boolean }): Promise<void> {
+  async removeContainer(c: ProjectContainer, opts: { stop?: boolean; timeout?: number; volumes?: boolean }): Promise<void> {
     const name = cname(c);
     if (opts.stop && (c.State === 'running' || c.State === 'restarting' || c.State === 'paused')) {
       this.progress.event('Container', name, 'Stopping');
-      await this.engine.stop(c.Id, opts.timeout);
+      await this.client.containers.stop(c.Id, { timeout: opts.timeout });
       this.progress.event('Container', name, 'Stopped');
     }
     this.progress.event('Container', name, 'Removing');
     try {
-      await this.engine.remove(c.Id, { force: true, volumes: opts.volumes });
+      await this.client.containers.remove(c.Id, { force: true, volumes: opts.volumes });
     } catch (e) {
-      if ((e as { kind?: string }).kind !== 'NotFound') throw e;
+      if (!isNotFound(e)) throw e;
     }
     this.progress.event('Container', name, 'Removed', { done: true });
   }
 
   /** Applies `fn` to the project's containers, dependents before their dependencies (stop order) or after (start). */
-  async eachService(list: ContainerSummary[], order: 'start' | 'stop', fn: (c: ContainerSummary) => Promise<void>): Promise<void> {
-    const byService = new Map<string, ContainerSummary[]>();
+  async eachService(list: ProjectContainer[], order: 'start' | 'stop', fn: (c: ProjectContainer) => Promise<void>): Promise<void> {
+    const byService = new Map<string, ProjectContainer[]>();
     for (const c of list) byService.set(c.Labels[L.service], [...(byService.get(c.Labels[L.service]) ?? []), c]);
     const names = [...byService.keys()];
     // Dependencies as the containers record them (label), so this works without the compose file too.
@@ -513,15 +513,15 @@ export class ProjectRunner {
     // The model's networks (not external) and any other network labelled for this project.
     const nets = new Set<string>();
     for (const n of Object.values(this.project.networks)) if (!n.external) nets.add(n.name);
-    for (const n of await this.engine.listNetworks(this.name)) nets.add(n.Name);
+    for (const n of await this.client.networks.list({ filters: projectFilter(this.name) })) nets.add(n.Name);
     await Promise.all(
       [...nets].map(async (name) => {
-        const n = await this.engine.inspectNetwork(name);
+        const n = await unlessNotFound(this.client.networks.inspect(name));
         if (!n) return;
         if (n.Labels?.[L.project] && n.Labels[L.project] !== this.name) return;
         this.progress.event('Network', name, 'Removing');
         try {
-          await this.engine.removeNetwork(n.Id);
+          await this.client.networks.remove(n.Id);
           this.progress.event('Network', name, 'Removed', { done: true });
         } catch (e) {
           this.progress.event('Network', name, 'Error', { error: true });
@@ -534,13 +534,13 @@ export class ProjectRunner {
   private async removeVolumes(): Promise<void> {
     const vols = new Set<string>();
     for (const v of Object.values(this.project.volumes)) if (!v.external) vols.add(v.name);
-    for (const v of await this.engine.listVolumes(this.name)) vols.add(v.Name);
+    for (const v of (await this.client.volumes.list({ filters: projectFilter(this.name) })).Volumes ?? []) vols.add(v.Name);
     await Promise.all(
       [...vols].map(async (name) => {
-        if (!(await this.engine.inspectVolume(name))) return;
+        if (!(await unlessNotFound(this.client.volumes.inspect(name)))) return;
         this.progress.event('Volume', name, 'Removing');
         try {
-          await this.engine.removeVolume(name);
+          await this.client.volumes.remove(name);
           this.progress.event('Volume', name, 'Removed', { done: true });
         } catch (e) {
           this.progress.event('Volume', name, 'Error', { error: true });
@@ -554,10 +554,10 @@ export class ProjectRunner {
     const images = new Set<string>();
     for (const s of Object.values(this.project.services)) if (rmi === 'all' || !s.image) images.add(imageName(this.project, s));
     for (const ref of images) {
-      if (!(await this.engine.inspectImage(ref))) continue;
+      if (!(await unlessNotFound(this.client.images.inspect(ref)))) continue;
       this.progress.event('Image', ref, 'Removing');
       try {
-        await this.engine.removeImage(ref);
+        await this.client.images.remove(ref);
         this.progress.event('Image', ref, 'Removed', { done: true });
       } catch (e) {
         this.progress.event('Image', ref, 'Error', { error: true });

@@ -5,9 +5,10 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
+import type { ContainerCreateRequest, EndpointSettings, HealthConfig, HostConfig, MountSpec, NetworkingConfig } from '../api/types/container.js';
 import { parseBytes, parseDuration } from './model/canonical.js';
 import { replicasOf } from './model/load.js';
-import type { Project, Service } from './model/types.js';
+import type { Project, Service, ServiceNetwork } from './model/types.js';
 import { COMPOSE_VERSION, L } from './labels.js';
 
 type Dict = Record<string, unknown>;
@@ -64,24 +65,22 @@ export function dependsOnLabel(s: Service): string {
 }
 
 /** The networks a service joins, highest priority first (the first one is the create-time network). */
-export function serviceNetworks(s: Service): [string, Dict | null][] {
-  return Object.entries(s.networks ?? {}).sort((a, b) => ((b[1]?.priority as number) ?? 0) - ((a[1]?.priority as number) ?? 0)) as [string, Dict | null][];
+export function serviceNetworks(s: Service): [string, ServiceNetwork | null][] {
+  return Object.entries(s.networks ?? {}).sort((a, b) => (b[1]?.priority ?? 0) - (a[1]?.priority ?? 0));
 }
 
-function endpointConfig(project: Project, s: Service, key: string, cfg: Dict | null, cname: string): Dict {
-  const aliases = [s.name, ...((cfg?.aliases as string[]) ?? [])];
-  const ep: Dict = { Aliases: [...new Set(aliases)], DNSNames: [...new Set([cname, ...aliases])] };
+function endpointConfig(s: Service, cfg: ServiceNetwork | null, cname: string): EndpointSettings {
+  const aliases = [s.name, ...(cfg?.aliases ?? [])];
+  const ep: EndpointSettings = { Aliases: [...new Set(aliases)], DNSNames: [...new Set([cname, ...aliases])] };
   if (cfg?.ipv4_address || cfg?.ipv6_address) ep.IPAMConfig = { IPv4Address: cfg.ipv4_address, IPv6Address: cfg.ipv6_address };
-  void project;
-  void key;
   return ep;
 }
 
 export interface CreateSpec {
   name: string;
-  body: Dict;
+  body: ContainerCreateRequest;
   /** Networks joined after create (the first is in the body). */
-  extraNetworks: { name: string; endpoint: Dict }[];
+  extraNetworks: { name: string; endpoint: EndpointSettings }[];
 }
 
 export interface CreateContext {
@@ -112,7 +111,7 @@ export interface CreateContext {
   containerOf?(service: string): string | undefined;
 }
 
-function restartPolicy(s: Service): Dict | undefined {
+function restartPolicy(s: Service): HostConfig['RestartPolicy'] {
   if (s.restart) {
     const [name, max] = s.restart.split(':');
     return { Name: name === 'no' ? 'no' : name, MaximumRetryCount: max ? Number(max) : 0 };
@@ -125,11 +124,11 @@ function restartPolicy(s: Service): Dict | undefined {
   return undefined;
 }
 
-function healthcheck(s: Service): Dict | undefined {
+function healthcheck(s: Service): HealthConfig | undefined {
   const h = s.healthcheck;
   if (!h) return undefined;
   if (h.disable) return { Test: ['NONE'] };
-  const out: Dict = {};
+  const out: HealthConfig = {};
   if (h.test) out.Test = h.test;
   if (h.interval) out.Interval = parseDuration(h.interval);
   if (h.timeout) out.Timeout = parseDuration(h.timeout);
@@ -146,8 +145,8 @@ export function envList(s: Service): string[] {
     .map(([k, v]) => `${k}=${v}`);
 }
 
-function secretMounts(project: Project, s: Service): Dict[] {
-  const out: Dict[] = [];
+function secretMounts(project: Project, s: Service): MountSpec[] {
+  const out: MountSpec[] = [];
   for (const [kind, list] of [['secrets', s.secrets ?? []], ['configs', s.configs ?? []]] as const) {
     for (const ref of list) {
       const def = project[kind][ref.source];
@@ -178,7 +177,7 @@ export function inlineFileObjects(project: Project, s: Service, lookup: (k: stri
   return out;
 }
 
-function resources(s: Service, hc: Dict): void {
+function resources(s: Service, hc: HostConfig): void {
   const lim = (s.deploy?.resources?.limits ?? {}) as Dict;
   const res = (s.deploy?.resources?.reservations ?? {}) as Dict;
   const mem = s.mem_limit ?? lim.memory;
@@ -216,7 +215,7 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
     ...(ctx.extraLabels ?? {}),
   };
 
-  const exposed: Dict = {};
+  const exposed: Record<string, Record<string, never>> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const e of s.expose ?? []) exposed[e.includes('/') ? e : `${e}/tcp`] = {};
   if (!ctx.noPorts)
@@ -226,9 +225,9 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
       (bindings[key] ??= []).push({ HostIp: p.host_ip ?? '', HostPort: p.published ?? '' });
     }
 
-  const mounts: Dict[] = [];
+  const mounts: MountSpec[] = [];
   for (const v of s.volumes ?? []) {
-    const m: Dict = { Type: v.type, Target: v.target };
+    const m: MountSpec = { Type: v.type, Target: v.target };
     if (v.read_only) m.ReadOnly = true;
     if (v.type === 'volume') {
       if (v.source) m.Source = project.volumes[v.source]?.name ?? v.source;
@@ -238,7 +237,7 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
       m.Source = v.source;
       if (v.bind?.propagation) m.BindOptions = { Propagation: v.bind.propagation };
     } else if (v.type === 'tmpfs') {
-      const t: Dict = {};
+      const t: NonNullable<MountSpec['TmpfsOptions']> = {};
       if (v.tmpfs?.size !== undefined) t.SizeBytes = parseBytes(v.tmpfs.size);
       if (v.tmpfs?.mode !== undefined) t.Mode = v.tmpfs.mode;
       m.TmpfsOptions = t;
@@ -251,7 +250,7 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
   for (const t of s.tmpfs ?? []) taken.add(path.posix.normalize(t.split(':')[0]));
   for (const [target, name] of Object.entries(ctx.inheritVolumes ?? {})) if (!taken.has(target)) mounts.push({ Type: 'volume', Source: name, Target: target });
 
-  const hc: Dict = {
+  const hc: HostConfig = {
     Mounts: mounts,
     PortBindings: bindings,
     RestartPolicy: restartPolicy(s),
@@ -266,7 +265,7 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
   if (s.extra_hosts?.length) hc.ExtraHosts = s.extra_hosts;
   if (s.dns?.length) hc.Dns = s.dns;
   if (s.dns_search?.length) hc.DnsSearch = s.dns_search;
-  if ((s.dns_opt as string[] | undefined)?.length) hc.DnsOptions = s.dns_opt;
+  if (s.dns_opt?.length) hc.DnsOptions = s.dns_opt;
   if (s.cap_add?.length) hc.CapAdd = s.cap_add;
   if (s.cap_drop?.length) hc.CapDrop = s.cap_drop;
   if (s.privileged) hc.Privileged = true;
@@ -279,7 +278,7 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
   if (s.ipc) hc.IpcMode = s.ipc;
   if (s.shm_size !== undefined) hc.ShmSize = parseBytes(s.shm_size as string);
   if (s.read_only) hc.ReadonlyRootfs = true;
-  if ((s.group_add as string[] | undefined)?.length) hc.GroupAdd = s.group_add;
+  if (s.group_add?.length) hc.GroupAdd = s.group_add.map(String);
   if (s.devices?.length)
     hc.Devices = s.devices.map((d) => {
       const [host, cont, perms] = String(d).split(':');
@@ -292,8 +291,8 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
       return `${resolved}:${alias ?? target}`;
     });
   }
-  if ((s.volumes_from as string[] | undefined)?.length) {
-    hc.VolumesFrom = (s.volumes_from as string[]).map((v) => {
+  if (s.volumes_from?.length) {
+    hc.VolumesFrom = s.volumes_from.map((v) => {
       const [src, mode] = v.startsWith('container:') ? [v.slice(10).split(':')[0], v.slice(10).split(':')[1]] : v.split(':');
       const target = v.startsWith('container:') ? src : (ctx.containerOf?.(src) ?? src);
       return mode ? `${target}:${mode}` : target;
@@ -302,8 +301,8 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
   resources(s, hc);
 
   const nets = serviceNetworks(s);
-  let networking: Dict | undefined;
-  const extraNetworks: { name: string; endpoint: Dict }[] = [];
+  let networking: NetworkingConfig | undefined;
+  const extraNetworks: { name: string; endpoint: EndpointSettings }[] = [];
   if (s.network_mode) {
     const nm = s.network_mode;
     hc.NetworkMode = nm.startsWith('service:') ? `container:${ctx.containerOf?.(nm.slice(8)) ?? nm.slice(8)}` : nm;
@@ -311,11 +310,11 @@ export function createSpec(project: Project, s: Service, ctx: CreateContext): Cr
     const [first, ...rest] = nets;
     const engineName = (k: string) => project.networks[k]?.name ?? k;
     hc.NetworkMode = engineName(first[0]);
-    networking = { EndpointsConfig: { [engineName(first[0])]: endpointConfig(project, s, first[0], first[1], name) } };
-    for (const [k, cfg] of rest) extraNetworks.push({ name: engineName(k), endpoint: endpointConfig(project, s, k, cfg, name) });
+    networking = { EndpointsConfig: { [engineName(first[0])]: endpointConfig(s, first[1], name) } };
+    for (const [k, cfg] of rest) extraNetworks.push({ name: engineName(k), endpoint: endpointConfig(s, cfg, name) });
   }
 
-  const body: Dict = {
+  const body: ContainerCreateRequest = {
     Image: imageName(project, s),
     Labels: labels,
     Env: [...envList(s), ...(ctx.env ?? [])],

@@ -26,7 +26,7 @@ export const L = {
  */
 export const COMPOSE_VERSION = '2.32.0';
 
-/** `project=<name>` label filter for the Engine's list endpoints. */
-export function projectFilter(project: string, more: Record<string, string[]> = {}): string {
-  return JSON.stringify({ label: [`${L.project}=${project}`], ...more, ...(more.label ? { label: [`${L.project}=${project}`, ...more.label] } : {}) });
+/** The `label` filter that selects a project's resources (plus any further `key=value` labels) in the Engine's list calls. */
+export function projectFilter(project: string, labels: string[] = []): { label: string[] } {
+  return { label: [`${L.project}=${project}`, ...labels] };
 }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { serviceHash } from './convert.js';
-import type { ContainerSummary } from './engine.js';
+import type { ProjectContainer } from './containers.js';
 import { L } from './labels.js';
 import type { Service } from './model/types.js';
 import { dependencyOrder, planService, withDependencies } from './plan.js';
 
 const svc: Service = { name: 'web', image: 'busybox', command: ['httpd'] };
-const ctr = (n: number, state = 'running', s: Service = svc, image = 'sha256:a'): ContainerSummary =>
-  ({ Id: `id${n}`, Names: [`/p-web-${n}`], State: state, Labels: { [L.service]: s.name, [L.number]: String(n), [L.oneoff]: 'False', [L.configHash]: serviceHash(s), [L.image]: image } }) as unknown as ContainerSummary;
+const ctr = (n: number, state = 'running', s: Service = svc, image = 'sha256:a'): ProjectContainer =>
+  ({ Id: `id${n}`, Names: [`/p-web-${n}`], State: state, Labels: { [L.service]: s.name, [L.number]: String(n), [L.oneoff]: 'False', [L.configHash]: serviceHash(s), [L.image]: image } }) as unknown as ProjectContainer;
 const kinds = (a: { kind: string; number: number }[]) => a.map((x) => `${x.kind}:${x.number}`);
 
 test('unchanged running containers are kept, stopped ones started, missing ones created', () => {

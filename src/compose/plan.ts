@@ -8,17 +8,17 @@
  * --no-recreate). Replicas are numbered 1..n by `com.docker.compose.container-number`; extra ones are removed,
  * the highest numbers first.
  */
-import type { ContainerSummary } from './engine.js';
+import type { ProjectContainer } from './containers.js';
 import { L } from './labels.js';
 import { serviceHash } from './convert.js';
 import type { Service } from './model/types.js';
 
 export type Action =
   | { kind: 'create'; number: number }
-  | { kind: 'recreate'; number: number; container: ContainerSummary }
-  | { kind: 'start'; number: number; container: ContainerSummary }
-  | { kind: 'keep'; number: number; container: ContainerSummary }
-  | { kind: 'remove'; number: number; container: ContainerSummary };
+  | { kind: 'recreate'; number: number; container: ProjectContainer }
+  | { kind: 'start'; number: number; container: ProjectContainer }
+  | { kind: 'keep'; number: number; container: ProjectContainer }
+  | { kind: 'remove'; number: number; container: ProjectContainer };
 
 export interface PlanOptions {
   replicas: number;
@@ -28,18 +28,18 @@ export interface PlanOptions {
   imageId?: string;
 }
 
-export function containerNumber(c: ContainerSummary): number {
+export function containerNumber(c: ProjectContainer): number {
   return Number(c.Labels[L.number] ?? 0);
 }
 
 /** Why a container no longer matches its service, or undefined when it does. */
-export function divergence(s: Service, c: ContainerSummary, imageId?: string): string | undefined {
+export function divergence(s: Service, c: ProjectContainer, imageId?: string): string | undefined {
   if (c.Labels[L.configHash] !== serviceHash(s)) return 'config';
   if (imageId && c.Labels[L.image] && c.Labels[L.image] !== imageId) return 'image';
   return undefined;
 }
 
-export function planService(s: Service, existing: ContainerSummary[], opts: PlanOptions): Action[] {
+export function planService(s: Service, existing: ProjectContainer[], opts: PlanOptions): Action[] {
   const mine = existing.filter((c) => c.Labels[L.service] === s.name && c.Labels[L.oneoff] !== 'True').sort((a, b) => containerNumber(a) - containerNumber(b));
   const actions: Action[] = [];
   const kept = mine.slice(0, opts.replicas);

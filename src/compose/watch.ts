@@ -16,7 +16,9 @@ import dockerignoreModule from '@balena/dockerignore';
 import { TarWriter } from '../pkg/tar/writer.js';
 import type { ProjectRunner } from './apply.js';
 import { ComposeError } from './apply.js';
-import type { ContainerSummary } from './engine.js';
+import type { ExecCreateRequest } from '../api/types/container.js';
+import { unlessNotFound, type Client } from '../client/index.js';
+import type { ProjectContainer } from './containers.js';
 import { L } from './labels.js';
 import type { Service } from './model/types.js';
 
@@ -291,7 +293,7 @@ export class ProjectWatch {
     }
     const toRestart = [...restart].filter((s) => !rebuild.has(s)).sort();
     if (toRestart.length) {
-      for (const s of toRestart) await Promise.all((await this.containersOf(s)).map((c) => this.runner.engine.restart(c.Id)));
+      for (const s of toRestart) await Promise.all((await this.containersOf(s)).map((c) => this.runner.client.containers.restart(c.Id)));
       this.opts.log(`service(s) ${goQuoteList(toRestart)} restarted`);
     }
     for (const [service, rules] of execs) {
@@ -300,7 +302,7 @@ export class ProjectWatch {
     }
   }
 
-  private async containersOf(service: string): Promise<ContainerSummary[]> {
+  private async containersOf(service: string): Promise<ProjectContainer[]> {
     return (await this.runner.containers({ oneoff: false, all: false })).filter((c) => c.Labels[L.service] === service);
   }
 
@@ -318,11 +320,11 @@ export class ProjectWatch {
     await Promise.all(
       containers.map(async (c) => {
         if (remove.length) {
-          const code = await this.runner.engine.execRun(c.Id, ['rm', '-rf', ...remove]).catch((e: Error) => e.message);
+          const code = await execToCompletion(this.runner.client, c.Id, ['rm', '-rf', ...remove]).catch((e: Error) => e.message);
           if (code !== 0) errors.push(`deleting paths in ${c.Id}: ${code}`);
         }
         if (copy.length)
-          await this.runner.engine.putArchive(c.Id, '/', archive(copy), { copyUIDGID: true }).catch((e: Error) => {
+          await this.runner.client.containers.putArchive(c.Id, '/', archive(copy), { copyUIDGID: true }).catch((e: Error) => {
             errors.push(`copying files to ${c.Id}: ${e.message}`);
           });
       }),
@@ -330,11 +332,11 @@ export class ProjectWatch {
     if (errors.length) throw new ComposeError(errors.join('\n'));
   }
 
-  private async runHook(c: ContainerSummary, r: WatchRule): Promise<void> {
+  private async runHook(c: ProjectContainer, r: WatchRule): Promise<void> {
     const x = r.exec!;
     const cmd = typeof x.command === 'string' ? ['/bin/sh', '-c', x.command] : x.command;
     const env = Array.isArray(x.environment) ? x.environment : Object.entries(x.environment ?? {}).map(([k, v]) => `${k}=${v}`);
-    await this.runner.engine.execRun(c.Id, cmd, { User: x.user, Privileged: x.privileged, WorkingDir: x.working_dir, Env: env });
+    await execToCompletion(this.runner.client, c.Id, cmd, { User: x.user, Privileged: x.privileged, WorkingDir: x.working_dir, Env: env });
   }
 
   /** Builds the services' images, then recreates their containers from them (dependencies left as they are). */
@@ -353,7 +355,7 @@ export class ProjectWatch {
     const before = new Map<string, string | undefined>();
     try {
       for (const n of services) {
-        before.set(n, (await this.runner.engine.inspectImage(imageRef(this.runner, n)))?.Id);
+        before.set(n, (await unlessNotFound(this.runner.client.images.inspect(imageRef(this.runner, n))))?.Id);
         await this.runner.build(project.services[n], { onLine: this.opts.quiet ? undefined : (l) => l.trim() && this.opts.log(l.replace(/\n$/, '')) });
       }
     } catch (e) {
@@ -369,9 +371,20 @@ export class ProjectWatch {
     }
     if (this.opts.prune)
       for (const [n, id] of before) {
-        const now = (await this.runner.engine.inspectImage(imageRef(this.runner, n)))?.Id;
-        if (id && now && id !== now) await this.runner.engine.removeImage(id).catch(() => {});
+        const now = (await unlessNotFound(this.runner.client.images.inspect(imageRef(this.runner, n))))?.Id;
+        if (id && now && id !== now) await this.runner.client.images.remove(id).catch(() => {});
       }
+  }
+}
+
+/** Runs a command in a container, detached, and resolves with its exit code once it has ended (polled, as Compose does). */
+async function execToCompletion(client: Client, id: string, cmd: string[], extra: ExecCreateRequest = {}): Promise<number> {
+  const exec = await client.containers.exec(id, { ...extra, Cmd: cmd, AttachStdout: false, AttachStderr: false, AttachStdin: false, Tty: false });
+  await client.exec.startDetached(exec.Id, { Tty: false });
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    const i = await client.exec.inspect(exec.Id);
+    if (!i.Running && i.ExitCode !== null) return i.ExitCode;
+    await new Promise((r) => setTimeout(r, delay));
   }
 }
 

@@ -120,6 +120,14 @@ export interface Service {
   extra_hosts?: string[];
   dns?: string[];
   dns_search?: string[];
+  dns_opt?: string[];
+  group_add?: (string | number)[];
+  init?: boolean;
+  pid?: string | null;
+  ipc?: string;
+  oom_kill_disable?: boolean;
+  oom_score_adj?: number;
+  volumes_from?: string[];
   sysctls?: Record<string, string>;
   ulimits?: Record<string, { soft: number; hard: number }>;
   secrets?: ServiceFileObject[];

@@ -1,11 +1,11 @@
 /**
  * What every compose subcommand gets: the CLI context, the global compose flags (-f, -p, --project-directory,
- * --env-file, --profile, --progress, --ansi), and helpers to load the project, reach the engine and report
+ * --env-file, --profile, --progress, --ansi), and helpers to load the project, reach the daemon and report
  * progress. Model errors become `CliExit(1, …)` with Compose's wording (the file and field named by the loader).
  */
+import type { Client } from '../../../client/index.js';
 import type { FlagSpec, FlagValues } from '../../../pkg/flags/flags.js';
 import { CliExit, type CliContext } from '../../command.js';
-import { ComposeEngine } from '../../../compose/engine.js';
 import { loadProject, LoadOptions } from '../../../compose/model/load.js';
 import type { Project } from '../../../compose/model/types.js';
 import { createProgress, ProgressWriter } from '../../../compose/progress.js';
@@ -38,7 +38,7 @@ export interface ComposeContext {
   project(services?: string[], opts?: Partial<LoadOptions>): Project;
   /** The project name without needing a compose file (-p, COMPOSE_PROJECT_NAME, else from the file). */
   projectName(): string;
-  engine(): Promise<ComposeEngine>;
+  client(): Promise<Client>;
   progress(title?: string): ProgressWriter;
   runner(project: Project, title?: string): Promise<ProjectRunner>;
   /** Whether colours/ANSI may be used on stdout. */
@@ -52,7 +52,6 @@ export function modelError(e: unknown): never {
 }
 
 export function makeComposeContext(cli: CliContext, global: FlagValues, prog: string): ComposeContext {
-  let engine: ComposeEngine | undefined;
   const loadOpts = (services?: string[], extra: Partial<LoadOptions> = {}): LoadOptions => ({
     files: global.file as string[],
     projectName: (global['project-name'] as string | undefined) || undefined,
@@ -79,9 +78,8 @@ export function makeComposeContext(cli: CliContext, global: FlagValues, prog: st
       if (explicit) return explicit;
       return ctx.project().name;
     },
-    async engine() {
-      engine ??= new ComposeEngine((await cli.client()).http);
-      return engine;
+    client() {
+      return cli.client();
     },
     progress(title) {
       const mode = global.progress as string;
@@ -89,7 +87,7 @@ export function makeComposeContext(cli: CliContext, global: FlagValues, prog: st
       return createProgress(cli.stderr, { tty, title, quiet: mode === 'quiet' });
     },
     async runner(project, title) {
-      return new ProjectRunner(project, await ctx.engine(), ctx.progress(title));
+      return new ProjectRunner(project, await ctx.client(), ctx.progress(title));
     },
     ansi(stream) {
       if (global.ansi === 'never') return false;

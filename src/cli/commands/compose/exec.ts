@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { ComposeError } from '../../../compose/apply.js';
+import { serviceContainers } from '../../../compose/containers.js';
 import { createSpec } from '../../../compose/convert.js';
 import { L } from '../../../compose/labels.js';
 import { withDependencies } from '../../../compose/plan.js';
@@ -33,8 +34,7 @@ export const execComposeCommand: ComposeCommand = {
   async run(c, args, f) {
     const [service, ...cmd] = args;
     const name = c.projectName();
-    const engine = await c.engine();
-    const list = (await engine.listContainers(name, { all: false, extraLabels: [`${L.service}=${service}`, `${L.oneoff}=False`] })).sort((a, b) => Number(a.Labels[L.number]) - Number(b.Labels[L.number]));
+    const list = await serviceContainers(await c.client(), name, service);
     const index = (f.index as number) || 1;
     const target = list.find((x) => Number(x.Labels[L.number]) === index) ?? (f.index ? undefined : list[0]);
     if (!target) throw new CliExit(1, `service "${service}" is not running`);
@@ -109,13 +109,13 @@ export const runComposeCommand: ComposeCommand = {
       });
       if (f.rm === true && f.detach === true) throw new CliExit(1, '--rm and --detach cannot be combined');
       // A one-off container is never restarted by policy (Compose clears it for `run`).
-      (spec.body.HostConfig as Record<string, unknown>).RestartPolicy = { Name: 'no' };
+      spec.body.HostConfig = { ...spec.body.HostConfig, RestartPolicy: { Name: 'no' } };
       if (interactive) Object.assign(spec.body, { AttachStdin: true, StdinOnce: true });
       Object.assign(spec.body, { AttachStdout: true, AttachStderr: true });
-      const id = await r.engine.create(spec.name, spec.body);
-      for (const n of spec.extraNetworks) await r.engine.connect(n.name, id, n.endpoint);
+      const { Id: id } = await r.client.containers.create(spec.body, { name: spec.name });
+      for (const n of spec.extraNetworks) await r.client.networks.connect(n.name, id, n.endpoint);
       if (f.detach === true) {
-        await r.engine.start(id);
+        await r.client.containers.start(id);
         c.cli.stdout.write(`${spec.name}\n`);
         return 0;
       }

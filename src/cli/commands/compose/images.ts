@@ -1,6 +1,9 @@
 /** build, pull, push, cp: images of a project's services, and files in and out of its containers. */
 import { ComposeError } from '../../../compose/apply.js';
+import { unlessNotFound } from '../../../client/index.js';
+import { serviceContainers } from '../../../compose/containers.js';
 import { imageName } from '../../../compose/convert.js';
+import { pushImage } from '../../../compose/images.js';
 import { L } from '../../../compose/labels.js';
 import { CliExit } from '../../command.js';
 import { cpCommand } from '../container/cp.js';
@@ -59,7 +62,7 @@ export const pullComposeCommand: ComposeCommand = {
     await Promise.all(
       names.map(async (n) => {
         const s = project.services[n];
-        if (f.policy === 'missing' && (await r.engine.inspectImage(s.image!))) return;
+        if (f.policy === 'missing' && (await unlessNotFound(r.client.images.inspect(s.image!)))) return;
         try {
           await r.pull(s);
         } catch (e) {
@@ -91,7 +94,7 @@ export const pushComposeCommand: ComposeCommand = {
       const ref = imageName(project, project.services[n]);
       r.progress.event('Image', ref, 'Pushing');
       try {
-        await r.engine.push(ref, undefined, registryAuthFor(ref));
+        await pushImage(r.client, ref, registryAuthFor(ref));
         r.progress.event('Image', ref, 'Pushed', { done: true });
       } catch (e) {
         r.progress.event('Image', ref, 'Error', { error: true });
@@ -118,12 +121,12 @@ export const cpComposeCommand: ComposeCommand = {
   ],
   async run(c, args, f) {
     const name = c.projectName();
-    const engine = await c.engine();
+    const client = await c.client();
     const resolve = async (arg: string): Promise<string> => {
       const i = arg.indexOf(':');
       if (i <= 0 || arg.startsWith('/') || arg.startsWith('.')) return arg;
       const service = arg.slice(0, i);
-      const list = (await engine.listContainers(name, { all: true, extraLabels: [`${L.service}=${service}`, `${L.oneoff}=False`] })).sort((a, b) => Number(a.Labels[L.number]) - Number(b.Labels[L.number]));
+      const list = await serviceContainers(client, name, service, { all: true });
       const x = f.index ? list.find((y) => Number(y.Labels[L.number]) === f.index) : list[0];
       if (!x) throw new CliExit(1, `no container found for service "${service}"`);
       return `${x.Id}:${arg.slice(i + 1)}`;

@@ -3,15 +3,15 @@
  * formats (tables through berth's Go-template renderer, `--format json`).
  */
 import YAML from 'yaml';
-import type { ContainerSummary } from '../../../compose/engine.js';
-import { COMPOSE_VERSION, L } from '../../../compose/labels.js';
+import { composeContainers, nameOf, projectContainers, serviceContainers, type ProjectContainer } from '../../../compose/containers.js';
+import { COMPOSE_VERSION, L, projectFilter } from '../../../compose/labels.js';
 import { replicasOf } from '../../../compose/model/load.js';
 import type { Project } from '../../../compose/model/types.js';
 import { dependencyOrder } from '../../../compose/plan.js';
 import { renderOne } from '../../output/format.js';
 import { parseFormat, renderFormat, withGoJSON } from '../../output/template.js';
 import { CliExit } from '../../command.js';
-import { containerContext, type ContainerSummary as PsSummary } from '../container/ps.js';
+import { containerContext } from '../container/ps.js';
 import type { ComposeCommand } from './command.js';
 import { displayName, LogPrinter } from './log-printer.js';
 
@@ -23,8 +23,8 @@ function health(status: string): string {
   return m ? m[1].replace('health: ', '') : '';
 }
 
-function psRow(c: ContainerSummary): Record<string, unknown> {
-  const base = containerContext(c as unknown as PsSummary, { trunc: true });
+function psRow(c: ProjectContainer): Record<string, unknown> {
+  const base = containerContext(c, { trunc: true });
   const exit = /^Exited \((-?\d+)\)/.exec(c.Status ?? '');
   const row = withGoJSON({
     Command: base.Command,
@@ -36,7 +36,7 @@ function psRow(c: ContainerSummary): Record<string, unknown> {
     Labels: base.Labels,
     LocalVolumes: base.LocalVolumes,
     Mounts: base.Mounts,
-    Name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+    Name: (c.Names[0] ?? '').replace(/^\//, ''),
     Names: base.Names,
     Networks: base.Networks,
     Ports: base.Ports,
@@ -68,7 +68,7 @@ export const psComposeCommand: ComposeCommand = {
   ],
   async run(c, args, f) {
     const name = c.projectName();
-    const engine = await c.engine();
+    const client = await c.client();
     const statuses = [...(f.status as string[])];
     const filter = f.filter as string | undefined;
     if (filter) {
@@ -76,7 +76,7 @@ export const psComposeCommand: ComposeCommand = {
       if (!m) throw new CliExit(1, `invalid filter: ${filter}`);
       statuses.push(m[1]);
     }
-    let list = await engine.listContainers(name, { all: f.all === true || statuses.length > 0 });
+    let list = await projectContainers(client, name, { all: f.all === true || statuses.length > 0 });
     if (f.all !== true) list = list.filter((x) => x.Labels[L.oneoff] !== 'True');
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
     if (statuses.length) list = list.filter((x) => statuses.includes(x.State));
@@ -116,8 +116,8 @@ export const logsComposeCommand: ComposeCommand = {
   ],
   async run(c, args, f) {
     const name = c.projectName();
-    const engine = await c.engine();
-    let list = (await engine.listContainers(name, { all: true })).filter((x) => x.Labels[L.oneoff] !== 'True');
+    const client = await c.client();
+    let list = (await projectContainers(client, name, { all: true })).filter((x) => x.Labels[L.oneoff] !== 'True');
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
     if (f.index) list = list.filter((x) => Number(x.Labels[L.number]) === f.index);
     list.sort((a, b) => displayName(a, name).localeCompare(displayName(b, name)));
@@ -125,9 +125,15 @@ export const logsComposeCommand: ComposeCommand = {
     for (const x of list) printer.register(displayName(x, name));
     await Promise.all(
       list.map(async (x) => {
-        const tty = (await engine.inspect(x.Id)).Config.Tty === true;
-        const s = await engine.client.request('GET', `/containers/${encodeURIComponent(x.Id)}/logs`, {
-          query: { stdout: true, stderr: true, follow: f.follow === true, tail: f.tail as string, timestamps: f.timestamps === true, since: f.since as string | undefined, until: f.until as string | undefined },
+        const tty = (await client.containers.inspect(x.Id)).Config.Tty === true;
+        const s = await client.containers.logs(x.Id, {
+          stdout: true,
+          stderr: true,
+          follow: f.follow === true,
+          tail: f.tail as string,
+          timestamps: f.timestamps === true,
+          since: f.since as string | undefined,
+          until: f.until as string | undefined,
         });
         await printer.pump(displayName(x, name), s, tty);
       }),
@@ -199,9 +205,9 @@ export const lsComposeCommand: ComposeCommand = {
     { name: 'filter', type: 'list', description: 'Filter output based on conditions provided' },
   ],
   async run(c, _args, f) {
-    const engine = await c.engine();
-    const byProject = new Map<string, ContainerSummary[]>();
-    for (const x of await engine.listAllComposeContainers()) byProject.set(x.Labels[L.project], [...(byProject.get(x.Labels[L.project]) ?? []), x]);
+    const client = await c.client();
+    const byProject = new Map<string, ProjectContainer[]>();
+    for (const x of await composeContainers(client)) byProject.set(x.Labels[L.project], [...(byProject.get(x.Labels[L.project]) ?? []), x]);
     let rows = [...byProject.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, list]) => {
       const counts = new Map<string, number>();
       for (const x of list) counts.set(x.State, (counts.get(x.State) ?? 0) + 1);
@@ -243,12 +249,13 @@ export const imagesComposeCommand: ComposeCommand = {
   ],
   async run(c, args, f) {
     const name = c.projectName();
-    const engine = await c.engine();
-    let list = await engine.listContainers(name, { all: true });
+    const client = await c.client();
+    let list = await projectContainers(client, name, { all: true });
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
     const rows = [];
     for (const x of list.sort((a, b) => a.Names[0].localeCompare(b.Names[0]))) {
-      const img = (await engine.client.json<{ Id: string; RepoTags?: string[]; Size: number }>('GET', `/images/${encodeURIComponent(x.ImageID)}/json`).catch(() => undefined)) ?? { Id: x.ImageID, RepoTags: [], Size: 0 };
+      const imageId = x.ImageID ?? '';
+      const img = (await client.images.inspect(imageId).catch(() => undefined)) ?? { Id: imageId, RepoTags: [], Size: 0 };
       const tag = img.RepoTags?.find((t) => t === x.Image || t === `${x.Image}:latest`) ?? img.RepoTags?.[0] ?? '<none>:<none>';
       const i = tag.lastIndexOf(':');
       rows.push(withGoJSON({ ContainerName: x.Names[0].replace(/^\//, ''), Repository: tag.slice(0, i), Tag: tag.slice(i + 1), ID: img.Id.replace(/^sha256:/, '').slice(0, 12), Size: humanSize(img.Size) }));
@@ -265,16 +272,14 @@ export const topComposeCommand: ComposeCommand = {
   description: 'Display the running processes',
   async run(c, args) {
     const name = c.projectName();
-    const engine = await c.engine();
-    let list = await engine.listContainers(name, { all: false });
+    const client = await c.client();
+    let list = await projectContainers(client, name, { all: false });
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
     for (const x of list.sort((a, b) => a.Names[0].localeCompare(b.Names[0]))) {
-      const t = await engine.top(x.Id);
-      const fmt = 'table ' + t.Titles.map((_, i) => `{{index . ${i}}}`).join('\t');
+      const t = await client.containers.top(x.Id);
       c.cli.stdout.write(`${x.Names[0].replace(/^\//, '')}\n`);
       const { formatTabbed } = await import('../../output/tabwriter.js');
-      void fmt;
-      c.cli.stdout.write(formatTabbed([t.Titles, ...t.Processes].map((r) => r.join('\t')).join('\n') + '\n', { padding: 3, minwidth: 0 }) + '\n');
+      c.cli.stdout.write(formatTabbed([t.Titles, ...(t.Processes ?? [])].map((r) => r.join('\t')).join('\n') + '\n', { padding: 3, minwidth: 0 }) + '\n');
     }
   },
 };
@@ -292,11 +297,10 @@ export const portComposeCommand: ComposeCommand = {
   async run(c, args, f) {
     const [service, port] = args;
     const name = c.projectName();
-    const engine = await c.engine();
-    const list = (await engine.listContainers(name, { all: false, extraLabels: [`${L.service}=${service}`, `${L.oneoff}=False`] })).sort((a, b) => Number(a.Labels[L.number]) - Number(b.Labels[L.number]));
+    const list = await serviceContainers(await c.client(), name, service);
     const x = f.index ? list.find((y) => Number(y.Labels[L.number]) === f.index) : list[0];
     if (!x) throw new CliExit(1, `service "${service}" is not running`);
-    const p = x.Ports.find((y) => String(y.PrivatePort) === port && y.Type === f.protocol && y.PublicPort);
+    const p = (x.Ports ?? []).find((y) => String(y.PrivatePort) === port && y.Type === f.protocol && y.PublicPort);
     if (!p) throw new CliExit(1, `no port ${port}/${f.protocol} for container ${x.Names[0].replace(/^\//, '')}: []`);
     c.cli.stdout.write(`${p.IP || '0.0.0.0'}:${p.PublicPort}\n`);
   },
@@ -313,10 +317,9 @@ export const eventsComposeCommand: ComposeCommand = {
   ],
   async run(c, args, f) {
     const name = c.projectName();
-    const engine = await c.engine();
-    const res = await engine.client.request('GET', '/events', { query: { filters: JSON.stringify({ type: ['container'], label: [`${L.project}=${name}`] }), since: f.since as string | undefined, until: f.until as string | undefined } });
-    const { jsonLines } = await import('../../../client/client.js');
-    for await (const e of jsonLines<{ Action: string; Type: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number }>(res)) {
+    const client = await c.client();
+    const events = client.system.events({ filters: { type: ['container'], ...projectFilter(name) }, since: f.since as string | undefined, until: f.until as string | undefined });
+    for await (const e of events) {
       const service = e.Actor.Attributes[L.service];
       if (args.length && !args.includes(service)) continue;
       const attrs: Record<string, string> = {};

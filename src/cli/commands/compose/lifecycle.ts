@@ -4,19 +4,16 @@
  */
 import { ComposeError, ProjectRunner } from '../../../compose/apply.js';
 import { stopTimeout } from '../../../compose/convert.js';
-import type { ContainerSummary } from '../../../compose/engine.js';
+import { nameOf as cname, type ProjectContainer } from '../../../compose/containers.js';
 import { L } from '../../../compose/labels.js';
 import { withDependencies } from '../../../compose/plan.js';
+import type { Client } from '../../../client/index.js';
 import { CliExit } from '../../command.js';
 import type { ComposeCommand } from './command.js';
 import { timeoutFlag } from './command.js';
 import { modelError, type ComposeContext } from './context.js';
 import { displayName, LogPrinter } from './log-printer.js';
 import { ProjectWatch } from '../../../compose/watch.js';
-
-function cname(c: ContainerSummary): string {
-  return (c.Names?.[0] ?? c.Id).replace(/^\//, '');
-}
 
 function parseScale(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -26,6 +23,11 @@ function parseScale(values: string[]): Record<string, number> {
     out[m[1]] = Number(m[2]);
   }
   return out;
+}
+
+/** Waits until the container is not running; its exit code. */
+async function exitCodeOf(client: Client, id: string): Promise<number> {
+  return (await (await client.containers.wait(id, 'not-running')).result).StatusCode;
 }
 
 /** Runs an operation that reports progress, turning compose errors into exit 1 with the message. */
@@ -42,7 +44,7 @@ async function withProgress<T>(r: ProjectRunner, fn: () => Promise<T>): Promise<
 }
 
 /** Project containers of the named services (all when none named); unknown names are an error. */
-async function selected(c: ComposeContext, r: ProjectRunner, services: string[], opts: { all?: boolean; oneoff?: boolean } = {}): Promise<ContainerSummary[]> {
+async function selected(c: ComposeContext, r: ProjectRunner, services: string[], opts: { all?: boolean; oneoff?: boolean } = {}): Promise<ProjectContainer[]> {
   for (const s of services) if (!r.project.services[s] && !r.project.disabled[s]) throw new CliExit(1, `no such service: ${s}`);
   const list = await r.containers({ all: opts.all ?? true, oneoff: opts.oneoff ?? false });
   void c;
@@ -187,7 +189,7 @@ async function attachUntilExit(
   services: string[],
   o: { since: number; abort: boolean; abortOnFailure: boolean; exitFrom?: string; color: boolean; prefix: boolean; timeout?: number; watch?: ProjectWatch },
 ): Promise<number> {
-  const engine = r.engine;
+  const client = r.client;
   const list = (await r.containers({ oneoff: false })).filter((x) => services.includes(x.Labels[L.service]));
   const printer = new LogPrinter(c.cli.stdout, { color: o.color, prefix: o.prefix });
   const abortLogs = new AbortController();
@@ -201,11 +203,11 @@ async function attachUntilExit(
     if (stopping) return;
     stopping = true;
     const p = c.progress();
-    const runner = new ProjectRunner(r.project, engine, p);
+    const runner = new ProjectRunner(r.project, client, p);
     const all = await runner.containers({ oneoff: false, all: false });
     await runner.eachService(all, 'stop', async (x) => {
       p.event('Container', cname(x), 'Stopping');
-      await engine.stop(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], o.timeout)).catch(() => {});
+      await client.containers.stop(x.Id, { timeout: stopTimeout(r.project.services[x.Labels[L.service]], o.timeout) }).catch(() => {});
       p.event('Container', cname(x), 'Stopped', { done: true });
     });
     p.stop();
@@ -222,7 +224,7 @@ async function attachUntilExit(
   process.on('SIGTERM', onSigint);
   let remaining = list.length;
   // A container recreated meanwhile (watch's rebuild, another `up`) is followed on in its replacement.
-  const replacement = async (x: ContainerSummary): Promise<ContainerSummary | undefined> => {
+  const replacement = async (x: ProjectContainer): Promise<ProjectContainer | undefined> => {
     if (stopping) return undefined;
     if (o.watch?.rebuilding.has(x.Labels[L.service])) await o.watch.idle();
     const now = await r.containers({ oneoff: false }).catch(() => []);
@@ -234,10 +236,10 @@ async function attachUntilExit(
     const name = displayName(x, r.name);
     let code: number;
     for (let since = String(o.since); ; ) {
-      const tty = (await engine.inspect(x.Id).catch(() => ({ Config: { Tty: false } }))).Config.Tty === true;
-      const logs = engine.logs(x.Id, { follow: true, since }, abortLogs.signal);
+      const tty = await client.containers.inspect(x.Id).then((i) => i.Config.Tty === true, () => false);
+      const logs = client.containers.logs(x.Id, { stdout: true, stderr: true, follow: true, since, signal: abortLogs.signal });
       const pump = logs.then((s) => printer.pump(name, s, tty)).catch(() => {});
-      code = await engine.wait(x.Id, 'not-running').catch(() => -1);
+      code = await exitCodeOf(client, x.Id).catch(() => -1);
       await Promise.race([pump, new Promise((res) => setTimeout(res, 500))]);
       const next = await replacement(x);
       if (!next) break;
@@ -305,7 +307,7 @@ export const createCommand: ComposeCommand = {
   },
 };
 
-function simple(name: string, description: string, verb: string, done: string, op: (r: ProjectRunner, x: ContainerSummary, f: Record<string, unknown>) => Promise<void>, opts: { order?: 'start' | 'stop'; flags?: ComposeCommand['flags']; filter?: (x: ContainerSummary) => boolean; expand?: (r: ProjectRunner, services: string[], f: Record<string, unknown>) => string[] } = {}): ComposeCommand {
+function simple(name: string, description: string, verb: string, done: string, op: (r: ProjectRunner, x: ProjectContainer, f: Record<string, unknown>) => Promise<void>, opts: { order?: 'start' | 'stop'; flags?: ComposeCommand['flags']; filter?: (x: ProjectContainer) => boolean; expand?: (r: ProjectRunner, services: string[], f: Record<string, unknown>) => string[] } = {}): ComposeCommand {
   return {
     name,
     usage: `${name} [OPTIONS] [SERVICE...]`,
@@ -326,9 +328,9 @@ function simple(name: string, description: string, verb: string, done: string, o
   };
 }
 
-export const startCommand = simple('start', 'Start services', 'Starting', 'Started', (r, x) => r.engine.start(x.Id), { filter: (x) => x.State !== 'running' });
-export const stopCommand = simple('stop', 'Stop services', 'Stopping', 'Stopped', (r, x, f) => r.engine.stop(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined)), { order: 'stop', flags: [timeoutFlag], filter: (x) => x.State === 'running' || x.State === 'paused' || x.State === 'restarting' });
-export const restartCommand = simple('restart', 'Restart service containers', 'Restarting', 'Started', (r, x, f) => r.engine.restart(x.Id, stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined)), {
+export const startCommand = simple('start', 'Start services', 'Starting', 'Started', (r, x) => r.client.containers.start(x.Id), { filter: (x) => x.State !== 'running' });
+export const stopCommand = simple('stop', 'Stop services', 'Stopping', 'Stopped', (r, x, f) => r.client.containers.stop(x.Id, { timeout: stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined) }), { order: 'stop', flags: [timeoutFlag], filter: (x) => x.State === 'running' || x.State === 'paused' || x.State === 'restarting' });
+export const restartCommand = simple('restart', 'Restart service containers', 'Restarting', 'Started', (r, x, f) => r.client.containers.restart(x.Id, { timeout: stopTimeout(r.project.services[x.Labels[L.service]], f.timeout as number | undefined) }), {
   flags: [timeoutFlag, { name: 'no-deps', type: 'bool', description: "Don't restart dependent services" }],
   // Services that depend on a restarted one with `restart: true` are restarted too (after it), unless --no-deps.
   expand: (r, services, f) => (f['no-deps'] === true ? services : restartDependents(r.project.services, services)),
@@ -349,9 +351,9 @@ export function restartDependents(all: Record<string, { depends_on?: Record<stri
   }
   return [...out];
 }
-export const pauseCommand = simple('pause', 'Pause services', 'Pausing', 'Paused', (r, x) => r.engine.pause(x.Id), { filter: (x) => x.State === 'running' });
-export const unpauseCommand = simple('unpause', 'Unpause services', 'Unpausing', 'Unpaused', (r, x) => r.engine.unpause(x.Id), { filter: (x) => x.State === 'paused' });
-export const killCommand = simple('kill', 'Force stop service containers', 'Killing', 'Killed', (r, x, f) => r.engine.kill(x.Id, (f.signal as string) || 'SIGKILL'), {
+export const pauseCommand = simple('pause', 'Pause services', 'Pausing', 'Paused', (r, x) => r.client.containers.pause(x.Id), { filter: (x) => x.State === 'running' });
+export const unpauseCommand = simple('unpause', 'Unpause services', 'Unpausing', 'Unpaused', (r, x) => r.client.containers.unpause(x.Id), { filter: (x) => x.State === 'paused' });
+export const killCommand = simple('kill', 'Force stop service containers', 'Killing', 'Killed', (r, x, f) => r.client.containers.kill(x.Id, (f.signal as string) || 'SIGKILL'), {
   order: 'stop',
   flags: [
     { name: 'signal', short: 's', type: 'string', description: 'SIGNAL to send to the container', default: 'SIGKILL' },
@@ -376,7 +378,7 @@ export const rmCommand: ComposeCommand = {
     if (f.stop === true) {
       await withProgress(r, () => r.eachService(list.filter((x) => x.State === 'running'), 'stop', async (x) => {
         r.progress.event('Container', cname(x), 'Stopping');
-        await r.engine.stop(x.Id, stopTimeout(project.services[x.Labels[L.service]]));
+        await r.client.containers.stop(x.Id, { timeout: stopTimeout(project.services[x.Labels[L.service]]) });
         r.progress.event('Container', cname(x), 'Stopped', { done: true });
       }));
       list = await selected(c, r, args);
@@ -411,12 +413,12 @@ export const waitCommand: ComposeCommand = {
     let first = 0;
     const codes = await Promise.race([
       Promise.all(list.map(async (x) => {
-        const code = await r.engine.wait(x.Id, 'not-running');
+        const code = await exitCodeOf(r.client, x.Id);
         c.cli.stdout.write(`${code}\n`);
         first ||= code;
         return code;
       })),
-      ...(f['down-project'] === true ? list.map((x) => r.engine.wait(x.Id, 'not-running').then((code) => [code])) : []),
+      ...(f['down-project'] === true ? list.map((x) => exitCodeOf(r.client, x.Id).then((code) => [code])) : []),
     ]);
     if (f['down-project'] === true) await withProgress(r, () => r.down({}));
     return codes[0] ?? first;

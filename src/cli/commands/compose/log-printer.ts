@@ -4,14 +4,14 @@
  * from different containers never interleave mid-line.
  */
 import type { Readable } from 'node:stream';
-import type { ContainerSummary } from '../../../compose/engine.js';
+import { nameOf, type ProjectContainer } from '../../../compose/containers.js';
 import { L } from '../../../compose/labels.js';
 
 const COLORS = ['36', '33', '32', '35', '34', '96', '93', '92', '95', '94'];
 
 /** The name Compose shows for a container: `<service>-<n>` for replicas, the container name otherwise. */
-export function displayName(c: ContainerSummary, project: string): string {
-  const name = (c.Names?.[0] ?? c.Id).replace(/^\//, '');
+export function displayName(c: ProjectContainer, project: string): string {
+  const name = nameOf(c);
   const prefix = `${project}-`;
   return name.startsWith(prefix) ? name.slice(prefix.length) : name;
 }
@@ -67,6 +67,6 @@ export class LogPrinter {
   }
 }
 
-export function isOneOff(c: ContainerSummary): boolean {
+export function isOneOff(c: ProjectContainer): boolean {
   return c.Labels[L.oneoff] === 'True';
 }
