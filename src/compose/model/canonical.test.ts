@@ -55,3 +55,20 @@ test('a service in long syntax', () => {
   assert.deepEqual(s.ulimits, { nofile: { soft: 1024, hard: 1024 }, nproc: { soft: 1, hard: 2 } });
   assert.deepEqual(s.secrets, [{ source: 's' }]);
 });
+
+test('long-syntax volumes, secrets and build keep every field and are narrowed by type guards', () => {
+  const long = { type: 'bind', source: './src', target: '/app', read_only: true, consistency: 'cached', bind: { selinux: 'z' }, 'x-note': 1 };
+  assert.deepEqual(parseVolume(long, '/proj'), { ...long, source: '/proj/src' });
+  assert.deepEqual(parseVolume({ type: 'tmpfs', target: '/t', tmpfs: { size: '1m' } }, '/proj'), { type: 'tmpfs', target: '/t', tmpfs: { size: '1m' } });
+  assert.throws(() => parseVolume({ type: 'volume', source: 'x' }, '/proj'), /needs a type and a target/);
+  assert.throws(() => parseVolume({ type: 'floppy', target: '/f' }, '/proj'), /needs a type and a target/);
+  const s = canonicalService(
+    'web',
+    { secrets: ['a', { source: 'b', target: 'bee', uid: '1', mode: 0o400 }], build: { context: 'ctx', args: ['X=1'], labels: { l: 'v' }, ssh: ['default'] } },
+    '/proj',
+  );
+  assert.deepEqual(s.secrets, [{ source: 'a' }, { source: 'b', target: 'bee', uid: '1', mode: 0o400 }]);
+  assert.deepEqual(s.build, { context: '/proj/ctx', args: { X: '1' }, labels: { l: 'v' }, ssh: ['default'] });
+  assert.throws(() => canonicalService('web', { configs: [{ target: '/c' }] }, '/proj'), /needs a source/);
+  assert.throws(() => canonicalService('web', { build: { context: 'c', dockerfile: 3 } }, '/proj'), /invalid build section/);
+});

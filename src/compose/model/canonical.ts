@@ -7,10 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DependsOn, PortConfig, Service, ServiceFileObject, ServiceVolume } from './types.js';
 import { parseDurationNs } from '../../pkg/units/units.js';
+import { isBuildConfig, isDict, isServiceFileObject, isServiceVolume, type Dict } from './guards.js';
 
 export class ComposeModelError extends Error {}
-
-type Dict = Record<string, unknown>;
 
 /** Splits a command string as a POSIX shell would split words (quotes and backslashes; no expansion). */
 export function shellSplit(s: string): string[] {
@@ -192,13 +191,16 @@ export function parseVolume(v: unknown, baseDir: string): ServiceVolume {
     if (vol.type === 'bind' && prop) vol.bind!.propagation = prop;
     return vol;
   }
-  const d = { ...(v as Dict) } as unknown as ServiceVolume;
-  if (d.type === 'bind' && d.source) d.source = hostPath(d.source, baseDir);
-  return d;
+  if (!isServiceVolume(v)) throw new ComposeModelError(`invalid volume ${JSON.stringify(v)}: the long syntax needs a type and a target`);
+  return v.type === 'bind' && v.source ? { ...v, source: hostPath(v.source, baseDir) } : { ...v };
 }
 
 function parseFileObjects(v: unknown): ServiceFileObject[] {
-  return ((v as unknown[]) ?? []).map((x) => (typeof x === 'string' ? { source: x } : ({ ...(x as Dict) } as unknown as ServiceFileObject)));
+  return ((v as unknown[]) ?? []).map((x) => {
+    if (typeof x === 'string') return { source: x };
+    if (!isServiceFileObject(x)) throw new ComposeModelError(`invalid secret or config reference ${JSON.stringify(x)}: the long syntax needs a source`);
+    return { ...x };
+  });
 }
 
 function parseDependsOn(v: unknown): Record<string, DependsOn> {
@@ -223,13 +225,14 @@ export function canonicalService(name: string, raw: Dict, baseDir: string): Serv
   for (const [k, v] of Object.entries(raw)) {
     switch (k) {
       case 'build': {
-        const b = typeof v === 'string' ? { context: v } : ({ ...(v as Dict) } as Dict);
+        const b: Dict = typeof v === 'string' ? { context: v } : isDict(v) ? { ...v } : {};
         const ctx = String(b.context ?? '.');
         b.context = /^[a-z]+:\/\//i.test(ctx) || ctx.startsWith('git@') ? ctx : hostPath(ctx, baseDir);
         if (b.args !== undefined) b.args = toMapping(b.args);
-        if (b.labels !== undefined) b.labels = toMapping(b.labels) as Record<string, string>;
+        if (b.labels !== undefined) b.labels = toMapping(b.labels);
         if (b.extra_hosts !== undefined) b.extra_hosts = extraHosts(b.extra_hosts);
-        s.build = b as unknown as Service['build'];
+        if (!isBuildConfig(b)) throw new ComposeModelError(`invalid build section ${JSON.stringify(v)}`);
+        s.build = b;
         break;
       }
       case 'command':

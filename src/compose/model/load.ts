@@ -154,6 +154,12 @@ function clearTagged<T>(base: T, tags: MergeTags | undefined, prefix: string[] =
   return out;
 }
 
+/** One top-level section of a file model with what `tags` reset or override inside it cleared (all of it for the section's own tag). */
+function clearSection<T extends object>(section: T, tags: MergeTags | undefined, key: string): T | Record<string, never> {
+  const whole = [...(tags?.reset ?? []), ...(tags?.override ?? [])].some((p) => p.length === 1 && p[0] === key);
+  return whole ? {} : clearTagged(section, tags, [key]);
+}
+
 /** Fields whose value Compose casts back to a number or boolean after interpolation made it a string. */
 const CAST_INT = new Set(['scale', 'replicas', 'retries', 'target', 'cpu_shares', 'cpu_count', 'cpu_percent', 'pids_limit', 'mem_swappiness', 'oom_score_adj', 'max_attempts', 'parallelism', 'soft', 'hard', 'mode', 'priority']);
 const CAST_BOOL = new Set(['stdin_open', 'tty', 'privileged', 'read_only', 'init', 'oom_kill_disable', 'external', 'internal', 'attachable', 'enable_ipv6', 'disable', 'nocopy', 'create_host_path', 'restart', 'required', 'no_cache', 'pull']);
@@ -315,7 +321,13 @@ function resolveFileSources(objs: Dict, baseDir: string): Dict {
 
 function mergeFileModels(a: FileModel, b: FileModel): FileModel {
   // What b resets or overrides is cleared from a first; b's own value (if any) then simply lands.
-  const base = clearTagged(a as unknown as Dict, b.tags) as unknown as FileModel;
+  const base = {
+    services: clearSection(a.services, b.tags, 'services'),
+    networks: clearSection(a.networks, b.tags, 'networks'),
+    volumes: clearSection(a.volumes, b.tags, 'volumes'),
+    secrets: clearSection(a.secrets, b.tags, 'secrets'),
+    configs: clearSection(a.configs, b.tags, 'configs'),
+  };
   const services = { ...base.services };
   for (const [n, s] of Object.entries(b.services)) services[n] = services[n] ? mergeService(services[n], s) : s;
   return {

@@ -5,9 +5,8 @@
  * replacing the earlier one whole.
  * Used for several `-f` files, for override files and for `extends`.
  */
+import { isDict, type Dict } from './guards.js';
 import type { Service } from './types.js';
-
-type Dict = Record<string, unknown>;
 
 const REPLACED = new Set(['command', 'entrypoint', 'image', 'network_mode', 'container_name']);
 
@@ -17,10 +16,6 @@ const uniqueKeys: Record<string, (x: Dict) => string> = {
   secrets: (v) => String(v.target ?? v.source),
   configs: (v) => String(v.target ?? v.source),
 };
-
-function isDict(v: unknown): v is Dict {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 
 function mergeUnique(base: Dict[], over: Dict[], key: (x: Dict) => string): Dict[] {
   const out = new Map<string, Dict>();

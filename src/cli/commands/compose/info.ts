@@ -23,7 +23,7 @@ function health(status: string): string {
   return m ? m[1].replace('health: ', '') : '';
 }
 
-function psRow(c: ProjectContainer): Record<string, unknown> {
+function psRow(c: ProjectContainer) {
   const base = containerContext(c, { trunc: true });
   const exit = /^Exited \((-?\d+)\)/.exec(c.Status ?? '');
   const row = withGoJSON({
@@ -47,7 +47,7 @@ function psRow(c: ProjectContainer): Record<string, unknown> {
     Size: base.Size,
     State: c.State,
     Status: c.Status,
-  }) as Record<string, unknown>;
+  });
   Object.defineProperty(row, 'Label', { value: (n: string) => c.Labels[n] ?? '', enumerable: false });
   return row;
 }
@@ -80,7 +80,7 @@ export const psComposeCommand: ComposeCommand = {
     if (f.all !== true) list = list.filter((x) => x.Labels[L.oneoff] !== 'True');
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
     if (statuses.length) list = list.filter((x) => statuses.includes(x.State));
-    list.sort((a, b) => psRow(a).Name!.toString().localeCompare(psRow(b).Name!.toString()));
+    list.sort((a, b) => psRow(a).Name.localeCompare(psRow(b).Name));
     if (f.services === true) {
       const names = [...new Set(list.map((x) => x.Labels[L.service]))];
       c.cli.stdout.write(names.map((n) => n + '\n').join(''));
