@@ -33,8 +33,9 @@ import type { TarHeader } from '../pkg/tar/header.js';
 import { hostKernel as kernel } from '../sys/kernel.js';
 import { expandWord, expandWords, parseDockerfile, keyValuePairs, splitRaw, type Dockerfile, type Heredoc, type Instruction } from './dockerfile/parser.js';
 import { BuildCache } from './cache.js';
+import { ContextIndex } from './context-index.js';
 import {
-  applyDockerignore, collectSources, ContextFiles, hashSources, isDirScoped, isIgnored, LayerPlan, lookupOwner, mkdirScoped, parseDockerignore, readContextFile, tarOf, type Source, type SourceEntry,
+  applyDockerignore, collectSources, ContextTree, diskEntry, DiskTree, hashSources, isDirScoped, isIgnored, LayerPlan, lookupOwner, mkdirScoped, parseDockerignore, readContextFile, tarOf, type Source, type SourceEntry, type SourceTree,
 } from './context.js';
 import { BuildError } from './errors.js';
 import { planStages, stageIndex, type StagePlan } from './graph.js';
@@ -214,7 +215,7 @@ export class Builder {
     for (const t of tags) ref.parseNormalized(t);
   }
 
-  async build(context: Readable, opts: BuildOptions, emit: (m: BuildMessage) => void): Promise<string> {
+  async build(contextTar: Readable, opts: BuildOptions, emit: (m: BuildMessage) => void): Promise<string> {
     const progress = new BuildProgress(emit, !!opts.structuredProgress, !!opts.quiet);
     const tags = opts.tags ?? [];
     Builder.validateTags(tags);
@@ -223,32 +224,27 @@ export class Builder {
       if (os !== 'linux' || (arch !== undefined && arch !== this.d.arch)) throw invalidArgument(`berth builds only for the host platform linux/${this.d.arch}, not ${opts.platform}`);
     }
     fs.mkdirSync(this.tmpRoot, { recursive: true, mode: 0o700 });
-    // the real path: digests noted at extraction are found again by the paths COPY resolves
     const work = fs.realpathSync(fs.mkdtempSync(path.join(this.tmpRoot, 'b-')));
-    const ctxDir = path.join(work, 'context');
-    fs.mkdirSync(ctxDir);
     // Secrets go to memory-backed storage when the host has it, never under the data root.
     const secretDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : work, 'berth-secrets-'));
     fs.chmodSync(secretDir, 0o700);
+    let context: ContextIndex | undefined;
     try {
       const t0 = Date.now();
-      // Each small file's digest is taken as it is written, so the COPY cache key does not read the context again.
-      const files = new ContextFiles();
-      await applyLayer(decompress(context), ctxDir, {
-        whiteouts: 'none',
-        signal: opts.signal,
-        syncSmallFiles: true,
-        onSmallFile: (abs, st, data, h) => files.set(abs, st, data, h.xattrs.size > 0),
-      });
+      // The context stays in memory (indexed, hashed) and goes to disk only where a step needs a directory.
+      context = await ContextIndex.read(decompress(contextTar), { spillDir: work, signal: opts.signal });
       const dfName = opts.dockerfile || 'Dockerfile';
-      const dfText = await readContextFile(ctxDir, dfName).catch(() => {
+      let dfText: string;
+      try {
+        dfText = readContextFile(context, dfName);
+      } catch {
         throw invalidArgument(`Cannot locate specified Dockerfile: ${dfName}`);
-      });
-      await applyDockerignore(ctxDir, dfName);
+      }
+      applyDockerignore(context, dfName);
       const df = parseDockerfile(dfText);
       if (opts.structuredProgress) emit({ berthStep: { id: 0, name: '[internal] load build context', started: t0, completed: Date.now() } });
       if (df.syntax) progress.text(`# syntax=${df.syntax}: noted; berth's built-in Dockerfile frontend builds it\n`);
-      const run = new BuildRun(this.d, this.cache, this.cacheMounts, df, ctxDir, work, secretDir, opts, progress, files);
+      const run = new BuildRun(this.d, this.cache, this.cacheMounts, df, context, work, secretDir, opts, progress);
       let id: string;
       try {
         id = await run.execute();
@@ -267,6 +263,7 @@ export class Builder {
       }
       return id;
     } finally {
+      context?.close();
       fs.rmSync(secretDir, { recursive: true, force: true });
       // Never recurse into a still-mounted snapshot: detach whatever may be left first.
       let safe = true;
@@ -278,7 +275,7 @@ export class Builder {
           safe = false; // still mounted: leave the directory rather than delete image content through it
         }
       }
-      // The work dir (the extracted context: many files, maybe) goes after the response, not before it.
+      // The work dir (an extracted context, if a step needed one: many files, maybe) goes after the response, not before it.
       if (safe) void fsp.rm(work, { recursive: true, force: true }).catch(() => {});
     }
   }
@@ -306,12 +303,11 @@ class BuildRun {
     private readonly cache: BuildCache,
     private readonly cacheMounts: CacheMounts,
     private readonly df: Dockerfile,
-    private readonly ctxDir: string,
+    private readonly context: ContextIndex,
     private readonly work: string,
     private readonly secretDir: string,
     private readonly opts: BuildOptions,
     private readonly progress: BuildProgress,
-    private readonly files: ContextFiles,
   ) {
     this.escape = df.escape;
     const onAbort = () => this.ac.abort(opts.signal?.reason);
@@ -321,6 +317,18 @@ class BuildRun {
 
   private get signal(): AbortSignal {
     return this.ac.signal;
+  }
+
+  private contextDirOnce: Promise<string> | undefined;
+  /** The context as a directory (`<work>/context`), extracted the first time a step needs one (a bind mount of it). */
+  private contextDir(): Promise<string> {
+    this.contextDirOnce ??= (async () => {
+      const dir = path.join(this.work, 'context');
+      fs.mkdirSync(dir, { mode: 0o700 });
+      await this.context.extractTo(dir, this.signal);
+      return dir;
+    })();
+    return this.contextDirOnce;
   }
 
   private get buildArgs(): Record<string, string | null> {
@@ -940,8 +948,8 @@ class BuildRun {
     for (const m of mounts) {
       extra.push(mountCacheText(m));
       if (m.type === 'bind' && m.from === undefined) {
-        const sources = await collectSources(new ScopedFS(this.ctxDir), m.source ?? '/', false).catch(() => []);
-        extra.push(await hashSources(sources, this.files));
+        const sources = await collectSources(new ContextTree(this.context), m.source ?? '/', false).catch(() => []);
+        extra.push(await hashSources(sources));
       }
     }
     const key = this.cacheKey(st, createdBy, JSON.stringify(extra));
@@ -961,8 +969,9 @@ class BuildRun {
             break;
           }
           case 'bind': {
-            let root = this.ctxDir;
-            if (m.from !== undefined) {
+            let root: string;
+            if (m.from === undefined) root = await this.contextDir();
+            else {
               const view = await this.mountFrom(m.from);
               releases.push(view.release);
               root = view.root;
@@ -1109,15 +1118,16 @@ class BuildRun {
     let dest = rawDest.startsWith('/') ? rawDest : path.posix.join(cwd, rawDest);
     if ((rawDest.endsWith('/') || rawDest === '.' || rawDest.endsWith('/.')) && !dest.endsWith('/')) dest += '/';
     const fromName = flag('from');
-    let fromRoot = this.ctxDir;
+    let tree: SourceTree = new ContextTree(this.context);
     let release: (() => Promise<void>) | undefined;
     const docs = [...(ins.heredocs ?? [])];
     try {
       if (fromName !== undefined) {
         const fromWord = this.word(st, fromName);
-        ({ root: fromRoot, release } = await this.mountFrom(fromWord));
+        const view = await this.mountFrom(fromWord);
+        release = view.release;
+        tree = new DiskTree(view.root);
       }
-      const fromFS = new ScopedFS(fromRoot);
       const sources: Source[] = [];
       for (const s of srcs) {
         const doc = s.startsWith('<<') ? docs.find((d) => s === `<<${d.chomp ? '-' : ''}${d.name}`) : undefined;
@@ -1132,12 +1142,12 @@ class BuildRun {
           continue;
         }
         if (/^git@|\.git(#.*)?$/.test(s)) throw new EngineError('NotImplemented', 'ADD from a git repository is not supported by berth');
-        sources.push(...(await collectSources(fromFS, s, ins.cmd === 'ADD' && fromName === undefined)));
+        sources.push(...(await collectSources(tree, s, ins.cmd === 'ADD' && fromName === undefined)));
       }
       if (excludes.length) filterExcluded(sources, excludes);
       if (sources.length === 0) throw new BuildError(`${ins.cmd} failed: no source files were specified`);
       if (sources.length > 1 && !dest.endsWith('/')) throw new BuildError(`When using ${ins.cmd} with more than one source file, the destination must be a directory and end with a /`);
-      const hash = await hashSources(sources, this.files);
+      const hash = await hashSources(sources);
       const kind = sources.length > 1 ? 'multi' : sources[0]!.isDir ? 'dir' : 'file';
       const extra = JSON.stringify([hash, chown ?? '', chmod ?? '', parents, excludes]);
       const comment = `${ins.cmd} ${kind}:${hash} in ${dest} `;
@@ -1162,7 +1172,7 @@ class BuildRun {
             const base = path.posix.basename(dest);
             parts.push({ entries: sources[0]!.entries, name: () => joinRel(parent, base) });
           }
-          return new LayerPlan(dirs.headers, parts, owner, chmod, this.files);
+          return new LayerPlan(dirs.headers, parts, owner, chmod);
         });
         return;
       }
@@ -1174,7 +1184,7 @@ class BuildRun {
           const host = await mkdirScoped(fsys, dest, chown !== undefined ? owner : undefined);
           for (const src of sources) {
             if (src.archive) {
-              await applyLayer(fs.createReadStream(src.entries[0]!.host), host, { whiteouts: 'none', signal: this.signal });
+              await applyLayer(src.entries[0]!.stream(), host, { whiteouts: 'none', signal: this.signal });
               continue;
             }
             // --parents keeps the matched path below the source root (`a/b/c.txt` → <dest>/a/b/c.txt).
@@ -1209,7 +1219,7 @@ class BuildRun {
     const body = doc.expand ? expandHeredoc(doc.body, this.lookup(st)) : doc.body;
     await fsp.writeFile(file, body, { mode: 0o644 });
     await fsp.chmod(file, 0o644);
-    return { base: doc.name, isDir: false, entries: [{ host: file, rel: '', st: await fsp.stat(file) }] };
+    return { base: doc.name, isDir: false, entries: [diskEntry(file, '', await fsp.lstat(file))] };
   }
 
   /**
@@ -1241,7 +1251,7 @@ class BuildRun {
     await fsp.chmod(file, 0o600);
     const lm = res.headers.get('last-modified');
     if (lm && !Number.isNaN(Date.parse(lm))) await fsp.utimes(file, new Date(lm), new Date(lm));
-    return { base: name, isDir: false, entries: [{ host: file, rel: '', st: await fsp.stat(file) }] };
+    return { base: name, isDir: false, entries: [diskEntry(file, '', await fsp.lstat(file))] };
   }
 
   /** `--from=<stage name|index|image>` (and `RUN --mount=from=`): a read-only view of that image, mounted on the host. */
@@ -1396,4 +1406,3 @@ class FrameSink extends Duplex {
     this.buf = Buffer.alloc(0);
   }
 }
-

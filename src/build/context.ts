@@ -1,7 +1,8 @@
 /**
- * The build context on the daemon side: the extracted context directory, `.dockerignore` (Docker's pattern rules),
- * COPY/ADD sources (wildcards, symlinks followed in the context's scope), their content checksum (the cache key part:
- * names, types, modes, sizes and bytes, never mtimes), and writing them into a layer (tar with owner and mode).
+ * COPY/ADD sources on the daemon side: `.dockerignore` (Docker's pattern rules) over the context index, sources
+ * collected from a SourceTree — the context (context-index.ts) or a directory on the host — with wildcards and
+ * symlinks followed in the tree's scope, their content checksum (the cache key part: names, types, modes, sizes and
+ * bytes, never mtimes), and writing them into a layer (tar with owner and mode).
  */
 import { createHash } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
@@ -13,17 +14,41 @@ import type { TarHeader } from '../pkg/tar/header.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import { parseGroup, parsePasswd, readFileInRoot } from '../pkg/idtools/passwd.js';
 import { BuildError } from './errors.js';
+import type { ContextIndex } from './context-index.js';
 import { hostKernel as kernel } from '../sys/kernel.js';
 
 /** Files up to this size are read in one call rather than streamed. */
 const SMALL_FILE = 64 * 1024;
 
-/** A source entry for COPY: a host path and its name relative to what was named in the instruction. */
+/**
+ * One entry of a COPY/ADD source, wherever it lives: the context index, a stage's or image's view on the host, a
+ * heredoc's or a download's temp file.
+ */
 export interface SourceEntry {
-  host: string;
+  /** Its name relative to what the instruction named ('' for the named path itself). */
   rel: string;
-  st: fs.Stats;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  /** Permission bits with setuid/setgid/sticky. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** A file's byte count (0 for the rest). */
+  size: number;
+  mtime: Date;
+  /** A symlink's target. */
+  linkname: string;
+  /** A file's bytes, whole (used for small files). */
+  read(): Buffer;
+  /** A file's bytes as a stream. */
+  stream(): Readable;
+  /** sha256 of a file's bytes when known without reading them (the context index hashes as it reads). */
+  digest?: Buffer;
+  /** The host file behind it, which a layer may hard-link instead of copying (entries of a directory on the host). */
+  host?: string;
+  /** Entries with the same identity are one file under two names (a hard link in the context). */
+  identity?: object;
 }
+
 export interface Source {
   /** The matched path (for error messages) and its base name. */
   base: string;
@@ -35,10 +60,86 @@ export interface Source {
   rel?: string;
 }
 
-export async function readContextFile(ctxDir: string, name: string): Promise<string> {
-  const fsys = new ScopedFS(ctxDir);
-  const comps = await fsys.resolve('/' + name, true);
-  return fsp.readFile(fsys.hostPath(comps), 'utf8');
+/** What COPY/ADD sources are collected from: the build context (its index) or a directory on the host. */
+export interface SourceTree {
+  /** `p`'s symlink-free components, symlinks followed in the tree's scope (the last only when `followFinal`). */
+  resolve(p: string, followFinal: boolean): Promise<string[]>;
+  /** The entry at symlink-free `comps`, nothing followed; undefined when missing. */
+  entry(comps: string[], rel: string): SourceEntry | undefined;
+  /** A directory's entry names, sorted; [] for anything else. */
+  list(comps: string[]): string[];
+}
+
+/** The build context as a SourceTree (read from its index; nothing on disk). */
+export class ContextTree implements SourceTree {
+  constructor(readonly index: ContextIndex) {}
+  async resolve(p: string, followFinal: boolean): Promise<string[]> {
+    return this.index.resolve(p, followFinal);
+  }
+  entry(comps: string[], rel: string): SourceEntry | undefined {
+    const n = this.index.node(comps);
+    if (!n) return undefined;
+    const ix = this.index;
+    const type = n.type === 'file' || n.type === 'dir' || n.type === 'symlink' ? n.type : 'other';
+    return { rel, type, mode: n.mode, uid: n.uid, gid: n.gid, size: n.size, mtime: n.mtime, linkname: n.linkname, digest: n.digest, identity: n, read: () => ix.read(n), stream: () => ix.stream(n) };
+  }
+  list(comps: string[]): string[] {
+    return this.index.list(comps);
+  }
+}
+
+/** A directory on the host as a SourceTree (a stage's or image's view), symlinks resolved in its scope. */
+export class DiskTree implements SourceTree {
+  readonly fsys: ScopedFS;
+  constructor(root: string) {
+    this.fsys = new ScopedFS(root);
+  }
+  resolve(p: string, followFinal: boolean): Promise<string[]> {
+    return this.fsys.resolve(p, followFinal);
+  }
+  entry(comps: string[], rel: string): SourceEntry | undefined {
+    const host = this.fsys.hostPath(comps);
+    let st: fs.Stats;
+    try {
+      // synchronous lstat: one round trip per entry of a large tree costs more than the call
+      st = fs.lstatSync(host);
+    } catch {
+      return undefined;
+    }
+    return diskEntry(host, rel, st);
+  }
+  list(comps: string[]): string[] {
+    try {
+      return fs.readdirSync(this.fsys.hostPath(comps)).sort();
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** The entry for host file `host` (lstat'ed as `st`). */
+export function diskEntry(host: string, rel: string, st: fs.Stats): SourceEntry {
+  const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+  return {
+    rel,
+    type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: type === 'file' ? st.size : 0,
+    mtime: st.mtime,
+    linkname: type === 'symlink' ? fs.readlinkSync(host) : '',
+    read: () => readSmall(host, st.size),
+    stream: () => fs.createReadStream(host),
+    host,
+  };
+}
+
+/** The Dockerfile (or another context file), symlinks followed inside the context. */
+export function readContextFile(index: ContextIndex, name: string): string {
+  const b = index.readFile('/' + name);
+  if (!b) throw new BuildError(`${name}: not found in the build context`);
+  return b.toString('utf8');
 }
 
 /** Docker's .dockerignore pattern → RegExp (`**` any depth, `*`/`?` within a component). */
@@ -98,172 +199,140 @@ export function isIgnored(rules: Array<{ re: RegExp; negate: boolean }>, rel: st
 }
 
 /**
- * Removes what the ignore file excludes from the extracted context (the CLI usually did this already):
+ * Removes what the ignore file excludes from the context (the CLI usually did this already):
  * `<Dockerfile>.dockerignore` when it exists, else `.dockerignore`.
  */
-export async function applyDockerignore(ctxDir: string, dockerfile = 'Dockerfile'): Promise<void> {
+export function applyDockerignore(index: ContextIndex, dockerfile = 'Dockerfile'): void {
   let text: string | undefined;
   for (const f of [`${dockerfile}.dockerignore`, '.dockerignore']) {
-    try {
-      text = await readContextFile(ctxDir, f);
+    const b = index.readFile('/' + f);
+    if (b) {
+      text = b.toString('utf8');
       break;
-    } catch {
-      /* next */
     }
   }
   if (text === undefined) return;
   const rules = parseDockerignore(text);
   if (!rules.length) return;
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of await fsp.readdir(path.join(ctxDir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
+  const reinclude = rules.some((x) => x.negate);
+  const walk = (comps: string[]): void => {
+    for (const name of index.list(comps)) {
+      const c = [...comps, name];
+      const r = c.join('/');
+      const isDir = index.node(c)?.type === 'dir';
       if (isIgnored(rules, r)) {
         // A later `!` rule may re-include something below an ignored directory: keep walking those.
-        if (e.isDirectory() && rules.some((x) => x.negate)) await walk(r);
-        else await fsp.rm(path.join(ctxDir, r), { recursive: true, force: true });
-      } else if (e.isDirectory()) await walk(r);
+        if (isDir && reinclude) walk(c);
+        else index.remove(c);
+      } else if (isDir) walk(c);
     }
   };
-  await walk('');
+  walk([]);
 }
 
 const hasWildcard = (s: string) => /[*?[]/.test(s);
 
-/** Resolves one COPY/ADD source in `fsys` (wildcards match over the tree). */
-export async function collectSources(fsys: ScopedFS, src: string, addArchives: boolean): Promise<Source[]> {
+/** Resolves one COPY/ADD source in `tree` (wildcards match over the tree). */
+export async function collectSources(tree: SourceTree, src: string, addArchives: boolean): Promise<Source[]> {
   const clean = path.posix.normalize('/' + src);
-  const hosts: Array<{ host: string; base: string; rel: string }> = [];
+  const found: Array<{ comps: string[]; base: string; rel: string }> = [];
+  const notFound = () => new BuildError(`COPY failed: file not found in build context or excluded by .dockerignore: stat ${src.replace(/^\/+/, '')}: file does not exist`);
   if (hasWildcard(clean)) {
     const re = ignorePatternRegex(clean);
-    const walk = async (rel: string): Promise<void> => {
-      let list: fs.Dirent[];
-      try {
-        list = await fsp.readdir(path.join(fsys.root, rel), { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of list) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        // A matched symlink is followed in the context's scope (moby's FollowSymlinkInScope), never on the host.
-        if (re.test(r)) hosts.push({ host: fsys.hostPath(await fsys.resolve('/' + r, true)), base: e.name, rel: r });
-        else if (e.isDirectory()) await walk(r);
+    const walk = async (comps: string[]): Promise<void> => {
+      for (const name of tree.list(comps)) {
+        const c = [...comps, name];
+        const r = c.join('/');
+        // A matched symlink is followed in the tree's scope (moby's FollowSymlinkInScope), never on the host.
+        if (re.test(r)) found.push({ comps: await tree.resolve('/' + r, true), base: name, rel: r });
+        else if (tree.entry(c, '')?.type === 'dir') await walk(c);
       }
     };
-    await walk('');
-    if (!hosts.length) throw new BuildError(`COPY failed: no source files were specified`);
+    await walk([]);
+    if (!found.length) throw new BuildError(`COPY failed: no source files were specified`);
   } else {
-    const comps = await fsys.resolve(clean, true);
-    const host = fsys.hostPath(comps);
-    try {
-      await fsp.lstat(host);
-    } catch {
-      throw new BuildError(`COPY failed: file not found in build context or excluded by .dockerignore: stat ${src.replace(/^\/+/, '')}: file does not exist`);
-    }
-    hosts.push({ host, base: path.posix.basename(clean) || '/', rel: clean.replace(/^\/+/, '') });
+    const comps = await tree.resolve(clean, true);
+    if (!tree.entry(comps, '')) throw notFound();
+    found.push({ comps, base: path.posix.basename(clean) || '/', rel: clean.replace(/^\/+/, '') });
   }
   const out: Source[] = [];
-  for (const h of hosts) {
-    const st = await fsp.stat(h.host);
-    if (st.isDirectory()) {
+  for (const f of found) {
+    // resolved with the last symlink followed: a dangling one is missing
+    const top = tree.entry(f.comps, '');
+    if (!top) throw notFound();
+    if (top.type === 'dir') {
       const entries: SourceEntry[] = [];
-      // synchronous lstat: one round trip per entry of a large context costs more than the call
-      const walk = async (dir: string, rel: string): Promise<void> => {
-        const names = (await fsp.readdir(dir)).sort();
-        for (const n of names) {
-          const p = path.join(dir, n);
-          const r = rel ? `${rel}/${n}` : n;
-          const s = fs.lstatSync(p);
-          entries.push({ host: p, rel: r, st: s });
-          if (s.isDirectory()) await walk(p, r);
+      const walk = (comps: string[], rel: string): void => {
+        for (const n of tree.list(comps)) {
+          const c = [...comps, n];
+          const e = tree.entry(c, rel ? `${rel}/${n}` : n);
+          if (!e) continue;
+          entries.push(e);
+          if (e.type === 'dir') walk(c, e.rel);
         }
       };
-      await walk(h.host, '');
-      out.push({ base: h.base, isDir: true, entries, rel: h.rel });
+      walk(f.comps, '');
+      out.push({ base: f.base, isDir: true, entries, rel: f.rel });
     } else {
-      const archive = addArchives && st.isFile() && (await isTarArchive(h.host));
-      out.push({ base: h.base, isDir: false, entries: [{ host: h.host, rel: '', st }], archive, rel: h.rel });
+      const archive = addArchives && top.type === 'file' && (await isTarArchive(top));
+      out.push({ base: f.base, isDir: false, entries: [top], archive, rel: f.rel });
     }
   }
   return out;
 }
 
-/** A local file ADD extracts: a plain tar or a gzip/zstd-compressed one. */
-async function isTarArchive(file: string): Promise<boolean> {
-  const fh = await fsp.open(file, 'r');
-  let head: Buffer;
-  try {
-    head = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(head, 0, 512, 0);
-    head = head.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
+/** A local file ADD extracts: a plain tar or a gzip-compressed one. */
+async function isTarArchive(e: SourceEntry): Promise<boolean> {
+  const head = await firstBytes(e.size <= SMALL_FILE ? Readable.from([e.read()]) : e.stream(), 512);
   const isUstar = (b: Buffer) => b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
   if (isUstar(head)) return true;
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    const inner = await new Promise<Buffer>((resolve) => {
-      const chunks: Buffer[] = [];
-      let n = 0;
-      const gz = createGunzip();
-      const rs = fs.createReadStream(file);
-      const done = () => {
-        rs.destroy();
-        gz.destroy();
-        resolve(Buffer.concat(chunks));
-      };
-      gz.on('data', (c: Buffer) => {
-        chunks.push(c);
-        n += c.length;
-        if (n >= 512) done();
-      });
-      gz.on('end', done);
-      gz.on('error', done);
-      rs.pipe(gz);
-    });
-    return isUstar(inner);
+    const gz = createGunzip();
+    const inner = firstBytes(gz, 512);
+    const rs = e.size <= SMALL_FILE ? Readable.from([e.read()]) : e.stream();
+    rs.pipe(gz);
+    const b = await inner;
+    rs.destroy();
+    return isUstar(b);
   }
   return false;
 }
 
-/**
- * Context files as the extraction wrote them, by host path: each small file's digest (so the COPY cache key does not
- * read the context again) and, up to a total of CONTEXT_MEMORY bytes, its bytes (so a COPY layer's tar does not read
- * them again either), and whether its tar entry had xattrs. An entry counts only while the file's size, mtime and
- * inode are what they were.
- */
-export class ContextFiles {
-  private readonly m = new Map<string, { size: number; mtimeMs: number; ino: number; digest: Buffer; data?: Buffer; xattrs: boolean }>();
-  private kept = 0;
-  set(host: string, st: { size: number; mtimeMs: number; ino: number }, data: Buffer, xattrs: boolean): void {
-    const keep = this.kept + data.length <= CONTEXT_MEMORY;
-    if (keep) this.kept += data.length;
-    this.m.set(host, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, digest: createHash('sha256').update(data).digest(), data: keep ? data : undefined, xattrs });
-  }
-  get(host: string, st: fs.Stats): { digest: Buffer; data?: Buffer; xattrs: boolean } | undefined {
-    const r = this.m.get(host);
-    return r && r.size === st.size && r.mtimeMs === st.mtimeMs && r.ino === st.ino ? r : undefined;
-  }
+/** Up to the first `n` bytes of `rs` (fewer when it ends first, or on an error); `rs` is destroyed after. */
+function firstBytes(rs: Readable, n: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const done = () => {
+      rs.destroy();
+      resolve(Buffer.concat(chunks).subarray(0, n));
+    };
+    rs.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= n) done();
+    });
+    rs.on('end', done);
+    rs.on('error', done);
+  });
 }
 
-/** Bytes of small context files kept in memory for the build (see ContextFiles). */
-const CONTEXT_MEMORY = 64 << 20;
-
-export async function hashSources(sources: Source[], known?: ContextFiles): Promise<string> {
+/** The COPY cache key part of `sources`: names, types, modes, sizes and bytes (as digests), never mtimes. */
+export async function hashSources(sources: Source[]): Promise<string> {
   const h = createHash('sha256');
   for (const s of sources) {
     h.update(`source ${s.base} ${s.isDir} ${!!s.archive}\n`);
     for (const e of s.entries) {
-      const type = e.st.isDirectory() ? 'd' : e.st.isSymbolicLink() ? 'l' : e.st.isFile() ? 'f' : 'o';
-      h.update(`${e.rel}\0${type}\0${e.st.mode & 0o7777}\0${e.st.size}\0`);
-      if (type === 'l') h.update(fs.readlinkSync(e.host));
+      const type = e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : e.type === 'file' ? 'f' : 'o';
+      h.update(`${e.rel}\0${type}\0${e.mode}\0${e.size}\0`);
+      if (type === 'l') h.update(e.linkname);
       if (type === 'f') {
-        // a file's bytes enter as their own digest, so a digest noted at extraction stands for them
-        const d = known?.get(e.host, e.st)?.digest;
-        if (d) h.update(d);
-        else if (e.st.size <= SMALL_FILE) h.update(createHash('sha256').update(readSmall(e.host, e.st.size)).digest());
+        // a file's bytes enter as their own digest, so a digest noted as the context was read stands for them
+        if (e.digest) h.update(e.digest);
+        else if (e.size <= SMALL_FILE) h.update(createHash('sha256').update(e.read()).digest());
         else {
           const fh = createHash('sha256');
-          for await (const chunk of fs.createReadStream(e.host)) fh.update(chunk as Buffer);
+          for await (const chunk of e.stream()) fh.update(chunk as Buffer);
           h.update(fh.digest());
         }
       }
@@ -283,10 +352,10 @@ type DirHeader = Partial<TarHeader> & { name: string };
  * followed by each part's entries, named by `name`, owned by `owner`, mode `chmod` when given.
  *
  * `tar()` is the layer tar; `materialize(upper)` writes the same tree into an empty overlay upper dir. Small files are
- * read (or taken from `files`) with synchronous calls: for contexts of many small files the thread-pool round trip of
- * an asynchronous call costs far more than the call. A regular file whose owner, mode and xattrs are already what the
- * layer wants is hard-linked rather than copied (the context is private to the build and never written, layers are
- * never written either).
+ * read (or taken from the context index's memory) and written with synchronous calls: for contexts of many small files
+ * the thread-pool round trip of an asynchronous call costs far more than the call. A host file whose owner, mode and
+ * xattrs are already what the layer wants is hard-linked rather than copied (layers are never written), and so is a
+ * second name of one context file.
  */
 export class LayerPlan {
   constructor(
@@ -294,18 +363,13 @@ export class LayerPlan {
     readonly parts: Array<{ entries: SourceEntry[]; name: (rel: string) => string }>,
     readonly owner: { uid: number; gid: number },
     readonly chmod: number | undefined,
-    private readonly files?: ContextFiles,
   ) {}
 
-  /** Hard links from the context into a snapshot work while both are on one filesystem (both are below the data root). */
+  /** Hard links from a host file into a snapshot work while both are on one filesystem (both are below the data root). */
   private linkOk = true;
 
   private header(e: SourceEntry, name: string): DirHeader {
-    return { name, mode: this.chmod ?? e.st.mode & 0o7777, uid: this.owner.uid, gid: this.owner.gid, mtime: e.st.mtime };
-  }
-
-  private data(e: SourceEntry): Buffer {
-    return this.files?.get(e.host, e.st)?.data ?? readSmall(e.host, e.st.size);
+    return { name, mode: this.chmod ?? e.mode, uid: this.owner.uid, gid: this.owner.gid, mtime: e.mtime };
   }
 
   tar(): Readable {
@@ -315,13 +379,12 @@ export class LayerPlan {
       for (const { entries, name } of self.parts) {
         for (const e of entries) {
           const header = self.header(e, name(e.rel));
-          const st = e.st;
-          if (st.isDirectory()) yield { header: { ...header, type: 'dir' as const } };
-          else if (st.isSymbolicLink()) yield { header: { ...header, type: 'symlink' as const, linkname: fs.readlinkSync(e.host) } };
-          else if (st.isFile()) {
-            if (st.size > SMALL_FILE) yield { header: { ...header, type: 'file' as const, size: st.size }, body: fs.createReadStream(e.host) as AsyncIterable<Buffer> };
+          if (e.type === 'dir') yield { header: { ...header, type: 'dir' as const } };
+          else if (e.type === 'symlink') yield { header: { ...header, type: 'symlink' as const, linkname: e.linkname } };
+          else if (e.type === 'file') {
+            if (e.size > SMALL_FILE) yield { header: { ...header, type: 'file' as const, size: e.size }, body: e.stream() as AsyncIterable<Buffer> };
             else {
-              const body = self.data(e);
+              const body = e.read();
               yield { header: { ...header, type: 'file' as const, size: body.length }, body };
             }
           }
@@ -336,7 +399,7 @@ export class LayerPlan {
    * must never be a directory another source's entries are written through.
    */
   get materializable(): boolean {
-    return this.parts.length === 1 || !this.parts.some((p) => p.entries.some((e) => e.st.isSymbolicLink()));
+    return this.parts.length === 1 || !this.parts.some((p) => p.entries.some((e) => e.type === 'symlink'));
   }
 
   /** Writes the layer's tree into `upper` (an empty overlay upper dir), as applying `tar()` there would. */
@@ -373,6 +436,8 @@ export class LayerPlan {
       dirMeta.set(abs, h);
     };
     for (const d of this.dirs) mkdir(path.join(upper, d.name), d);
+    /** Where each context file (by identity) was written first. */
+    const written = new Map<object, string>();
     let n = 0;
     for (const { entries, name } of this.parts) {
       for (const e of entries) {
@@ -380,19 +445,23 @@ export class LayerPlan {
         if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
         const h = this.header(e, name(e.rel));
         const abs = path.join(upper, h.name);
-        const st = e.st;
-        if (st.isDirectory()) mkdir(abs, h);
-        else if (st.isSymbolicLink()) {
-          const target = fs.readlinkSync(e.host);
-          place(abs, () => fs.symlinkSync(target, abs));
+        if (e.type === 'dir') mkdir(abs, h);
+        else if (e.type === 'symlink') {
+          place(abs, () => fs.symlinkSync(e.linkname, abs));
           if (!mine(h)) fs.lchownSync(abs, h.uid!, h.gid!);
           fs.lutimesSync(abs, h.mtime!, h.mtime!);
-        } else if (st.isFile()) {
-          const noted = this.files?.get(e.host, st);
-          const xattrs = noted ? noted.xattrs : kernel.llistxattr(e.host).length > 0;
-          if (sameOwner(st.uid, st.gid) && h.mode === (st.mode & 0o7777) && !xattrs && this.linkOk) {
+        } else if (e.type === 'file') {
+          const twin = e.identity && written.get(e.identity);
+          if (twin) {
+            // a second name of one context file: one inode, as the context had it
+            place(abs, () => fs.linkSync(twin, abs));
+            continue;
+          }
+          if (e.identity) written.set(e.identity, abs);
+          if (e.host && this.linkOk && sameOwner(e.uid, e.gid) && h.mode === e.mode && kernel.llistxattr(e.host).length === 0) {
             try {
-              place(abs, () => fs.linkSync(e.host, abs));
+              const host = e.host;
+              place(abs, () => fs.linkSync(host, abs));
               continue;
             } catch (err) {
               if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
@@ -404,14 +473,14 @@ export class LayerPlan {
             fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
           });
           try {
-            if (st.size > SMALL_FILE) {
-              for await (const c of fs.createReadStream(e.host)) {
+            if (e.size > SMALL_FILE) {
+              for await (const c of e.stream()) {
                 const b = c as Buffer;
                 let off = 0;
                 while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
               }
             } else {
-              const b = this.data(e);
+              const b = e.read();
               let off = 0;
               while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
             }

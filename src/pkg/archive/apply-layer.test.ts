@@ -217,7 +217,7 @@ test('end to end: GNU tar -czf layer → applyLayer reproduces the tree; diffID 
   assert.ok((await buffer(fs.createReadStream(tgz))).length > 0);
 }));
 
-test('syncSmallFiles writes the same tree as the concurrent path and reports each small file', withTmp(async (dir) => {
+test('syncSmallFiles writes the same tree as the concurrent path', withTmp(async (dir) => {
   const mtime = new Date('2020-01-02T03:04:05Z');
   const entries = (): E[] => [
     { header: { name: 'd/', type: 'dir', mode: 0o750, mtime } },
@@ -226,11 +226,10 @@ test('syncSmallFiles writes the same tree as the concurrent path and reports eac
     { header: { name: 'd/a', mode: 0o644, mtime }, body: Buffer.from('replaced') },
     { header: { name: 'l', type: 'symlink', linkname: 'd/a', mtime } },
   ];
-  const seen: string[] = [];
   const roots = [join(dir, 'async'), join(dir, 'sync')];
   for (const r of roots) fs.mkdirSync(r);
   await applyLayer(tar(entries()), roots[0]!);
-  await applyLayer(tar(entries()), roots[1]!, { syncSmallFiles: true, onSmallFile: (abs, st, data) => seen.push(`${abs.slice(roots[1]!.length)} ${st.size} ${data.toString()}`) });
+  await applyLayer(tar(entries()), roots[1]!, { syncSmallFiles: true });
   const describe = (r: string) =>
     ['d', 'd/a', 'd/e', 'l'].map((n) => {
       const st = fs.lstatSync(join(r, n));
@@ -238,5 +237,4 @@ test('syncSmallFiles writes the same tree as the concurrent path and reports eac
     });
   assert.deepEqual(describe(roots[1]!), describe(roots[0]!));
   assert.equal(describe(roots[1]!)[1], `d/a 644 0:0 ${mtime.getTime()} replaced`);
-  assert.deepEqual(seen, ['/d/a 2 aa', '/d/e 0 ', '/d/a 8 replaced']);
 }));

@@ -36,8 +36,6 @@ export interface ApplyLayerOptions {
    * call itself, most of all on a loaded machine. Each file blocks the event loop for a few tens of microseconds.
    */
   syncSmallFiles?: boolean;
-  /** Called after each small file is written (with `syncSmallFiles`): its path, its stat and its bytes. */
-  onSmallFile?: (abs: string, st: fs.Stats, data: Buffer, h: TarHeader) => void;
 }
 
 export interface ApplyLayerResult {
@@ -399,7 +397,6 @@ class ApplyState {
       if (chowned || perm !== (perm & 0o777 & ~UMASK)) fs.fchmodSync(fd, perm);
       this.setXattrs(abs, h);
       fs.futimesSync(fd, h.mtime, h.mtime);
-      this.opts.onSmallFile?.(abs, fs.fstatSync(fd), data, h);
     } finally {
       fs.closeSync(fd);
     }
