@@ -284,6 +284,37 @@ test('API: gzip context, server-side .dockerignore, quiet output, labels', async
   assert.equal(badTag.status, 400);
 });
 
+test('context from memory and spill: a large file, a hard link, a symlink and modes arrive intact; a truncated or escaping tar is refused', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dir = context('spill', {
+    Dockerfile: 'FROM busybox\nCOPY . /ctx/\nCMD ["sh", "-c", "cd /ctx && md5sum big.bin && stat -c \'%n %a %h\' run.sh twin.sh && readlink ln"]\n',
+    'run.sh': '#!/bin/sh\necho hi\n',
+  });
+  const big = Buffer.alloc(300_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+  fs.writeFileSync(path.join(dir, 'big.bin'), big);
+  fs.chmodSync(path.join(dir, 'run.sh'), 0o750);
+  fs.linkSync(path.join(dir, 'run.sh'), path.join(dir, 'twin.sh'));
+  fs.symlinkSync('run.sh', path.join(dir, 'ln'));
+  const r = await build(['-t', 'spill:1', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const out = await d.docker(['run', '--rm', 'spill:1']);
+  const md5 = (await import('node:crypto')).createHash('md5').update(big).digest('hex');
+  assert.deepEqual(out.stdout.split('\n').filter(Boolean), [`${md5}  big.bin`, 'run.sh 750 2', 'twin.sh 750 2', 'run.sh']);
+
+  // cut inside big.bin's body: Dockerfile (header + 1 block), big.bin's header, then 1000 of its bytes
+  const tarball = execFileSync('tar', ['-C', dir, '-cf', '-', './Dockerfile', './big.bin']);
+  const cut = await rawBuild('t=cut:1', tarball.subarray(0, 3 * 512 + 1000));
+  assert.equal(cut.status, 400, cut.text);
+  assert.match(cut.text, /Error processing tar file: unexpected EOF/);
+  // a name climbing out of the context lands inside it, as with dockerd
+  const out2 = execFileSync('tar', ['-C', dir, '-cf', '-', '--transform', 's|^\\./run\\.sh$|../../escaped.sh|', '-P', './Dockerfile', './run.sh']);
+  const esc = await rawBuild('t=esc:1', out2);
+  assert.equal(esc.status, 200, esc.text);
+  assert.ok(!fs.existsSync(path.join(work, 'escaped.sh')) && !fs.existsSync(path.join(d.root, 'escaped.sh')));
+  assert.deepEqual((await d.docker(['run', '--rm', 'esc:1', 'ls', '/ctx'])).stdout.split('\n').filter(Boolean), ['Dockerfile', 'escaped.sh']);
+});
+
 test('COPY with wildcards into a directory', async () => {
   const dir = context('wild', {
     Dockerfile: 'FROM busybox\nCOPY *.txt conf/*.conf /dst/\nCMD ["ls", "/dst"]\n',
