@@ -11,7 +11,8 @@ import type { TarHeader } from '../pkg/tar/header.js';
 import { readTar } from '../pkg/tar/reader.js';
 import { EngineError } from '../errdefs/index.js';
 import { ContextIndex } from './context-index.js';
-import { applyDockerignore, collectSources, ContextTree, DiskTree, hashSources, readContextFile } from './context.js';
+import { applyDockerignore, collectSources, ContextTree, DiskTree, hashSources, LayerPlan, readContextFile } from './context.js';
+import { dirUsage } from '../plugins/snapshots/usage.js';
 
 type E = { header: Partial<TarHeader> & { name: string }; body?: Buffer | string };
 const tarOf = async (entries: E[]) => buffer(tarFromEntries(entries));
@@ -220,4 +221,34 @@ test('COPY sources from the index: wildcards, symlinks followed in scope, and th
   assert.equal(await key(again), await key(ix));
   assert.notEqual(await key(other), await key(ix));
   for (const i of [ix, again, other]) i.close();
+}));
+
+test('a COPY layer from the index: materialize writes the tree tar() describes and counts its usage as the snapshotter would', withTmp(async (dir) => {
+  const t = await tarOf([
+    { header: { name: 'app/', type: 'dir', mode: 0o755 } },
+    { header: { name: 'app/a', mode: 0o640, mtime: new Date(1e12) }, body: 'alpha' },
+    { header: { name: 'app/big', mode: 0o644 }, body: Buffer.alloc(100_000, 1) },
+    { header: { name: 'app/twin', type: 'hardlink', linkname: 'app/a' } },
+    { header: { name: 'app/ln', type: 'symlink', linkname: 'a' } },
+  ]);
+  const ix = await read(t, dir);
+  const [src] = await collectSources(new ContextTree(ix), 'app', false);
+  const plan = new LayerPlan([{ name: 'dst/', type: 'dir', mode: 0o755 }], [{ entries: src!.entries, name: (rel) => `dst/${rel}` }], { uid: 0, gid: 0 }, undefined);
+  const upper = join(dir, 'upper');
+  fs.mkdirSync(upper);
+  const usage = await plan.materialize(upper);
+  assert.deepEqual(usage, await dirUsage(upper));
+  assert.equal(fs.readFileSync(join(upper, 'dst/a'), 'utf8'), 'alpha');
+  assert.equal(fs.statSync(join(upper, 'dst/a')).mode & 0o7777, 0o640);
+  assert.equal(fs.statSync(join(upper, 'dst/a')).mtimeMs, 1e12);
+  assert.equal(fs.statSync(join(upper, 'dst/twin')).ino, fs.statSync(join(upper, 'dst/a')).ino);
+  assert.equal(fs.readFileSync(join(upper, 'dst/big')).length, 100_000);
+  assert.equal(fs.readlinkSync(join(upper, 'dst/ln')), 'a');
+  const names: string[] = [];
+  for await (const { header, body } of readTar(plan.tar())) {
+    names.push(`${header.name} ${header.type} ${header.size}`);
+    body.resume();
+  }
+  assert.deepEqual(names, ['dst/ dir 0', 'dst/a file 5', 'dst/big file 100000', 'dst/ln symlink 0', 'dst/twin file 5']);
+  ix.close();
 }));

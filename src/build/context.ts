@@ -15,6 +15,7 @@ import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import { parseGroup, parsePasswd, readFileInRoot } from '../pkg/idtools/passwd.js';
 import { BuildError } from './errors.js';
 import type { ContextIndex } from './context-index.js';
+import type { Usage } from '../core/snapshots/types.js';
 import { hostKernel as kernel } from '../sys/kernel.js';
 
 /** Files up to this size are read in one call rather than streamed. */
@@ -402,8 +403,13 @@ export class LayerPlan {
     return this.parts.length === 1 || !this.parts.some((p) => p.entries.some((e) => e.type === 'symlink'));
   }
 
-  /** Writes the layer's tree into `upper` (an empty overlay upper dir), as applying `tar()` there would. */
-  async materialize(upper: string): Promise<void> {
+  /**
+   * Writes the layer's tree into `upper` (an empty overlay upper dir), as applying `tar()` there would; returns its
+   * usage as the snapshotter's walk would count it (directories, files and symlinks, a hard link once).
+   */
+  async materialize(upper: string): Promise<Usage> {
+    /** By path: whether it is another name of an inode counted already, and its apparent size. */
+    const placed = new Map<string, { twin: boolean; size: number }>();
     // by path: a directory two sources both hold gets the later one's metadata, as applying the tar would give it
     const dirMeta = new Map<string, DirHeader>();
     const sameOwner = (uid: number, gid: number) => uid === this.owner.uid && gid === this.owner.gid;
@@ -434,6 +440,7 @@ export class LayerPlan {
         }
       }
       dirMeta.set(abs, h);
+      placed.set(abs, { twin: false, size: 0 });
     };
     for (const d of this.dirs) mkdir(path.join(upper, d.name), d);
     /** Where each context file (by identity) was written first. */
@@ -448,6 +455,7 @@ export class LayerPlan {
         if (e.type === 'dir') mkdir(abs, h);
         else if (e.type === 'symlink') {
           place(abs, () => fs.symlinkSync(e.linkname, abs));
+          placed.set(abs, { twin: false, size: Buffer.byteLength(e.linkname) });
           if (!mine(h)) fs.lchownSync(abs, h.uid!, h.gid!);
           fs.lutimesSync(abs, h.mtime!, h.mtime!);
         } else if (e.type === 'file') {
@@ -455,9 +463,11 @@ export class LayerPlan {
           if (twin) {
             // a second name of one context file: one inode, as the context had it
             place(abs, () => fs.linkSync(twin, abs));
+            placed.set(abs, { twin: true, size: 0 });
             continue;
           }
           if (e.identity) written.set(e.identity, abs);
+          placed.set(abs, { twin: false, size: e.size });
           if (e.host && this.linkOk && sameOwner(e.uid, e.gid) && h.mode === e.mode && kernel.llistxattr(e.host).length === 0) {
             try {
               const host = e.host;
@@ -500,6 +510,14 @@ export class LayerPlan {
       fs.chmodSync(abs, h.mode ?? 0o755);
       fs.utimesSync(abs, h.mtime ?? new Date(), h.mtime ?? new Date());
     }
+    // the upper dir itself is one inode too
+    const usage = { size: 0, inodes: 1 };
+    for (const p of placed.values()) {
+      if (p.twin) continue;
+      usage.inodes++;
+      usage.size += p.size;
+    }
+    return usage;
   }
 }
 

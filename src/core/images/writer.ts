@@ -9,7 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../pkg/digest/index.js';
-import type { Snapshotter } from '../snapshots/types.js';
+import type { Snapshotter, Usage } from '../snapshots/types.js';
 import type { ImageConfig, LayerRecord } from './types.js';
 
 /** A layer imported from a tar stream: its diffID and the blob kept for save/push. */
@@ -33,7 +33,7 @@ export interface ImageWriter {
    * the tar is stored as the blob and the snapshot becomes the layer's chain, with no second extraction. When the
    * chain already exists, `committed` is false and the caller removes `key`.
    */
-  commitActive?(key: string, diff: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal }): Promise<ImportedLayer & { committed: boolean }>;
+  commitActive?(key: string, diff: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; usage?: Usage }): Promise<ImportedLayer & { committed: boolean }>;
   /** Stores the config (its digest is the image ID) and the image record with `tags`; returns the record. */
   createImage(configBytes: Buffer, layers: LayerRecord[], tags: string[], opts?: { parent?: Digest; lease?: string }): Promise<{ id: string }>;
   /** `docker tag`. */

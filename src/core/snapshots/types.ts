@@ -61,9 +61,10 @@ export interface Snapshotter {
   view(key: string, parent?: string, opts?: SnapshotOptions): Promise<Mount[]>;
   /**
    * Commits active snapshot `key` as `name`. `opts.parent` (only when `diffIsParentIndependent`) re-bases a diff
-   * extracted without its parent. Throws AlreadyExists if `name` exists.
+   * extracted without its parent. `opts.usage`: the diff's usage as the caller that wrote it counted it (spares a
+   * walk of it). Throws AlreadyExists if `name` exists.
    */
-  commit(name: string, key: string, opts?: SnapshotOptions & { parent?: string }): Promise<void>;
+  commit(name: string, key: string, opts?: SnapshotOptions & { parent?: string; usage?: Usage }): Promise<void>;
   /** Removes a snapshot; Conflict while other snapshots have it as parent. */
   remove(key: string): Promise<void>;
   walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void>;

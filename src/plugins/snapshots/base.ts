@@ -102,13 +102,13 @@ export abstract class MetadataSnapshotter implements Snapshotter {
     return this.create('view', key, parent, opts);
   }
 
-  async commit(name: string, key: string, opts: SnapshotOptions & { parent?: string } = {}): Promise<void> {
+  async commit(name: string, key: string, opts: SnapshotOptions & { parent?: string; usage?: Usage } = {}): Promise<void> {
     const r0 = this.must(key);
     if (r0.kind !== 'active') throw failedPrecondition(`snapshot ${key} is not active`);
     if (opts.parent !== undefined && opts.parent !== r0.parent && !this.diffIsParentIndependent) {
       throw invalidArgument(`the ${this.name} snapshotter cannot re-base a snapshot on another parent`);
     }
-    const usage = await dirUsage(this.fsDir(r0));
+    const usage = opts.usage ?? (await dirUsage(this.fsDir(r0)));
     if (opts.lease) await this.leases?.addResource(opts.lease, { type: 'snapshot', id: name });
     await this.db.update(async (db) => {
       const r = db.snapshots[key];

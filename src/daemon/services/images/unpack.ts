@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { ContentStore, LeaseManager } from '../../../core/content/types.js';
-import type { Snapshotter } from '../../../core/snapshots/types.js';
+import type { Snapshotter, Usage } from '../../../core/snapshots/types.js';
 import { MediaTypes } from '../../../core/images/types.js';
 import type { ImportedLayer } from '../../../core/images/writer.js';
 import { tee } from '../../../core/images/stream-util.js';
@@ -169,7 +169,7 @@ export class Unpacker {
    * already holds the layer (the builder edited it through a mount), `diff` is that dir as a layer tar, stored as the
    * blob; the snapshot is committed as the chain. `committed` false: the chain existed, `key` is the caller's to remove.
    */
-  async commitActive(key: string, diff: Readable, opts: { parent?: Digest; lease: string; signal?: AbortSignal }): Promise<ImportedLayer & { chainID: Digest; committed: boolean }> {
+  async commitActive(key: string, diff: Readable, opts: { parent?: Digest; lease: string; signal?: AbortSignal; usage?: Usage }): Promise<ImportedLayer & { chainID: Digest; committed: boolean }> {
     let head: Buffer | undefined;
     diff.once('data', (c: Buffer) => {
       head ??= c;
@@ -178,7 +178,7 @@ export class Unpacker {
     // an uncompressed tar: the blob digest is the diffID
     const diffID = blob.digest as Digest;
     const chainID = chainOf(opts.parent, diffID);
-    const committed = await this.commitChain(chainID, key, opts.lease);
+    const committed = await this.commitChain(chainID, key, opts.lease, undefined, opts.usage);
     return { diffID, blob: blob.digest as Digest, blobSize: blob.size, mediaType: layerMediaType(head), chainID, committed };
   }
 
@@ -244,11 +244,11 @@ export class Unpacker {
   }
 
   /** Commits `key` as `chain`; false (caller removes key) when the chain already exists. */
-  private async commitChain(chain: Digest, key: string, lease: string, parent?: Digest): Promise<boolean> {
+  private async commitChain(chain: Digest, key: string, lease: string, parent?: Digest, usage?: Usage): Promise<boolean> {
     await this.leases.addResource(lease, { type: 'snapshot', id: chain });
     if (await this.hasChain(chain)) return false;
     try {
-      await this.snapshots.commit(chain, key, parent === undefined ? { lease } : { lease, parent });
+      await this.snapshots.commit(chain, key, { lease, ...(parent !== undefined ? { parent } : {}), ...(usage ? { usage } : {}) });
       return true;
     } catch (e) {
       if ((e as EngineError).kind === 'AlreadyExists') return false;
