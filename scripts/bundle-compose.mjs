@@ -4,13 +4,23 @@
 // and compiling ~200 separate modules was most of a `docker compose ps`. bin/docker-compose uses the bundle when it
 // is there and falls back to dist/src otherwise. Called by `npm run build`.
 import { build } from 'esbuild';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist');
+// Dynamic imports (the Go-template engine, the container flag parser, watch, the build context packer) become
+// chunks loaded on first use, so `up` and `down` do not parse them. Chunk names carry a content hash: drop the
+// previous build's first.
+mkdirSync(outdir, { recursive: true });
+for (const f of readdirSync(outdir)) if (/^compose-plugin\.chunk-[A-Z0-9]+\.mjs$/.test(f)) rmSync(join(outdir, f));
 await build({
-  entryPoints: [join(root, 'src/cli/commands/compose/plugin.ts')],
-  outfile: join(root, 'dist/compose-plugin.mjs'),
+  entryPoints: { 'compose-plugin': join(root, 'src/cli/commands/compose/plugin.ts') },
+  outdir,
+  splitting: true,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'compose-plugin.chunk-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

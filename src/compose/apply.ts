@@ -9,11 +9,9 @@ import type { ImageInspect } from '../api/types/image.js';
 import type { NetworkCreateRequest } from '../api/types/network.js';
 import { unlessNotFound, type Client, type ImageBuildOptions } from '../client/index.js';
 import { isNotFound } from '../errdefs/index.js';
-import { tarFromEntries } from '../pkg/tar/writer.js';
-import { createSpec, CreateContext, imageName, stopTimeout } from './convert.js';
+import { createSpec, CreateContext, imageName, inlineFileObjects, stopTimeout } from './convert.js';
 import { nameOf as cname, projectContainers, type ProjectContainer } from './containers.js';
 import { buildImage, pullImage } from './images.js';
-import { buildContext } from './build-context.js';
 import { COMPOSE_VERSION, L, projectFilter } from './labels.js';
 import { replicasOf } from './model/load.js';
 import type { Project, Service } from './model/types.js';
@@ -154,6 +152,8 @@ export class ProjectRunner {
   async build(s: Service, opts: { noCache?: boolean; pull?: boolean; quiet?: boolean; onLine?: (line: string) => void } = {}): Promise<string | undefined> {
     const b = s.build!;
     const tag = imageName(this.project, s);
+    // The context packer (dockerignore, tar) loads only when something is built.
+    const { buildContext } = await import('./build-context.js');
     const ctx = await buildContext(b.context, b.dockerfile ?? 'Dockerfile');
     const args: Record<string, string> = {};
     for (const [k, v] of Object.entries(b.args ?? {})) if (v !== null) args[k] = v;
@@ -378,9 +378,9 @@ export class ProjectRunner {
     for (const v of s.volumes ?? []) if (v.type === 'bind' && v.bind?.create_host_path && v.source && !fs.existsSync(v.source)) fs.mkdirSync(v.source, { recursive: true });
     const { Id: id } = await this.client.containers.create(spec.body, { name: spec.name });
     for (const n of spec.extraNetworks) await this.client.networks.connect(n.name, id, n.endpoint);
-    const { inlineFileObjects } = await import('./convert.js');
     const files = inlineFileObjects(this.project, s, this.lookup);
     if (files.length) {
+      const { tarFromEntries } = await import('../pkg/tar/writer.js');
       const tar = tarFromEntries(files.map((f) => ({ header: { name: f.target.replace(/^\//, ''), mode: f.mode, uid: f.uid, gid: f.gid, type: 'file' as const }, body: f.content })));
       await this.client.containers.putArchive(id, '/', tar);
     }

@@ -1,7 +1,7 @@
 /**
  * `exec` and `run`: a command in a service's container, or in a new one-off container of the service. The streams
  * are berth's own exec/start code (src/cli/commands/container), so TTYs, stdin and exit codes behave as `docker
- * exec` / `docker run` do.
+ * exec` / `docker run` do; that code (with the container flag parser behind it) loads only when one of them runs.
  */
 import crypto from 'node:crypto';
 import { ComposeError } from '../../../compose/apply.js';
@@ -10,8 +10,6 @@ import { createSpec } from '../../../compose/convert.js';
 import { L } from '../../../compose/labels.js';
 import { withDependencies } from '../../../compose/plan.js';
 import { CliExit } from '../../command.js';
-import { execCommand } from '../container/exec.js';
-import { startCommand } from '../container/lifecycle.js';
 import type { ComposeCommand } from './command.js';
 
 export const execComposeCommand: ComposeCommand = {
@@ -40,6 +38,7 @@ export const execComposeCommand: ComposeCommand = {
     if (!target) throw new CliExit(1, `service "${service}" is not running`);
     const tty = f['no-TTY'] !== true && f.tty !== false && Boolean(c.cli.stdin.isTTY);
     const set = new Set<string>();
+    const { execCommand } = await import('../container/exec.js');
     return execCommand.run!(c.cli, [target.Id, ...cmd], { detach: f.detach === true, env: f.env as string[], 'env-file': [], interactive: f.detach !== true && f.interactive !== false, privileged: f.privileged === true, tty, user: f.user as string | undefined, workdir: f.workdir as string | undefined }, set);
   },
 };
@@ -119,6 +118,7 @@ export const runComposeCommand: ComposeCommand = {
         c.cli.stdout.write(`${spec.name}\n`);
         return 0;
       }
+      const { startCommand } = await import('../container/lifecycle.js');
       return await startCommand.run!(c.cli, [id], { attach: true, interactive }, new Set());
     } catch (e) {
       r.progress.stop();

@@ -6,7 +6,6 @@ import { imageName } from '../../../compose/convert.js';
 import { pushImage } from '../../../compose/images.js';
 import { L } from '../../../compose/labels.js';
 import { CliExit } from '../../command.js';
-import { cpCommand } from '../container/cp.js';
 import type { ComposeCommand } from './command.js';
 
 export const buildComposeCommand: ComposeCommand = {
@@ -131,6 +130,7 @@ export const cpComposeCommand: ComposeCommand = {
       if (!x) throw new CliExit(1, `no container found for service "${service}"`);
       return `${x.Id}:${arg.slice(i + 1)}`;
     };
+    const { cpCommand } = await import('../container/cp.js');
     return cpCommand.run!(c.cli, [await resolve(args[0]), await resolve(args[1])], { archive: f.archive === true, 'follow-link': f['follow-link'] === true, quiet: true }, new Set());
   },
 };

@@ -8,10 +8,7 @@ import { COMPOSE_VERSION, L, projectFilter } from '../../../compose/labels.js';
 import { replicasOf } from '../../../compose/model/load.js';
 import type { Project } from '../../../compose/model/types.js';
 import { dependencyOrder } from '../../../compose/plan.js';
-import { renderOne } from '../../output/format.js';
-import { parseFormat, renderFormat, withGoJSON } from '../../output/template.js';
 import { CliExit } from '../../command.js';
-import { containerContext } from '../container/ps.js';
 import type { ComposeCommand } from './command.js';
 import { displayName, LogPrinter } from './log-printer.js';
 
@@ -23,7 +20,12 @@ function health(status: string): string {
   return m ? m[1].replace('health: ', '') : '';
 }
 
-function psRow(c: ProjectContainer) {
+/** The Go-template engine: loaded by the commands that print through it only (`down` and `up` never do). */
+const templates = () => import('../../output/template.js');
+type Templates = Awaited<ReturnType<typeof templates>>;
+type ContainerContext = (typeof import('../container/ps.js'))['containerContext'];
+
+function psRow(c: ProjectContainer, { withGoJSON }: Templates, containerContext: ContainerContext) {
   const base = containerContext(c, { trunc: true });
   const exit = /^Exited \((-?\d+)\)/.exec(c.Status ?? '');
   const row = withGoJSON({
@@ -76,11 +78,13 @@ export const psComposeCommand: ComposeCommand = {
       if (!m) throw new CliExit(1, `invalid filter: ${filter}`);
       statuses.push(m[1]);
     }
+    const [t, { containerContext }] = await Promise.all([templates(), import('../container/ps.js')]);
+    const row = (x: ProjectContainer) => psRow(x, t, containerContext);
     let list = await projectContainers(client, name, { all: f.all === true || statuses.length > 0 });
     if (f.all !== true) list = list.filter((x) => x.Labels[L.oneoff] !== 'True');
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
     if (statuses.length) list = list.filter((x) => statuses.includes(x.State));
-    list.sort((a, b) => psRow(a).Name.localeCompare(psRow(b).Name));
+    list.sort((a, b) => row(a).Name.localeCompare(row(b).Name));
     if (f.services === true) {
       const names = [...new Set(list.map((x) => x.Labels[L.service]))];
       c.cli.stdout.write(names.map((n) => n + '\n').join(''));
@@ -92,11 +96,11 @@ export const psComposeCommand: ComposeCommand = {
     }
     const fmt = f.format as string;
     if (fmt === 'json') {
-      c.cli.stdout.write(list.map((x) => JSON.stringify(psRow(x)) + '\n').join(''));
+      c.cli.stdout.write(list.map((x) => JSON.stringify(row(x)) + '\n').join(''));
       return;
     }
-    const parsed = parseFormat(fmt === 'table' ? PS_TABLE : fmt);
-    c.cli.stdout.write(renderFormat(parsed, list.map(psRow), PS_HEADERS));
+    const parsed = t.parseFormat(fmt === 'table' ? PS_TABLE : fmt);
+    c.cli.stdout.write(t.renderFormat(parsed, list.map(row), PS_HEADERS));
   },
 };
 
@@ -222,6 +226,7 @@ export const lsComposeCommand: ComposeCommand = {
       rows = rows.filter((r) => r.Name.includes(m[1]));
     }
     if (f.quiet === true) return void c.cli.stdout.write(rows.map((r) => r.Name + '\n').join(''));
+    const { parseFormat, renderFormat, withGoJSON } = await templates();
     const view = rows.map((r) => withGoJSON({ Name: r.Name, Status: r.Status, ConfigFiles: r.ConfigFiles }));
     if (f.format === 'json') return void c.cli.stdout.write(JSON.stringify(view) + '\n');
     const fmt = f.format === 'table' ? 'table {{.Name}}\t{{.Status}}\t{{.ConfigFiles}}' : (f.format as string);
@@ -250,6 +255,7 @@ export const imagesComposeCommand: ComposeCommand = {
   async run(c, args, f) {
     const name = c.projectName();
     const client = await c.client();
+    const { parseFormat, renderFormat, withGoJSON } = await templates();
     let list = await projectContainers(client, name, { all: true });
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
     const rows = [];
@@ -343,7 +349,10 @@ export const versionComposeCommand: ComposeCommand = {
     const v = `v${COMPOSE_VERSION}-berth`;
     if (f.short === true) return void c.cli.stdout.write(v.slice(1) + '\n');
     if (f.format === 'json') return void c.cli.stdout.write(JSON.stringify({ version: v }) + '\n');
-    if (f.format && f.format !== 'pretty') return void c.cli.stdout.write(renderOne(f.format as string, { version: v }) + '\n');
+    if (f.format && f.format !== 'pretty') {
+      const { renderOne } = await import('../../output/format.js');
+      return void c.cli.stdout.write(renderOne(f.format as string, { version: v }) + '\n');
+    }
     c.cli.stdout.write(`Docker Compose version ${v}\n`);
   },
 };

@@ -13,7 +13,7 @@ import type { ComposeCommand } from './command.js';
 import { timeoutFlag } from './command.js';
 import { modelError, type ComposeContext } from './context.js';
 import { displayName, LogPrinter } from './log-printer.js';
-import { ProjectWatch } from '../../../compose/watch.js';
+import type { ProjectWatch } from '../../../compose/watch.js';
 
 function parseScale(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -121,6 +121,7 @@ export const upCommand: ComposeCommand = {
     let watcher: ProjectWatch | undefined;
     if (watch) {
       const printer = watchPrinter(c, f['no-color'] !== true && c.ansi(c.cli.stdout));
+      const { ProjectWatch } = await import('../../../compose/watch.js');
       watcher = new ProjectWatch(r, { services: args, log: printer, warn: (m) => c.cli.stderr.write(`WARN[0000] ${m}\n`) });
       await withProgress(r, () => watcher!.start());
     }
@@ -165,6 +166,7 @@ export const watchCommand: ComposeCommand = {
       for (const s of Object.values(project.services)) if (s.build && s.develop) s.pull_policy = 'build';
       await withProgress(r, () => r.up({ services: args }));
     }
+    const { ProjectWatch } = await import('../../../compose/watch.js');
     const watcher = new ProjectWatch(r, { services: args, log: watchPrinter(c, c.ansi(c.cli.stdout)), warn: (m) => c.cli.stderr.write(`WARN[0000] ${m}\n`), quiet: f.quiet === true, prune: f.prune !== false });
     await withProgress(r, () => watcher.start());
     // Until interrupted: the containers keep running after the watch ends, as with Compose v2.
