@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Bundles the compose CLI plugin (src/cli/commands/compose/plugin.ts and everything it imports, yaml included) into
-// one file, dist/compose-plugin.mjs: `docker compose` starts a new Node process for every command, and resolving
-// and compiling ~200 separate modules was most of a `docker compose ps`. bin/docker-compose uses the bundle when it
-// is there and falls back to dist/src otherwise. Called by `npm run build`.
+// dist/compose-plugin.mjs (+ compose-plugin.chunk-*.mjs for what is imported dynamically): `docker compose` starts
+// a new Node process for every command, and resolving and compiling ~200 separate modules was most of a
+// `docker compose ps`. bin/docker-compose uses the bundle when it is there and falls back to dist/src otherwise.
+// Called by `npm run build`.
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -68,6 +68,22 @@ async function inOrder(names: string[], deps: (n: string) => string[], run: (n: 
   if (failed) throw failed.reason;
 }
 
+/** A container `up` has made: its ID and name. */
+interface Created {
+  id: string;
+  name: string;
+}
+
+/**
+ * Whether `s` can be created before its dependencies run: every dependency only has to be started, and nothing in
+ * its create body names a dependency's container (network_mode service:, links, volumes_from resolve to names the
+ * dependency's own turn settles).
+ */
+function createdBeforeDependencies(s: Service): boolean {
+  if (Object.values(s.depends_on ?? {}).some((d) => d.condition !== 'service_started')) return false;
+  return !s.network_mode?.startsWith('service:') && !s.links?.length && !s.volumes_from?.length;
+}
+
 export class ProjectRunner {
   constructor(
     readonly project: Project,
@@ -257,21 +273,57 @@ export class ProjectRunner {
     const current = new Map<string, string[]>();
     const stoppedForRestart = new Set<string>();
     for (const [s, list] of byService) current.set(s, list.filter((c) => c.State === 'running').map(cname));
+    const containerOf = (svc: string) => current.get(svc)?.[0];
+
+    const plans = new Map<string, Action[]>();
+    const planOf = (n: string): Action[] => {
+      let actions = plans.get(n);
+      if (!actions) {
+        const s = this.project.services[n];
+        const replicas = opts.scale?.[n] ?? replicasOf(s);
+        actions = planService(s, byService.get(n) ?? [], { replicas, forceRecreate: opts.forceRecreate, noRecreate: opts.noRecreate, imageId: imageIds.get(n) });
+        plans.set(n, actions);
+      }
+      return actions;
+    };
+    // As Compose v2 creates containers before it starts them, a service whose dependencies only have to be started
+    // gets its new containers once theirs are created (dependency order), not once they run: by the time its
+    // dependencies are up, it only has to start. Services waiting for health or completion are created after.
+    const early = new Map<string, Promise<Map<number, Created>>>();
+    const createEarly = (n: string): Promise<Map<number, Created>> => {
+      let p = early.get(n);
+      if (!p) {
+        p = (async () => {
+          const s = this.project.services[n];
+          await Promise.all(Object.keys(s.depends_on ?? {}).filter((d) => services.includes(d)).map(createEarly));
+          const made = new Map<number, Created>();
+          if (!createdBeforeDependencies(s)) return made;
+          const creates = planOf(n).filter((a) => a.kind === 'create');
+          await Promise.all(creates.map(async (a) => made.set(a.number, await this.createNew(s, a.number, imageIds.get(n), containerOf, opts))));
+          return made;
+        })();
+        // Observed by the service's own turn; a failure there (or a dependency's) is what `up` reports.
+        p.catch(() => {});
+        early.set(n, p);
+      }
+      return p;
+    };
+    for (const n of services) void createEarly(n);
 
     await inOrder(
       services,
       (n) => Object.keys(this.project.services[n].depends_on ?? {}),
       async (n) => {
         const s = this.project.services[n];
+        const made = await createEarly(n);
         await this.waitDependencies(s, services, current);
-        const replicas = opts.scale?.[n] ?? replicasOf(s);
-        let actions = planService(s, byService.get(n) ?? [], { replicas, forceRecreate: opts.forceRecreate, noRecreate: opts.noRecreate, imageId: imageIds.get(n) });
+        let actions = planOf(n);
         // A dependent stopped because this service (depends_on.restart) was recreated starts again now.
         actions = actions.map((a) => (a.kind === 'keep' && stoppedForRestart.has(a.container.Id) ? { ...a, kind: 'start' } : a));
         const recreating = actions.some((a) => a.kind === 'recreate');
         // depends_on.restart: dependents are stopped while this service is recreated, and started after it.
         const outside = recreating ? await this.stopRestartDependents(n, byService, services, stoppedForRestart, opts) : [];
-        const names = await Promise.all(actions.map((a) => this.carryOut(s, a, imageIds.get(n), current, opts)));
+        const names = await Promise.all(actions.map((a) => this.carryOut(s, a, imageIds.get(n), containerOf, opts, made.get(a.number))));
         current.set(n, names.filter((x): x is string => !!x));
         for (const c of outside.reverse()) {
           if (opts.noStart) continue;
@@ -283,8 +335,8 @@ export class ProjectRunner {
     if (opts.wait) await this.waitHealthy(services, opts.waitTimeout);
   }
 
-  private async carryOut(s: Service, a: Action, imageId: string | undefined, current: Map<string, string[]>, opts: UpOptions): Promise<string | undefined> {
-    const containerOf = (svc: string) => current.get(svc)?.[0];
+  /** `created`: the container an early create already made for a `create` action. */
+  private async carryOut(s: Service, a: Action, imageId: string | undefined, containerOf: (svc: string) => string | undefined, opts: UpOptions, created?: Created): Promise<string | undefined> {
     switch (a.kind) {
       case 'keep':
         this.progress.event('Container', cname(a.container), 'Running', { done: true });
@@ -313,14 +365,20 @@ export class ProjectRunner {
         return name;
       }
       case 'create': {
-        const spec = createSpec(this.project, s, { number: a.number, imageId, containerOf });
-        this.progress.event('Container', spec.name, 'Creating');
-        const id = await this.createOne(s, { number: a.number, imageId, containerOf });
-        this.progress.event('Container', spec.name, 'Created', { done: opts.noStart });
-        if (!opts.noStart) await this.startOne(s, id, spec.name);
-        return spec.name;
+        const { id, name } = created ?? (await this.createNew(s, a.number, imageId, containerOf, opts));
+        if (!opts.noStart) await this.startOne(s, id, name);
+        return name;
       }
     }
+  }
+
+  /** Creates replica `number` of `s`, with its progress lines. */
+  private async createNew(s: Service, number: number, imageId: string | undefined, containerOf: (svc: string) => string | undefined, opts: UpOptions): Promise<Created> {
+    const name = createSpec(this.project, s, { number, imageId, containerOf }).name;
+    this.progress.event('Container', name, 'Creating');
+    const id = await this.createOne(s, { number, imageId, containerOf });
+    this.progress.event('Container', name, 'Created', { done: opts.noStart });
+    return { id, name };
   }
 
   /**
@@ -463,15 +521,23 @@ export class ProjectRunner {
   }
 
   async removeContainer(c: ProjectContainer, opts: { stop?: boolean; timeout?: number; volumes?: boolean }): Promise<void> {
+    if (opts.stop) await this.stopForRemoval(c, opts.timeout);
+    await this.removeStopped(c, opts.volumes);
+  }
+
+  private async stopForRemoval(c: ProjectContainer, timeout: number | undefined): Promise<void> {
+    if (c.State !== 'running' && c.State !== 'restarting' && c.State !== 'paused') return;
     const name = cname(c);
-    if (opts.stop && (c.State === 'running' || c.State === 'restarting' || c.State === 'paused')) {
-      this.progress.event('Container', name, 'Stopping');
-      await this.client.containers.stop(c.Id, { timeout: opts.timeout });
-      this.progress.event('Container', name, 'Stopped');
-    }
+    this.progress.event('Container', name, 'Stopping');
+    await this.client.containers.stop(c.Id, { timeout });
+    this.progress.event('Container', name, 'Stopped');
+  }
+
+  private async removeStopped(c: ProjectContainer, volumes: boolean | undefined): Promise<void> {
+    const name = cname(c);
     this.progress.event('Container', name, 'Removing');
     try {
-      await this.client.containers.remove(c.Id, { force: true, volumes: opts.volumes });
+      await this.client.containers.remove(c.Id, { force: true, volumes });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -503,7 +569,19 @@ export class ProjectRunner {
     if (opts.services?.length) targets = targets.filter((c) => opts.services!.includes(c.Labels[L.service]));
     if (orphans.length && !opts.removeOrphans && Object.keys(this.project.services).length)
       this.progress.note(`WARN[0000] Found orphan containers ([${orphans.map(cname).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
-    await this.eachService(targets, 'stop', (c) => this.removeContainer(c, { stop: true, timeout: stopTimeout(this.project.services[c.Labels[L.service]], opts.timeout), volumes: opts.volumes }));
+    // Dependents are stopped before what they depend on; their removal need not hold that up (the dependency only
+    // waits until they no longer run), so removals overlap the next stops.
+    const removals: Promise<void>[] = [];
+    const stopped = await Promise.allSettled([
+      this.eachService(targets, 'stop', async (c) => {
+        await this.stopForRemoval(c, stopTimeout(this.project.services[c.Labels[L.service]], opts.timeout));
+        const removal = this.removeStopped(c, opts.volumes);
+        removal.catch(() => {}); // settled below, with the others
+        removals.push(removal);
+      }),
+    ]);
+    const failed = [...stopped, ...(await Promise.allSettled(removals))].find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     if (opts.services?.length) return;
     // Networks, volumes and images go concurrently once the containers are gone, as Compose v2's down does.
     await Promise.all([this.removeNetworks(), opts.volumes ? this.removeVolumes() : undefined, opts.rmi ? this.removeImages(opts.rmi) : undefined]);
