@@ -879,8 +879,9 @@ class BuildRun {
       }
       let layer: { diffID: Digest; blob?: Digest; blobSize?: number; mediaType?: string };
       if (direct && p.materializable) {
-        const usage = await p.materialize(await images.snapshots.writableDir(snapKey));
-        layer = await images.commitActive!(snapKey, p.tar(), { parentChain, lease: lease.id, signal: this.signal, usage });
+        // the tree is written only when this content is not a layer on this parent already
+        const upper = await images.snapshots.writableDir(snapKey);
+        layer = await images.commitActive!(snapKey, p.tar(), { parentChain, lease: lease.id, signal: this.signal, fill: () => p.materialize(upper) });
       } else layer = await images.importLayer(p.tar(), { parentChain, lease: lease.id, signal: this.signal, syncSmallFiles: true });
       const empty = layer.diffID === EMPTY_TAR_DIFF_ID;
       const id = await this.newImage(st, createdBy, empty ? undefined : { diffID: layer.diffID, blob: layer.blob, blobSize: layer.blobSize, mediaType: layer.mediaType }, { lease: lease.id });

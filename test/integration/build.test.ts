@@ -301,6 +301,18 @@ test('context from memory and spill: a large file, a hard link, a symlink and mo
   const out = await d.docker(['run', '--rm', 'spill:1']);
   const md5 = (await import('node:crypto')).createHash('md5').update(big).digest('hex');
   assert.deepEqual(out.stdout.split('\n').filter(Boolean), [`${md5}  big.bin`, 'run.sh 750 2', 'twin.sh 750 2', 'run.sh']);
+  // a --no-cache rebuild of the same files into a directory the image has makes the same layer (its tree is not
+  // written again: the chain exists) and runs the same
+  fs.writeFileSync(path.join(dir, 'Dockerfile.same'), 'FROM busybox\nCOPY big.bin run.sh /bin/\nCMD ["sh", "-c", "md5sum /bin/big.bin; /bin/run.sh"]\n');
+  const layers = async () => (await d.docker(['inspect', '-f', '{{json .RootFS.Layers}}', 'same:1'])).stdout.trim();
+  const runSame = async () => (await d.docker(['run', '--rm', 'same:1'])).stdout;
+  assert.equal((await build(['--no-cache', '-f', path.join(dir, 'Dockerfile.same'), '-t', 'same:1', dir])).code, 0);
+  const [before, ran] = [await layers(), await runSame()];
+  assert.equal(ran, `${md5}  /bin/big.bin\nhi\n`);
+  await new Promise((r) => setTimeout(r, 1100)); // a second later: a new directory's mtime would differ, these do not
+  assert.equal((await build(['--no-cache', '-f', path.join(dir, 'Dockerfile.same'), '-t', 'same:1', dir])).code, 0);
+  assert.equal(await layers(), before);
+  assert.equal(await runSame(), ran);
 
   // cut inside big.bin's body: Dockerfile (header + 1 block), big.bin's header, then 1000 of its bytes
   const tarball = execFileSync('tar', ['-C', dir, '-cf', '-', './Dockerfile', './big.bin']);

@@ -29,11 +29,12 @@ export interface ImageWriter {
   /** Imports a layer tar (plain/gzip/zstd) as the layer above `parentChain` (`syncSmallFiles`: see applyLayer). */
   importLayer(input: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; syncSmallFiles?: boolean }): Promise<ImportedLayer>;
   /**
-   * Commits an active snapshot whose writable dir holds exactly the layer `diff` (an uncompressed tar of that dir):
+   * Commits an active snapshot whose writable dir holds exactly the layer `diff` (an uncompressed tar of that dir) —
+   * or will, once `fill` wrote it there (called only when the chain does not exist yet; returns the tree's usage):
    * the tar is stored as the blob and the snapshot becomes the layer's chain, with no second extraction. When the
    * chain already exists, `committed` is false and the caller removes `key`.
    */
-  commitActive?(key: string, diff: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; usage?: Usage }): Promise<ImportedLayer & { committed: boolean }>;
+  commitActive?(key: string, diff: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; fill?: () => Promise<Usage> }): Promise<ImportedLayer & { committed: boolean }>;
   /** Stores the config (its digest is the image ID) and the image record with `tags`; returns the record. */
   createImage(configBytes: Buffer, layers: LayerRecord[], tags: string[], opts?: { parent?: Digest; lease?: string }): Promise<{ id: string }>;
   /** `docker tag`. */

@@ -270,8 +270,8 @@ export class ImageService implements ImageWriter, ImageViewSource {
 
   /** Imports one layer tar (plain/gzip/zstd) on top of `parentChain` (see Unpacker.importLayer). */
   /** ImageWriter.commitActive: the active snapshot `key` becomes the layer above `parentChain` (see Unpacker). */
-  async commitActive(key: string, diff: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; usage?: Usage }): Promise<ImportLayerResult & { committed: boolean }> {
-    const layer = await this.unpack.commitActive(key, diff, { parent: opts.parentChain, lease: opts.lease, signal: opts.signal, usage: opts.usage });
+  async commitActive(key: string, diff: Readable, opts: { parentChain?: Digest; lease: string; signal?: AbortSignal; fill?: () => Promise<Usage> }): Promise<ImportLayerResult & { committed: boolean }> {
+    const layer = await this.unpack.commitActive(key, diff, { parent: opts.parentChain, lease: opts.lease, signal: opts.signal, fill: opts.fill });
     return { ...layer, size: await this.layerSize(layer.chainID) };
   }
 

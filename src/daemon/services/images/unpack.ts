@@ -165,11 +165,18 @@ export class Unpacker {
   }
 
   /**
-   * Makes the active snapshot `key` the layer above `parent` without extracting anything again: its writable dir
-   * already holds the layer (the builder edited it through a mount), `diff` is that dir as a layer tar, stored as the
-   * blob; the snapshot is committed as the chain. `committed` false: the chain existed, `key` is the caller's to remove.
+   * Makes the active snapshot `key` the layer above `parent` without extracting anything again: `diff` (the layer as
+   * an uncompressed tar) is stored as the blob and the snapshot is committed as the chain. Its writable dir holds the
+   * layer already (the builder edited it through a mount), or `fill` writes it there, returning its usage: called once
+   * the blob is stored and only when the chain does not exist yet, so a layer already present (a `--no-cache` rebuild
+   * of the same files on the same parent) is never written twice. `committed` false: the chain existed, `key` is the
+   * caller's to remove.
+   *
+   * Crash safety: the one fsync is the content store's, of the finished blob before it is renamed into place (the
+   * image record naming it is written after). The snapshot's files are never fsynced one by one (nor are dockerd's
+   * overlay2 layers); the snapshot record is replaced atomically after them.
    */
-  async commitActive(key: string, diff: Readable, opts: { parent?: Digest; lease: string; signal?: AbortSignal; usage?: Usage }): Promise<ImportedLayer & { chainID: Digest; committed: boolean }> {
+  async commitActive(key: string, diff: Readable, opts: { parent?: Digest; lease: string; signal?: AbortSignal; fill?: () => Promise<Usage> }): Promise<ImportedLayer & { chainID: Digest; committed: boolean }> {
     let head: Buffer | undefined;
     diff.once('data', (c: Buffer) => {
       head ??= c;
@@ -178,8 +185,15 @@ export class Unpacker {
     // an uncompressed tar: the blob digest is the diffID
     const diffID = blob.digest as Digest;
     const chainID = chainOf(opts.parent, diffID);
-    const committed = await this.commitChain(chainID, key, opts.lease, undefined, opts.usage);
-    return { diffID, blob: blob.digest as Digest, blobSize: blob.size, mediaType: layerMediaType(head), chainID, committed };
+    const layer = { diffID, blob: blob.digest as Digest, blobSize: blob.size, mediaType: layerMediaType(head), chainID };
+    let usage: Usage | undefined;
+    if (opts.fill) {
+      // the lease holds the existing chain from here on
+      await this.leases.addResource(opts.lease, { type: 'snapshot', id: chainID });
+      if (await this.hasChain(chainID)) return { ...layer, committed: false };
+      usage = await opts.fill();
+    }
+    return { ...layer, committed: await this.commitChain(chainID, key, opts.lease, undefined, usage) };
   }
 
   /**
