@@ -12,17 +12,17 @@ import { BenchRow, record, stats } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 
-function exec(bin: string, args: string[]): Promise<void> {
+function exec(bin: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { maxBuffer: 64 * 1024 * 1024 }, (err, _stdout, stderr) => (err ? reject(new Error(`${bin} ${args.join(' ')}: ${stderr || err.message}`)) : resolve()));
+    execFile(bin, args, { maxBuffer: 64 * 1024 * 1024, env }, (err, _stdout, stderr) => (err ? reject(new Error(`${bin} ${args.join(' ')}: ${stderr || err.message}`)) : resolve()));
   });
 }
 
 /** Times each [bin, args] RUNS times, alternating between them, after one warm-up each. */
-async function alternate(cmds: [string, string[]][]): Promise<ReturnType<typeof stats>[]> {
-  for (const [bin, args] of cmds) await exec(bin, args); // warm-up (page cache, daemon caches)
+async function alternate(cmds: [string, string[], NodeJS.ProcessEnv?][]): Promise<ReturnType<typeof stats>[]> {
+  for (const [bin, args, env] of cmds) await exec(bin, args, env); // warm-up (page cache, daemon caches)
   const times: number[][] = cmds.map(() => []);
-  for (let i = 0; i < RUNS; i++) for (const [k, [bin, args]] of cmds.entries()) times[k].push(await timeIt(() => exec(bin, args)));
+  for (let i = 0; i < RUNS; i++) for (const [k, [bin, args, env]] of cmds.entries()) times[k].push(await timeIt(() => exec(bin, args, env)));
   return times.map(stats);
 }
 
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
       const [b, d, floor] = await alternate([
         [berthBin, [...host, ...args]],
         [dockerBin, [...host, ...args]],
-        [process.execPath, ['-e', '0']],
+        // the floor as bin/berth starts Node: without NODE_EXTRA_CA_CERTS (see bin/berth)
+        [process.execPath, ['-e', '0'], { ...process.env, NODE_EXTRA_CA_CERTS: '' }],
       ]);
       console.log(`${`berth ${name}`.padEnd(20)} berth ${fmt(b)}   docker ${fmt(d)}   ratio ${(b.median / d.median).toFixed(2)}   node -e 0 ${fmt(floor)}`);
       rows.push({
