@@ -28,6 +28,8 @@ import {
 export type TarBody = Buffer | Uint8Array | string | AsyncIterable<Buffer | Uint8Array | string>;
 
 const ZERO = Buffer.alloc(BLOCK_SIZE * 2);
+/** Pieces smaller than this are gathered into chunks of about this size (see TarWriter.pending). */
+const COALESCE = 64 * 1024;
 
 /** Splits a long name into ustar prefix (≤155 bytes) and name (≤100 bytes) at a '/', if possible. */
 function splitUstarPath(name: string): [string, string] | undefined {
@@ -71,7 +73,34 @@ export class TarWriter {
     });
   }
 
+  /**
+   * Small pieces (headers, small bodies, padding) waiting to go out as one chunk: an archive of many small files is
+   * otherwise three tiny chunks per file, and each chunk costs every stream stage downstream (hash, write) far more
+   * than its bytes. Flushed at COALESCE bytes, before a streamed body is waited for, and at the end.
+   */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
   private async push(b: Buffer): Promise<void> {
+    if (b.length < COALESCE) {
+      this.pending.push(b);
+      this.pendingBytes += b.length;
+      if (this.pendingBytes >= COALESCE) await this.flush();
+      return;
+    }
+    await this.flush();
+    await this.emit(b);
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.pending.length) return;
+    const b = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.emit(b);
+  }
+
+  private async emit(b: Buffer): Promise<void> {
     if (this.readable.destroyed) throw new Error('tar writer: output stream was destroyed');
     if (!this.readable.push(b)) {
       await new Promise<void>((resolve) => (this.wake = resolve));
@@ -176,11 +205,13 @@ export class TarWriter {
       if (size > 0) await this.push(bodyBuf);
       written = size;
     } else if (body !== undefined) {
+      // what is ready goes out before the body's source is waited for
+      await this.flush();
       for await (const c of body as AsyncIterable<Buffer | Uint8Array | string>) {
         const chunk = typeof c === 'string' ? Buffer.from(c) : Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
         written += chunk.length;
         if (written > size) throw new Error(`tar writer: body of ${input.name} is longer than its size ${size}`);
-        await this.push(chunk);
+        await this.emit(chunk);
       }
     }
     if (written !== size) throw new Error(`tar writer: body of ${input.name} is ${written} bytes, header says ${size}`);
@@ -193,6 +224,7 @@ export class TarWriter {
     if (this.finished) return;
     this.finished = true;
     await this.push(Buffer.alloc(BLOCK_SIZE * 2));
+    await this.flush();
     this.readable.push(null);
   }
 
