@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     const file = path.join(dir, 'docker-compose.yml');
     const env = { DOCKER_HOST: d.host, DOCKER_CONFIG: path.join(d.root, 'docker-config') };
     const clients: Record<string, (project: string, args: string[]) => Promise<{ code: number; stderr: string }>> = {
-      'berth compose': (p, a) => run(process.execPath, [path.join(repoRoot, 'bin/berth'), '-H', d.host, 'compose', '-p', p, '-f', file, '--progress', 'plain', ...a], { env, timeoutMs: 300_000 }),
+      'berth compose': (p, a) => run(path.join(repoRoot, 'bin/berth'), ['-H', d.host, 'compose', '-p', p, '-f', file, '--progress', 'plain', ...a], { env, timeoutMs: 300_000 }),
       'docker compose (plugin)': (p, a) => d.docker(['compose', '-p', p, '-f', file, '--progress', 'plain', ...a], { timeoutMs: 300_000 }),
       'docker-compose 1.29': (p, a) => run(COMPOSE_V1, ['-p', p, '-f', file, ...a], { env, timeoutMs: 300_000 }),
     };
