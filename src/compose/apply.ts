@@ -9,7 +9,7 @@ import type { ImageInspect } from '../api/types/image.js';
 import type { NetworkCreateRequest } from '../api/types/network.js';
 import { unlessNotFound, type Client, type ImageBuildOptions } from '../client/index.js';
 import { isNotFound } from '../errdefs/index.js';
-import { createSpec, CreateContext, imageName, inlineFileObjects, stopTimeout } from './convert.js';
+import { containerName, createSpec, CreateContext, imageName, inlineFileObjects, stopTimeout } from './convert.js';
 import { nameOf as cname, projectContainers, type ProjectContainer } from './containers.js';
 import { buildImage, pullImage } from './images.js';
 import { COMPOSE_VERSION, L, projectFilter } from './labels.js';
@@ -374,7 +374,7 @@ export class ProjectRunner {
 
   /** Creates replica `number` of `s`, with its progress lines. */
   private async createNew(s: Service, number: number, imageId: string | undefined, containerOf: (svc: string) => string | undefined, opts: UpOptions): Promise<Created> {
-    const name = createSpec(this.project, s, { number, imageId, containerOf }).name;
+    const name = containerName(this.project, s, number); // the name createOne's spec gives it
     this.progress.event('Container', name, 'Creating');
     const id = await this.createOne(s, { number, imageId, containerOf });
     this.progress.event('Container', name, 'Created', { done: opts.noStart });
