@@ -6,21 +6,20 @@
  * connection, chunked uploads (PATCH + Content-Range) that resume from the offset the registry reports, and retries
  * with back-off for network failures and 5xx answers.
  *
- * HTTP goes through undici's fetch, one connection pool per TLS configuration (system CAs plus a host's certs
- * directory, a client certificate, or no verification for insecure hosts). Bodies stream; nothing here touches the
- * disk.
+ * HTTP goes through ./transport.ts (node:http/https, one connection pool per TLS configuration). Bodies stream;
+ * nothing here touches the disk.
  */
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import tls, { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf, isDigest, type Digest } from '../../pkg/digest/index.js';
 import { EngineError, invalidArgument, unauthorized, unavailable } from '../../errdefs/index.js';
 import { MediaTypes } from '../../core/images/types.js';
 import type { Endpoint, EndpointTLS, FetchedManifest, Manifest, OnBytes, Remote, RemoteOptions } from '../../core/registry/types.js';
 import { parseChallenge, type Challenge } from './auth.js';
+import { registryFetch, type RegistryResponse } from './transport.js';
 
 export { isIndex, pickPlatform } from '../../core/registry/platform.js';
 export type { Descriptor, FetchedManifest, Manifest } from '../../core/registry/types.js';
@@ -58,35 +57,10 @@ export class TransportError extends EngineError {
   }
 }
 
-const pools = new Map<string, Agent>();
-
-/** The connection pool for one TLS configuration (kept for the daemon's life; a handful exist). */
-export function dispatcher(tls: EndpointTLS | undefined): Agent {
-  const key = tls ? createHash('sha256').update(JSON.stringify([tls.ca, tls.cert, tls.key, Boolean(tls.insecureSkipVerify)])).digest('hex') : '';
-  let a = pools.get(key);
-  if (!a) {
-    const connect = !tls
-      ? {}
-      : {
-          // extra CAs add to the system's, as Go's SystemCertPool + AppendCertsFromPEM
-          ...(tls.ca?.length ? { ca: [...rootCertificates, ...tls.ca] } : {}),
-          ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
-          ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
-        };
-    a = new Agent({ connect, keepAliveTimeout: 30_000 });
-    pools.set(key, a);
-  }
-  return a;
-}
-
-/** fetch over the pool of `tls`. */
-export async function registryFetch(url: string | URL, init: RequestInit & { duplex?: string }, tls: EndpointTLS | undefined): Promise<Response> {
-  return (await undiciFetch(url, { ...(init as object), dispatcher: dispatcher(tls) } as never)) as unknown as Response;
-}
-
 /**
  * Why an HTTPS server closed the connection: the TLS alert it sent (a client certificate it requires or refuses),
- * which fetch reports only as a closed socket. A direct handshake and one request read it; undefined when nothing
+ * which a request may see only as a reset socket (TLS 1.3 sends it after the handshake, while the request is in
+ * flight). A direct handshake and one request read it; undefined when nothing
  * more is learnt.
  */
 function tlsAlert(url: string, t: EndpointTLS | undefined): Promise<unknown | undefined> {
@@ -120,14 +94,14 @@ function tlsAlert(url: string, t: EndpointTLS | undefined): Promise<unknown | un
 export async function probeTLS(url: string, tls: EndpointTLS): Promise<string | undefined> {
   try {
     const res = await registryFetch(url, { method: 'GET', headers: { 'User-Agent': USER_AGENT }, signal: AbortSignal.timeout(10_000) }, tls);
-    await res.body?.cancel();
+    await res.discard();
     return undefined;
   } catch (e) {
     return transportMessage('GET', url, e);
   }
 }
 
-async function registryError(res: Response, what: string): Promise<RegistryError> {
+async function registryError(res: RegistryResponse, what: string): Promise<RegistryError> {
   let text = '';
   try {
     text = await res.text();
@@ -160,7 +134,7 @@ async function registryError(res: Response, what: string): Promise<RegistryError
   return new RegistryError(kind, msg, res.status, code);
 }
 
-/** Go's net/http wording for what Node's fetch reports, so errors read as dockerd's (`dial tcp …: connection refused`). */
+/** Go's net/http wording for what node:http/https report, so errors read as dockerd's (`dial tcp …: connection refused`). */
 export function transportMessage(method: string, url: string, e: unknown): string {
   const verb = method === 'GET' || method === 'HEAD' ? 'Get' : method === 'PUT' ? 'Put' : method === 'PATCH' ? 'Patch' : 'Post';
   const u = new URL(url);
@@ -171,8 +145,8 @@ export function transportMessage(method: string, url: string, e: unknown): strin
   let why: string;
   if (code === 'ECONNREFUSED') why = `dial tcp ${addr}: connect: connection refused`;
   else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') why = `dial tcp: lookup ${u.hostname}: no such host`;
-  else if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') why = 'read: connection reset by peer';
-  else if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') why = `dial tcp ${addr}: i/o timeout`;
+  else if (code === 'ECONNRESET') why = 'read: connection reset by peer';
+  else if (code === 'ETIMEDOUT') why = `dial tcp ${addr}: i/o timeout`;
   else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') why = `tls: failed to verify certificate: x509: certificate is valid for ${altNames(cause)}, not ${u.hostname}`;
   else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') why = 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
   else if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE/.test(code)) why = 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
@@ -230,20 +204,18 @@ export class DistributionRemote implements Remote {
   }
 
   /** One HTTP exchange; network failures become TransportErrors in Go's wording. */
-  private async send(method: string, url: string, init: { headers?: Record<string, string>; body?: Body | Readable; auth?: boolean } = {}): Promise<Response> {
+  private async send(method: string, url: string, init: { headers?: Record<string, string>; body?: Body | Readable; auth?: boolean } = {}): Promise<RegistryResponse> {
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...init.headers };
     if (init.auth !== false) {
       await this.renewIfExpired();
       if (this.authorization) headers.Authorization = this.authorization;
     }
-    const stream = init.body instanceof Readable;
-    const body = stream ? (Readable.toWeb(init.body as Readable) as unknown as ReadableStream) : init.body;
     try {
-      return await registryFetch(url, { method, headers, body, redirect: 'follow', signal: this.signal, ...(stream ? { duplex: 'half' } : {}) } as RequestInit, this.endpoint.tls);
+      return await registryFetch(url, { method, headers, body: init.body, signal: this.signal }, this.endpoint.tls);
     } catch (e) {
       if ((e as Error).name === 'AbortError' || this.signal?.aborted) throw e;
-      const code = (e as { cause?: { code?: string } }).cause?.code;
-      if (url.startsWith('https:') && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) {
+      const code = (e as { code?: string }).code;
+      if (url.startsWith('https:') && code === 'ECONNRESET') {
         const alert = await tlsAlert(url, this.endpoint.tls);
         if (alert) throw new TransportError(transportMessage(method, url, alert), alert);
       }
@@ -255,12 +227,12 @@ export class DistributionRemote implements Remote {
    * A request with Docker's resilience: a 401 carrying a challenge is answered (fresh token) and the request sent
    * again; network failures and 5xx answers are retried with back-off. Only buffered bodies are ever re-sent.
    */
-  private async request(method: string, path: string, init: { headers?: Record<string, string>; body?: Body; url?: string; retries?: number } = {}): Promise<Response> {
+  private async request(method: string, path: string, init: { headers?: Record<string, string>; body?: Body; url?: string; retries?: number } = {}): Promise<RegistryResponse> {
     const url = init.url ?? this.base + path;
     const attempts = init.retries ?? ATTEMPTS;
     let reauthed = false;
     for (let attempt = 1; ; attempt++) {
-      let res: Response;
+      let res: RegistryResponse;
       try {
         res = await this.send(method, url, init);
       } catch (e) {
@@ -271,7 +243,7 @@ export class DistributionRemote implements Remote {
       if (res.status === 401 && !reauthed) {
         const ch = parseChallenge(res.headers.get('www-authenticate'));
         if (ch) {
-          await res.body?.cancel();
+          await res.discard();
           reauthed = true;
           this.challenge = ch;
           this.token = undefined;
@@ -281,7 +253,7 @@ export class DistributionRemote implements Remote {
         }
       }
       if (retryableStatus(res.status) && attempt < attempts) {
-        await res.body?.cancel();
+        await res.discard();
         await sleep(backoff(attempt), undefined, { signal: this.signal });
         continue;
       }
@@ -291,7 +263,7 @@ export class DistributionRemote implements Remote {
 
   async authorize(): Promise<void> {
     const res = await this.request('GET', '', { url: this.base });
-    await res.body?.cancel();
+    await res.discard();
     if (res.status === 200) return;
     if (res.status !== 401) throw new RegistryError('Unavailable', `${this.base}: unexpected status ${res.status} ${res.statusText}`, res.status);
     // request() already answered one challenge; a second 401 means the credentials (or the token) are refused
@@ -301,7 +273,7 @@ export class DistributionRemote implements Remote {
   async login(): Promise<{ identityToken?: string }> {
     this.offline = true;
     const res = await this.send('GET', this.base);
-    await res.body?.cancel();
+    await res.discard();
     if (res.status === 401) {
       this.challenge = parseChallenge(res.headers.get('www-authenticate'));
       await this.answerChallenge();
@@ -310,7 +282,7 @@ export class DistributionRemote implements Remote {
     }
     // verify what we now hold with one more ping, as dockerd's loginV2 does
     const check = await this.send('GET', this.base);
-    await check.body?.cancel();
+    await check.discard();
     if (check.status === 401 || check.status === 403) throw unauthorized(`login attempt to ${this.base} failed with status: ${check.status} ${check.statusText}`);
     if (!check.ok) throw new RegistryError('Unavailable', `${this.base}: unexpected status ${check.status} ${check.statusText}`, check.status);
     return { identityToken: this.refreshToken };
@@ -348,7 +320,7 @@ export class DistributionRemote implements Remote {
     const a = this.o.auth;
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT };
     const refresh = a?.identitytoken ?? this.refreshToken;
-    let res: Response | undefined;
+    let res: RegistryResponse | undefined;
     try {
       if (refresh) {
         // OAuth2 refresh-token grant (what the CLI's stored identitytoken is for)
@@ -357,7 +329,7 @@ export class DistributionRemote implements Remote {
         if (this.offline) form.set('access_type', 'offline');
         res = await registryFetch(realm, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal: this.signal }, this.realmTLS(realm));
         if (res.status === 404 || res.status === 405) {
-          await res.body?.cancel();
+          await res.discard();
           res = undefined; // no OAuth endpoint: the GET flow below
         }
       }
@@ -383,7 +355,7 @@ export class DistributionRemote implements Remote {
       throw unauthorized(e.message.includes('unexpected status') ? 'unauthorized: incorrect username or password' : e.message);
     }
     if (!res.ok) {
-      await res.body?.cancel();
+      await res.discard();
       throw unavailable(`token endpoint ${realm}: status ${res.status}`);
     }
     const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string; refresh_token?: string };
@@ -414,7 +386,7 @@ export class DistributionRemote implements Remote {
     if (!res.ok) throw await registryError(res, 'manifest');
     const len = Number(res.headers.get('content-length') ?? 0);
     if (len > MAX_MANIFEST) throw invalidArgument(`manifest too large: ${len} bytes`);
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const bytes = await res.buffer();
     if (bytes.length > MAX_MANIFEST) throw invalidArgument(`manifest too large: ${bytes.length} bytes`);
     const digest = digestOf(bytes);
     if (isDigest(reference) && digest !== reference) throw invalidArgument(`manifest verification failed for digest ${reference}`);
@@ -433,7 +405,7 @@ export class DistributionRemote implements Remote {
   async getBlob(digest: Digest, size?: number): Promise<Readable> {
     const path = `${this.repoPath()}/blobs/${digest}`;
     const first = await this.request('GET', path);
-    if (!first.ok || !first.body) throw await registryError(first, `blob ${digest}`);
+    if (!first.ok) throw await registryError(first, `blob ${digest}`);
     const cl = first.headers.get('content-length');
     const total = size ?? (cl ? Number(cl) : undefined);
     const signal = this.signal;
@@ -446,7 +418,7 @@ export class DistributionRemote implements Remote {
       let failures = 0;
       for (;;) {
         try {
-          for await (const chunk of Readable.fromWeb(res.body as never) as AsyncIterable<Buffer>) {
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
             let c = chunk;
             if (skip) {
               const n = Math.min(skip, c.length);
@@ -467,7 +439,6 @@ export class DistributionRemote implements Remote {
           res = await self.request('GET', path, { headers: received ? { Range: `bytes=${received}-` } : {} });
           if (res.status === 200) skip = received; // the registry ignored the Range: drop what we already have
           else if (res.status !== 206) throw await registryError(res, `blob ${digest}`);
-          if (!res.body) throw new TransportError(`Get "${self.base}${path}": empty body`);
         }
       }
     }
@@ -477,7 +448,7 @@ export class DistributionRemote implements Remote {
   async getBlobBytes(digest: Digest, limit = 32 << 20): Promise<Buffer> {
     const res = await this.request('GET', `${this.repoPath()}/blobs/${digest}`);
     if (!res.ok) throw await registryError(res, `blob ${digest}`);
-    const b = Buffer.from(await res.arrayBuffer());
+    const b = await res.buffer();
     if (b.length > limit) throw invalidArgument(`blob ${digest} too large`);
     if (digestOf(b) !== digest) throw invalidArgument(`blob ${digest}: digest mismatch`);
     return b;
@@ -485,7 +456,7 @@ export class DistributionRemote implements Remote {
 
   async hasBlob(digest: Digest): Promise<boolean> {
     const res = await this.request('HEAD', `${this.repoPath()}/blobs/${digest}`);
-    await res.body?.cancel();
+    await res.discard();
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     throw await registryError(res, `blob ${digest}`);
@@ -494,7 +465,7 @@ export class DistributionRemote implements Remote {
   async putBlob(digest: Digest, size: number, open: (offset: number) => Promise<Readable>, opts: { mountFrom?: string; onBytes?: OnBytes } = {}): Promise<'mounted' | 'pushed'> {
     const q = opts.mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(opts.mountFrom)}` : '';
     const start = await this.request('POST', `${this.repoPath()}/blobs/uploads/${q}`, { headers: { 'Content-Length': '0' } });
-    await start.body?.cancel();
+    await start.discard();
     if (start.status === 201) return 'mounted';
     if (start.status !== 202) throw await registryError(start, 'blob upload');
     let location = this.location(start);
@@ -505,7 +476,7 @@ export class DistributionRemote implements Remote {
       while (offset < size) {
         const chunk = await reader.read(Math.min(CHUNK, size - offset));
         if (chunk.length === 0) throw invalidArgument(`blob ${digest}: content ended at ${offset} of ${size} bytes`);
-        let res: Response | undefined;
+        let res: RegistryResponse | undefined;
         try {
           res = await this.request('PATCH', '', {
             url: location,
@@ -518,7 +489,7 @@ export class DistributionRemote implements Remote {
           res = undefined;
         }
         if (res && res.status === 202) {
-          await res.body?.cancel();
+          await res.discard();
           location = this.location(res);
           const expected = offset + chunk.length;
           const next = rangeEnd(res) ?? expected;
@@ -533,14 +504,14 @@ export class DistributionRemote implements Remote {
         }
         // A broken chunk: ask the registry how much it has, and go on from there.
         if (res && !retryableStatus(res.status) && res.status !== 416) throw await registryError(res, 'blob upload');
-        await res?.body?.cancel();
+        await res?.discard();
         if (++failures >= ATTEMPTS) throw new TransportError(`Patch "${location}": upload failed ${ATTEMPTS} times at byte ${offset}`);
         await sleep(backoff(failures), undefined, { signal: this.signal });
         const status = await this.request('GET', '', { url: location }).catch((e) => {
           if (e instanceof TransportError) return undefined;
           throw e;
         });
-        await status?.body?.cancel();
+        await status?.discard();
         if (status && (status.status === 204 || status.status === 200)) {
           location = this.location(status, location);
           offset = rangeEnd(status) ?? 0;
@@ -548,7 +519,7 @@ export class DistributionRemote implements Remote {
           // The registry dropped the session (Distribution cancels one whose data no longer matches its state after a
           // cut mid-chunk): start a new session and send the blob again from the start.
           const again = await this.request('POST', `${this.repoPath()}/blobs/uploads/`, { headers: { 'Content-Length': '0' } });
-          await again.body?.cancel();
+          await again.discard();
           if (again.status !== 202) throw await registryError(again, 'blob upload');
           location = this.location(again);
           offset = 0;
@@ -563,12 +534,12 @@ export class DistributionRemote implements Remote {
     const url = new URL(location);
     url.searchParams.set('digest', digest);
     const put = await this.request('PUT', '', { url: url.toString(), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': '0' } });
-    await put.body?.cancel().catch(() => {});
+    await put.discard();
     if (put.status !== 201 && put.status !== 204 && put.status !== 200) throw await registryError(put, 'blob upload');
     return 'pushed';
   }
 
-  private location(res: Response, fallback?: string): string {
+  private location(res: RegistryResponse, fallback?: string): string {
     const loc = res.headers.get('location');
     if (!loc) {
       if (fallback) return fallback;
@@ -580,13 +551,13 @@ export class DistributionRemote implements Remote {
   async putManifest(reference: string, mediaType: string, bytes: Buffer): Promise<Digest> {
     const res = await this.request('PUT', `${this.repoPath()}/manifests/${reference}`, { headers: { 'Content-Type': mediaType }, body: bytes });
     if (res.status !== 201 && res.status !== 200 && res.status !== 202) throw await registryError(res, 'manifest upload');
-    await res.body?.cancel().catch(() => {});
+    await res.discard();
     return (res.headers.get('docker-content-digest') as Digest | null) ?? digestOf(bytes);
   }
 }
 
 /** The next offset after an upload's `Range: 0-<last>` header (undefined when absent). */
-function rangeEnd(res: Response): number | undefined {
+function rangeEnd(res: RegistryResponse): number | undefined {
   const m = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get('range') ?? '');
   return m ? Number(m[1]) + 1 : undefined;
 }
