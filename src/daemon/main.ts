@@ -7,7 +7,7 @@ import { Daemon } from './bootstrap.js';
 import { daemonFlags, loadDaemonConfig } from './config.js';
 import { capMemoryGrowth } from '../pkg/memory/idle-trim.js';
 
-capMemoryGrowth(); // before the daemon allocates: a small V8 young generation, one malloc arena (pkg/memory/idle-trim.ts)
+capMemoryGrowth(); // again for callers that import main.js directly; bin/berthd sets it before loading (see there)
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
