@@ -25,8 +25,11 @@
  *   create mode: runs `runc --root R --log /dev/null create --bundle B --pid-file P [--console-socket S] ID`.
  *   exec mode:   nothing is run yet; `runc exec -d` only runs on the client's start frame so no output is lost.
  *   It then writes exactly ONE JSON line on its stdout and closes it (write errors ignored: berthd may be gone):
- *     {"pid":N,"monitorPid":M}     create mode: container init pid
- *     {"monitorPid":M}             exec mode: ready for the start frame
+ *     {"pid":N,"monitorPid":M,"features":[…]}   create mode: container init pid
+ *     {"monitorPid":M,"features":[…]}           exec mode: ready for the start frame
+ *   "features" names the client frames beyond the first protocol that this monitor understands ("signal"); a
+ *   monitor without it (an older build, still running a container across a berthd upgrade) must be sent none of
+ *   them: it would ignore the frame and never answer.
  *     {"error":"<runc's stderr, trimmed>"}   then it cleans up and exits 1 (2 for usage / setup errors)
  *   runc runs with `--log /dev/null` so that on failure its stderr carries exactly its plain error message.
  *
@@ -38,10 +41,18 @@
  *     3 start (create: runc start;               4 exit: exit status as decimal text (code, or 128+signal);
  *              exec: runc exec -d)                 the monitor then closes the connection
  *     4 subscribe: u8 flags, 1 stdout |          5 start error: runc's message
- *              2 stderr (0: control only)
+ *              2 stderr (0: control only)        6 signal result: empty when delivered, else why not
+ *     5 signal: signal number, decimal text        ("container not running", or strerror of kill(2))
+ *              (feature "signal": kill(2) of the init / exec process; answered with frame 6, in order)
  *   Several clients may attach; stdin from any client goes to the container (discarded without --stdin). A client
  *   connecting after the exit gets the exit frame at once. A client may half-close its write side and keep receiving
  *   output. A second start frame after a successful start is answered with "started" to that client only.
+ *
+ *   Signals. The monitor is the process's parent (subreaper), and its pid cannot be reused before the monitor
+ *   reaps it; the reap and the state change happen in one step, so a signal frame handled while the process is
+ *   created or running reaches that process and no other (one that already exited, a zombie, is still ours). After
+ *   the reap the answer is "container not running". Only the process itself is signalled (runc kill without --all):
+ *   berthd uses runc for --all, and for SIGKILL to a container that may be paused (runc thaws the freezer for it).
  *
  *   Subscriptions. A new client receives both output streams, from the moment it connected, until it sends a
  *   subscribe frame; frames a client sent before it was accepted are read at accept time, so a subscribe sent right
@@ -105,9 +116,11 @@
 #include "log.h"
 #include "util.h"
 
-enum { C_STDIN = 0, C_CLOSE_STDIN = 1, C_RESIZE = 2, C_START = 3, C_SUBSCRIBE = 4 };
+enum { C_STDIN = 0, C_CLOSE_STDIN = 1, C_RESIZE = 2, C_START = 3, C_SUBSCRIBE = 4, C_SIGNAL = 5 };
 enum { SUB_STDOUT = 1, SUB_STDERR = 2, SUB_ALL = 3 };
-enum { M_STDOUT = 1, M_STDERR = 2, M_STARTED = 3, M_EXIT = 4, M_START_ERROR = 5 };
+enum { M_STDOUT = 1, M_STDERR = 2, M_STARTED = 3, M_EXIT = 4, M_START_ERROR = 5, M_SIGNAL_RESULT = 6 };
+/* what this build understands beyond the first protocol (see STARTUP) */
+#define FEATURES "[\"signal\"]"
 
 #define HDR 5
 #define CLIENT_OUT_HIGH (1u << 20) /* queued output for one subscriber that pauses reading the container */
@@ -723,6 +736,23 @@ static void start(struct client *req) {
     buf_free(&err);
 }
 
+/* The signal frame: kill(2) of our own child while it is ours (see "Signals"), answered to the sender. */
+static void deliver_signal(struct client *c, const unsigned char *p, size_t n) {
+    char text[16];
+    const char *why = NULL;
+    if (n == 0 || n >= sizeof text) why = "invalid signal";
+    else {
+        memcpy(text, p, n);
+        text[n] = 0;
+        char *end;
+        long sig = strtol(text, &end, 10);
+        if (*end || sig <= 0 || sig > 64) why = "invalid signal";
+        else if (cpid <= 0 || (state != ST_CREATED && state != ST_RUNNING)) why = "container not running";
+        else if (kill(cpid, (int)sig) < 0) why = errno == ESRCH ? "container not running" : strerror(errno);
+    }
+    client_send(c, M_SIGNAL_RESULT, why ? why : "", why ? strlen(why) : 0);
+}
+
 static void handle_frame(struct client *c, int type, const unsigned char *p, size_t n) {
     switch (type) {
     case C_STDIN:
@@ -749,6 +779,9 @@ static void handle_frame(struct client *c, int type, const unsigned char *p, siz
         break;
     case C_SUBSCRIBE:
         if (n >= 1) c->subs = p[0] & SUB_ALL;
+        break;
+    case C_SIGNAL:
+        deliver_signal(c, p, n);
         break;
     default:
         break; /* unknown frames are ignored so the protocol can grow */
@@ -925,7 +958,7 @@ int main(int argc, char **argv) {
 
     char line[128];
     if (o.exec_mode) {
-        snprintf(line, sizeof line, "{\"monitorPid\":%d}\n", (int)getpid());
+        snprintf(line, sizeof line, "{\"monitorPid\":%d,\"features\":" FEATURES "}\n", (int)getpid());
     } else {
         struct buf err = {0};
         /* before the container exists, so its first query finds the server; without it the container still runs */
@@ -935,7 +968,8 @@ int main(int argc, char **argv) {
         if (launch(&err) < 0) die_report(1, "%s", buf_cstr(&err));
         state = ST_CREATED;
         find_oom_counter(cpid);
-        snprintf(line, sizeof line, "{\"pid\":%d,\"monitorPid\":%d}\n", (int)cpid, (int)getpid());
+        snprintf(line, sizeof line, "{\"pid\":%d,\"monitorPid\":%d,\"features\":" FEATURES "}\n", (int)cpid,
+                 (int)getpid());
     }
     report(line);
 

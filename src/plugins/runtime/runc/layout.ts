@@ -3,7 +3,7 @@
  * computed.
  *
  *   <exec-root>/runc/<id>                  runc's own state (`runc --root`)
- *   <exec-root>/containers/<id>/           the bundle: config.json, exit.json, init.pid, health-*.json
+ *   <exec-root>/containers/<id>/           the bundle: config.json, exit.json, init.pid, monitor.json, health-*.json
  *   <exec-root>/containers/<id>/rootfs     the container's root filesystem mount point (spec.root.path)
  *   <exec-root>/execs/<exec-id>/           one exec's process.json, exit.json, exec.pid
  *   <exec-root>/s/<first 32 hex of id>     monitor attach sockets (a unix socket path must fit 108 bytes)
@@ -45,6 +45,11 @@ export class RuncLayout {
 
   pidFile(id: string): string {
     return path.join(this.bundle(id), 'init.pid');
+  }
+
+  /** What the task's monitor reported it understands (`{"features":[…]}`); absent for an older berthd's monitor. */
+  monitorFile(id: string): string {
+    return path.join(this.bundle(id), 'monitor.json');
   }
 
   execDir(execId: string): string {

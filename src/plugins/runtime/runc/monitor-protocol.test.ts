@@ -6,6 +6,7 @@ import {
   decodeResize,
   encodeFrame,
   encodeResize,
+  encodeSignal,
   encodeStdin,
   FrameDecoder,
   MAX_CLIENT_PAYLOAD,
@@ -24,6 +25,12 @@ describe('monitor protocol', () => {
     assert.deepEqual(decodeResize(f.subarray(5)), { rows: 300, cols: 2 });
     assert.throws(() => encodeResize(70000, 1), RangeError);
     assert.throws(() => encodeResize(-1, 1), RangeError);
+  });
+
+  it('encodes a signal as its number in decimal text', () => {
+    assert.deepEqual([...encodeSignal(15)], [ClientFrame.Signal, 0, 0, 0, 2, 0x31, 0x35]);
+    assert.deepEqual([...encodeSignal(64)].slice(5), [0x36, 0x34]);
+    for (const bad of [0, -9, 65, 1.5]) assert.throws(() => encodeSignal(bad), RangeError);
   });
 
   it('splits large stdin into frames the monitor accepts', () => {
@@ -87,6 +94,9 @@ describe('monitor protocol', () => {
     assert.deepEqual(parseReport('{"pid":12,"monitorPid":11}'), { pid: 12, monitorPid: 11 });
     assert.deepEqual(parseReport('{"monitorPid":11}'), { monitorPid: 11 });
     assert.deepEqual(parseReport('{"error":"boom"}'), { error: 'boom' });
+    // features: what the monitor understands beyond the first protocol; unknown names are dropped
+    assert.deepEqual(parseReport('{"pid":12,"monitorPid":11,"features":["signal","later"]}'), { pid: 12, monitorPid: 11, features: ['signal'] });
+    assert.equal(parseReport('{"monitorPid":11}').features, undefined);
     assert.throws(() => parseReport('{}'));
     assert.throws(() => parseReport('[1]'));
   });

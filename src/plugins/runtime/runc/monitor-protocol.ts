@@ -3,15 +3,20 @@
  * reference for the monitor's behaviour).
  *
  * Startup report: the monitor writes ONE JSON line on its stdout, then closes it:
- *   `{"pid":N,"monitorPid":M}` (create mode), `{"monitorPid":M}` (exec mode, waiting for the start frame), or
- *   `{"error":"<runc's message>"}` (it has cleaned up and exits non-zero).
+ *   `{"pid":N,"monitorPid":M,"features":[…]}` (create mode), `{"monitorPid":M,"features":[…]}` (exec mode, waiting
+ *   for the start frame), or `{"error":"<runc's message>"}` (it has cleaned up and exits non-zero). `features` names
+ *   the frames beyond the first protocol the monitor understands (`signal`); an older monitor has none and must be
+ *   sent none of them (it ignores unknown frames, so a request would never be answered).
  *
  * Attach socket (unix stream, `--socket`): frames both ways, `type:u8 | length:u32be | payload`.
  *   client → monitor: 0 stdin data, 1 close stdin, 2 resize (u16be rows, u16be cols), 3 start,
- *                     4 subscribe (u8 flags: 1 stdout, 2 stderr; 0 makes a control connection)
+ *                     4 subscribe (u8 flags: 1 stdout, 2 stderr; 0 makes a control connection),
+ *                     5 signal (feature `signal`: the signal number, decimal text; kill(2) of the init or exec
+ *                       process by its parent, the monitor, so never of a reused pid)
  *   monitor → client: 1 stdout, 2 stderr (a tty sends everything as stdout), 3 started (pid, decimal text),
  *                     4 exit (status, decimal text: exit code or 128+signal; the monitor closes afterwards),
- *                     5 start error (runc's message)
+ *                     5 start error (runc's message), 6 signal result (one per signal frame, in order: empty when
+ *                       delivered, else why not — `container not running` once the process is reaped)
  * A client receives the output produced after it connected, of the streams it subscribed to (both until it sends a
  * subscribe frame; one sent right after connecting applies before any output reaches it). Back-pressure instead of
  * drops: while an output subscriber has 1 MiB queued the monitor stops reading the container's output, so a reader
@@ -30,6 +35,7 @@ export const ClientFrame = {
   Resize: 2,
   Start: 3,
   Subscribe: 4,
+  Signal: 5,
 } as const;
 export type ClientFrameType = (typeof ClientFrame)[keyof typeof ClientFrame];
 
@@ -40,7 +46,14 @@ export const MonitorFrame = {
   Started: 3,
   Exit: 4,
   StartError: 5,
+  SignalResult: 6,
 } as const;
+
+/** The monitor's answer to a signal frame when the process was already reaped (runc kill's wording). */
+export const NOT_RUNNING = 'container not running';
+
+/** Features a monitor may name in its startup report. */
+export type MonitorFeature = 'signal';
 export type MonitorFrameType = (typeof MonitorFrame)[keyof typeof MonitorFrame];
 
 export const HEADER_SIZE = 5;
@@ -59,6 +72,8 @@ export interface MonitorReport {
   pid?: number;
   monitorPid?: number;
   error?: string;
+  /** Frames beyond the first protocol this monitor understands; empty for an older monitor. */
+  features?: MonitorFeature[];
 }
 
 /** Contents of the exit file the monitor writes atomically when the process exits. */
@@ -118,6 +133,11 @@ export function decodeResize(payload: Buffer): { rows: number; cols: number } {
   return { rows: payload.readUInt16BE(0), cols: payload.readUInt16BE(2) };
 }
 
+export function encodeSignal(signal: number): Buffer {
+  if (!Number.isInteger(signal) || signal <= 0 || signal > 64) throw new RangeError(`invalid signal ${signal}`);
+  return encodeFrame(ClientFrame.Signal, Buffer.from(String(signal), 'ascii'));
+}
+
 /** Parses the decimal text payload of started/exit frames. */
 export function decodeNumber(payload: Buffer): number {
   const text = payload.toString('ascii');
@@ -134,6 +154,7 @@ export function parseReport(line: string): MonitorReport {
   if (typeof o.pid === 'number') r.pid = o.pid;
   if (typeof o.monitorPid === 'number') r.monitorPid = o.monitorPid;
   if (typeof o.error === 'string') r.error = o.error;
+  if (Array.isArray(o.features)) r.features = o.features.filter((f): f is MonitorFeature => f === 'signal');
   if (r.error === undefined && r.monitorPid === undefined) throw new Error(`monitor report lacks monitorPid: ${line}`);
   return r;
 }

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { MonitorConnection, MonitorStartError, readExitFile, readMonitorPid, startMonitor, type StartMonitorOptions } from './monitor.js';
+import { MonitorConnection, MonitorSignalError, MonitorStartError, readExitFile, readMonitorPid, startMonitor, type StartMonitorOptions } from './monitor.js';
 import { Runc } from './runc.js';
 import { alive, buildMonitor, RUNC, skipReason, TestEnv, waitFor } from './test-bundle.js';
 
@@ -159,6 +160,56 @@ describe('berth-monitor', { skip, concurrency: false }, () => {
     assert.equal(ef.exitCode, 137);
     assert.equal(ef.signal, 9);
     assert.equal(ef.pid, b.pid);
+  });
+
+  it('signals the init on a signal frame and answers each one, in order', async () => {
+    const c = await create('sig', ['sh', '-c', 'trap "echo usr1" USR1; trap "exit 21" TERM; while :; do sleep 0.05; done']);
+    assert.deepEqual(c.features, ['signal']);
+    const conn = await MonitorConnection.connect(c.socket, { subscribe: { stdout: false, stderr: false } });
+    const out = await MonitorConnection.connect(c.socket);
+    const got = collect(out);
+    await conn.start();
+    await Promise.all([conn.signal(10), conn.signal(28)]); // USR1 (trapped), WINCH (ignored): both answered
+    await waitFor(() => got.out().includes('usr1\n'), 5000, 'the trap');
+    assert.ok(alive(c.pid));
+    await conn.signal(15);
+    assert.equal(await conn.exited, 21);
+    assert.equal((await waitFor(() => readExitFile(c.exitFile), 5000, 'exit file')).exitCode, 21);
+    // the monitor closes the connection after the exit frame: nothing is sent, runc is the caller's next step
+    await assert.rejects(conn.signal(15), (e: MonitorSignalError) => e.unanswered && !e.notRunning);
+  });
+
+  it('answers "container not running" when there is no process (an exec before start) and refuses bad numbers', async () => {
+    const ctr = await create('sigbox', ['sleep', '100']);
+    const cc = await MonitorConnection.connect(ctr.socket, { subscribe: { stdout: false, stderr: false } });
+    await cc.start();
+    const e = env.container('sigexec');
+    const r = await startMonitor({
+      id: ctr.id,
+      mode: 'exec',
+      processFile: env.processFile(e.dir, ['true'], false),
+      exitFile: e.exitFile,
+      socketPath: e.socket,
+      pidFile: e.pidFile,
+      runcRoot: env.runcRoot,
+      monitorPath,
+    });
+    env.track(r.monitorPid);
+    assert.deepEqual(r.features, ['signal']);
+    const exec = await MonitorConnection.connect(e.socket, { subscribe: { stdout: false, stderr: false } });
+    await assert.rejects(exec.signal(15), (err: MonitorSignalError) => err.notRunning && err.message === 'container not running');
+    exec.close();
+    // a number out of range (past the client's own check, as raw bytes): refused, the init lives on
+    const raw = await new Promise<import('node:net').Socket>((resolve, reject) => {
+      const s = createConnection(ctr.socket, () => resolve(s)).on('error', reject);
+    });
+    const answer = new Promise<Buffer>((resolve) => raw.once('data', resolve));
+    raw.write(Buffer.from([4, 0, 0, 0, 1, 0, 5, 0, 0, 0, 2, 0x39, 0x39])); // subscribe(control), signal "99"
+    assert.equal((await answer).toString('latin1'), '\x06\x00\x00\x00\x0einvalid signal');
+    raw.destroy();
+    assert.ok(alive(ctr.pid));
+    await cc.signal(9);
+    assert.equal(await cc.exited, 137);
   });
 
   it('sends the exit frame to a client connecting after the exit, and falls back to the exit file', async () => {

@@ -5,6 +5,7 @@
  * Lifecycle of a container:
  *   startMonitor({mode:'create'}) → runc create has run; {pid} is the container's init, waiting for start
  *   MonitorConnection.connect(socket) → conn.start() → 'started' → 'stdout'/'stderr' … → 'exit' (status)
+ *   conn.signal(n) while it runs (monitors whose report names the `signal` feature only)
  *   readExitFile(exitFile) → exit code, signal, finishedAt, oomKilled (also after a berthd restart)
  *   runc delete is berthd's job (runc.ts), the monitor never deletes.
  * exec: startMonitor({mode:'exec'}) → connect → start() runs `runc exec -d` → same events.
@@ -23,16 +24,19 @@ import {
   decodeNumber,
   encodeFrame,
   encodeResize,
+  encodeSignal,
   encodeStdin,
   encodeSubscribe,
   FrameDecoder,
   MonitorFrame,
+  NOT_RUNNING,
   parseReport,
   type ExitFile,
+  type MonitorFeature,
   type Subscription,
 } from './monitor-protocol.js';
 
-export type { ExitFile, Subscription } from './monitor-protocol.js';
+export type { ExitFile, MonitorFeature, Subscription } from './monitor-protocol.js';
 
 export interface StartMonitorOptions {
   /** Container id (runc's id). */
@@ -65,6 +69,26 @@ export interface StartMonitorResult {
   /** Container init pid (create mode); 0 in exec mode, where the pid comes with the started event. */
   pid: number;
   monitorPid: number;
+  /** What the monitor understands beyond the first protocol (its startup report). */
+  features: MonitorFeature[];
+}
+
+/**
+ * A signal the monitor did not deliver. `notRunning`: the process was already reaped. `unanswered`: the
+ * connection was closed before an answer came (whether the signal was delivered is not known).
+ */
+export class MonitorSignalError extends Error {
+  constructor(
+    message: string,
+    readonly unanswered = false,
+  ) {
+    super(message);
+    this.name = 'MonitorSignalError';
+  }
+
+  get notRunning(): boolean {
+    return this.message === NOT_RUNNING;
+  }
 }
 
 /** The monitor (i.e. runc) refused to create the container; `message` is runc's own text. */
@@ -191,7 +215,7 @@ export function startMonitor(opts: StartMonitorOptions): Promise<StartMonitorRes
         });
         return;
       }
-      finish(() => resolve({ pid: report.pid ?? 0, monitorPid: report.monitorPid ?? child.pid ?? 0 }));
+      finish(() => resolve({ pid: report.pid ?? 0, monitorPid: report.monitorPid ?? child.pid ?? 0, features: report.features ?? [] }));
     };
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => {
@@ -275,6 +299,8 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
   private readonly decoder = new FrameDecoder();
   private closed = false;
   private exitStatus: number | undefined;
+  /** Signal frames sent and not answered yet, oldest first (the monitor answers in order). */
+  private readonly pendingSignals: { resolve(): void; reject(e: Error): void }[] = [];
   private resolveExited!: (status: number | undefined) => void;
   /** Resolves with the exit status once the exit frame arrived; undefined when closed without one. */
   readonly exited: Promise<number | undefined>;
@@ -378,6 +404,21 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
   }
 
   /**
+   * Has the monitor kill(2) the process with `signal` (a number). Resolves once delivered; rejects with a
+   * MonitorSignalError: `notRunning` once the process was reaped, `unanswered` when the connection was
+   * closed before the answer. Only for
+   * monitors that reported the `signal` feature: an older one never answers.
+   */
+  signal(signal: number): Promise<void> {
+    const frame = encodeSignal(signal);
+    if (this.closed || !this.socket || this.socket.destroyed) return Promise.reject(new MonitorSignalError('monitor connection closed', true));
+    return new Promise((resolve, reject) => {
+      this.pendingSignals.push({ resolve, reject });
+      this.send(frame);
+    });
+  }
+
+  /**
    * Stops reading (back-pressure): the monitor queues for us and, past 1 MiB, stops reading the container's output,
    * so the container's writes wait for us.
    */
@@ -425,6 +466,13 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
       case MonitorFrame.StartError:
         this.emit('startError', new Error(payload.toString('utf8')));
         break;
+      case MonitorFrame.SignalResult: {
+        const waiter = this.pendingSignals.shift();
+        const why = payload.toString('utf8');
+        if (why) waiter?.reject(new MonitorSignalError(why));
+        else waiter?.resolve();
+        break;
+      }
       case MonitorFrame.Exit:
         this.exitStatus = decodeNumber(payload);
         this.emit('exit', this.exitStatus);
@@ -443,6 +491,7 @@ export class MonitorConnection extends EventEmitter<MonitorConnectionEvents> {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const w of this.pendingSignals.splice(0)) w.reject(new MonitorSignalError('monitor connection closed', true));
     this.resolveExited(this.exitStatus);
     this.emit('close');
   }

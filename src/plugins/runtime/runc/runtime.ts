@@ -1,13 +1,14 @@
 /**
  * The runc runtime (core/runtime's Runtime and Task): one berth-monitor per task process runs `runc create`/`start`
- * or `runc exec` and holds its stdio, log and exit file; berthd talks to it over its attach socket (io.ts). The
- * other runc calls (kill, pause, resume, update, delete) go through the thin CLI wrapper (runc.ts), and cgroup
- * counters are read directly (cgroups.ts). This is the only module that spawns runc or the monitor; file locations
+ * or `runc exec` and holds its stdio, log and exit file; berthd talks to it over its attach socket (io.ts), and a
+ * plain signal to the init goes to it too (see RuncTask.kill). The other runc calls (kill --all, pause, resume,
+ * update, delete) go through the thin CLI wrapper (runc.ts), and cgroup counters are read directly (cgroups.ts). This is the only module that spawns runc or the monitor; file locations
  * are layout.ts's.
  */
 import { trace } from '../../../pkg/trace/trace.js';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AttachOptions, AttachSession } from '../../../core/runtime/attach.js';
@@ -18,7 +19,7 @@ import { cgroupPids, containerCgroup, readSample, type ContainerCgroup } from '.
 import { writeRealtimeParents } from './realtime.js';
 import { ContainerIO } from './io.js';
 import { RuncLayout } from './layout.js';
-import { MonitorConnection, readExitFile, startMonitor } from './monitor.js';
+import { MonitorConnection, MonitorSignalError, readExitFile, startMonitor, type MonitorFeature } from './monitor.js';
 import { Runc, RuncError } from './runc.js';
 
 export { RuncLayout } from './layout.js';
@@ -123,7 +124,7 @@ export class RuncRuntime implements Runtime {
     fs.mkdirSync(l.bundle(id), { recursive: true, mode: 0o700 });
     fs.mkdirSync(path.dirname(l.socket(id)), { recursive: true, mode: 0o700 });
     // a previous run's exit status must not be taken for this one's
-    for (const f of [l.exitFile(id), l.pidFile(id)]) fs.rmSync(f, { force: true });
+    for (const f of [l.exitFile(id), l.pidFile(id), l.monitorFile(id)]) fs.rmSync(f, { force: true });
     fs.writeFileSync(l.configFile(id), JSON.stringify(spec));
     await this.prepareRealtimeParents(spec, id);
     trace(id, 'runtime: bundle written');
@@ -145,6 +146,8 @@ export class RuncRuntime implements Runtime {
       throw createFailed(e.message);
     });
     trace(id, 'runtime: monitor up, runc create done');
+    // Kept for a re-adopting berthd: a monitor an older berthd started has no such file and gets runc kill.
+    fs.writeFileSync(l.monitorFile(id), JSON.stringify({ features: started.features }));
     const cio = new ContainerIO(io.tty);
     try {
       await cio.connect(l.socket(id));
@@ -153,7 +156,7 @@ export class RuncRuntime implements Runtime {
       throw e;
     }
     trace(id, 'runtime: monitor connected');
-    return new RuncTask(this, id, cio, true, started.pid, started.monitorPid, spec);
+    return new RuncTask(this, id, cio, true, started.pid, started.monitorPid, started.features, false, spec);
   }
 
   async load(id: string, io: Pick<TaskIO, 'tty'>): Promise<Task> {
@@ -161,9 +164,20 @@ export class RuncRuntime implements Runtime {
     const pid = await readPid(this.layout.pidFile(id));
     try {
       await cio.connect(this.layout.socket(id));
-      return new RuncTask(this, id, cio, true, pid, 0);
+      // whether it was paused meanwhile is not known here: treated as maybe (see RuncTask.kill)
+      return new RuncTask(this, id, cio, true, pid, 0, this.monitorFeatures(id), true);
     } catch {
-      return new RuncTask(this, id, undefined, false, pid, 0);
+      return new RuncTask(this, id, undefined, false, pid, 0, [], true);
+    }
+  }
+
+  /** What the task's monitor understands, as recorded at its start; none when no record (an older berthd's). */
+  private monitorFeatures(id: string): MonitorFeature[] {
+    try {
+      const v = JSON.parse(fs.readFileSync(this.layout.monitorFile(id), 'utf8')) as { features?: unknown };
+      return Array.isArray(v.features) ? v.features.filter((f): f is MonitorFeature => f === 'signal') : [];
+    } catch {
+      return [];
     }
   }
 
@@ -257,6 +271,13 @@ export class RuncRuntime implements Runtime {
 
 type ExitFileStatus = Awaited<ReturnType<typeof readExitFile>>;
 
+/** "SIGTERM", "TERM" or "15" → 15; undefined for what this host does not name (runc is asked then). */
+function signalNumberOf(signal: string): number | undefined {
+  if (/^\d+$/.test(signal)) return Number(signal);
+  const name = signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`;
+  return (osConstants.signals as Record<string, number | undefined>)[name];
+}
+
 async function readPid(file: string): Promise<number> {
   try {
     const n = Number.parseInt(await fs.promises.readFile(file, 'utf8'), 10);
@@ -277,6 +298,9 @@ class RuncTask implements Task {
     readonly connected: boolean,
     public pid: number,
     readonly monitorPid: number,
+    private readonly monitorFeatures: readonly MonitorFeature[],
+    /** The cgroup may be frozen (pause() ran, or unknown after a re-adoption) — a SIGKILL then needs runc. */
+    private mayBeFrozen: boolean,
     spec?: Spec,
   ) {
     this.specCache = spec;
@@ -304,13 +328,33 @@ class RuncTask implements Task {
     return this.pid;
   }
 
+  /**
+   * A signal to the init goes through its monitor (its parent: no pid-reuse race, and no Go runtime started for
+   * it) when the monitor understands the frame. runc does the rest: --all (it signals every process of the
+   * cgroup), a SIGKILL to a cgroup that may be frozen (runc thaws cgroup v1's freezer for it, where the kill would
+   * otherwise wait), a monitor without the feature (started by an older berthd) and a connection lost before the
+   * answer (the monitor died: runc tells what is left).
+   */
   async kill(signal: string, opts: { all?: boolean } = {}): Promise<void> {
+    const number = signalNumberOf(signal);
+    const conn = this.io?.connection;
+    const viaMonitor = !opts.all && number !== undefined && conn && this.monitorFeatures.includes('signal') && !(number === osConstants.signals.SIGKILL && this.mayBeFrozen);
+    if (viaMonitor) {
+      try {
+        return await conn.signal(number);
+      } catch (e) {
+        if (!(e instanceof MonitorSignalError)) throw e;
+        if (e.notRunning) throw new RuntimeError(e.message, 'other', true);
+        if (!e.unanswered) throw new RuntimeError(e.message, 'other');
+      }
+    }
     await this.rt.runc.kill(this.id, signal, opts).catch((e) => {
       throw asRuntimeError(e);
     });
   }
 
   async pause(): Promise<void> {
+    this.mayBeFrozen = true;
     await this.rt.runc.pause(this.id).catch((e) => {
       throw asRuntimeError(e);
     });
@@ -320,6 +364,7 @@ class RuncTask implements Task {
     await this.rt.runc.resume(this.id).catch((e) => {
       throw asRuntimeError(e);
     });
+    this.mayBeFrozen = false;
   }
 
   resize(rows: number, cols: number): void {
