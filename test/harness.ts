@@ -31,6 +31,8 @@ export interface DaemonOptions {
   args?: string[];
   /** Reuse an existing temp root (for restart tests). */
   root?: string;
+  /** Extra environment for berthd (PATH, say, to put a wrapper in front of runc). */
+  env?: Record<string, string>;
 }
 
 export class TestDaemon {
@@ -57,7 +59,7 @@ export class TestDaemon {
     const proc = spawn(
       process.execPath,
       [berthdBin, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--pidfile', path.join(this.root, 'berthd.pid'), '--config-file', path.join(this.root, 'daemon.json'), ...(this.opts.args ?? [])],
-      { stdio: ['ignore', this.logFd, this.logFd], detached: true },
+      { stdio: ['ignore', this.logFd, this.logFd], detached: true, ...(this.opts.env ? { env: { ...process.env, ...this.opts.env } } : {}) },
     );
     this.proc = proc;
     this.pid = proc.pid!;
