@@ -16,7 +16,7 @@ let live: TestDaemon;
 let wrapperDir: string;
 let callLog: string;
 const IMG = 'monsig/busybox:1';
-const TRAP = 'trap "echo got-usr1" USR1; trap "exit 21" TERM; while :; do sleep 0.05; done';
+const TRAP = 'trap "echo got-usr1" USR1; trap "exit 21" TERM; echo ready; while :; do sleep 0.05; done';
 
 before(async () => {
   wrapperDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-monsig-'));
@@ -41,9 +41,19 @@ function runcKills(id: string): string[] {
 }
 const clearLog = () => fs.rmSync(callLog, { force: true });
 
+/** Waits until the container's shell has set its traps (a signal before that would take the default action). */
+async function trapsSet(name: string, times = 1): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await docker(['logs', name])).stdout.split('ready\n').length - 1 >= times) return;
+    await sleep(50);
+  }
+  assert.fail(`${name} never said ready`);
+}
+
 async function runTrapped(name: string): Promise<string> {
   const r = await docker(['run', '-d', '--name', name, IMG, 'sh', '-c', TRAP]);
   assert.equal(r.code, 0, r.stderr);
+  await trapsSet(name);
   return r.stdout.trim();
 }
 
@@ -78,6 +88,7 @@ test('a paused container: SIGKILL goes through runc (it thaws the cgroup), stop 
   assert.deepEqual(runcKills(id), [`kill ${id} SIGKILL`]);
 
   await docker(['start', 'paused']);
+  await trapsSet('paused', 2);
   assert.equal((await docker(['pause', 'paused'])).code, 0);
   const stop = await docker(['stop', 'paused']);
   assert.equal(stop.code, 0, stop.stderr);
@@ -86,8 +97,9 @@ test('a paused container: SIGKILL goes through runc (it thaws the cgroup), stop 
 });
 
 test('a stop that times out kills every process with runc kill --all', async () => {
-  const r = await docker(['run', '-d', '--name', 'stubborn', IMG, 'sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done']);
+  const r = await docker(['run', '-d', '--name', 'stubborn', IMG, 'sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 0.05; done']);
   const id = r.stdout.trim();
+  await trapsSet('stubborn');
   clearLog();
   assert.equal((await docker(['stop', '-t', '1', 'stubborn'])).code, 0);
   assert.equal((await docker(['inspect', '-f', '{{.State.ExitCode}}', 'stubborn'])).stdout.trim(), '137');
