@@ -1,15 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import {
-  GoTemplate,
-  formatValue,
-  marshalJSON,
-  parseFormat,
-  renderFormat,
-  sprintf,
-  withGoJSON,
-} from './template.js';
+import { GoTemplate, parseFormat, sprintf } from './template.js';
+import { renderFormat } from './format.js';
+import { marshalJSON, withGoJSON } from './gojson.js';
+import { formatValue } from './govalue.js';
 
 import { SAMPLES_DIR } from '../../../test/samples.js';
 const samples = SAMPLES_DIR;

@@ -15,7 +15,9 @@
 import { goQuote } from '../../pkg/gostr/quote.js';
 import { Template as ParsedTemplate } from '@sinkingpoint/gotemplate';
 import { formatFloat } from '../../pkg/units/units.js';
-import { formatTabbed } from './tabwriter.js';
+import { classifyFormat, type ParseFormatOptions, type ParsedFormat, type RowTemplate } from './format.js';
+import { marshalJSON } from './gojson.js';
+import { formatNumber, formatValue, goTypeName, isPlainMap, sortedEntries } from './govalue.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TemplateFunc = (...args: any[]) => unknown;
@@ -55,20 +57,10 @@ const CONTINUE = Symbol('continue');
 /** Marks "no value piped in" (distinct from a piped-in undefined/false/0). */
 const NO_FINAL = Symbol('no final');
 
-/**
- * Objects carrying this method control their own `json` output (like Go's json.Marshaler): it returns the JSON
- * text verbatim. See withGoJSON.
- */
-export const MarshalJSON = Symbol('MarshalJSON');
-
 class ExecError extends Error {}
 
 // ---------------------------------------------------------------------------
 // Go-like value helpers
-
-function isPlainMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map) && !ArrayBuffer.isView(v);
-}
 
 /** Go's isTrue: zero values and empty collections are false; a missing value is false. */
 export function truth(v: unknown): boolean {
@@ -84,108 +76,10 @@ export function truth(v: unknown): boolean {
   return true;
 }
 
-/** The Go type name used in fmt's error forms, e.g. `%!d(string=abc)`. */
-function goTypeName(v: unknown): string {
-  if (typeof v === 'string') return 'string';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
-  if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'bigint') return 'int64';
-  if (Array.isArray(v)) return '[]interface {}';
-  if (v instanceof Uint8Array) return '[]uint8';
-  if (typeof v === 'function') return 'func';
-  if (v instanceof Date) return 'time.Time';
-  return 'map[string]interface {}';
-}
-
-function sortedEntries(v: Record<string, unknown> | Map<unknown, unknown>): [string, unknown][] {
-  const entries: [string, unknown][] =
-    v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) : Object.entries(v);
-  return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-function formatNumber(v: number): string {
-  if (Number.isInteger(v) && Math.abs(v) < 1e21) return String(v);
-  return formatFloat(v, 'g', -1);
-}
-
-/** fmt's %v: how `{{.X}}` prints a value. */
-export function formatValue(v: unknown, top = true): string {
-  if (v === undefined) return top ? '<no value>' : '<nil>';
-  if (v === null) return '<nil>';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return formatNumber(v);
-  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'function') return '<func>';
-  if (v instanceof Date) return v.toISOString();
-  if (Array.isArray(v) || ArrayBuffer.isView(v)) {
-    return '[' + Array.from(v as ArrayLike<unknown>, (x) => formatValue(x, false)).join(' ') + ']';
-  }
-  if (v instanceof Map || isPlainMap(v)) {
-    const own = (v as { toString?: unknown }).toString;
-    if (!(v instanceof Map) && typeof own === 'function' && own !== Object.prototype.toString) return String(v);
-    return 'map[' + sortedEntries(v).map(([k, x]) => `${k}:${formatValue(x, false)}`).join(' ') + ']';
-  }
-  return String(v);
-}
-
 /** A string argument as Go would receive it (missing/nil become ""). */
 function str(v: unknown): string {
   if (v === undefined || v === null) return '';
   return typeof v === 'string' ? v : formatValue(v);
-}
-
-// ---------------------------------------------------------------------------
-// JSON like Go's encoding/json
-
-function quoteJSON(s: string, escapeHTML: boolean): string {
-  let q = JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-  if (escapeHTML) q = q.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
-  return q;
-}
-
-export interface MarshalOptions {
-  /** Escape <, > and & as \u003c \u003e \u0026 (json.Marshal does; Docker's `json` template func does not). */
-  escapeHTML?: boolean;
-  /** Sort object keys (Go sorts map keys; struct fields keep declaration order, i.e. insertion order here). */
-  sortKeys?: boolean;
-}
-
-/** Compact JSON the way Go's encoding/json writes it. Defaults are json.Marshal's on a map: escaped, sorted. */
-export function marshalJSON(v: unknown, opts: MarshalOptions = {}): string {
-  const escapeHTML = opts.escapeHTML ?? true;
-  const sortKeys = opts.sortKeys ?? true;
-  const enc = (x: unknown): string => {
-    if (x === undefined || x === null || typeof x === 'function' || typeof x === 'symbol') return 'null';
-    if (typeof x === 'string') return quoteJSON(x, escapeHTML);
-    if (typeof x === 'number') {
-      if (!Number.isFinite(x)) throw new Error(`json: unsupported value: ${formatFloat(x, 'g', -1)}`);
-      return JSON.stringify(x);
-    }
-    if (typeof x === 'boolean') return String(x);
-    if (typeof x === 'bigint') return x.toString();
-    const hook = (x as { [MarshalJSON]?: unknown })[MarshalJSON];
-    if (typeof hook === 'function') return String(hook.call(x));
-    if (x instanceof Uint8Array) return quoteJSON(Buffer.from(x).toString('base64'), escapeHTML);
-    const toJSON = (x as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === 'function') return enc(toJSON.call(x));
-    if (Array.isArray(x)) return '[' + x.map(enc).join(',') + ']';
-    let entries: [string, unknown][] =
-      x instanceof Map ? [...x.entries()].map(([k, y]) => [String(k), y]) : Object.entries(x);
-    entries = entries.filter(([, y]) => y !== undefined);
-    if (sortKeys) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return '{' + entries.map(([k, y]) => quoteJSON(k, escapeHTML) + ':' + enc(y)).join(',') + '}';
-  };
-  return enc(v);
-}
-
-/**
- * Wraps a row context (e.g. one `docker ps` line) so that `{{json .}}` prints it as the docker CLI does for its
- * formatter contexts: json.Marshal of a map, i.e. sorted keys and HTML-escaped (`"127.0.0.1:80-\u003e80/tcp"`).
- */
-export function withGoJSON<T extends object>(fields: T): T {
-  const copy = { ...fields };
-  Object.defineProperty(copy, MarshalJSON, { value: () => marshalJSON(fields), enumerable: false });
-  return copy;
 }
 
 // ---------------------------------------------------------------------------
@@ -798,7 +692,7 @@ function errMsg(e: unknown): string {
 const allFuncs: FuncMap = { ...builtinFuncs, ...dockerFuncs };
 
 /** A parsed Go template; `execute` may be called any number of times. */
-export class GoTemplate {
+export class GoTemplate implements RowTemplate {
   readonly name: string;
   readonly source: string;
   private readonly parsed: ParsedTemplate;
@@ -859,73 +753,8 @@ export function compileTemplate(text: string, extraFuncs?: FuncMap): GoTemplate 
 // ---------------------------------------------------------------------------
 // --format
 
-export type FormatKind = 'table' | 'json' | 'raw' | 'template';
-
-export interface ParseFormatOptions {
-  /** Row template for a bare `table` (and an empty format), e.g. '{{.ID}}\t{{.Image}}'. Default: '{{.ID}}'. */
-  defaultTable?: string;
-  /** Template for `raw`, for commands that have one (`docker ps --format raw`). Otherwise "raw" is a template. */
-  raw?: string;
-  /** Functions beyond Docker's. */
-  funcs?: FuncMap;
-}
-
-export interface ParsedFormat {
-  kind: FormatKind;
-  /** True when a header row is printed (table formats). */
-  tableHeader?: boolean;
-  /** The row template text after Docker's preprocessing ("table " removed, `\t`/`\n` unescaped, trimmed). */
-  text: string;
-  template: GoTemplate;
-}
-
-/** Docker's preprocessing: literal `\t` and `\n` in --format become tab and newline; surrounding spaces go. */
-function unescapeFormat(s: string): string {
-  return s
-    .replace(/^ +| +$/g, '')
-    .replace(/\\t|\\n/g, (m) => (m === '\\t' ? '\t' : '\n'));
-}
-
-/**
- * Interprets a `--format` value as docker does:
- * - '' or `table` → the command's default table; `table <tmpl>` → that row template with a header row;
- * - `json` → `{{json .}}` per item;
- * - `raw` → the command's raw template when it has one;
- * - anything else → a Go template executed per item, each followed by a newline.
- */
+/** `--format` with the engine for every template (format.ts's loadFormat uses it only where needed). */
 export function parseFormat(format: string, opts: ParseFormatOptions = {}): ParsedFormat {
-  let kind: FormatKind;
-  let text: string;
-  if (format === '' || format === 'table') {
-    kind = 'table';
-    text = opts.defaultTable ?? '{{.ID}}';
-  } else if (format.startsWith('table')) {
-    kind = 'table';
-    text = format.slice('table'.length);
-  } else if (format === 'json') {
-    kind = 'json';
-    text = '{{json .}}';
-  } else if (format === 'raw' && opts.raw !== undefined) {
-    kind = 'raw';
-    text = opts.raw;
-  } else {
-    kind = 'template';
-    text = format;
-  }
-  text = unescapeFormat(text);
-  const parsed: ParsedFormat = { kind, text, template: new GoTemplate(text, opts.funcs) };
-  if (kind === 'table') parsed.tableHeader = true;
-  return parsed;
-}
-
-/**
- * Renders items with a parsed format: every item's output is followed by a newline; tables get a header line
- * (the template executed over `headers`, field name → label, e.g. { ID: 'CONTAINER ID' }) and are aligned with
- * the docker CLI's tabwriter settings.
- */
-export function renderFormat(parsed: ParsedFormat, items: Iterable<unknown>, headers: Record<string, string> = {}): string {
-  let body = '';
-  for (const item of items) body += parsed.template.execute(item) + '\n';
-  if (!parsed.tableHeader) return body;
-  return formatTabbed(parsed.template.executeHeader(headers) + '\n' + body);
+  const { kind, text } = classifyFormat(format, opts);
+  return { kind, text, tableHeader: kind === 'table' || undefined, template: new GoTemplate(text, opts.funcs) };
 }

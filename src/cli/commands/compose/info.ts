@@ -1,6 +1,6 @@
 /**
  * Read-only views of a project: ps, logs, config, ls, images, top, port, events, version — in Compose v2's
- * formats (tables through berth's Go-template renderer, `--format json`).
+ * formats (tables through berth's --format renderer, `--format json`).
  */
 import YAML from 'yaml';
 import { composeContainers, nameOf, projectContainers, serviceContainers, type ProjectContainer } from '../../../compose/containers.js';
@@ -9,6 +9,8 @@ import { replicasOf } from '../../../compose/model/load.js';
 import type { Project } from '../../../compose/model/types.js';
 import { dependencyOrder } from '../../../compose/plan.js';
 import { CliExit } from '../../command.js';
+import { loadFormat, renderFormat, renderOne } from '../../output/format.js';
+import { withGoJSON } from '../../output/gojson.js';
 import type { ComposeCommand } from './command.js';
 import { displayName, LogPrinter } from './log-printer.js';
 
@@ -20,12 +22,9 @@ function health(status: string): string {
   return m ? m[1].replace('health: ', '') : '';
 }
 
-/** The Go-template engine: loaded by the commands that print through it only (`down` and `up` never do). */
-const templates = () => import('../../output/template.js');
-type Templates = Awaited<ReturnType<typeof templates>>;
 type ContainerContext = (typeof import('../container/ps.js'))['containerContext'];
 
-function psRow(c: ProjectContainer, { withGoJSON }: Templates, containerContext: ContainerContext) {
+function psRow(c: ProjectContainer, containerContext: ContainerContext) {
   const base = containerContext(c, { trunc: true });
   const exit = /^Exited \((-?\d+)\)/.exec(c.Status ?? '');
   const row = withGoJSON({
@@ -78,8 +77,8 @@ export const psComposeCommand: ComposeCommand = {
       if (!m) throw new CliExit(1, `invalid filter: ${filter}`);
       statuses.push(m[1]);
     }
-    const [t, { containerContext }] = await Promise.all([templates(), import('../container/ps.js')]);
-    const row = (x: ProjectContainer) => psRow(x, t, containerContext);
+    const { containerContext } = await import('../container/ps.js');
+    const row = (x: ProjectContainer) => psRow(x, containerContext);
     let list = await projectContainers(client, name, { all: f.all === true || statuses.length > 0 });
     if (f.all !== true) list = list.filter((x) => x.Labels[L.oneoff] !== 'True');
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
@@ -99,8 +98,8 @@ export const psComposeCommand: ComposeCommand = {
       c.cli.stdout.write(list.map((x) => JSON.stringify(row(x)) + '\n').join(''));
       return;
     }
-    const parsed = t.parseFormat(fmt === 'table' ? PS_TABLE : fmt);
-    c.cli.stdout.write(t.renderFormat(parsed, list.map(row), PS_HEADERS));
+    const parsed = await loadFormat(fmt === 'table' ? PS_TABLE : fmt);
+    c.cli.stdout.write(renderFormat(parsed, list.map(row), PS_HEADERS));
   },
 };
 
@@ -226,11 +225,10 @@ export const lsComposeCommand: ComposeCommand = {
       rows = rows.filter((r) => r.Name.includes(m[1]));
     }
     if (f.quiet === true) return void c.cli.stdout.write(rows.map((r) => r.Name + '\n').join(''));
-    const { parseFormat, renderFormat, withGoJSON } = await templates();
     const view = rows.map((r) => withGoJSON({ Name: r.Name, Status: r.Status, ConfigFiles: r.ConfigFiles }));
     if (f.format === 'json') return void c.cli.stdout.write(JSON.stringify(view) + '\n');
     const fmt = f.format === 'table' ? 'table {{.Name}}\t{{.Status}}\t{{.ConfigFiles}}' : (f.format as string);
-    c.cli.stdout.write(renderFormat(parseFormat(fmt), view, { Name: 'NAME', Status: 'STATUS', ConfigFiles: 'CONFIG FILES' }));
+    c.cli.stdout.write(renderFormat(await loadFormat(fmt), view, { Name: 'NAME', Status: 'STATUS', ConfigFiles: 'CONFIG FILES' }));
   },
 };
 
@@ -255,7 +253,6 @@ export const imagesComposeCommand: ComposeCommand = {
   async run(c, args, f) {
     const name = c.projectName();
     const client = await c.client();
-    const { parseFormat, renderFormat, withGoJSON } = await templates();
     let list = await projectContainers(client, name, { all: true });
     if (args.length) list = list.filter((x) => args.includes(x.Labels[L.service]));
     const rows = [];
@@ -268,7 +265,7 @@ export const imagesComposeCommand: ComposeCommand = {
     }
     if (f.quiet === true) return void c.cli.stdout.write([...new Set(rows.map((r) => r.ID))].map((x) => x + '\n').join(''));
     if (f.format === 'json') return void c.cli.stdout.write(JSON.stringify(rows) + '\n');
-    c.cli.stdout.write(renderFormat(parseFormat('table {{.ContainerName}}\t{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}'), rows, { ContainerName: 'CONTAINER', Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', Size: 'SIZE' }));
+    c.cli.stdout.write(renderFormat(await loadFormat('table {{.ContainerName}}\t{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}'), rows, { ContainerName: 'CONTAINER', Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', Size: 'SIZE' }));
   },
 };
 
@@ -350,8 +347,7 @@ export const versionComposeCommand: ComposeCommand = {
     if (f.short === true) return void c.cli.stdout.write(v.slice(1) + '\n');
     if (f.format === 'json') return void c.cli.stdout.write(JSON.stringify({ version: v }) + '\n');
     if (f.format && f.format !== 'pretty') {
-      const { renderOne } = await import('../../output/format.js');
-      return void c.cli.stdout.write(renderOne(f.format as string, { version: v }) + '\n');
+      return void c.cli.stdout.write(await renderOne(f.format as string, { version: v }) + '\n');
     }
     c.cli.stdout.write(`Docker Compose version ${v}\n`);
   },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { formatInspect, indentJSON } from './inspect.js';
 import { portLines } from './info.js';
-import { cpuPercent, formatStats, memUsage, statsContext, type StatsJSON } from './stats.js';
+import { cpuPercent, formatStats, loadStatsFormat, memUsage, statsContext, type StatsJSON } from './stats.js';
 import { splitCpArg, splitPathDirEntry, rebaseTransform } from './cp.js';
 
 import { SAMPLES_DIR } from '../../../../test/samples.js';
@@ -31,7 +31,7 @@ test('port lines are sorted naturally', () => {
   assert.throws(() => portLines(ports, 'c', '443/tcp'), /No public port '443\/tcp' published for c/);
 });
 
-test('stats values from a dockerd sample', { skip: !fs.existsSync(SAMPLES) }, () => {
+test('stats values from a dockerd sample', { skip: !fs.existsSync(SAMPLES) }, async () => {
   const v = JSON.parse(fs.readFileSync(`${SAMPLES}/container-stats.json`, 'utf8')) as StatsJSON;
   assert.equal(cpuPercent(v), 0);
   assert.equal(memUsage(v), 368640);
@@ -42,7 +42,7 @@ test('stats values from a dockerd sample', { skip: !fs.existsSync(SAMPLES) }, ()
   assert.equal(row.NetIO, '1.57kB / 0B');
   assert.equal(row.BlockIO, '0B / 0B');
   assert.equal(row.PIDs, '1');
-  const out = formatStats([row], '');
+  const out = formatStats([row], await loadStatsFormat(''));
   assert.match(out, /^CONTAINER ID   NAME      CPU %     MEM USAGE \/ LIMIT   MEM %     NET I\/O       BLOCK I\/O   PIDS\n/);
 });
 

@@ -3,7 +3,7 @@
  * JSON array re-indented with 4 spaces (keys and escapes exactly as the daemon sent them), or `-f` templates.
  */
 import { CliExit, type CliContext, type Command } from '../../command.js';
-import { compileTemplate } from '../../output/template.js';
+import { compileOne, type RowTemplate } from '../../output/format.js';
 import { errorText, fatal, isNotFound } from './util.js';
 
 /** Go's json.Indent(dst, src, prefix "", indent): re-indents compact or indented JSON text token by token. */
@@ -69,10 +69,10 @@ export function formatInspect(raws: string[]): string {
 async function inspectAll(ctx: CliContext, names: string[], format: string | undefined, get: (name: string) => Promise<string>): Promise<void> {
   const raws: string[] = [];
   const errs: string[] = [];
-  let tmpl;
+  let tmpl: RowTemplate | undefined;
   if (format && format !== 'json') {
     try {
-      tmpl = compileTemplate(format.replace(/\\t|\\n/g, (m) => (m === '\\t' ? '\t' : '\n')));
+      tmpl = await compileOne(format);
     } catch (e) {
       throw new CliExit(1, `template parsing error: ${(e as Error).message}`);
     }

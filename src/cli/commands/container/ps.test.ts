@@ -21,19 +21,19 @@ function sampleList(): ContainerSummary[] {
 }
 const NOW = (1795608962 + 11) * 1000;
 
-test('ps table matches docker exactly (cli-ps.txt)', { skip: !fs.existsSync(SAMPLES) }, () => {
+test('ps table matches docker exactly (cli-ps.txt)', { skip: !fs.existsSync(SAMPLES) }, async () => {
   const want = fs.readFileSync(`${SAMPLES}/cli-ps.txt`, 'utf8');
-  assert.equal(formatContainers(sampleList(), { now: NOW }), want);
+  assert.equal(await formatContainers(sampleList(), { now: NOW }), want);
 });
 
-test('ps --format "{{json .}}" matches docker (cli-ps-json.txt)', { skip: !fs.existsSync(SAMPLES) }, () => {
+test('ps --format "{{json .}}" matches docker (cli-ps-json.txt)', { skip: !fs.existsSync(SAMPLES) }, async () => {
   const want = fs.readFileSync(`${SAMPLES}/cli-ps-json.txt`, 'utf8');
   const list = sampleList();
   const samp = { ...list[1]!, SizeRw: 0, SizeRootFs: 1978369, Status: 'Up 11 seconds', Mounts: [{ Name: 'sampvol', Source: '/var/lib/docker/volumes/sampvol/_data', Driver: 'local' }] };
   const prevTZ = process.env.TZ;
   process.env.TZ = 'UTC';
   try {
-    const got = formatContainers([samp], { format: '{{json .}}', now: (1795608961 + 12) * 1000, size: true });
+    const got = await formatContainers([samp], { format: '{{json .}}', now: (1795608961 + 12) * 1000, size: true });
     assert.equal(got, want);
   } finally {
     if (prevTZ === undefined) delete process.env.TZ;
@@ -41,18 +41,18 @@ test('ps --format "{{json .}}" matches docker (cli-ps-json.txt)', { skip: !fs.ex
   }
 });
 
-test('ps -q, --no-trunc, -s and custom formats', () => {
+test('ps -q, --no-trunc, -s and custom formats', async () => {
   const list = sampleList();
-  assert.equal(formatContainers(list, { quiet: true }), 'b5ef4a481966\n10890787a420\n');
-  assert.equal(formatContainers(list, { quiet: true, trunc: false }), list.map((c) => c.Id + '\n').join(''));
-  assert.equal(formatContainers(list, { format: '{{.Names}} {{.Label "app"}} {{.Networks}}' }), 'samp2  bridge\nsamp web sampnet\n');
-  assert.equal(formatContainers(list, { format: 'table {{.Names}}\t{{.State}}' }), 'NAMES     STATE\nsamp2     exited\nsamp      running\n');
-  const full = formatContainers(list, { trunc: false, now: NOW });
+  assert.equal(await formatContainers(list, { quiet: true }), 'b5ef4a481966\n10890787a420\n');
+  assert.equal(await formatContainers(list, { quiet: true, trunc: false }), list.map((c) => c.Id + '\n').join(''));
+  assert.equal(await formatContainers(list, { format: '{{.Names}} {{.Label "app"}} {{.Networks}}' }), 'samp2  bridge\nsamp web sampnet\n');
+  assert.equal(await formatContainers(list, { format: 'table {{.Names}}\t{{.State}}' }), 'NAMES     STATE\nsamp2     exited\nsamp      running\n');
+  const full = await formatContainers(list, { trunc: false, now: NOW });
   assert.match(full, /"sh -c 'echo out; echo err >&2; exit 3'"/);
-  const sized = formatContainers([{ ...list[1]!, SizeRw: 12, SizeRootFs: 1978369 }], { size: true, now: NOW });
+  const sized = await formatContainers([{ ...list[1]!, SizeRw: 12, SizeRootFs: 1978369 }], { size: true, now: NOW });
   assert.match(sized.split('\n')[0]!, /NAMES +SIZE$/);
   assert.match(sized.split('\n')[1]!, /12B \(virtual 1\.98MB\)$/);
-  assert.equal(formatContainers([], {}), 'CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n');
+  assert.equal(await formatContainers([], {}), 'CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n');
 });
 
 test('docker port display, ellipsis and quoting', () => {

@@ -10,7 +10,8 @@ import type { ContainerSummary, Port as ApiPort } from '../../../api/types/conta
 import { CliExit, type Command } from '../../command.js';
 
 export type { ApiPort, ContainerSummary };
-import { parseFormat, renderFormat, withGoJSON } from '../../output/template.js';
+import { loadFormat, renderFormat } from '../../output/format.js';
+import { withGoJSON } from '../../output/gojson.js';
 
 export const DEFAULT_PS_TABLE = '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
@@ -201,7 +202,7 @@ export function formatUsesSize(format: string): boolean {
 }
 
 /** Renders the list as `docker ps` does. */
-export function formatContainers(list: ContainerSummary[], opts: { format?: string; quiet?: boolean; size?: boolean; trunc?: boolean; now?: number }): string {
+export async function formatContainers(list: ContainerSummary[], opts: { format?: string; quiet?: boolean; size?: boolean; trunc?: boolean; now?: number }): Promise<string> {
   const source = opts.format ?? '';
   let format: string;
   if (source === '' || source === 'table') {
@@ -211,7 +212,7 @@ export function formatContainers(list: ContainerSummary[], opts: { format?: stri
   } else {
     format = opts.quiet ? '{{.ID}}' : source;
   }
-  const parsed = parseFormat(format, { funcs: padFuncs });
+  const parsed = await loadFormat(format, { funcs: padFuncs });
   const rows = list.map((c) => containerContext(c, { trunc: opts.trunc ?? true, now: opts.now }));
   return renderFormat(parsed, rows, PS_HEADERS);
 }
@@ -259,7 +260,7 @@ export const psCommand: Command = {
     const format = (flags.format as string | undefined) ?? '';
     if (format !== '') {
       try {
-        parseFormat(format);
+        await loadFormat(format);
       } catch (e) {
         throw new CliExit(1, `failed to parse template: ${(e as Error).message}`);
       }
@@ -268,6 +269,6 @@ export const psCommand: Command = {
     const filters = filterQuery(ctx.prog, 'ps [OPTIONS]', 'ps', (flags.filter as string[]) ?? []);
     const client = await ctx.client();
     const list = await client.containers.list({ all: flags.all === true, limit: limit > 0 ? limit : undefined, size, filters });
-    ctx.stdout.write(formatContainers(list ?? [], { format, quiet, size, trunc: flags['no-trunc'] !== true }));
+    ctx.stdout.write(await formatContainers(list ?? [], { format, quiet, size, trunc: flags['no-trunc'] !== true }));
   },
 };

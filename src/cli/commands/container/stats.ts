@@ -7,7 +7,8 @@ import type { Client } from '../../../client/index.js';
 export type { StatsJSON };
 import { bytesSize, humanSizeWithPrecision } from '../../../pkg/units/units.js';
 import { CliExit, type CliContext, type Command } from '../../command.js';
-import { parseFormat, renderFormat, withGoJSON } from '../../output/template.js';
+import { loadFormat, renderFormat, type ParsedFormat } from '../../output/format.js';
+import { withGoJSON } from '../../output/gojson.js';
 import { truncateID } from './ps.js';
 import { errorText } from './util.js';
 
@@ -79,8 +80,13 @@ export const STATS_HEADERS = {
   PIDs: 'PIDS',
 };
 
-export function formatStats(rows: Record<string, unknown>[], format: string): string {
-  return renderFormat(parseFormat(format, { defaultTable: STATS_TABLE }), rows, STATS_HEADERS);
+/** Compiles a stats --format once: the stream renders it every second. */
+export function loadStatsFormat(format: string): Promise<ParsedFormat> {
+  return loadFormat(format, { defaultTable: STATS_TABLE });
+}
+
+export function formatStats(rows: Record<string, unknown>[], format: ParsedFormat): string {
+  return renderFormat(format, rows, STATS_HEADERS);
 }
 
 export const statsCommand: Command = {
@@ -100,7 +106,7 @@ export const statsCommand: Command = {
   ],
   async run(ctx, args, flags) {
     const client = await ctx.client();
-    const format = (flags.format as string | undefined) ?? '';
+    const format = await loadStatsFormat((flags.format as string | undefined) ?? '');
     const trunc = flags['no-trunc'] !== true;
     let names = args;
     if (names.length === 0) {
@@ -112,7 +118,7 @@ export const statsCommand: Command = {
   },
 };
 
-async function oneShot(ctx: CliContext, client: Client, names: string[], format: string, trunc: boolean): Promise<number> {
+async function oneShot(ctx: CliContext, client: Client, names: string[], format: ParsedFormat, trunc: boolean): Promise<number> {
   const results = await Promise.allSettled(
     names.map(async (n) => {
       const v = await client.containers.stats(n);
@@ -130,7 +136,7 @@ async function oneShot(ctx: CliContext, client: Client, names: string[], format:
   return 0;
 }
 
-async function stream(ctx: CliContext, client: Client, names: string[], format: string, trunc: boolean, explicit: boolean): Promise<number> {
+async function stream(ctx: CliContext, client: Client, names: string[], format: ParsedFormat, trunc: boolean, explicit: boolean): Promise<number> {
   const latest = new Map<string, StatsJSON | undefined>(names.map((n) => [n, undefined]));
   const abort = new AbortController();
   const errs: string[] = [];

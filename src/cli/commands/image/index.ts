@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { CliExit, Command, formatFlag } from '../../command.js';
 import type { CliContext } from '../../command.js';
-import { compileTemplate, parseFormat, renderFormat } from '../../output/template.js';
+import { compileOne, loadFormat, renderFormat } from '../../output/format.js';
 import type { ProgressStream } from '../../../client/index.js';
 import type { JSONMessage } from '../../../api/types/image.js';
 import { filtersFromArgs } from '../../../pkg/filters/filters.js';
@@ -46,7 +46,7 @@ const inspectCommand: Command = {
     }
     const fmt = flags.format as string | undefined;
     if (fmt) {
-      const t = compileTemplate(fmt.replace(/\\n/g, '\n').replace(/\\t/g, '\t'));
+      const t = await compileOne(fmt);
       for (const o of out) ctx.stdout.write(t.execute(o) + '\n');
     } else ctx.stdout.write(JSON.stringify(out, null, 4).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) + '\n');
     return failed ? 1 : 0;
@@ -130,7 +130,7 @@ const historyCommand: Command = {
       for (const r of rows) ctx.stdout.write(`${r.ID}\n`);
       return;
     }
-    const parsed = parseFormat((flags.format as string | undefined) ?? '', {
+    const parsed = await loadFormat((flags.format as string | undefined) ?? '', {
       defaultTable: '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}',
     });
     ctx.stdout.write(

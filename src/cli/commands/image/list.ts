@@ -1,6 +1,6 @@
 /** `berth images` / `berth image ls`: docker's table, -q, -a, --digests, --no-trunc, --filter, --format. */
 import { Command, formatFlag } from '../../command.js';
-import { parseFormat, renderFormat } from '../../output/template.js';
+import { loadFormat, renderFormat } from '../../output/format.js';
 import { filtersFromArgs } from '../../../pkg/filters/filters.js';
 import { humanSize, ago } from '../../../pkg/units/units.js';
 import type { ImageSummary } from '../../../api/types/image.js';
@@ -109,7 +109,7 @@ export const imagesListCommand: Command = {
     const def = flags.digests
       ? '{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
       : '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
-    const parsed = parseFormat((flags.format as string | undefined) ?? '', { defaultTable: def });
+    const parsed = await loadFormat((flags.format as string | undefined) ?? '', { defaultTable: def });
     ctx.stdout.write(renderFormat(parsed, rows, HEADERS));
   },
 };

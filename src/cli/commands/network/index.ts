@@ -53,7 +53,7 @@ const lsCommand: Command = {
     list.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
     const rows = list.map((n) => networkRow(n, Boolean(flags['no-trunc'])));
     ctx.stdout.write(
-      renderList(
+      await renderList(
         rows,
         { defaultTable: '{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}', headers: { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' }, quiet: '{{.ID}}' },
         flags.format as string | undefined,
@@ -128,7 +128,7 @@ const inspectCommand: Command = {
       }
     }
     const format = flags.format as string | undefined;
-    if (format) for (const n of found) ctx.stdout.write(renderOne(format, n) + '\n');
+    if (format) for (const n of found) ctx.stdout.write((await renderOne(format, n)) + '\n');
     else ctx.stdout.write(JSON.stringify(found, null, 4) + '\n');
     if (failed) return 1;
   },

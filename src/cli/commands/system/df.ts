@@ -55,7 +55,7 @@ export const dfCommand: Command = {
   async run(ctx, _args, flags) {
     const df = await (await ctx.client()).system.diskUsage();
     ctx.stdout.write(
-      renderList(dfRows(df), {
+      await renderList(dfRows(df), {
         defaultTable: '{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}',
         headers: { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' },
       }, flags.format as string | undefined),

@@ -34,7 +34,7 @@ export const eventsCommand: Command = {
     const filters = filtersFromArgs(flags.filter as string[]);
     const format = flags.format as string | undefined;
     for await (const e of (await ctx.client()).system.events({ since, until, filters })) {
-      ctx.stdout.write((format ? renderOne(format, e) : formatEvent(e)) + '\n');
+      ctx.stdout.write((format ? await renderOne(format, e) : formatEvent(e)) + '\n');
     }
   },
 };

@@ -57,7 +57,7 @@ export const infoCommand: Command = {
   async run(ctx, _args, flags) {
     const info = (await (await ctx.client()).system.info()) as Info;
     const format = flags.format as string | undefined;
-    if (format) ctx.stdout.write(renderOne(format, info) + '\n');
+    if (format) ctx.stdout.write((await renderOne(format, info)) + '\n');
     else ctx.stdout.write(`Client:\n Version:    ${(await import('../../../api/version.js')).BERTH_VERSION}\n Context:    default\n\n` + renderInfo(info));
   },
 };

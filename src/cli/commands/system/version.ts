@@ -44,7 +44,7 @@ export const versionCommand: Command = {
     }
     const format = flags.format as string | undefined;
     if (format) {
-      ctx.stdout.write(renderOne(format, { Client: goVersionView(client), Server: server ? goVersionView(server) : null }) + '\n');
+      ctx.stdout.write((await renderOne(format, { Client: goVersionView(client), Server: server ? goVersionView(server) : null })) + '\n');
     } else {
       const lines = [
         'Client:',

@@ -22,7 +22,7 @@ export const volumeInspectCommand: Command = {
     }
     const format = flags.format as string | undefined;
     if (format && format !== 'json') {
-      for (const v of found) ctx.stdout.write(renderOne(format, v) + '\n');
+      for (const v of found) ctx.stdout.write((await renderOne(format, v)) + '\n');
     } else {
       ctx.stdout.write(JSON.stringify(found, null, 4) + '\n');
     }

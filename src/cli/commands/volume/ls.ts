@@ -21,7 +21,7 @@ export const volumeLsCommand: Command = {
     const client = await ctx.client();
     const res = await client.volumes.list({ filters: filtersFromArgs(flags.filter as string[]) });
     const vols = [...(res.Volumes ?? [])].sort((a, b) => (naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0));
-    const out = renderList(
+    const out = await renderList(
       vols.map(volumeRow),
       { defaultTable: '{{.Driver}}\t{{.Name}}', headers: VOLUME_HEADERS, quiet: '{{.Name}}' },
       flags.format as string | undefined,

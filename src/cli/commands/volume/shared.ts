@@ -1,6 +1,6 @@
 /** Pieces the volume commands share: the row context docker's volume formatter exposes, natural sorting, prompts. */
 import type { CliContext } from '../../command.js';
-import { withGoJSON } from '../../output/template.js';
+import { withGoJSON } from '../../output/gojson.js';
 import { humanSize } from '../../../pkg/units/units.js';
 import type { Volume } from '../../../api/types/volume.js';
 
