@@ -13,6 +13,7 @@ const force = process.argv.includes('--force');
 /**
  * berth-monitor: the per-container monitor (an executable).
  * berth-sys.node: the N-API addon behind src/sys/linux.ts (mount, xattrs, mknod, flock), against Node's headers.
+ * berth-untar: the layer applier behind src/pkg/archive/apply-layer.ts (an executable, one process per layer).
  */
 const nodeInclude = [process.env.NODE_INCLUDE, join(dirname(dirname(process.execPath)), 'include/node'), '/usr/include/node'].find(
   (d) => d && mtime(join(d, 'node_api.h')) >= 0,
@@ -20,6 +21,8 @@ const nodeInclude = [process.env.NODE_INCLUDE, join(dirname(dirname(process.exec
 const targets = [
   // zlib (Debian's zlib1g-dev) gzips rotated json-file logs (--log-opt compress=true)
   { name: 'berth-monitor', dir: 'native/monitor', flags: [], libs: ['-lz', '-lpthread'] },
+  // zlib inflates gzip layers, libcrypto (Debian's libssl-dev) hashes the diffID with the CPU's SHA extensions
+  { name: 'berth-untar', dir: 'native/untar', flags: [], libs: ['-lz', '-lcrypto'] },
   { name: 'berth-sys.node', dir: 'native/sys', flags: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=berth_sys', `-I${nodeInclude ?? '/usr/include/node'}`] },
 ];
 

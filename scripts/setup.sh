@@ -5,9 +5,9 @@ cd "$(dirname "$0")/.."
 
 # System packages berth needs at run time (runc, tini for --init, busybox-static for the offline base image,
 # iptables/iproute2 for networking) and as test partners (docker.io: a real dockerd to compare with; docker-registry;
-# skopeo; python3-docker, the Python SDK; zstd for layer tests; zlib1g-dev for the monitor's compressed log rotation; openssl for the TLS tests' certificates;
+# skopeo; python3-docker, the Python SDK; zstd for layer tests; zlib1g-dev for the monitor's compressed log rotation and berth-untar's gunzip; libssl-dev for berth-untar's sha256; openssl for the TLS tests' certificates;
 # chromium + a font for the dashboard's browser tests).
-packages=(runc tini busybox-static iptables iproute2 kmod procps psmisc curl gcc libc6-dev zlib1g-dev make zstd python3
+packages=(runc tini busybox-static iptables iproute2 kmod procps psmisc curl gcc libc6-dev zlib1g-dev libssl-dev make zstd python3
           docker.io docker-registry skopeo docker-compose python3-docker openssl chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do

@@ -15,16 +15,21 @@
  * time by pkg/securejoin; a symlink met on the way is resolved *inside root* (absolute targets are relative to root,
  * '..' stops at root), as Docker's chrooted extraction does, so only symlink-free paths ever reach the kernel. The final
  * component is never followed: an existing entry there is replaced, and files are opened O_EXCL|O_NOFOLLOW.
+ *
+ * Two implementations keep these rules: `berth-untar` (native/untar, see native-untar.ts), used for plain and gzip
+ * layers when it is built, and the JavaScript one below, used for zstd layers and when the program is missing. The
+ * same test cases run against both (apply-layer.test.ts).
  */
 import { createHash } from 'node:crypto';
 import fs, { constants as fsc, promises as fsp } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { resolveWith, SymlinkLoopError, type Lookup } from '../securejoin/securejoin.js';
 import { readTar } from '../tar/reader.js';
 import type { TarHeader } from '../tar/header.js';
 import { FileType, makedev } from '../../core/kernel/index.js';
 import { hostKernel as kernel } from '../../sys/kernel.js';
-import { decompress } from './compression.js';
+import { decompress, detectCompression } from './compression.js';
+import { applyNative, nativeUntarPath } from './native-untar.js';
 
 export interface ApplyLayerOptions {
   /** How whiteouts and opaque markers are materialised (default 'overlay'). */
@@ -36,6 +41,11 @@ export interface ApplyLayerOptions {
    * call itself, most of all on a loaded machine. Each file blocks the event loop for a few tens of microseconds.
    */
   syncSmallFiles?: boolean;
+  /**
+   * Which applier: 'native' (berth-untar; fails when it is not built; zstd layers still take the JS path), 'js', or
+   * by default native when it is built (BERTH_UNTAR=js in the environment picks 'js').
+   */
+  engine?: 'native' | 'js';
 }
 
 export interface ApplyLayerResult {
@@ -93,12 +103,54 @@ function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** The first bytes of a stream (at least 6 unless it is shorter) and the whole stream again, those bytes included. */
+async function peek(input: Readable | AsyncIterable<Buffer>): Promise<{ head: Buffer; all: AsyncGenerator<Buffer> }> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | Uint8Array>;
+  const first: Buffer[] = [];
+  let len = 0;
+  let ended = false;
+  while (len < 6) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    first.push(b);
+    len += b.length;
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    try {
+      yield* first;
+      while (!ended) {
+        const r = await it.next();
+        if (r.done) return;
+        yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+      }
+    } finally {
+      if (!ended) await it.return?.();
+    }
+  }
+  return { head: Buffer.concat(first), all: all() };
+}
+
 /** Applies one layer tar (plain, gzip or zstd) to `root`. See the module comment for semantics and safety. */
 export async function applyLayer(input: Readable, root: string, opts: ApplyLayerOptions = {}): Promise<ApplyLayerResult> {
   const mode = opts.whiteouts ?? 'overlay';
   const rootReal = await fsp.realpath(root);
   if (!(await fsp.stat(rootReal)).isDirectory()) throw new Error(`apply layer: ${root} is not a directory`);
+  const engine = opts.engine ?? (process.env.BERTH_UNTAR === 'native' ? 'native' : 'js');
+  const bin = engine === 'js' ? undefined : nativeUntarPath();
+  if (engine === 'native' && !bin) throw new Error('apply layer: native/build/berth-untar is not built (npm run build)');
+  if (!bin) return applyLayerJS(input, rootReal, mode, opts);
+  opts.signal?.throwIfAborted();
+  const { head, all } = await peek(input);
+  if (detectCompression(head) === 'zstd') return applyLayerJS(Readable.from(all, { objectMode: false }), rootReal, mode, opts);
+  return applyNative(bin, all, input, rootReal, mode, opts.signal);
+}
 
+/** The JavaScript applier (zstd layers, and where berth-untar is not built). */
+async function applyLayerJS(input: Readable, rootReal: string, mode: 'overlay' | 'none', opts: ApplyLayerOptions): Promise<ApplyLayerResult> {
   const stream = decompress(input);
   const onAbort = () => stream.destroy(opts.signal?.reason as Error);
   opts.signal?.addEventListener('abort', onAbort, { once: true });

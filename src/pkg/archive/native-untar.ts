@@ -1,0 +1,129 @@
+/**
+ * The native layer applier: `berth-untar` (native/untar, built by `npm run build`), one process per layer.
+ *
+ * It reads the layer (plain tar or gzip) on its stdin, applies it to a root with the rules of apply-layer.ts (same
+ * terms, same safety rules, same error wording), hashes the uncompressed stream and answers with one JSON line:
+ * `{"diffID","size"}` or `{"error","code"}`. A process rather than an addon function: the extraction's buffers,
+ * zlib state and page-cache pressure stay out of berthd's RSS, two layers extract on two cores without touching the
+ * event loop or libuv's thread pool, and a cancelled pull just kills it.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { ApplyLayerResult } from './apply-layer.js';
+
+let located: string | null | undefined;
+
+/** native/build/berth-untar of this checkout (or $BERTH_UNTAR_BIN), when it is built. */
+export function nativeUntarPath(): string | undefined {
+  if (located === undefined) {
+    let file = process.env.BERTH_UNTAR_BIN;
+    if (!file) {
+      let dir = path.dirname(fileURLToPath(import.meta.url));
+      while (!fs.existsSync(path.join(dir, 'package.json')) && dir !== '/') dir = path.dirname(dir);
+      file = path.join(dir, 'native/build/berth-untar');
+    }
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      located = file;
+    } catch {
+      located = null;
+    }
+  }
+  return located ?? undefined;
+}
+
+interface Answer {
+  diffID?: string;
+  size?: number;
+  error?: string;
+  code?: string;
+}
+
+/**
+ * Applies the layer bytes `chunks` (read from `input`, destroyed when the apply fails) to `rootReal` (a real path)
+ * with berth-untar.
+ */
+export async function applyNative(
+  bin: string,
+  chunks: AsyncIterable<Buffer>,
+  input: Readable | AsyncIterable<Buffer>,
+  rootReal: string,
+  whiteouts: 'overlay' | 'none',
+  signal?: AbortSignal,
+): Promise<ApplyLayerResult> {
+  signal?.throwIfAborted();
+  const child = spawn(bin, [rootReal, whiteouts], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    if (stderr.length < 4096) stderr += d;
+  });
+  let closed = false;
+  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+    child.once('error', (e) => {
+      closed = true;
+      resolve({ code: null, sig: null, spawnError: e });
+    });
+    child.once('close', (code, sig) => {
+      closed = true;
+      resolve({ code, sig });
+    });
+  });
+  // EPIPE when it stops reading early: it failed, and its answer says why
+  child.stdin.on('error', () => {});
+  const onAbort = () => child.kill('SIGKILL');
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  let inputError: unknown;
+  const stdin = child.stdin;
+  const pump = (async () => {
+    try {
+      for await (const chunk of chunks) {
+        if (closed || stdin.destroyed) break;
+        if (!stdin.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              stdin.off('drain', done);
+              stdin.off('close', done);
+              resolve();
+            };
+            stdin.on('drain', done);
+            stdin.on('close', done);
+          });
+          if (closed || stdin.destroyed) break;
+        }
+      }
+      stdin.end();
+    } catch (e) {
+      // after it failed, the input is torn down on purpose: its answer is the error
+      if (!closed) inputError = e;
+      child.kill('SIGKILL');
+    }
+  })();
+
+  try {
+    const { code, sig, spawnError } = await exited;
+    if (code !== 0) (input as Readable).destroy?.();
+    await pump;
+    if (signal?.aborted) throw signal.reason;
+    if (inputError) throw inputError;
+    if (spawnError) throw new Error(`apply layer: cannot run ${bin}: ${spawnError.message}`);
+    let answer: Answer | undefined;
+    try {
+      answer = JSON.parse(out.trim().split('\n').pop() ?? '') as Answer;
+    } catch {
+      answer = undefined;
+    }
+    if (answer?.error !== undefined) throw Object.assign(new Error(answer.error), answer.code ? { code: answer.code } : {});
+    if (code === 0 && answer?.diffID) return { diffID: answer.diffID, size: answer.size ?? 0 };
+    throw new Error(`apply layer: berth-untar ${sig ? `was killed by ${sig}` : `exited with ${code}`}${stderr ? `: ${stderr.trim()}` : ''}`);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
