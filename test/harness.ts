@@ -57,8 +57,8 @@ export class TestDaemon {
     if (!fs.existsSync(cfg)) fs.writeFileSync(cfg, '{}\n');
     this.logFd = fs.openSync(this.logPath, 'a');
     const proc = spawn(
-      process.execPath,
-      [berthdBin, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--pidfile', path.join(this.root, 'berthd.pid'), '--config-file', path.join(this.root, 'daemon.json'), ...(this.opts.args ?? [])],
+      berthdBin, // as a user runs it: its sh launcher sets malloc's limits first
+      ['--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--pidfile', path.join(this.root, 'berthd.pid'), '--config-file', path.join(this.root, 'daemon.json'), ...(this.opts.args ?? [])],
       { stdio: ['ignore', this.logFd, this.logFd], detached: true, ...(this.opts.env ? { env: { ...process.env, ...this.opts.env } } : {}) },
     );
     this.proc = proc;

@@ -72,7 +72,7 @@ async function ensureDaemon(client: Client, mayStart: boolean): Promise<void> {
   const berthd = path.resolve(here, '../../../bin/berthd');
   fs.mkdirSync(DEFAULT_DATA_ROOT, { recursive: true });
   const log = fs.openSync(path.join(DEFAULT_DATA_ROOT, 'berthd.log'), 'a');
-  const child = spawn(process.execPath, [berthd], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(berthd, [], { detached: true, stdio: ['ignore', log, log] }); // its sh launcher sets malloc's limits
   child.unref();
   fs.closeSync(log);
   const deadline = Date.now() + 15_000;
