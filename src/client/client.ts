@@ -2,10 +2,11 @@
  * An Engine API client over a unix socket (or TCP), used by the `berth` CLI, compose and the test harness.
  * Non-2xx answers become EngineErrors whose kind comes from the status and whose message is the daemon's own text.
  */
-import http, { IncomingMessage } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { API_VERSION } from '../api/version.js';
 import { EngineError, kindFromStatus } from '../errdefs/index.js';
+import { exchange } from './exchange.js';
 
 export type QueryValue = string | number | boolean | undefined | null | string[];
 
@@ -29,7 +30,8 @@ export class EngineClient {
   private readonly socketPath?: string;
   private readonly hostname: string = 'localhost';
   private readonly port?: number;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  /** node:http and its keep-alive pool, loaded on the first request that needs them (see exchange.ts). */
+  private http?: Promise<{ request: typeof import('node:http').request; agent: Agent }>;
 
   constructor(readonly host: string, readonly apiVersion: string = API_VERSION) {
     if (host.startsWith('unix://')) this.socketPath = host.slice(7);
@@ -43,7 +45,12 @@ export class EngineClient {
 
   /** Ends pooled keep-alive connections so the process can exit promptly. */
   close(): void {
-    this.agent.destroy();
+    void this.http?.then(({ agent }) => agent.destroy());
+  }
+
+  private loadHttp(): Promise<{ request: typeof import('node:http').request; agent: Agent }> {
+    this.http ??= import('node:http').then((http) => ({ request: http.request, agent: new http.Agent({ keepAlive: true, maxSockets: 16 }) }));
+    return this.http;
   }
 
   private url(path: string, query?: Record<string, QueryValue>): string {
@@ -57,7 +64,8 @@ export class EngineClient {
     return `/v${this.apiVersion}${path}${qs ? `?${qs}` : ''}`;
   }
 
-  private raw(method: string, path: string, opts: RequestOptions, upgrade: boolean): Promise<{ res: IncomingMessage; socket?: Duplex }> {
+  private async raw(method: string, path: string, opts: RequestOptions, upgrade: boolean): Promise<{ res: IncomingMessage; socket?: Duplex }> {
+    const http = await this.loadHttp();
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { ...opts.headers };
       let payload: Buffer | undefined;
@@ -83,7 +91,7 @@ export class EngineClient {
         socketPath: this.socketPath,
         hostname: this.hostname,
         port: this.port,
-        agent: upgrade ? false : this.agent,
+        agent: upgrade ? false : http.agent,
         signal: opts.signal,
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
@@ -107,10 +115,36 @@ export class EngineClient {
     return res;
   }
 
+  /**
+   * Sends a request and resolves with the whole body of a 2xx answer, rejects with an EngineError otherwise. Without
+   * a streamed body or a signal it is one exchange on node:net (exchange.ts), else node:http.
+   */
+  async buffer(method: string, path: string, opts: RequestOptions = {}): Promise<Buffer> {
+    const body = opts.body;
+    if (opts.signal || (body && !Buffer.isBuffer(body) && typeof (body as Readable).pipe === 'function')) {
+      return readAll(await this.request(method, path, opts));
+    }
+    const headers: Record<string, string> = { ...opts.headers };
+    let payload: Buffer | undefined;
+    if (Buffer.isBuffer(body)) payload = body;
+    else if (body !== undefined) {
+      payload = Buffer.from(JSON.stringify(body));
+      headers['Content-Type'] ??= 'application/json';
+    }
+    let answer;
+    try {
+      answer = await exchange({ socketPath: this.socketPath, hostname: this.hostname, port: this.port }, method, this.url(path, opts.query), headers, payload);
+    } catch (err) {
+      if (['ENOENT', 'ECONNREFUSED', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw new DaemonUnreachableError(this.host, err);
+      throw err;
+    }
+    if (answer.status >= 400) throw engineError(answer.status, answer.body.toString('utf8'));
+    return answer.body;
+  }
+
   /** Sends a request and parses a JSON answer (undefined for an empty body). */
   async json<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.request(method, path, opts);
-    const text = await readAll(res);
+    const text = await this.buffer(method, path, opts);
     return (text.length ? JSON.parse(text.toString('utf8')) : undefined) as T;
   }
 
@@ -124,8 +158,7 @@ export class EngineClient {
 
   async ping(signal?: AbortSignal): Promise<boolean> {
     try {
-      const res = await this.request('GET', '/_ping', { signal });
-      await readAll(res);
+      await this.buffer('GET', '/_ping', { signal });
       return true;
     } catch {
       return false;
@@ -140,7 +173,11 @@ export async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 async function errorFrom(res: IncomingMessage): Promise<EngineError> {
-  const text = (await readAll(res)).toString('utf8');
+  return engineError(res.statusCode ?? 500, (await readAll(res)).toString('utf8'));
+}
+
+/** The EngineError of a non-2xx answer: its kind from the status, the daemon's message from its JSON body. */
+function engineError(status: number, text: string): EngineError {
   let message = text.trim();
   try {
     const parsed = JSON.parse(text) as { message?: string };
@@ -148,8 +185,8 @@ async function errorFrom(res: IncomingMessage): Promise<EngineError> {
   } catch {
     /* plain-text error body */
   }
-  const err = new EngineError(kindFromStatus(res.statusCode ?? 500), message || `HTTP ${res.statusCode}`);
-  (err as EngineError & { status?: number }).status = res.statusCode;
+  const err = new EngineError(kindFromStatus(status), message || `HTTP ${status}`);
+  (err as EngineError & { status?: number }).status = status;
   return err;
 }
 

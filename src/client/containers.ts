@@ -105,24 +105,23 @@ export class ContainersClient {
 
   /** The inspect document as the daemon sent it (for `inspect` output that keeps its keys and escapes). */
   async inspectRaw(id: string, opts: { size?: boolean } = {}): Promise<string> {
-    const res = await this.http.request('GET', `/containers/${seg(id)}/json`, { query: { size: opts.size || undefined } });
-    return (await readAll(res)).toString('utf8');
+    return (await this.http.buffer('GET', `/containers/${seg(id)}/json`, { query: { size: opts.size || undefined } })).toString('utf8');
   }
 
   async start(id: string, opts: { detachKeys?: string } = {}): Promise<void> {
-    await drain(await this.http.request('POST', `/containers/${seg(id)}/start`, { query: { detachKeys: opts.detachKeys } }));
+    await this.http.buffer('POST', `/containers/${seg(id)}/start`, { query: { detachKeys: opts.detachKeys } });
   }
 
   async stop(id: string, opts: ContainerStopOptions = {}): Promise<void> {
-    await drain(await this.http.request('POST', `/containers/${seg(id)}/stop`, { query: { t: opts.timeout, signal: opts.signal } }));
+    await this.http.buffer('POST', `/containers/${seg(id)}/stop`, { query: { t: opts.timeout, signal: opts.signal } });
   }
 
   async restart(id: string, opts: ContainerStopOptions = {}): Promise<void> {
-    await drain(await this.http.request('POST', `/containers/${seg(id)}/restart`, { query: { t: opts.timeout, signal: opts.signal } }));
+    await this.http.buffer('POST', `/containers/${seg(id)}/restart`, { query: { t: opts.timeout, signal: opts.signal } });
   }
 
   async kill(id: string, signal?: string): Promise<void> {
-    await drain(await this.http.request('POST', `/containers/${seg(id)}/kill`, { query: { signal } }));
+    await this.http.buffer('POST', `/containers/${seg(id)}/kill`, { query: { signal } });
   }
 
   async remove(id: string, opts: ContainerRemoveOptions = {}): Promise<void> {
@@ -132,15 +131,15 @@ export class ContainersClient {
   }
 
   async pause(id: string): Promise<void> {
-    await drain(await this.http.request('POST', `/containers/${seg(id)}/pause`));
+    await this.http.buffer('POST', `/containers/${seg(id)}/pause`);
   }
 
   async unpause(id: string): Promise<void> {
-    await drain(await this.http.request('POST', `/containers/${seg(id)}/unpause`));
+    await this.http.buffer('POST', `/containers/${seg(id)}/unpause`);
   }
 
   async rename(id: string, name: string): Promise<void> {
-    await drain(await this.http.request('POST', `/containers/${seg(id)}/rename`, { query: { name } }));
+    await this.http.buffer('POST', `/containers/${seg(id)}/rename`, { query: { name } });
   }
 
   update(id: string, body: ContainerUpdateRequest): Promise<ContainerUpdateResponse> {
@@ -148,7 +147,7 @@ export class ContainersClient {
   }
 
   async resize(id: string, height: number, width: number): Promise<void> {
-    await drain(await this.http.request('POST', `/containers/${seg(id)}/resize`, { query: { h: height, w: width } }));
+    await this.http.buffer('POST', `/containers/${seg(id)}/resize`, { query: { h: height, w: width } });
   }
 
   /**

@@ -12,7 +12,7 @@ export class ExecClient {
 
   /** Starts a detached exec (`Detach: true`). */
   async startDetached(id: string, opts: Omit<ExecStartRequest, 'Detach'> = {}): Promise<void> {
-    await drain(await this.http.request('POST', `/exec/${seg(id)}/start`, { body: { ...opts, Detach: true } }));
+    await this.http.buffer('POST', `/exec/${seg(id)}/start`, { body: { ...opts, Detach: true } });
   }
 
   /** Starts an exec and hijacks the connection for its stdin/stdout/stderr. */
@@ -25,6 +25,6 @@ export class ExecClient {
   }
 
   async resize(id: string, height: number, width: number): Promise<void> {
-    await drain(await this.http.request('POST', `/exec/${seg(id)}/resize`, { query: { h: height, w: width } }));
+    await this.http.buffer('POST', `/exec/${seg(id)}/resize`, { query: { h: height, w: width } });
   }
 }

@@ -87,7 +87,7 @@ export class ImagesClient {
 
   /** The inspect document as the daemon sent it. */
   async inspectRaw(name: string): Promise<string> {
-    return (await readAll(await this.http.request('GET', `/images/${nameSeg(name)}/json`))).toString('utf8');
+    return (await this.http.buffer('GET', `/images/${nameSeg(name)}/json`)).toString('utf8');
   }
 
   history(name: string): Promise<HistoryResponseItem[]> {
@@ -99,7 +99,7 @@ export class ImagesClient {
   }
 
   async tag(source: string, repo: string, tag?: string): Promise<void> {
-    await drain(await this.http.request('POST', `/images/${nameSeg(source)}/tag`, { query: { repo, tag: tag || undefined } }));
+    await this.http.buffer('POST', `/images/${nameSeg(source)}/tag`, { query: { repo, tag: tag || undefined } });
   }
 
   prune(filters?: FilterArg): Promise<ImagePruneReport> {

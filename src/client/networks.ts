@@ -17,7 +17,7 @@ export class NetworksClient {
 
   /** The inspect document as the daemon sent it. */
   async inspectRaw(id: string, opts: { verbose?: boolean } = {}): Promise<string> {
-    return (await readAll(await this.http.request('GET', `/networks/${seg(id)}`, { query: { verbose: opts.verbose || undefined } }))).toString('utf8');
+    return (await this.http.buffer('GET', `/networks/${seg(id)}`, { query: { verbose: opts.verbose || undefined } })).toString('utf8');
   }
 
   create(body: NetworkCreateRequest): Promise<NetworkCreateResponse> {
@@ -25,15 +25,15 @@ export class NetworksClient {
   }
 
   async remove(id: string): Promise<void> {
-    await drain(await this.http.request('DELETE', `/networks/${seg(id)}`));
+    await this.http.buffer('DELETE', `/networks/${seg(id)}`);
   }
 
   async connect(network: string, container: string, endpoint?: EndpointSettings): Promise<void> {
-    await drain(await this.http.request('POST', `/networks/${seg(network)}/connect`, { body: { Container: container, EndpointConfig: endpoint } }));
+    await this.http.buffer('POST', `/networks/${seg(network)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
   }
 
   async disconnect(network: string, container: string, force = false): Promise<void> {
-    await drain(await this.http.request('POST', `/networks/${seg(network)}/disconnect`, { body: { Container: container, Force: force } }));
+    await this.http.buffer('POST', `/networks/${seg(network)}/disconnect`, { body: { Container: container, Force: force } });
   }
 
   prune(filters?: FilterArg): Promise<NetworkPruneReport> {

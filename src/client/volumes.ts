@@ -16,7 +16,7 @@ export class VolumesClient {
 
   /** The inspect document as the daemon sent it. */
   async inspectRaw(name: string): Promise<string> {
-    return (await readAll(await this.http.request('GET', `/volumes/${seg(name)}`))).toString('utf8');
+    return (await this.http.buffer('GET', `/volumes/${seg(name)}`)).toString('utf8');
   }
 
   create(body: VolumeCreateRequest = {}): Promise<Volume> {
@@ -24,7 +24,7 @@ export class VolumesClient {
   }
 
   async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
-    await drain(await this.http.request('DELETE', `/volumes/${seg(name)}`, { query: { force: opts.force || undefined } }));
+    await this.http.buffer('DELETE', `/volumes/${seg(name)}`, { query: { force: opts.force || undefined } });
   }
 
   prune(filters?: FilterArg): Promise<VolumePruneReport> {
