@@ -2,7 +2,6 @@
  * `berth`: the docker-compatible CLI. Resolves the daemon address (-H, BERTH_HOST, DOCKER_HOST, default socket),
  * finds the command, parses its flags the way docker does, runs it, and maps failures to docker's exit codes.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +67,8 @@ function findCommand(list: Command[], name: string): Command | undefined {
 async function ensureDaemon(client: Client, mayStart: boolean): Promise<void> {
   // Without autostart there is nothing to do before the command's own request (a ping would be a wasted round trip).
   if (!mayStart || (await client.system.ping())) return;
+  // Loaded here only: node:child_process costs every command ~5 ms CPU at start-up.
+  const { spawn } = await import('node:child_process');
   const here = path.dirname(fileURLToPath(import.meta.url));
   const berthd = path.resolve(here, '../../../bin/berthd');
   fs.mkdirSync(DEFAULT_DATA_ROOT, { recursive: true });
