@@ -49,7 +49,8 @@ export async function startBerth(tar: string): Promise<Engine> {
   const e: Engine = {
     name: 'berth',
     host: d.host,
-    pids: () => [d.pid],
+    // berth-untar (one per layer being applied) counts too, as containerd does for dockerd
+    pids: () => [d.pid, ...childrenOf(d.pid)],
     docker: (args) => d.docker(args, { timeoutMs: 600_000 }),
     stop: () => d.teardown(),
   };

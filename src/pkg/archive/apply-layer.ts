@@ -139,7 +139,7 @@ export async function applyLayer(input: Readable, root: string, opts: ApplyLayer
   const mode = opts.whiteouts ?? 'overlay';
   const rootReal = await fsp.realpath(root);
   if (!(await fsp.stat(rootReal)).isDirectory()) throw new Error(`apply layer: ${root} is not a directory`);
-  const engine = opts.engine ?? (process.env.BERTH_UNTAR === 'native' ? 'native' : 'js');
+  const engine = opts.engine ?? (process.env.BERTH_UNTAR === 'js' ? 'js' : undefined);
   const bin = engine === 'js' ? undefined : nativeUntarPath();
   if (engine === 'native' && !bin) throw new Error('apply layer: native/build/berth-untar is not built (npm run build)');
   if (!bin) return applyLayerJS(input, rootReal, mode, opts);
