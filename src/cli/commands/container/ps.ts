@@ -8,8 +8,10 @@ import { familiarString, parseNormalized } from '../../../pkg/reference/index.js
 import { humanDuration, humanSizeWithPrecision } from '../../../pkg/units/units.js';
 import type { ContainerSummary, Port as ApiPort } from '../../../api/types/container.js';
 import { CliExit, type Command } from '../../command.js';
+import { goTimeString } from '../../output/gotime.js';
 
 export type { ApiPort, ContainerSummary };
+export { goTimeString };
 import { loadFormat, renderFormat } from '../../output/format.js';
 import { withGoJSON } from '../../output/gojson.js';
 
@@ -115,26 +117,6 @@ export function displayablePorts(ports: ApiPort[]): string {
   }
   result.push(...hostMappings);
   return result.join(', ');
-}
-
-/** Go's time.Time.String() for a Unix time in the local zone: `2026-11-25 12:16:01 +0000 UTC`. */
-export function goTimeString(unixSeconds: number): string {
-  const d = new Date(unixSeconds * 1000);
-  const offMin = -d.getTimezoneOffset();
-  const p = (n: number, w = 2) => String(Math.abs(n)).padStart(w, '0');
-  const sign = offMin >= 0 ? '+' : '-';
-  const off = `${sign}${p(Math.trunc(Math.abs(offMin) / 60))}${p(Math.abs(offMin) % 60)}`;
-  let zone = 'UTC';
-  if (offMin !== 0 || (process.env.TZ && !/^(UTC|Etc\/UTC|UTC0|)$/.test(process.env.TZ))) {
-    try {
-      zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? '';
-      if (/^GMT[+-]/.test(zone) || zone === '') zone = `${sign}${p(Math.trunc(Math.abs(offMin) / 60))}${offMin % 60 ? p(Math.abs(offMin) % 60) : ''}`;
-      if (zone === 'GMT' && offMin === 0) zone = 'UTC';
-    } catch {
-      zone = '';
-    }
-  }
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${off} ${zone}`;
 }
 
 /** docker's ContainerContext.Image: the familiar tagged name, or the short ID when the image is referenced by ID. */

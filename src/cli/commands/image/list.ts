@@ -1,6 +1,7 @@
 /** `berth images` / `berth image ls`: docker's table, -q, -a, --digests, --no-trunc, --filter, --format. */
 import { Command, formatFlag } from '../../command.js';
 import { loadFormat, renderFormat } from '../../output/format.js';
+import { goTimeString } from '../../output/gotime.js';
 import { filtersFromArgs } from '../../../pkg/filters/filters.js';
 import { humanSize, ago } from '../../../pkg/units/units.js';
 import type { ImageSummary } from '../../../api/types/image.js';
@@ -21,17 +22,6 @@ export interface ImageRow {
   Containers: string;
 }
 
-function goTime(sec: number): string {
-  const d = new Date(sec * 1000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? '+' : '-';
-  const oh = p(Math.floor(Math.abs(off) / 60));
-  const om = p(Math.abs(off) % 60);
-  const tz = Intl.DateTimeFormat('en', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? 'UTC';
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${oh}${om} ${tz}`;
-}
-
 function splitRepoTag(s: string): [string, string] {
   const at = s.indexOf('@');
   const base = at >= 0 ? s.slice(0, at) : s;
@@ -47,7 +37,7 @@ export function imageRows(images: ImageSummary[], opts: { noTrunc: boolean; dige
     const base = {
       ID: id,
       CreatedSince: img.Created ? ago(img.Created * 1000) : 'N/A',
-      CreatedAt: goTime(img.Created),
+      CreatedAt: goTimeString(img.Created),
       Size: humanSize(img.Size),
       SharedSize: img.SharedSize < 0 ? 'N/A' : humanSize(img.SharedSize),
       UniqueSize: img.SharedSize < 0 ? 'N/A' : humanSize(img.Size - img.SharedSize),
