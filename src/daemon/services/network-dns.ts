@@ -12,6 +12,7 @@
  * Every write is a temp file + rename, so a monitor never reads half a file.
  */
 import fs from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface NameTableEntry {
@@ -60,4 +61,15 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++seq}`);
   await fs.writeFile(tmp, text, { mode: 0o644 });
   await fs.rename(tmp, file);
+}
+
+/**
+ * The same in one synchronous step, for small files written while the network service's lock is held: two
+ * metadata calls, where each async one is a thread-pool round trip that waits behind whatever fills the pool
+ * (layer removals during a compose down) — tens of ms each, with every other container's teardown queued behind.
+ */
+export function writeAtomicSync(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++seq}`);
+  writeFileSync(tmp, text, { mode: 0o644 });
+  renameSync(tmp, file);
 }

@@ -40,7 +40,7 @@ import { contains6, formatIp6, formatPrefix6, isCidr6, isIp6, overlaps6, parseCi
 import { generateId } from '../../pkg/stringid/stringid.js';
 import { parseHostPort } from '../../pkg/nat/host-port.js';
 import { addPeer, extraHostEntries, peerNames, removePeer } from './network-hosts.js';
-import { hostNameservers, renderNameTable, renderResolverConfig, writeAtomic } from './network-dns.js';
+import { hostNameservers, renderNameTable, renderResolverConfig, writeAtomic, writeAtomicSync } from './network-dns.js';
 import type { EventBus } from './events.js';
 import type { Logger } from '../logger.js';
 
@@ -139,7 +139,6 @@ export class NetworkService implements ContainerNetworking {
   readonly naming: NetworkNaming;
   private readonly networks = new Map<string, NetworkRecord>();
   private containers: NetworkContainers | undefined;
-  private writeQueue = new Map<string, Promise<void>>();
   /** Serialises allocation-affecting operations (setup/teardown/connect/create/remove). */
   private lock: Promise<unknown> = Promise.resolve();
 
@@ -326,7 +325,7 @@ export class NetworkService implements ContainerNetworking {
       ip6: ep.ip6,
       names: peerNames(this.containers?.find(ep.containerId)?.Name ?? ep.containerName, ep.containerId, ep.aliases),
     }));
-    await writeAtomic(this.tablePath(n), renderNameTable(n.Name, entries));
+    writeAtomicSync(this.tablePath(n), renderNameTable(n.Name, entries));
   }
 
   /** Rewrites a container's resolver config: the tables of its user-defined networks and its upstreams. */
@@ -407,7 +406,6 @@ export class NetworkService implements ContainerNetworking {
    * those containers keep their network while berthd is away.
    */
   async shutdown(): Promise<void> {
-    await Promise.all(this.writeQueue.values());
     if (this.containers?.all().some((c) => c.State.Running)) return;
     for (const d of Object.values(this.o.drivers)) {
       const nets = [...this.networks.values()].filter((n) => n.Driver === d.name).map((n) => this.driverNetwork(n));
@@ -476,17 +474,22 @@ export class NetworkService implements ContainerNetworking {
   }
 
   /** Persists a network record atomically (temp file + rename), serialised per network. */
+  /**
+   * Writes the record (temp + rename) synchronously, in one step: it is small, and it is written while the
+   * service's lock is held, where two async calls would each wait behind whatever fills the thread pool (see
+   * writeAtomicSync) with every other setup and teardown queued behind them. Being synchronous, writes of one
+   * record can never land out of order.
+   */
   private save(n: NetworkRecord): Promise<void> {
     this.networks.set(n.Id, n);
     const file = path.join(this.dir, `${n.Id}.json`);
-    const prev = this.writeQueue.get(n.Id) ?? Promise.resolve();
-    const p = prev.then(async () => {
-      const tmp = `${file}.tmp`;
-      await fsp.writeFile(tmp, JSON.stringify(n));
-      await fsp.rename(tmp, file);
-    });
-    this.writeQueue.set(n.Id, p.catch(() => {}));
-    return p;
+    try {
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(n));
+      fs.renameSync(`${file}.tmp`, file);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
   }
 
   // ------------------------------------------------------------------ lookup
@@ -702,7 +705,6 @@ export class NetworkService implements ContainerNetworking {
 
   private async dropNetwork(n: NetworkRecord): Promise<void> {
     this.networks.delete(n.Id);
-    await this.writeQueue.get(n.Id);
     await fsp.rm(path.join(this.dir, `${n.Id}.json`), { force: true });
     await fsp.rm(this.tablePath(n), { force: true });
     await this.driverOf(n).down(this.driverNetwork(n));
@@ -1067,10 +1069,10 @@ export class NetworkService implements ContainerNetworking {
     return hadPorts;
   }
 
-  teardown(rec: ContainerRecord): Promise<NetworkSettings> {
-    return this.serial(async () => {
+  async teardown(rec: ContainerRecord): Promise<NetworkSettings> {
+    const netns = path.join(this.netnsDir, rec.Id.slice(0, 12));
+    const ns = await this.serial(async () => {
       const ns = copySettings(rec);
-      const netns = path.join(this.netnsDir, rec.Id.slice(0, 12));
       // The container has stopped; unless another running container joined its namespace (--network
       // container:<it>), unmounting the namespace destroys it and the veths in it.
       const joined = (this.containers?.all() ?? []).some((c) => {
@@ -1087,9 +1089,9 @@ export class NetworkService implements ContainerNetworking {
         }
       const hadPorts = await this.unplugAll(rec, ns, nsGoing);
       if (hadPorts) await this.syncDrivers();
-      if (this.resolvers.delete(rec.Id)) await fsp.rm(this.resolverPath(rec.Id), { force: true });
-      await fsp.rm(this.linkTablePath(rec.Id), { force: true });
-      await this.ops.deleteNetns(netns);
+      // its own small files, synchronously (see writeAtomicSync: async calls here wait behind a busy thread pool)
+      if (this.resolvers.delete(rec.Id)) fs.rmSync(this.resolverPath(rec.Id), { force: true });
+      fs.rmSync(this.linkTablePath(rec.Id), { force: true });
       ns.SandboxKey = '';
       ns.SandboxID = '';
       ns.Ports = {};
@@ -1097,6 +1099,10 @@ export class NetworkService implements ContainerNetworking {
       this.syncTopLevel(rec, ns);
       return ns;
     });
+    // The namespace is this container's alone (its endpoints are gone from every record): unmounted after the
+    // lock, so the other containers' teardowns do not wait for it.
+    await this.ops.deleteNetns(netns);
+    return ns;
   }
 
   async remove(rec: ContainerRecord): Promise<void> {

@@ -612,8 +612,8 @@ export class ContainerService {
     run?.health?.stop();
     // The runtime's state and the network are independent: release them concurrently (each is a process spawn or more).
     await Promise.all([
-      task?.delete().catch(() => {}),
-      this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; }).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
+      task?.delete().catch(() => {}).then(() => trace(rec.Id, 'exit: runc delete')),
+      this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; trace(rec.Id, 'exit: network teardown'); }).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
     ]);
     trace(rec.Id, 'exit: runc delete + network teardown');
     rootfs?.release();
