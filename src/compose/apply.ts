@@ -580,11 +580,16 @@ export class ProjectRunner {
         removals.push(removal);
       }),
     ]);
-    const failed = [...stopped, ...(await Promise.allSettled(removals))].find((r) => r.status === 'rejected');
+    const stopFailed = stopped.find((r) => r.status === 'rejected');
+    // A network only refuses removal while a container runs on it (its endpoint goes at the container's exit, as
+    // in dockerd), so once every container has stopped the networks go, overlapping the last removals; volumes
+    // and images wait until the containers are gone (a stopped container still uses them).
+    const networks = opts.services?.length || stopFailed ? undefined : this.removeNetworks();
+    networks?.catch(() => {});
+    const failed = [stopFailed, ...(await Promise.allSettled(removals))].find((r) => r?.status === 'rejected');
     if (failed) throw failed.reason;
     if (opts.services?.length) return;
-    // Networks, volumes and images go concurrently once the containers are gone, as Compose v2's down does.
-    await Promise.all([this.removeNetworks(), opts.volumes ? this.removeVolumes() : undefined, opts.rmi ? this.removeImages(opts.rmi) : undefined]);
+    await Promise.all([networks, opts.volumes ? this.removeVolumes() : undefined, opts.rmi ? this.removeImages(opts.rmi) : undefined]);
   }
 
   private async removeNetworks(): Promise<void> {
