@@ -3,7 +3,7 @@
  * for `-it`, stdin copied to the connection (EOF half-closes it), output demultiplexed to stdout/stderr (or copied
  * raw with a TTY), client-side detach-key detection, TTY size monitoring and signal forwarding.
  */
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { FrameParser } from '../../../api/stdcopy.js';
 import type { Client } from '../../../client/index.js';
@@ -63,6 +63,9 @@ export class EscapeProxy {
   }
 }
 
+/** node:child_process costs ~5 ms at start-up and only a TTY session needs it (stty); loaded synchronously then. */
+const loadBuiltin = <T>(name: string): T => createRequire(import.meta.url)(name) as T;
+
 /**
  * Pumps a hijacked connection until the output ends (or, with no output attached, until stdin ends), or the user
  * detaches. `abort` ends it early (container exited): the terminal is restored and stdin released either way.
@@ -93,7 +96,7 @@ export function pumpStreams(ctx: CliContext, socket: Duplex, opts: StreamOptions
       stdin.setRawMode(true);
       // libuv's raw mode keeps output post-processing (\n → \r\n), which doubles the container's own CRs;
       // docker's MakeRaw clears it. setRawMode(false) restores the saved settings, OPOST included.
-      spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+      loadBuiltin<typeof import('node:child_process')>('node:child_process').spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
       cleanups.push(() => stdin.setRawMode(false));
     }
 
