@@ -43,7 +43,7 @@ export interface ApplyLayerOptions {
   syncSmallFiles?: boolean;
   /**
    * Which applier: 'native' (berth-untar; fails when it is not built; zstd layers still take the JS path), 'js', or
-   * by default native when it is built (BERTH_UNTAR=js in the environment picks 'js').
+   * by default native when it is built and the layer is not tiny (BERTH_UNTAR=js in the environment picks 'js').
    */
   engine?: 'native' | 'js';
 }
@@ -103,13 +103,22 @@ function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** The first bytes of a stream (at least 6 unless it is shorter) and the whole stream again, those bytes included. */
-async function peek(input: Readable | AsyncIterable<Buffer>): Promise<{ head: Buffer; all: AsyncGenerator<Buffer> }> {
+/**
+ * Below this many bytes a layer is applied by the JS applier unless `engine: 'native'` is asked for: spawning
+ * berth-untar costs more (~5–10 ms) than the JS applier spends on a few files (docker cp, small build layers).
+ */
+const NATIVE_MIN_BYTES = 256 * 1024;
+
+/**
+ * The first bytes of a stream (at least `want` unless it is shorter: `ended`) and the whole stream again, those
+ * bytes included.
+ */
+async function peek(input: Readable | AsyncIterable<Buffer>, want: number): Promise<{ head: Buffer; ended: boolean; all: AsyncGenerator<Buffer> }> {
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | Uint8Array>;
   const first: Buffer[] = [];
   let len = 0;
   let ended = false;
-  while (len < 6) {
+  while (len < want) {
     const r = await it.next();
     if (r.done) {
       ended = true;
@@ -131,7 +140,7 @@ async function peek(input: Readable | AsyncIterable<Buffer>): Promise<{ head: Bu
       if (!ended) await it.return?.();
     }
   }
-  return { head: Buffer.concat(first), all: all() };
+  return { head: first.length === 1 ? first[0]! : Buffer.concat(first), ended, all: all() };
 }
 
 /** Applies one layer tar (plain, gzip or zstd) to `root`. See the module comment for semantics and safety. */
@@ -144,8 +153,10 @@ export async function applyLayer(input: Readable, root: string, opts: ApplyLayer
   if (engine === 'native' && !bin) throw new Error('apply layer: native/build/berth-untar is not built (npm run build)');
   if (!bin) return applyLayerJS(input, rootReal, mode, opts);
   opts.signal?.throwIfAborted();
-  const { head, all } = await peek(input);
-  if (detectCompression(head) === 'zstd') return applyLayerJS(Readable.from(all, { objectMode: false }), rootReal, mode, opts);
+  const { head, ended, all } = await peek(input, engine === 'native' ? 6 : NATIVE_MIN_BYTES);
+  if (detectCompression(head) === 'zstd' || (ended && engine !== 'native')) {
+    return applyLayerJS(Readable.from(all, { objectMode: false }), rootReal, mode, opts);
+  }
   return applyNative(bin, all, input, rootReal, mode, opts.signal);
 }
 
