@@ -74,7 +74,8 @@ async function inspectAll(ctx: CliContext, names: string[], format: string | und
     try {
       tmpl = await compileOne(format);
     } catch (e) {
-      throw new CliExit(1, `template parsing error: ${(e as Error).message}`);
+      // The engine's message already reads `template parsing error: …`; docker exits 64 for it.
+      throw new CliExit(64, (e as Error).message);
     }
   }
   let out = '';
