@@ -185,6 +185,21 @@ function suite(engine: 'js' | 'native'): void {
     await assert.rejects(applyLayer(tar(layer1), root, { signal: ac.signal }), /stop/);
   }));
 
+  test(`${engine}: an abort mid-stream and a failing input end the apply with their errors`, withTmp(async (dir) => {
+    const { root } = sandbox(dir);
+    // half of a file's body, then nothing (or an error): the apply waits on the input until it is told to stop
+    const endless = (fail?: Error) => Readable.from((async function* () {
+      yield (await rawTar([{ header: { name: 'big' }, body: Buffer.alloc(600 * 1024, 1) }])).subarray(0, 512 + 300 * 1024);
+      await new Promise((r) => setTimeout(r, 100));
+      if (fail) throw fail;
+      await new Promise((r) => setTimeout(r, 60_000));
+    })());
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('stopped mid-way')), 50);
+    await assert.rejects(applyLayer(endless(), root, { signal: ac.signal }), /stopped mid-way/);
+    await assert.rejects(applyLayer(endless(new Error('registry went away')), join(dir, 'sandbox')), /registry went away/);
+  }));
+
   test(`${engine}: end to end: GNU tar -czf layer → applyLayer reproduces the tree; diffID = sha256 of the tar`, withTmp(async (dir) => {
     const src = join(dir, 'src');
     fs.mkdirSync(join(src, 'usr/bin'), { recursive: true });
