@@ -188,3 +188,23 @@ test('a truncated snapshot metadata.json (native, --storage-driver vfs): the sam
     await n.teardown();
   }
 });
+
+test('a crash after an exit is recorded but before runc deleted its state: start and rm still work, and leave no runc state', async () => {
+  const id = await ok(['run', '-d', IMG, 'sleep', '300']);
+  const runcState = path.join(live.execRoot, 'runc', id);
+  process.env.BERTH_FAILPOINT = 'exit:state-saved';
+  live = await d.restart('SIGTERM'); // graceful (the container keeps running), arming the crash point
+  delete process.env.BERTH_FAILPOINT;
+  const stop = await live.docker(['stop', '-t', '1', id]);
+  assert.notEqual(stop.code, 0, 'the daemon should have died during the stop');
+  live = await d.restart('SIGKILL');
+  assert.equal(await ok(['inspect', '-f', '{{.State.Status}}', id]), 'exited');
+  assert.ok(fs.existsSync(runcState), 'runc state is released after the exit is recorded: the crash left it');
+  // the next create deletes the leftover first
+  await ok(['start', id]);
+  assert.equal(await ok(['inspect', '-f', '{{.State.Running}}', id]), 'true');
+  await ok(['stop', '-t', '1', id]);
+  await ok(['rm', id]);
+  assert.equal(fs.existsSync(runcState), false);
+  assert.deepEqual(leftoversOf(id), []);
+});

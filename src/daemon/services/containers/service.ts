@@ -113,6 +113,8 @@ export class ContainerService {
   /** The one owner of each container's rootfs mount. */
   readonly rootfs: RootfsOwner;
   private readonly running = new Map<string, Running>();
+  /** A stopped container's runtime state being released (runc delete after its exit), until it is gone. */
+  private readonly runtimeReleases = new Map<string, Promise<void>>();
   /** Attach clients waiting for a container to start (docker run attaches before start). */
   private readonly pendingAttach = new Map<string, Array<{ socket: Duplex; opts: AttachOptions; resolve: () => void }>>();
   private readonly exitWaiters = new Map<string, Array<(code: number) => void>>();
@@ -546,6 +548,7 @@ export class ContainerService {
       const lc = normalizeLogConfig(rec.HostConfig.LogConfig as LogConfig);
       const log = logPlan(lc, rec.Config.Labels ?? {}, rec.Config.Env ?? [], { id: rec.Id, name: rec.Name, imageId: rec.Image, imageName: rec.Config.Image });
       const logTo = taskLog(log, logReadable(lc, this.store.dir(rec.Id), rec.Id)?.file);
+      await this.runtimeReleases.get(rec.Id); // the last run's runc state must be gone (handleExit)
       task = await runtime.create(rec.Id, spec, {
         tty: rec.Config.Tty,
         stdin: rec.Config.OpenStdin,
@@ -610,12 +613,14 @@ export class ContainerService {
     const run = this.running.get(rec.Id);
     this.running.delete(rec.Id);
     run?.health?.stop();
-    // The runtime's state and the network are independent: release them concurrently (each is a process spawn or more).
-    await Promise.all([
-      task?.delete().catch(() => {}).then(() => trace(rec.Id, 'exit: runc delete')),
-      this.o.network?.teardown(rec).then((s) => { rec.NetworkSettings = s; trace(rec.Id, 'exit: network teardown'); }).catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`)),
-    ]);
-    trace(rec.Id, 'exit: runc delete + network teardown');
+    await this.o.network
+      ?.teardown(rec)
+      .then((s) => {
+        rec.NetworkSettings = s;
+        trace(rec.Id, 'exit: network teardown');
+      })
+      .catch((e) => this.o.logger.warn(`network teardown ${rec.Id.slice(0, 12)}: ${(e as Error).message}`));
+    trace(rec.Id, 'exit: network teardown done');
     rootfs?.release();
     if (rec.HostConfig.IpcMode === 'shareable') releaseShm(this.store.dir(rec.Id));
     rec.State = {
@@ -631,6 +636,16 @@ export class ContainerService {
     };
     rec.Berth.monitorPid = 0;
     if (this.store.find(rec.Id)) this.saveState(rec);
+    crashPoint('exit:state-saved');
+    // The runtime's state (runc delete: a Go runtime start, the long pole of a stop) is released after the exit is
+    // recorded, off the stop's path: nothing a stopped container answers depends on it, and the next start or the
+    // removal waits for it (runtimeReleases). A crash before it ran leaves runc's state, which the next create or
+    // the removal deletes.
+    const released = (task?.delete() ?? Promise.resolve()).catch(() => {}).then(() => trace(rec.Id, 'exit: runc delete'));
+    this.runtimeReleases.set(rec.Id, released);
+    void released.then(() => {
+      if (this.runtimeReleases.get(rec.Id) === released) this.runtimeReleases.delete(rec.Id);
+    });
     trace(rec.Id, 'exit: rootfs released, state saved');
     if (oomKilled) this.o.events.publish('container', 'oom', rec.Id, { image: rec.Config.Image, name: rec.Name.slice(1) });
     this.o.events.publish('container', 'die', rec.Id, { exitCode: String(exitCode), image: rec.Config.Image, name: rec.Name.slice(1) });
@@ -833,10 +848,12 @@ export class ContainerService {
       // by now): removed concurrently. Each step is idempotent, so a crash anywhere among them is finished by the
       // next start as before; a failure is thrown once all three have settled.
       const steps = await Promise.allSettled([
-        this.o.runtime.delete(rec.Id).then(() => {
-          trace(rec.Id, 'remove: runtime bundle deleted');
-          crashPoint('remove:runtime-deleted');
-        }),
+        Promise.resolve(this.runtimeReleases.get(rec.Id))
+          .then(() => this.o.runtime.delete(rec.Id))
+          .then(() => {
+            trace(rec.Id, 'remove: runtime bundle deleted');
+            crashPoint('remove:runtime-deleted');
+          }),
         this.o.images
           .removeContainerLayer(rec.Berth.snapshotKey)
           .catch((e) => {

@@ -125,6 +125,8 @@ export class RuncRuntime implements Runtime {
     fs.mkdirSync(path.dirname(l.socket(id)), { recursive: true, mode: 0o700 });
     // a previous run's exit status must not be taken for this one's
     for (const f of [l.exitFile(id), l.pidFile(id), l.monitorFile(id)]) fs.rmSync(f, { force: true });
+    // a previous run whose runc state outlived a berthd crash (berthd deletes it after the exit, off the stop's path)
+    if (fs.existsSync(l.runcState(id))) await this.runc.delete(id, { force: true }).catch(() => {});
     fs.writeFileSync(l.configFile(id), JSON.stringify(spec));
     await this.prepareRealtimeParents(spec, id);
     trace(id, 'runtime: bundle written');
