@@ -117,6 +117,10 @@ export class RecordingKernel implements Kernel {
     return false;
   }
 
+  setTopDir(path: string): void {
+    this.record('setTopDir', [path]);
+  }
+
   async copyTree(src: string, dst: string, opts: CopyTreeOptions = {}): Promise<void> {
     this.record('copyTree', [src, dst, opts]);
   }

@@ -48,6 +48,10 @@ export class LinuxKernel implements Kernel {
     return linux.mallocTrim();
   }
 
+  setTopDir(path: string): void {
+    linux.setTopDir(path);
+  }
+
   copyTree(src: string, dst: string, opts: CopyTreeOptions = {}): Promise<void> {
     const args = ['-a', ...(opts.reflink ? ['--reflink=auto'] : []), '--', ...(opts.contents ? [`${src}/.`, `${dst}/`] : [src, dst])];
     return new Promise((resolve, reject) => {

@@ -51,6 +51,7 @@ interface SysAddon {
   flock(fd: number, op: number): number;
   peerClosed(fd: number): number;
   mallocTrim(): number;
+  setTopDir(path: string): number;
   connectUnix(path: string): number;
 }
 
@@ -134,6 +135,11 @@ export function peerClosed(fd: number): boolean {
 /** glibc's malloc_trim(0): returns the free memory of malloc's arenas to the kernel; true when some was released. */
 export function mallocTrim(): boolean {
   return load().mallocTrim() === 1;
+}
+
+/** Sets FS_TOPDIR_FL (`chattr +T`) on a directory; see Kernel.setTopDir. */
+export function setTopDir(p: string): void {
+  check('ioctl', load().setTopDir(p), p);
 }
 
 /** A connected unix stream socket's fd; `@name` is an abstract socket addressed as Go does (exact length). */

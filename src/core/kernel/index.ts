@@ -80,6 +80,12 @@ export interface Kernel {
   connectUnix(path: string): number;
   /** glibc's malloc_trim(0): gives malloc's free arena memory back to the kernel; true when some was released. */
   mallocTrim(): boolean;
+  /**
+   * Marks a directory as the top of a hierarchy (FS_TOPDIR_FL, `chattr +T`): ext4 then spreads its new
+   * subdirectories over block groups with free inodes instead of packing them beside it. Throws with the errno
+   * (ENOTTY, EOPNOTSUPP, EINVAL) where the file system has no such flag.
+   */
+  setTopDir(path: string): void;
   /** `cp -a` (owners, modes, hardlinks, xattrs, devices); rejects with cp's message on failure. */
   copyTree(src: string, dst: string, opts?: CopyTreeOptions): Promise<void>;
   /** `umount -l` through the umount program, for a path umount2 refused; never rejects. */

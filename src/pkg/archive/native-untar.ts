@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { drained } from '../stream/drained.js';
 import type { ApplyLayerResult } from './apply-layer.js';
 
 let located: string | null | undefined;
@@ -87,15 +88,7 @@ export async function applyNative(
       for await (const chunk of chunks) {
         if (closed || stdin.destroyed) break;
         if (!stdin.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              stdin.off('drain', done);
-              stdin.off('close', done);
-              resolve();
-            };
-            stdin.on('drain', done);
-            stdin.on('close', done);
-          });
+          await drained(stdin);
           if (closed || stdin.destroyed) break;
         }
       }

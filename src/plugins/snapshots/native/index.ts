@@ -11,6 +11,7 @@ import type { Mount } from '../../../core/mount/types.js';
 import type { LeaseManager } from '../../../core/content/types.js';
 import { hostKernel } from '../../../sys/kernel.js';
 import { MetadataSnapshotter } from '../base.js';
+import { spreadSubdirectories } from '../placement.js';
 import { MetadataDb, cleanOrphans, type SnapshotRecord } from '../metadata.js';
 
 export class NativeSnapshotter extends MetadataSnapshotter {
@@ -20,6 +21,7 @@ export class NativeSnapshotter extends MetadataSnapshotter {
 
   static async open(root: string, opts: { leases?: LeaseManager } = {}): Promise<NativeSnapshotter> {
     await fsp.mkdir(path.join(root, 'snapshots'), { recursive: true });
+    spreadSubdirectories(path.join(root, 'snapshots')); // placement.ts: creates away from recently freed inodes
     const db = await MetadataDb.open(path.join(root, 'metadata.json'));
     await cleanOrphans(path.join(root, 'snapshots'), db.ids());
     return new NativeSnapshotter(root, db, opts.leases);

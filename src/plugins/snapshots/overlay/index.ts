@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { Mount } from '../../../core/mount/types.js';
 import type { LeaseManager } from '../../../core/content/types.js';
 import { MetadataSnapshotter } from '../base.js';
+import { spreadSubdirectories } from '../placement.js';
 import { MetadataDb, cleanOrphans, type SnapshotRecord } from '../metadata.js';
 import { mountAll, unmount } from '../../../core/mount/index.js';
 
@@ -37,6 +38,7 @@ export class OverlaySnapshotter extends MetadataSnapshotter {
   static async open(root: string, opts: { leases?: LeaseManager } = {}): Promise<OverlaySnapshotter> {
     await fsp.mkdir(path.join(root, 'snapshots'), { recursive: true });
     await fsp.mkdir(path.join(root, 'l'), { recursive: true });
+    spreadSubdirectories(path.join(root, 'snapshots')); // placement.ts: creates away from recently freed inodes
     const db = await MetadataDb.open(path.join(root, 'metadata.json'));
     const s = new OverlaySnapshotter(root, db, opts.leases);
     await cleanOrphans(path.join(root, 'snapshots'), db.ids());

@@ -160,3 +160,17 @@ test('native: lifecycle (copying fallback)', () =>
     const s = await NativeSnapshotter.open(path.join(root, 'native'));
     await lifecycle(s, root);
   }));
+
+test('both snapshotters mark their snapshots directory as a top directory on ext4 (placement.ts)', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const fsType = execFileSync('stat', ['-f', '-c', '%T', tmpdir()], { encoding: 'utf8' }).trim();
+  if (fsType !== 'ext2/ext3') return t.skip(`${tmpdir()} is ${fsType}, not ext4`);
+  for (const open of [OverlaySnapshotter.open, NativeSnapshotter.open]) {
+    await withRoot(async (root) => {
+      await open(root);
+      const attrs = execFileSync('lsattr', ['-d', path.join(root, 'snapshots')], { encoding: 'utf8' }).split(' ')[0]!;
+      assert.match(attrs, /T/, `lsattr: ${attrs}`);
+      await open(root); // again: already set, no error
+    });
+  }
+});
