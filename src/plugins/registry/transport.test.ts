@@ -118,7 +118,7 @@ test('an abort while the body streams fails the reader with the abort', async ()
   const reading = (async () => {
     for await (const _ of res.body) ac.abort();
   })();
-  await assert.rejects(reading, (e: Error) => e.name === 'AbortError' || ac.signal.aborted);
+  await assert.rejects(reading, (e: Error) => e.name === 'AbortError');
 });
 
 test('a refused connection rejects with the errno code (transportMessage words it as Go)', async () => {

@@ -102,9 +102,19 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
   const h: Record<string, string> = { ...headers };
   if (body !== undefined && !(body instanceof Readable) && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) h['Content-Length'] = String(Buffer.byteLength(body));
   return new Promise((resolve, reject) => {
+    // An abort while the body streams must reach its reader as the abort, not as the reset node:http makes of it:
+    // this listener is added before node:http's own (which destroys the socket), so it runs first.
+    let response: http.IncomingMessage | undefined;
+    const onAbort = () => response?.destroy(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
     const req = (secure ? https : http).request(url, { method, headers: h, agent: secure ? pool.https : pool.http, signal }, (res) => {
+      response = res;
       res.on('error', () => undefined); // readers get the error through their own listeners; none must crash berthd
+      res.once('close', () => signal?.removeEventListener('abort', onAbort));
       resolve(res);
+    });
+    req.once('close', () => {
+      if (!response) signal?.removeEventListener('abort', onAbort);
     });
     req.on('error', reject);
     req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('i/o timeout'), { code: 'ETIMEDOUT' })));
