@@ -6,7 +6,7 @@ import type { Agent, IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { API_VERSION } from '../api/version.js';
 import { EngineError, kindFromStatus } from '../errdefs/index.js';
-import { exchange } from './exchange.js';
+import { exchange, exchangeHead, upgrade, type ExchangeTarget, type PendingAnswer } from './exchange.js';
 
 export type QueryValue = string | number | boolean | undefined | null | string[];
 
@@ -115,31 +115,55 @@ export class EngineClient {
     return res;
   }
 
+  /** The target, query string and JSON-encoded payload of a request exchange.ts can send (no streamed body). */
+  private plain(path: string, opts: RequestOptions): { target: ExchangeTarget; url: string; headers: Record<string, string>; payload?: Buffer } {
+    const headers: Record<string, string> = { ...opts.headers };
+    let payload: Buffer | undefined;
+    if (Buffer.isBuffer(opts.body)) payload = opts.body;
+    else if (opts.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(opts.body));
+      headers['Content-Type'] ??= 'application/json';
+    }
+    return { target: { socketPath: this.socketPath, hostname: this.hostname, port: this.port }, url: this.url(path, opts.query), headers, payload };
+  }
+
+  /** Runs one exchange.ts call, mapping "nothing listens" to DaemonUnreachableError. */
+  private async reach<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      if (['ENOENT', 'ECONNREFUSED', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw new DaemonUnreachableError(this.host, err);
+      throw err;
+    }
+  }
+
+  /** Whether a request needs node:http: a streamed body, or a signal to abort it with. */
+  private static needsHttp(opts: RequestOptions): boolean {
+    const body = opts.body;
+    return !!opts.signal || (!!body && !Buffer.isBuffer(body) && typeof (body as Readable).pipe === 'function');
+  }
+
   /**
    * Sends a request and resolves with the whole body of a 2xx answer, rejects with an EngineError otherwise. Without
    * a streamed body or a signal it is one exchange on node:net (exchange.ts), else node:http.
    */
   async buffer(method: string, path: string, opts: RequestOptions = {}): Promise<Buffer> {
-    const body = opts.body;
-    if (opts.signal || (body && !Buffer.isBuffer(body) && typeof (body as Readable).pipe === 'function')) {
-      return readAll(await this.request(method, path, opts));
-    }
-    const headers: Record<string, string> = { ...opts.headers };
-    let payload: Buffer | undefined;
-    if (Buffer.isBuffer(body)) payload = body;
-    else if (body !== undefined) {
-      payload = Buffer.from(JSON.stringify(body));
-      headers['Content-Type'] ??= 'application/json';
-    }
-    let answer;
-    try {
-      answer = await exchange({ socketPath: this.socketPath, hostname: this.hostname, port: this.port }, method, this.url(path, opts.query), headers, payload);
-    } catch (err) {
-      if (['ENOENT', 'ECONNREFUSED', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw new DaemonUnreachableError(this.host, err);
-      throw err;
-    }
+    if (EngineClient.needsHttp(opts)) return readAll(await this.request(method, path, opts));
+    const { target, url, headers, payload } = this.plain(path, opts);
+    const answer = await this.reach(exchange(target, method, url, headers, payload));
     if (answer.status >= 400) throw engineError(answer.status, answer.body.toString('utf8'));
     return answer.body;
+  }
+
+  /**
+   * Sends a request and resolves once a 2xx answer's head has arrived, its body to come (`POST /wait`); rejects with
+   * an EngineError for any other status. On node:net (exchange.ts).
+   */
+  async head(method: string, path: string, opts: Omit<RequestOptions, 'signal'> = {}): Promise<PendingAnswer> {
+    const { target, url, headers, payload } = this.plain(path, opts);
+    const answer = await this.reach(exchangeHead(target, method, url, headers, payload));
+    if (answer.status >= 400) throw engineError(answer.status, (await answer.body).toString('utf8'));
+    return answer;
   }
 
   /** Sends a request and parses a JSON answer (undefined for an empty body). */
@@ -148,8 +172,14 @@ export class EngineClient {
     return (text.length ? JSON.parse(text.toString('utf8')) : undefined) as T;
   }
 
-  /** Opens a hijacked raw stream (attach, exec start). */
+  /** Opens a hijacked raw stream (attach, exec start): on node:net unless the body is a stream or there is a signal. */
   async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Duplex> {
+    if (!EngineClient.needsHttp(opts)) {
+      const { target, url, headers, payload } = this.plain(path, opts);
+      const answer = await this.reach(upgrade(target, method, url, headers, payload));
+      if ('socket' in answer) return answer.socket;
+      throw engineError(answer.status, answer.body.toString('utf8'));
+    }
     const { res, socket } = await this.raw(method, path, opts, true);
     if (socket) return socket;
     if ((res.statusCode ?? 500) >= 400) throw await errorFrom(res);

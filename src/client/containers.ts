@@ -25,7 +25,7 @@ import type {
   WaitCondition,
 } from '../api/types/container.js';
 import { jsonLines, readAll, type EngineClient } from './client.js';
-import { drain, encodeFilterArg, jsonBody, seg, type FilterArg } from './shared.js';
+import { drain, encodeFilterArg, seg, type FilterArg } from './shared.js';
 
 export interface ContainerListOptions {
   all?: boolean;
@@ -125,9 +125,7 @@ export class ContainersClient {
   }
 
   async remove(id: string, opts: ContainerRemoveOptions = {}): Promise<void> {
-    await drain(
-      await this.http.request('DELETE', `/containers/${seg(id)}`, { query: { force: opts.force || undefined, v: opts.volumes || undefined, link: opts.link || undefined } }),
-    );
+    await this.http.buffer('DELETE', `/containers/${seg(id)}`, { query: { force: opts.force || undefined, v: opts.volumes || undefined, link: opts.link || undefined } });
   }
 
   async pause(id: string): Promise<void> {
@@ -155,10 +153,10 @@ export class ContainersClient {
    * daemon has answered the headers — so a following `start` cannot race past the exit — with the result to come.
    */
   async wait(id: string, condition?: WaitCondition): Promise<ContainerWaiter> {
-    const res = await this.http.request('POST', `/containers/${seg(id)}/wait`, { query: { condition } });
-    const result = jsonBody<ContainerWaitResponse>(res);
+    const answer = await this.http.head('POST', `/containers/${seg(id)}/wait`, { query: { condition } });
+    const result = answer.body.then((b) => (b.length ? JSON.parse(b.toString('utf8')) : undefined) as ContainerWaitResponse);
     result.catch(() => {});
-    return { result, cancel: () => res.destroy() };
+    return { result, cancel: answer.close };
   }
 
   /** Hijacks the connection for `POST /containers/{id}/attach`: the container's streams, raw or stdcopy-framed. */

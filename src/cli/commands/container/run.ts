@@ -133,11 +133,16 @@ export interface AttachFlow {
  */
 export async function attachAndRun(ctx: CliContext, client: Client, f: AttachFlow, onStartError: (e: unknown) => never): Promise<number> {
   const stopSignals = f.sigProxy ? forwardSignals(client, f.id) : () => {};
+  // The attach and the wait are independent requests: both are sent at once (the docker CLI sends them one after the
+  // other), and start waits for both to be acknowledged, so neither can miss the container's output or exit.
+  const waiting = f.wait ? waitExitOrRemoved(ctx, client, f.id, f.autoRemove) : undefined;
+  waiting?.catch(() => {});
   let socket;
   try {
     socket = await client.containers.attach(f.id, { stream: true, stdin: f.stdin, stdout: f.stdout, stderr: f.stderr, detachKeys: f.detachKeys });
   } catch (e) {
     stopSignals();
+    void waiting?.then((w) => w.cancel(), () => {});
     throw e;
   }
   const abort = new AbortController();
@@ -146,7 +151,7 @@ export async function attachAndRun(ctx: CliContext, client: Client, f: AttachFlo
   let stopResize = () => {};
   let cancelWait = () => {};
   try {
-    const waiter = f.wait ? await waitExitOrRemoved(ctx, client, f.id, f.autoRemove) : undefined;
+    const waiter = waiting ? await waiting : undefined;
     cancelWait = waiter?.cancel ?? cancelWait;
     const status = waiter?.status;
     if (f.start) {

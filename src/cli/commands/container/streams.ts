@@ -208,7 +208,9 @@ export function consoleSize(ctx: CliContext): [number, number] {
   return [ctx.stdout.rows ?? 0, ctx.stdout.columns ?? 0];
 }
 
-const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGVTALRM', 'SIGPROF', 'SIGXCPU', 'SIGXFSZ', 'SIGPWR'];
+// Not SIGPROF, which docker forwards too: V8's CPU profiler (`node --cpu-prof`) ticks with it, and once the handler
+// is removed each tick would kill the CLI (the signal's default action).
+const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGVTALRM', 'SIGXCPU', 'SIGXFSZ', 'SIGPWR'];
 
 /** docker's ForwardAllSignals: every catchable signal the CLI gets is sent to the container with `POST /kill`. */
 export function forwardSignals(client: Client, id: string): () => void {
