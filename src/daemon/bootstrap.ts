@@ -51,10 +51,7 @@ import { registerNetworkRoutes } from './routes/networks.js'; // networking
 import { VolumeService } from './services/volume-service.js'; // volumes
 import { LocalVolumeDriver } from '../plugins/volume/local/index.js'; // volumes
 import { registerVolumeRoutes } from './routes/volumes.js'; // volumes
-import { fileURLToPath } from 'node:url';
-
-/** The repository root (bin/, native/build/ live there); dist/src/daemon → ../../.. */
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+import { nativeArtifact } from '../pkg/native/artifact.js';
 
 export class DaemonLockedError extends Error {
   readonly kind = 'Conflict';
@@ -176,7 +173,7 @@ export class Daemon {
     const runtime = new RuncRuntime({
       execRoot: this.config.execRoot,
       runtimePath: this.config.runtime,
-      monitorPath: path.join(repoRoot, 'native/build/berth-monitor'),
+      monitorPath: nativeArtifact('berth-monitor'),
       hostFacts: this.facts,
       cgroupParent: this.config.cgroupParent,
       cpuRealtime: this.config.cpuRealtime,

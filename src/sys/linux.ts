@@ -12,12 +12,10 @@
  * `sys/kernel.ts` (`LinuxKernel`, the `Kernel` of core/kernel) and tests that build fixtures call these functions;
  * everything else goes through a `Kernel` — except connectUnix, a client-side call of the compose CLI plugin.
  */
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { splitDev } from '../core/kernel/index.js';
+import { nativeArtifact } from '../pkg/native/artifact.js';
 
 const require = createRequire(import.meta.url);
 
@@ -61,11 +59,7 @@ let addon: SysAddon | undefined;
 function load(): SysAddon {
   if (addon) return addon;
   let file = process.env.BERTH_SYS_ADDON;
-  if (!file) {
-    let dir = path.dirname(fileURLToPath(import.meta.url));
-    while (!fs.existsSync(path.join(dir, 'package.json')) && dir !== '/') dir = path.dirname(dir);
-    file = path.join(dir, 'native/build/berth-sys.node');
-  }
+  file ??= nativeArtifact('berth-sys.node');
   try {
     addon = require(file) as SysAddon;
   } catch (e) {

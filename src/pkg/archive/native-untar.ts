@@ -9,9 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { nativeArtifact } from '../native/artifact.js';
 import { drained } from '../stream/drained.js';
 import type { ApplyLayerResult } from './apply-layer.js';
 
@@ -20,12 +19,7 @@ let located: string | null | undefined;
 /** native/build/berth-untar of this checkout (or $BERTH_UNTAR_BIN), when it is built. */
 export function nativeUntarPath(): string | undefined {
   if (located === undefined) {
-    let file = process.env.BERTH_UNTAR_BIN;
-    if (!file) {
-      let dir = path.dirname(fileURLToPath(import.meta.url));
-      while (!fs.existsSync(path.join(dir, 'package.json')) && dir !== '/') dir = path.dirname(dir);
-      file = path.join(dir, 'native/build/berth-untar');
-    }
+    const file = process.env.BERTH_UNTAR_BIN || nativeArtifact('berth-untar');
     try {
       fs.accessSync(file, fs.constants.X_OK);
       located = file;

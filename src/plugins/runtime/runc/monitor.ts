@@ -15,9 +15,9 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
-import { dirname, isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute } from 'node:path';
 import type { TaskLog } from '../../../core/runtime/runtime.js';
+import { nativeArtifact } from '../../../pkg/native/artifact.js';
 import { drained } from '../../../pkg/stream/drained.js';
 import {
   ClientFrame,
@@ -102,21 +102,12 @@ export class MonitorStartError extends Error {
   }
 }
 
-let cachedMonitorPath: string | undefined;
-
-/** Finds native/build/berth-monitor above this module (works from src/ with tsx and from dist/). */
+/** native/build/berth-monitor of this checkout, or $BERTH_MONITOR. */
 export function defaultMonitorPath(): string {
   if (process.env.BERTH_MONITOR) return process.env.BERTH_MONITOR;
-  if (cachedMonitorPath) return cachedMonitorPath;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const candidate = join(dir, 'native', 'build', 'berth-monitor');
-    if (existsSync(candidate)) return (cachedMonitorPath = candidate);
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw new Error('berth-monitor not found: run `node scripts/build-native.mjs` or set BERTH_MONITOR');
+  const file = nativeArtifact('berth-monitor');
+  if (!existsSync(file)) throw new Error('berth-monitor not found: run `node scripts/build-native.mjs` or set BERTH_MONITOR');
+  return file;
 }
 
 /** The monitor's log options for a TaskLog (native/monitor/monitor.c COMMAND LINE). */

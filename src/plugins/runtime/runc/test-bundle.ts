@@ -7,19 +7,14 @@ import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { checkoutRoot } from '../../../pkg/native/artifact.js';
 
 const execFileP = promisify(execFile);
 export const RUNC = '/usr/sbin/runc';
 export const BUSYBOX = '/bin/busybox';
-/** The checkout's root: the nearest parent with package.json (works from src/ under tsx and from dist/). */
-const repoRoot = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dir !== '/') dir = resolve(dir, '..');
-  return dir;
-})();
+const repoRoot = checkoutRoot();
 
 /** Why these tests cannot run here, or undefined. */
 export function skipReason(): string | undefined {
