@@ -12,7 +12,8 @@ const force = process.argv.includes('--force');
 
 /**
  * berth-monitor: the per-container monitor (an executable).
- * berth-sys.node: the N-API addon behind src/sys/linux.ts (mount, xattrs, mknod, flock), against Node's headers.
+ * berth-sys.node: the N-API addon behind src/sys/linux.ts (mount, xattrs, mknod, flock), against Node's headers; its
+ *   one V8 call (heap.cc) is C++, compiled by the same driver without exceptions (Node already links libstdc++); Node's headers as system headers.
  * berth-untar: the layer applier behind src/pkg/archive/apply-layer.ts (an executable, one process per layer).
  */
 const nodeInclude = [process.env.NODE_INCLUDE, join(dirname(dirname(process.execPath)), 'include/node'), '/usr/include/node'].find(
@@ -23,7 +24,7 @@ const targets = [
   { name: 'berth-monitor', dir: 'native/monitor', flags: [], libs: ['-lz', '-lpthread'] },
   // zlib inflates gzip layers, libcrypto (Debian's libssl-dev) hashes the diffID with the CPU's SHA extensions
   { name: 'berth-untar', dir: 'native/untar', flags: [], libs: ['-lz', '-lcrypto'] },
-  { name: 'berth-sys.node', dir: 'native/sys', flags: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=berth_sys', `-I${nodeInclude ?? '/usr/include/node'}`] },
+  { name: 'berth-sys.node', dir: 'native/sys', flags: ['-shared', '-fPIC', '-fno-exceptions', '-DNODE_GYP_MODULE_NAME=berth_sys', `-isystem${nodeInclude ?? '/usr/include/node'}`] },
 ];
 
 function mtime(path) {
@@ -37,8 +38,8 @@ function mtime(path) {
 let failed = false;
 for (const t of targets) {
   const srcDir = join(root, t.dir);
-  const files = readdirSync(srcDir).filter((f) => f.endsWith('.c') || f.endsWith('.h'));
-  const sources = files.filter((f) => f.endsWith('.c')).map((f) => join(srcDir, f));
+  const files = readdirSync(srcDir).filter((f) => /\.(c|cc|h)$/.test(f));
+  const sources = files.filter((f) => !f.endsWith('.h')).map((f) => join(srcDir, f));
   const out = join(root, 'native/build', t.name);
   // this script is an input too: a changed flag must rebuild
   const inputs = [...files.map((f) => join(srcDir, f)), fileURLToPath(import.meta.url)];

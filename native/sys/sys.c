@@ -201,6 +201,9 @@ static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
   return num(env, malloc_trim(0));
 }
 
+/* heap.cc */
+napi_value js_low_memory_notification(napi_env env, napi_callback_info info);
+
 /*
  * connectUnix(path): a connected, non-blocking unix stream socket's fd, or -errno. A path starting with '@' names an
  * abstract socket, its address exactly the name's length as Go writes it (Node pads abstract names to the whole
@@ -265,7 +268,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mount", js_mount},           {"umount2", js_umount2},     {"mknod", js_mknod},
       {"lsetxattr", js_lsetxattr},   {"lgetxattr", js_lgetxattr}, {"llistxattr", js_llistxattr},
       {"flock", js_flock},           {"peerClosed", js_peer_closed}, {"mallocTrim", js_malloc_trim},
-      {"connectUnix", js_connect_unix}, {"setTopDir", js_set_top_dir},
+      {"connectUnix", js_connect_unix}, {"setTopDir", js_set_top_dir}, {"lowMemoryNotification", js_low_memory_notification},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -117,6 +117,10 @@ export class RecordingKernel implements Kernel {
     return false;
   }
 
+  lowMemoryNotification(): void {
+    this.record('lowMemoryNotification', []);
+  }
+
   setTopDir(path: string): void {
     this.record('setTopDir', [path]);
   }

@@ -48,6 +48,10 @@ export class LinuxKernel implements Kernel {
     return linux.mallocTrim();
   }
 
+  lowMemoryNotification(): void {
+    linux.lowMemoryNotification();
+  }
+
   setTopDir(path: string): void {
     linux.setTopDir(path);
   }

@@ -49,6 +49,7 @@ interface SysAddon {
   flock(fd: number, op: number): number;
   peerClosed(fd: number): number;
   mallocTrim(): number;
+  lowMemoryNotification(): void;
   setTopDir(path: string): number;
   connectUnix(path: string): number;
 }
@@ -129,6 +130,11 @@ export function peerClosed(fd: number): boolean {
 /** glibc's malloc_trim(0): returns the free memory of malloc's arenas to the kernel; true when some was released. */
 export function mallocTrim(): boolean {
   return load().mallocTrim() === 1;
+}
+
+/** V8's LowMemoryNotification (memory-reducing full GCs that compact and return empty pages); see Kernel. */
+export function lowMemoryNotification(): void {
+  load().lowMemoryNotification();
 }
 
 /** Sets FS_TOPDIR_FL (`chattr +T`) on a directory; see Kernel.setTopDir. */

@@ -81,6 +81,12 @@ export interface Kernel {
   /** glibc's malloc_trim(0): gives malloc's free arena memory back to the kernel; true when some was released. */
   mallocTrim(): boolean;
   /**
+   * V8's LowMemoryNotification for this process's isolate (not a syscall, but the same addon): full collections
+   * that compact fragmented pages for size and return the empty ones, and the compilation cache dropped. Synchronous
+   * (~30–80 ms for berthd's heap).
+   */
+  lowMemoryNotification(): void;
+  /**
    * Marks a directory as the top of a hierarchy (FS_TOPDIR_FL, `chattr +T`): ext4 then spreads its new
    * subdirectories over block groups with free inodes instead of packing them beside it. Throws with the errno
    * (ENOTTY, EOPNOTSUPP, EINVAL) where the file system has no such flag.

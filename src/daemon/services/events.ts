@@ -14,7 +14,8 @@ type Listener = (e: EngineEvent) => void;
  */
 export type AttributeSource = (id: string, action: string) => Record<string, string> | undefined;
 
-const KEEP = 1024;
+/** Events kept for `--since` replays: dockerd's eventsLimit (daemon/events); ~8 per `docker run --rm`. */
+export const EVENTS_KEPT = 256;
 
 export class EventBus {
   private readonly recent: EngineEvent[] = [];
@@ -49,7 +50,7 @@ export class EventBus {
       if (attributes.image) e.from = attributes.image;
     }
     this.recent.push(e);
-    if (this.recent.length > KEEP) this.recent.splice(0, this.recent.length - KEEP);
+    if (this.recent.length > EVENTS_KEPT) this.recent.splice(0, this.recent.length - EVENTS_KEPT);
     for (const l of this.listeners) l(e);
     return e;
   }

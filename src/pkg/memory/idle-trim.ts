@@ -6,38 +6,25 @@
  *   them; `--semi-space-growth-factor=1` (settable at run time, unlike `--max-semi-space-size`) keeps it at its start
  *   size, 2 × 1 MB (`capMemoryGrowth`). Measured: no difference in CPU time of a 200 MB layer's gunzip + tar parse; young-generation
  *   garbage collections are cheap.
- * - The old generation and glibc's malloc arenas (Buffers, zlib state) keep freed pages resident until a full GC
- *   and a `malloc_trim`. `IdleTrimmer` runs both once the API has been quiet for `delayMs` after activity: a full
- *   collection (~10–30 ms for berthd's heap) and `malloc_trim(0)` through the sys addon.
+ * - The old generation and glibc's malloc arenas (Buffers, zlib state) keep freed pages resident. `IdleTrimmer`
+ *   gives them back once the API has been quiet for `delayMs` after activity: V8's LowMemoryNotification (through
+ *   the sys addon: memory-reducing full GCs that compact fragmented old-generation pages and release the empty
+ *   ones; ~30–80 ms for berthd's heap), then `malloc_trim(0)`. A plain full GC (`gc()` of --expose-gc, used before)
+ *   frees objects but keeps their pages: after 1,000 runs berthd's old space held 18 MB for 11 MB of live objects,
+ *   and after 100 runs idle RSS was 69 MB with it against 63 MB with the notification.
  */
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import { hostKernel } from '../../sys/kernel.js';
-
-let fullGc: (() => void) | undefined;
-
-/** A function that runs a full, synchronous garbage collection (V8's `gc`, exposed once at run time). */
-function gcFunction(): () => void {
-  if (!fullGc) {
-    v8.setFlagsFromString('--expose-gc');
-    fullGc = vm.runInNewContext('gc') as () => void;
-  }
-  return fullGc;
-}
 
 /** Caps V8's young generation at its start size; call once, early. */
 export function capMemoryGrowth(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
-/** A full GC, then malloc_trim(0). */
+/** V8's memory-reducing GCs, then malloc_trim(0). */
 export function releaseMemory(): void {
-  gcFunction()();
-  try {
-    hostKernel.mallocTrim();
-  } catch {
-    /* no addon (unit tests of other modules): the GC alone still helps */
-  }
+  hostKernel.lowMemoryNotification();
+  hostKernel.mallocTrim();
 }
 
 /** Calls `release` once `delayMs` pass without a `touch()` after one. */
@@ -66,6 +53,3 @@ export class IdleTrimmer {
     this.timer = undefined;
   }
 }
-// Not done: MALLOC_ARENA_MAX. libuv's pool threads each get a malloc arena (~3.5 MB resident each after a pull, even
-// after malloc_trim); mallopt(M_ARENA_MAX) at run time comes too late (glibc fixes the limit at the first thread
-// arena, V8's platform threads make those at start), and the environment variable would need a wrapper process.
