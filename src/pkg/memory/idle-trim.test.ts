@@ -26,6 +26,18 @@ test('IdleTrimmer: releases once after a quiet period, each touch postpones it',
   assert.equal(calls, 1, 'stopped before it fired');
 });
 
+test('IdleTrimmer: releases during activity that never pauses, once per maxBusyMs', async () => {
+  let calls = 0;
+  const t = new IdleTrimmer(10_000, () => calls++, 200);
+  const end = Date.now() + 1100;
+  while (Date.now() < end) {
+    t.touch();
+    await sleep(20);
+  }
+  t.stop();
+  assert.ok(calls >= 3 && calls <= 5, `~1100 ms of touches every 20 ms, a release per 200 ms: ${calls}`);
+});
+
 /** The old generation's committed and live sizes (MB). */
 function oldSpace(): { committed: number; used: number } {
   const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'old_space')!;

@@ -27,21 +27,34 @@ export function releaseMemory(): void {
   hostKernel.mallocTrim();
 }
 
-/** Calls `release` once `delayMs` pass without a `touch()` after one. */
+/**
+ * Calls `release` once `delayMs` pass without a `touch()` after one, and, while touches never pause that long, at
+ * the first touch after each `maxBusyMs` of activity (a daemon with a run every second is never quiet for 2 s, and
+ * its old generation fragments all the same: RSS sampled during 1,000 back-to-back runs grew 6–7 MB).
+ */
 export class IdleTrimmer {
   private timer: NodeJS.Timeout | undefined;
+  private busySince: number | undefined;
 
   constructor(
     private readonly delayMs = 2000,
     private readonly release: () => void = releaseMemory,
+    private readonly maxBusyMs = 60_000,
   ) {}
 
   /** Something happened (a request began or ended): trim once it has been quiet for `delayMs`. */
   touch(): void {
+    const now = Date.now();
+    if (this.busySince === undefined) this.busySince = now;
+    else if (now - this.busySince >= this.maxBusyMs) {
+      this.busySince = now;
+      setImmediate(this.release); // after the current request's callbacks, not inside them
+    }
     if (this.timer) this.timer.refresh();
     else {
       this.timer = setTimeout(() => {
         this.timer = undefined;
+        this.busySince = undefined;
         this.release();
       }, this.delayMs);
       this.timer.unref();
