@@ -2,15 +2,16 @@
  * The one seam between berth and the Linux kernel calls Node.js does not expose.
  *
  * Everything here is a thin, synchronous wrapper over libc through `berth-sys.node`, a tiny N-API addon of our own
- * (native/sys/sys.c, built by setup with the system compiler against Node's headers; 17 KB, where an FFI library
+ * (native/sys/sys.c and heap.cc, built by setup with the system compiler against Node's headers; 22 KB, where an FFI library
  * cost ~6 MB of daemon memory). Each call throws a `SyscallError` carrying the errno name (`ENOENT`, `EBUSY`, ...) so
  * callers can branch on `err.code` exactly as they do for `node:fs` errors. Nothing here keeps state beyond the
  * loaded addon.
  *
  * Keep this file small: only calls that Node truly lacks belong here (mount, umount2, mknod, xattrs on symlinks,
- * flock, a unix socket connect with Go's abstract-name length). Anything `node:fs` can do stays in `node:fs`. Only
- * `sys/kernel.ts` (`LinuxKernel`, the `Kernel` of core/kernel) and tests that build fixtures call these functions;
- * everything else goes through a `Kernel` — except connectUnix, a client-side call of the compose CLI plugin.
+ * flock, a unix socket connect with Go's abstract-name length, V8's low-memory notification that N-API lacks).
+ * Anything `node:fs` can do stays in `node:fs`. Only `sys/kernel.ts` (`LinuxKernel`, the `Kernel` of core/kernel)
+ * and tests that build fixtures call these functions; everything else goes through a `Kernel` — except connectUnix,
+ * a client-side call of the compose CLI plugin.
  */
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
