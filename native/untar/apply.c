@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "split.h"
 #include "util.h"
 
 #define WH_PREFIX ".wh."
@@ -270,6 +271,7 @@ static void remove_key(int pfd, const char *base, const char *key) {
     if (errno == ENOENT) return;
     fail_fs(errno, "rm", abs_of(key));
   }
+  split_taint(key, "is removed by a later entry");
   if (S_ISDIR(st.st_mode)) remove_tree(pfd, base, key);
   else if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT) fail_fs(errno, "rm", abs_of(key));
   /* nothing recorded at or below key may be touched later: the path may soon be a symlink */
@@ -326,6 +328,7 @@ static int create_at(int pfd, const char *base, const char *key, int keep_dir, s
   struct stat st;
   if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) fail_fs(errno, "lstat", abs_of(key));
   if (keep_dir && S_ISDIR(st.st_mode)) return 0;
+  split_taint(key, "is replaced by a later entry");
   if (S_ISDIR(st.st_mode)) remove_key(pfd, base, key);
   else if (unlinkat(pfd, base, 0) < 0) fail_fs(errno, "unlink", abs_of(key));
   err = try_create(pfd, base, c);
@@ -386,6 +389,8 @@ static void write_file(struct tar *t, int pfd, int parent_setgid, const char *ba
   unsigned perm = e->mode & 07777;
   struct create c = {.op = OP_FILE, .mode = perm & 0777, .fd = -1};
   create_at(pfd, base, key, 0, &c);
+  if (e->size) split_file(key, e->size);
+  t->in->content = 1;
   const unsigned char *p;
   size_t n;
   while ((n = tar_body(t, &p))) {
@@ -399,6 +404,7 @@ static void write_file(struct tar *t, int pfd, int parent_setgid, const char *ba
       n -= (size_t)w;
     }
   }
+  t->in->content = 0;
   /* order matters: chown clears setuid/setgid and file capabilities, so chmod and xattrs come after it */
   int chowned = needs_chown(e, parent_setgid);
   if (chowned && fchown(c.fd, (uid_t)e->uid, (gid_t)e->gid) < 0) fail_fs(errno, "fchown", NULL);

@@ -113,6 +113,7 @@ size_t input_some(struct input *in, size_t max, const unsigned char **p) {
   if (n > max) n = max;
   *p = in->out + in->pos;
   in->pos += n;
+  if (in->tap) in->tap(*p, n, in->content);
   return n;
 }
 
@@ -144,7 +145,10 @@ uint64_t input_skip(struct input *in, uint64_t n) {
 }
 
 void input_drain(struct input *in) {
-  while (fill(in)) in->pos = in->len;
+  while (fill(in)) {
+    if (in->tap) in->tap(in->out + in->pos, in->len - in->pos, 0);
+    in->pos = in->len;
+  }
 }
 
 void input_digest(struct input *in, char out[72]) {

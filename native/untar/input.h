@@ -23,6 +23,9 @@ struct input {
   size_t pos, len; /* unread uncompressed bytes: out[pos..len) */
   void *sha;       /* EVP_MD_CTX */
   uint64_t total;  /* uncompressed bytes hashed */
+  /* sees every uncompressed byte once, in order, as it is consumed; content: set by the reader of a file body */
+  void (*tap)(const unsigned char *p, size_t n, int content);
+  int content;
 };
 
 /* Sniffs the compression (plain tar or gzip; others fail with the JS applier's wording) and starts hashing. */

@@ -43,16 +43,14 @@ export interface IngestOptions {
   /** Lease to record the blob under before it is committed (protects it from GC until the lease ends). */
   lease?: string;
   signal?: AbortSignal;
-  /**
-   * False: the blob is renamed into place without an fsync (a load's uncompressed layer, usually deleted right after
-   * its tar split is checked); `sync(digest)` makes it durable when it is kept after all.
-   */
-  durable?: boolean;
 }
 
 export interface ContentStore {
-  /** fsyncs a committed blob (one ingested with `durable: false` that is kept). */
-  sync(digest: Digest): Promise<void>;
+  /**
+   * A fresh path in the store's scratch area (same filesystem as the blobs; whatever is left there is removed when
+   * the store opens), for a writer that fills a file before it is ingested. The caller removes it.
+   */
+  tempPath(): string;
   /** Info of a committed blob; throws NotFound. */
   info(digest: Digest): Promise<Info>;
   /** Whether a committed blob exists. */

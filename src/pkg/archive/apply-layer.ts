@@ -30,6 +30,7 @@ import { FileType, makedev } from '../../core/kernel/index.js';
 import { hostKernel as kernel } from '../../sys/kernel.js';
 import { decompress, detectCompression } from './compression.js';
 import { applyNative, nativeUntarPath } from './native-untar.js';
+import { drained } from '../stream/drained.js';
 
 export interface ApplyLayerOptions {
   /** How whiteouts and opaque markers are materialised (default 'overlay'). */
@@ -46,6 +47,14 @@ export interface ApplyLayerOptions {
    * by default native when it is built and the layer is not tiny (BERTH_UNTAR=js in the environment picks 'js').
    */
   engine?: 'native' | 'js';
+  /**
+   * Record the layer's *tar split* (native/untar/split.h: the stream without the contents of the files written, from
+   * which pkg/tar/split joinTar rebuilds the exact tar out of root) into the new file `split`, so the tar itself need
+   * not be kept. When the split cannot rebuild it (a later entry removes or replaces one the layer wrote; or the JS
+   * applier ran, which records none) the whole tar is written to the new file `blob` instead. Both files are
+   * created; the result's `split` says which one holds the layer.
+   */
+  split?: { split: string; blob: string };
 }
 
 export interface ApplyLayerResult {
@@ -53,6 +62,8 @@ export interface ApplyLayerResult {
   diffID: string;
   /** Bytes of regular-file content written to disk. */
   size: number;
+  /** With ApplyLayerOptions.split: clean (the split file rebuilds the tar) or not (the blob file holds it). */
+  split?: { clean: boolean; why?: string };
 }
 
 const WH_PREFIX = '.wh.';
@@ -153,15 +164,39 @@ export async function applyLayer(input: Readable, root: string, opts: ApplyLayer
   if (engine === 'native' && !bin) throw new Error('apply layer: native/build/berth-untar is not built (npm run build)');
   if (!bin) return applyLayerJS(input, rootReal, mode, opts);
   opts.signal?.throwIfAborted();
-  const { head, ended, all } = await peek(input, engine === 'native' ? 6 : NATIVE_MIN_BYTES);
-  if (detectCompression(head) === 'zstd' || (ended && engine !== 'native')) {
+  // a split is only recorded by berth-untar: small layers take it too
+  const { head, ended, all } = await peek(input, engine === 'native' || opts.split ? 6 : NATIVE_MIN_BYTES);
+  if (detectCompression(head) === 'zstd' || (ended && engine !== 'native' && !opts.split)) {
     return applyLayerJS(Readable.from(all, { objectMode: false }), rootReal, mode, opts);
   }
-  return applyNative(bin, all, input, rootReal, mode, opts.signal);
+  return applyNative(bin, all, input, rootReal, mode, opts.signal, opts.split);
+}
+
+/** The JS applier with ApplyLayerOptions.split asked for: no split, the layer's bytes go to the blob file as read. */
+async function applyLayerJSKeepingBlob(input: Readable, rootReal: string, mode: 'overlay' | 'none', opts: ApplyLayerOptions & { split: { split: string; blob: string } }): Promise<ApplyLayerResult> {
+  await fsp.writeFile(opts.split.split, '', { flag: 'wx', mode: 0o600 });
+  const out = fs.createWriteStream(opts.split.blob, { flags: 'wx', mode: 0o600 });
+  const closed = new Promise<void>((resolve, reject) => out.once('close', resolve).once('error', reject));
+  closed.catch(() => {});
+  async function* copied(): AsyncGenerator<Buffer> {
+    for await (const chunk of input) {
+      if (!out.write(chunk)) await drained(out);
+      yield chunk as Buffer;
+    }
+  }
+  try {
+    const res = await applyLayerJS(Readable.from(copied(), { objectMode: false }), rootReal, mode, { ...opts, split: undefined });
+    out.end();
+    await closed;
+    return { ...res, split: { clean: false, why: 'the JS applier records no tar split' } };
+  } finally {
+    out.destroy();
+  }
 }
 
 /** The JavaScript applier (zstd layers, and where berth-untar is not built). */
 async function applyLayerJS(input: Readable, rootReal: string, mode: 'overlay' | 'none', opts: ApplyLayerOptions): Promise<ApplyLayerResult> {
+  if (opts.split) return applyLayerJSKeepingBlob(input, rootReal, mode, { ...opts, split: opts.split });
   const stream = decompress(input);
   const onAbort = () => stream.destroy(opts.signal?.reason as Error);
   opts.signal?.addEventListener('abort', onAbort, { once: true });

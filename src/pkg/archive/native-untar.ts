@@ -33,13 +33,15 @@ export function nativeUntarPath(): string | undefined {
 interface Answer {
   diffID?: string;
   size?: number;
+  splitClean?: boolean;
+  splitWhy?: string;
   error?: string;
   code?: string;
 }
 
 /**
  * Applies the layer bytes `chunks` (read from `input`, destroyed when the apply fails) to `rootReal` (a real path)
- * with berth-untar.
+ * with berth-untar; with `split`, berth-untar also records the tar split (ApplyLayerOptions.split).
  */
 export async function applyNative(
   bin: string,
@@ -48,9 +50,10 @@ export async function applyNative(
   rootReal: string,
   whiteouts: 'overlay' | 'none',
   signal?: AbortSignal,
+  split?: { split: string; blob: string },
 ): Promise<ApplyLayerResult> {
   signal?.throwIfAborted();
-  const child = spawn(bin, [rootReal, whiteouts], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(bin, [rootReal, whiteouts, ...(split ? [split.split, split.blob] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -108,7 +111,11 @@ export async function applyNative(
       answer = undefined;
     }
     if (answer?.error !== undefined) throw Object.assign(new Error(answer.error), answer.code ? { code: answer.code } : {});
-    if (code === 0 && answer?.diffID) return { diffID: answer.diffID, size: answer.size ?? 0 };
+    if (code === 0 && answer?.diffID) {
+      const res: ApplyLayerResult = { diffID: answer.diffID, size: answer.size ?? 0 };
+      if (split) res.split = answer.splitClean === true ? { clean: true } : { clean: false, why: answer.splitWhy ?? 'berth-untar gave no split' };
+      return res;
+    }
     throw new Error(`apply layer: berth-untar ${sig ? `was killed by ${sig}` : `exited with ${code}`}${stderr ? `: ${stderr.trim()}` : ''}`);
   } finally {
     signal?.removeEventListener('abort', onAbort);

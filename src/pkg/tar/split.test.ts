@@ -5,31 +5,35 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { applyLayer } from '../archive/apply-layer.js';
-import { joinTar, TarSplitter } from './split.js';
+import { applyLayer, type ApplyLayerResult } from '../archive/apply-layer.js';
+import { joinTar } from './split.js';
 
-async function split(tar: Buffer, chunk = 777): Promise<{ records: Buffer; why?: string }> {
-  const out: Buffer[] = [];
-  const s = new TarSplitter((b) => {
-    out.push(Buffer.from(b));
-  });
-  for (let i = 0; i < tar.length; i += chunk) await s.push(tar.subarray(i, i + chunk));
-  await s.end();
-  return { records: Buffer.concat(out), why: s.whyNotClean };
-}
-
-async function joined(records: Buffer, root: string): Promise<Buffer> {
+async function joined(split: string, root: string): Promise<Buffer> {
   const parts: Buffer[] = [];
-  async function* src(): AsyncGenerator<Buffer> {
-    for (let i = 0; i < records.length; i += 100) yield records.subarray(i, i + 100);
-  }
-  for await (const b of joinTar(src(), root)) parts.push(b);
+  for await (const b of joinTar(fs.createReadStream(split, { highWaterMark: 100 }), root)) parts.push(b);
   return Buffer.concat(parts);
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-test('tar split: GNU and pax tars come back byte for byte from the split and the extracted files', async () => {
+/** Applies `tar` (in chunks) to a fresh root with a tar split, as a load does; the result and the two files. */
+async function applySplit(dir: string, name: string, tar: Buffer, engine: 'native' | 'js' = 'native'): Promise<{ res: ApplyLayerResult; root: string; split: string; blob: string }> {
+  const root = path.join(dir, `root-${name}`);
+  fs.mkdirSync(root);
+  const files = { split: path.join(dir, `${name}.split`), blob: path.join(dir, `${name}.blob`) };
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < tar.length; i += 100_000) yield tar.subarray(i, i + 100_000);
+  }
+  const res = await applyLayer(chunks() as never, root, { whiteouts: 'overlay', engine, split: files });
+  return { res, root, ...files };
+}
+
+function tarOf(src: string, args: string[]): Buffer {
+  // records of one block: the tar ends with exactly its two end blocks, so tars can be cut and concatenated
+  return execFileSync('tar', ['-C', src, '--numeric-owner', '-b1', '-cf', '-', ...args], { maxBuffer: 1 << 26 });
+}
+
+test('tar split (berth-untar): GNU and pax tars come back byte for byte from the split and the extracted files; no blob is written', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-split-'));
   try {
     const src = path.join(dir, 'src');
@@ -44,52 +48,75 @@ test('tar split: GNU and pax tars come back byte for byte from the split and the
     fs.writeFileSync(path.join(src, 'ünïcode ✓'), 'u');
     fs.writeFileSync(path.join(src, '.wh.gone'), '');
     for (const format of ['gnu', 'posix']) {
-      const tar = execFileSync('tar', ['-C', src, `--format=${format}`, '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 26 });
-      for (const chunk of [1, 511, 4096, 1 << 20]) {
-        if (chunk === 1 && format === 'posix') continue; // slow and the same as gnu
-        const { records, why } = await split(tar, chunk === 1 ? 97 : chunk);
-        assert.equal(why, undefined, `${format}: clean`);
-        assert.ok(records.length < tar.length / 4, `${format}: contents left out (${records.length} of ${tar.length} bytes)`);
-        const root = path.join(dir, `x-${format}-${chunk}`);
-        fs.mkdirSync(root);
-        await applyLayer((async function* () { yield tar; })() as never, root, { whiteouts: 'none' });
-        assert.equal(sha(await joined(records, root)), sha(tar), `${format}, chunks of ${chunk}: same bytes`);
+      const tar = tarOf(src, [`--format=${format}`, '.']);
+      // and with bytes after the end-of-archive blocks (part of the diffID, so part of the split)
+      for (const [name, bytes] of [[format, tar], [`${format}-trailing`, Buffer.concat([tar, Buffer.from('trailing bytes')])]] as const) {
+        const { res, root, split, blob } = await applySplit(dir, name, bytes);
+        assert.deepEqual(res.split, { clean: true }, name);
+        assert.equal(res.diffID, `sha256:${sha(bytes)}`);
+        assert.equal(fs.statSync(blob).size, 0, `${name}: no blob`);
+        assert.ok(fs.statSync(split).size < bytes.length / 4, `${name}: contents left out`);
+        assert.equal(sha(await joined(split, root)), sha(bytes), `${name}: same bytes`);
       }
     }
+    // an entry below a symlink of the same layer lands at the link's target inside root: its record names that key
+    const s2 = path.join(dir, 'src2');
+    fs.mkdirSync(path.join(s2, 'l'), { recursive: true });
+    fs.writeFileSync(path.join(s2, 'l', 'passwd'), 'x');
+    const linkDir = path.join(dir, 'src3');
+    fs.mkdirSync(linkDir);
+    fs.symlinkSync('/etc', path.join(linkDir, 'l'));
+    const below = Buffer.concat([tarOf(linkDir, ['l']).subarray(0, 512), tarOf(s2, ['l/passwd'])]);
+    const b = await applySplit(dir, 'below', below);
+    assert.deepEqual(b.res.split, { clean: true });
+    assert.equal(fs.readFileSync(path.join(b.root, 'etc/passwd'), 'utf8'), 'x');
+    assert.equal(sha(await joined(b.split, b.root)), sha(below));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('tar split: a tar the files cannot give back is not clean; a changed file fails the join', async () => {
+test('tar split (berth-untar): when a later entry removes or replaces what the layer wrote, the whole tar is in the blob file instead', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-split-'));
   try {
     const src = path.join(dir, 'src');
-    fs.mkdirSync(path.join(src, 'd'), { recursive: true });
+    fs.mkdirSync(path.join(src, 'a', 'b'), { recursive: true });
     fs.writeFileSync(path.join(src, 'f'), 'one');
-    fs.symlinkSync('/etc', path.join(src, 'l'));
-    const twice = execFileSync('tar', ['-C', src, '-cf', '-', 'f', 'f']);
-    assert.match((await split(twice)).why ?? '', /f appears twice/);
-    const tarA = execFileSync('tar', ['-C', src, '-cf', '-', 'l']);
-    fs.rmSync(path.join(src, 'l'));
-    fs.mkdirSync(path.join(src, 'l'));
-    fs.writeFileSync(path.join(src, 'l', 'passwd'), 'x');
-    const tarB = execFileSync('tar', ['-C', src, '-cf', '-', 'l/passwd']);
-    const below = Buffer.concat([tarA.subarray(0, 512), tarB]);
-    assert.match((await split(below)).why ?? '', /below a symlink/);
-    assert.match((await split(tarB.subarray(0, 700))).why ?? '', /truncated/);
+    fs.writeFileSync(path.join(src, 'a', 'b', 'c'), 'c');
+    fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(700_000, 3));
+    const first = tarOf(src, ['big', 'f']);
+    fs.writeFileSync(path.join(src, 'f'), 'second');
+    const twice = Buffer.concat([first.subarray(0, first.length - 1024), tarOf(src, ['f'])]);
+    // a/b made for a/b/c, then a/b as a file: c is gone
+    const abc = tarOf(src, ['big', 'a/b/c']);
+    fs.rmSync(path.join(src, 'a', 'b'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'a', 'b'), 'now a file');
+    const dirToFile = Buffer.concat([abc.subarray(0, abc.length - 1024), tarOf(src, ['a/b'])]);
+    // a whiteout over a directory this layer made for its own file
+    fs.writeFileSync(path.join(src, '.wh.a'), '');
+    const whiteout = Buffer.concat([abc.subarray(0, abc.length - 1024), tarOf(src, ['.wh.a'])]);
+    for (const [name, tar, why] of [['twice', twice, /^f is replaced/], ['dir-to-file', dirToFile, /^a\/b is replaced/], ['whiteout', whiteout, /^a is removed/]] as const) {
+      const { res, blob } = await applySplit(dir, name, tar);
+      assert.equal(res.split?.clean, false, name);
+      assert.match(res.split?.why ?? '', why, name);
+      assert.equal(res.diffID, `sha256:${sha(tar)}`);
+      assert.ok(fs.readFileSync(blob).equals(tar), `${name}: the blob file is the tar`);
+    }
+    // the JS applier records no split: the blob file holds the tar
+    const js = await applySplit(dir, 'js', abc, 'js');
+    assert.equal(js.res.split?.clean, false);
+    assert.ok(fs.readFileSync(js.blob).equals(abc));
 
-    const tar = execFileSync('tar', ['-C', src, '-cf', '-', 'f', 'd']);
-    const { records, why } = await split(tar);
-    assert.equal(why, undefined);
-    const root = path.join(dir, 'root');
-    fs.mkdirSync(root);
-    await applyLayer((async function* () { yield tar; })() as never, root, { whiteouts: 'none' });
+    // a changed file fails the join rather than giving other bytes
+    const tar = tarOf(src, ['f', 'a']);
+    const { res, root, split } = await applySplit(dir, 'changed', tar);
+    assert.deepEqual(res.split, { clean: true });
+    fs.rmSync(path.join(root, 'f'));
     fs.writeFileSync(path.join(root, 'f'), 'on'); // shorter than the entry
-    await assert.rejects(joined(records, root), /shorter than its tar entry/);
+    await assert.rejects(joined(split, root), /shorter than its tar entry/);
     fs.rmSync(path.join(root, 'f'));
     fs.symlinkSync('/etc/hostname', path.join(root, 'f'));
-    await assert.rejects(joined(records, root), /ELOOP/);
+    await assert.rejects(joined(split, root), /ELOOP/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, readFile, mkdir } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import type { ImageService, ProgressMessage } from './service.js';
 import { openImageService } from '../../bootstrap.js';
 import { tarFromEntries } from '../../../pkg/tar/writer.js';
+import { readTar } from '../../../pkg/tar/reader.js';
 import { mountAll, unmount } from '../../../core/mount/index.js';
 
 async function collect(r: Readable): Promise<Buffer> {
@@ -105,3 +106,26 @@ for (const snap of [undefined, 'native']) {
       assert.equal(svc.count(), 0);
     }));
 }
+
+test('load: an uncompressed layer is kept only unpacked with its tar split, and save gives it back byte for byte; a tar the split cannot rebuild is stored', () =>
+  withService(undefined, async (svc, root) => {
+    const big = Buffer.alloc(600_000, 5);
+    const entry = (name: string, body: string | Buffer) => ({ header: { name, mode: 0o644, mtime: new Date(0) }, body });
+    const clean = await collect(tarFromEntries([entry('etc/big', big), entry('etc/small', 'small'), entry('empty', '')]));
+    // the same path twice: the first body is gone from the tree, so only the tar itself can give it back
+    const twice = await collect(tarFromEntries([entry('f', big), entry('f', 'second')]));
+    const blobPath = (b: Buffer) => path.join(root, 'content', 'blobs', 'sha256', sha(b));
+    const L = (d: Buffer) => ({ blob: d, diff: d });
+    await svc.load(Readable.from([await saveArchive([{ tag: 'clean:1', layers: [L(clean)] }, { tag: 'twice:1', layers: [L(twice)] }])]), () => {});
+    const layerOf = (t: string) => svc.resolve(t).layers[0]!;
+    assert.ok(layerOf('clean:1').tarSplit, 'a tar split is recorded');
+    assert.equal(existsSync(blobPath(clean)), false, 'no blob of the clean layer');
+    assert.equal(layerOf('twice:1').tarSplit, undefined);
+    assert.ok(existsSync(blobPath(twice)), 'the blob of the layer the split cannot rebuild');
+    for (const [t, want] of [['clean:1', clean], ['twice:1', twice]] as const) {
+      const saved = await collect(svc.save([t]));
+      const files = new Map<string, Buffer>();
+      for await (const { header, body } of readTar(Readable.from([saved]))) files.set(header.name, await collect(body as Readable));
+      assert.ok(files.get(`blobs/sha256/${sha(want)}`)?.equals(want), `${t}: save gives the layer tar back`);
+    }
+  }));

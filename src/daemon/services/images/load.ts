@@ -5,9 +5,13 @@
  * A load reads the archive once, in order: small JSON files are kept in memory, blobs stream into the content store;
  * where the snapshotter allows it (overlay) each layer blob is unpacked *while* it streams, into a parentless extract
  * snapshot re-based onto its chain once manifest.json says where it goes. Everything happens under one lease; image
- * records are written last, so a load cut short leaves nothing referenced. An uncompressed layer is kept only
- * unpacked, with its tar split (pkg/tar/split) to give the exact tar back to save and push, once the split is shown to
- * rebuild it from the committed snapshot (a tar it cannot rebuild — duplicate paths, entries below symlinks — is kept).
+ * records are written last, so a load cut short leaves nothing referenced. As dockerd, an uncompressed layer is kept
+ * only unpacked, with the tar split berth-untar records while it extracts (Unpacker.applyDetached keepTar) to give the
+ * exact tar back to save and push: its tar is never written, and nothing is read back. Only a tar the split cannot
+ * rebuild (a later entry replaces or removes one the layer wrote) is stored as a blob.
+ *
+ * Crash safety: blobs and splits are fsynced by the content store; the snapshots a load extracted are made durable
+ * with one syncfs before the first image record that names them (Unpacker.syncSnapshots).
  */
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -40,8 +44,6 @@ export interface LoadDeps {
     tags: string[],
     opts: { lease?: string; onRetag?: (tag: string, oldId: string) => void; index?: ImageRecord['index'] },
   ): Promise<ImageRecord>;
-  /** Whether an image record needs blob `digest` itself (a layer that names it without a tar split). */
-  keepsBlob(digest: Digest): boolean;
   /** Publishes an image event (`load`, `import`). */
   emit(action: string, id: string, attributes: Record<string, string>): void;
 }
@@ -92,12 +94,12 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
   const lease = await d.leases.create();
   /** Layer blobs applied while streaming: blob digest → parentless extract snapshot (until committed). */
   const extracts = new Map<Digest, { key: string; diffID: Digest }>();
-  /** Uncompressed layer blobs streamed in and split cleanly: blob digest → tar split blob. */
+  /** Uncompressed layers extracted with a clean tar split and not stored as blobs: diffID → tar split blob. */
   const splits = new Map<Digest, Digest>();
-  /** Of those, the ones whose split gave back the blob from the committed snapshot: dropped at the end. */
-  const verified = new Set<Digest>();
-  /** Blobs stored without an fsync (uncompressed layers, expected to be dropped). */
-  const unsynced = new Set<Digest>();
+  /** A committed snapshot that holds each layer's files (layer blob digest → chain ID). */
+  const unpackedAt = new Map<Digest, Digest>();
+  /** Chains made durable by this load's syncfs (every snapshot committed before it). */
+  const synced = new Set<Digest>();
   try {
     const small = new Map<string, Buffer>();
     const blobs = new Map<string, { digest: Digest; size: number; head?: Buffer }>();
@@ -144,22 +146,27 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
       // Blobs already in the content store are most likely layers we already have: they are applied at the end,
       // and only when their chain is missing.
       if (d.unpack.detachedApply && looksLikeLayer(head) && !(expected && (await d.content.exists(expected)))) {
-        // An uncompressed layer is also split (headers without contents), so it need not be kept beside its snapshot.
-        const splitIt = detectCompression(head) === 'none';
-        const [toBlob, toApply, toSplit] = tee(rest(), splitIt ? 3 : 2);
-        const [ing, app, spl] = await Promise.allSettled([
-          d.content.ingest(toBlob!, { ...ingestOpts, durable: !splitIt }), // made durable below if it is kept
-          d.unpack.applyDetached(toApply!, lease.id, opts.signal),
-          toSplit ? d.unpack.recordSplit(toSplit, lease.id, opts.signal) : Promise.resolve(undefined),
-        ]);
-        // the extract is kept for the first copy of a blob only
-        if (app.status === 'fulfilled' && (ing.status === 'rejected' || extracts.has(ing.value.digest))) await d.unpack.discard(app.value.key);
-        if (ing.status === 'rejected') throw ing.reason;
-        if (app.status === 'rejected') throw app.reason;
-        if (splitIt) unsynced.add(ing.value.digest);
-        if (spl.status === 'fulfilled' && spl.value?.clean && !splits.has(ing.value.digest)) splits.set(ing.value.digest, spl.value.digest);
-        blobs.set(name, { digest: ing.value.digest, size: ing.value.size, head: head.subarray(0, 8) });
-        if (!extracts.has(ing.value.digest)) extracts.set(ing.value.digest, app.value);
+        // An uncompressed layer is extracted with its tar split instead of being stored too (Unpacker.applyDetached
+        // keepTar): its digest is the diffID berth-untar measures. A compressed one goes to the store as it is.
+        const plain = detectCompression(head) === 'none';
+        let layer: { digest: Digest; ex: { key: string; diffID: Digest } };
+        if (plain) {
+          const ex = await d.unpack.applyDetached(rest(), lease.id, opts.signal, { keepTar: true });
+          if ((expected && ex.diffID !== expected) || extracts.has(ex.diffID)) await d.unpack.discard(ex.key);
+          if (expected && ex.diffID !== expected) throw invalidArgument(`digest mismatch: expected ${expected}, got ${ex.diffID}`);
+          if (ex.split && !splits.has(ex.diffID)) splits.set(ex.diffID, ex.split);
+          layer = { digest: ex.diffID, ex };
+        } else {
+          const [toBlob, toApply] = tee(rest(), 2);
+          const [ing, app] = await Promise.allSettled([d.content.ingest(toBlob!, ingestOpts), d.unpack.applyDetached(toApply!, lease.id, opts.signal)]);
+          // the extract is kept for the first copy of a blob only
+          if (app.status === 'fulfilled' && (ing.status === 'rejected' || extracts.has(ing.value.digest))) await d.unpack.discard(app.value.key);
+          if (ing.status === 'rejected') throw ing.reason;
+          if (app.status === 'rejected') throw app.reason;
+          layer = { digest: ing.value.digest, ex: app.value };
+        }
+        blobs.set(name, { digest: layer.digest, size: header.size, head: head.subarray(0, 8) });
+        if (!extracts.has(layer.digest)) extracts.set(layer.digest, layer.ex);
         continue;
       }
       const info = await d.content.ingest(Readable.from(rest()), ingestOpts);
@@ -224,6 +231,7 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
       if (diffIDs.length !== im.layers.length) throw invalidArgument('invalid manifest, layers length mismatch');
       if (!diffIDs.every(isDigest)) throw invalidArgument('invalid image config: bad diff_ids');
       const layers: LayerRecord[] = [];
+      const chains: Digest[] = [];
       let parent: Digest | undefined;
       for (let i = 0; i < im.layers.length; i++) {
         const b = await blobOf(im.layers[i]!);
@@ -237,13 +245,23 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
           if (committed) extracts.delete(b.digest);
           applied = { chain, extracted: committed };
         } else {
-          applied = await d.unpack.applyStored(b.digest, diffIDs[i]!, parent, lease.id, opts.signal);
+          // a layer kept only as a split, met again on another parent: its tar is rebuilt from where it was applied
+          const split = splits.get(b.digest);
+          const at = unpackedAt.get(b.digest);
+          const open = split && at && !(await d.content.exists(b.digest)) ? () => d.unpack.joinSplit(split, at, diffIDs[i]!) : undefined;
+          applied = await d.unpack.applyStored(b.digest, diffIDs[i]!, parent, lease.id, opts.signal, open);
         }
         parent = applied.chain;
-        const split = im.index ? undefined : splits.get(b.digest); // a kept OCI index is pushed blob by blob
-        if (split && !verified.has(b.digest) && (await d.unpack.verifySplit(split, applied.chain, diffIDs[i]!))) verified.add(b.digest);
+        unpackedAt.set(b.digest, applied.chain);
+        let split = splits.get(b.digest);
+        if (split && im.index && !(await d.content.exists(b.digest))) {
+          // a kept OCI index is pushed blob by blob: the tar is stored after all, rebuilt from its split
+          await d.content.ingest(await d.unpack.joinSplit(split, applied.chain, diffIDs[i]!), { expected: b.digest, lease: lease.id, signal: opts.signal });
+        }
+        if (im.index) split = undefined;
+        chains.push(applied.chain);
         if (applied.extracted && !opts.quiet) progress({ status: 'Loading layer', id: shortID(b.digest), progressDetail: { current: b.size, total: b.size } });
-        layers.push({ diffID: diffIDs[i]!, blob: b.digest, blobSize: b.size, mediaType: b.mediaType, ...(verified.has(b.digest) ? { tarSplit: split } : {}) });
+        layers.push({ diffID: diffIDs[i]!, blob: b.digest, blobSize: b.size, mediaType: b.mediaType, ...(split ? { tarSplit: split } : {}) });
       }
       const tags: string[] = [];
       for (const t of im.tags) {
@@ -253,12 +271,11 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
           throw invalidArgument(`invalid tag ${t} in archive`);
         }
       }
-      // a blob an image keeps must be durable before the image record names it
-      for (const l of layers) {
-        if (l.blob && !l.tarSplit && unsynced.has(l.blob)) {
-          await d.content.sync(l.blob);
-          unsynced.delete(l.blob);
-        }
+      // A layer kept only unpacked must be durable before the image record names it (blobs and splits are fsynced
+      // by the store): one syncfs covers every snapshot committed so far.
+      if (parent && layers.some((l, i) => l.tarSplit && !synced.has(chains[i]!))) {
+        await d.unpack.syncSnapshots(parent);
+        for (const c of chains) synced.add(c);
       }
       const rec = await d.createImage(im.config, layers, tags, {
         lease: lease.id,
@@ -274,8 +291,6 @@ export async function loadArchive(d: LoadDeps, input: Readable, progress: (m: Pr
       else progress({ stream: `Loaded image ID: ${rec.id}\n` });
       d.emit('load', rec.id, tags.length ? { name: ref.familiarize(tags[0]) } : {});
     }
-    // As dockerd, a loaded layer is kept unpacked only: its tar comes back from the split for save and push.
-    for (const blob of verified) if (!d.keepsBlob(blob)) await d.content.delete(blob).catch(() => {});
   } catch (e) {
     // a cut-short or garbled archive (or layer) is the client's: 400 with what was wrong, not a 500
     if ((e as { code?: string }).code === 'ETARFORMAT') throw invalidArgument(`invalid archive: ${(e as Error).message}`, e);

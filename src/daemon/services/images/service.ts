@@ -567,7 +567,6 @@ export class ImageService implements ImageWriter, ImageViewSource {
       leases: this.leases,
       unpack: this.unpack,
       createImage: (c: Buffer, l: LayerRecord[], t: string[], o: { lease?: string; onRetag?: (tag: string, oldId: string) => void }) => this.createImage(c, l, t, o),
-      keepsBlob: (digest: Digest) => this.store.all().some((img) => img.layers.some((l) => l.blob === digest && !l.tarSplit)),
       emit: (a: string, id: string, attrs: Record<string, string>) => this.emit(a, id, attrs),
     };
   }

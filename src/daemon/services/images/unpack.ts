@@ -6,17 +6,21 @@
  * chain ID. A chain that already exists is reused (the extract is dropped): layers shared by images are stored once.
  * Everything is recorded under the caller's lease, so a crash mid-way leaves only reclaimable work.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { createGunzip, createGzip } from 'node:zlib';
-import type { ContentStore, LeaseManager } from '../../../core/content/types.js';
+import type { ContentStore, Info, LeaseManager } from '../../../core/content/types.js';
 import type { Snapshotter, Usage } from '../../../core/snapshots/types.js';
 import { MediaTypes } from '../../../core/images/types.js';
 import type { ImportedLayer } from '../../../core/images/writer.js';
 import { tee } from '../../../core/images/stream-util.js';
 import { applyLayer } from '../../../pkg/archive/apply-layer.js';
-import { joinTar, TarSplitter } from '../../../pkg/tar/split.js';
+import { joinTar } from '../../../pkg/tar/split.js';
 import type { LayerRecord } from '../../../core/images/types.js';
 import { detectCompression } from '../../../pkg/archive/compression.js';
 import { digestOf, type Digest } from '../../../pkg/digest/index.js';
@@ -24,6 +28,8 @@ import { invalidArgument, type EngineError } from '../../../errdefs/index.js';
 
 /** Key prefix of extraction snapshots: active snapshots GC may remove once no lease protects them. */
 export const EXTRACT_PREFIX = 'extract-';
+
+const execFileAsync = promisify(execFile);
 
 export function extractKey(): string {
   return `${EXTRACT_PREFIX}${Date.now()}-${randomBytes(6).toString('hex')}`;
@@ -107,12 +113,15 @@ export class Unpacker {
     }
   }
 
-  /** Applies a blob of the content store as the layer above `parent`, unless that chain already exists. */
-  async applyStored(blob: Digest, diffID: Digest, parent: Digest | undefined, lease: string, signal?: AbortSignal): Promise<{ chain: Digest; extracted: boolean }> {
+  /**
+   * Applies a blob of the content store as the layer above `parent`, unless that chain already exists; `open` gives
+   * the layer's tar another way (rebuilt from a tar split when the blob is not kept).
+   */
+  async applyStored(blob: Digest, diffID: Digest, parent: Digest | undefined, lease: string, signal?: AbortSignal, open = () => this.content.readStream(blob)): Promise<{ chain: Digest; extracted: boolean }> {
     const chain = chainOf(parent, diffID);
     await this.leases.addResource(lease, { type: 'snapshot', id: chain });
     if (await this.hasChain(chain)) return { chain, extracted: false };
-    const r = await this.apply(await this.content.readStream(blob), {
+    const r = await this.apply(await open(), {
       parent,
       diffID,
       lease,
@@ -142,17 +151,43 @@ export class Unpacker {
   /**
    * Applies a layer into its own parentless extract snapshot (only where `detachedApply`), so a load can unpack
    * layers in archive order before it knows their parents; `commitDetached` re-bases it later, `discard` drops it.
+   *
+   * `keepTar` (an uncompressed layer whose exact tar `docker save` and push need back): berth-untar records the
+   * layer's tar split while it extracts (ApplyLayerOptions.split), stored gzip'd as the blob `split`, and the tar
+   * itself is never written; only when the split cannot rebuild it is the tar stored, as the blob `blob` (its digest
+   * is the diffID). Exactly one of the two is set. Both are durable; the snapshot's files are not (syncSnapshots).
    */
-  async applyDetached(input: Readable | AsyncIterable<Buffer>, lease: string, signal?: AbortSignal): Promise<{ key: string; diffID: Digest }> {
+  async applyDetached(input: Readable | AsyncIterable<Buffer>, lease: string, signal?: AbortSignal, opts: { keepTar?: boolean } = {}): Promise<{ key: string; diffID: Digest; split?: Digest; blob?: Info }> {
     const key = extractKey();
     await this.snapshots.prepare(key, undefined, { lease });
+    const scratch = opts.keepTar ? { split: this.content.tempPath(), blob: this.content.tempPath() } : undefined;
     try {
-      const res = await applyLayer(input as Readable, await this.snapshots.writableDir(key), { whiteouts: this.snapshots.whiteoutMode, signal });
-      return { key, diffID: res.diffID as Digest };
+      const res = await applyLayer(input as Readable, await this.snapshots.writableDir(key), { whiteouts: this.snapshots.whiteoutMode, signal, split: scratch });
+      const diffID = res.diffID as Digest;
+      if (!scratch) return { key, diffID };
+      if (res.split?.clean) {
+        const gz = createGzip({ level: 6 });
+        pipeline(createReadStream(scratch.split), gz).catch(() => {}); // a read error reaches the ingest through gz
+        const info = await this.content.ingest(gz, { lease, signal });
+        return { key, diffID, split: info.digest as Digest };
+      }
+      const blob = await this.content.ingest(createReadStream(scratch.blob), { expected: diffID, lease, signal });
+      return { key, diffID, blob };
     } catch (e) {
       await this.discard(key);
       throw e;
+    } finally {
+      if (scratch) await Promise.all([rm(scratch.split, { force: true }), rm(scratch.blob, { force: true })]);
     }
+  }
+
+  /**
+   * Makes the files of committed snapshots durable: one syncfs of the snapshots' filesystem (`sync -f`), cheaper
+   * than an fsync per file. Needed before an image record names a layer kept only unpacked (a tar split's layer:
+   * its files are the only copy); a layer whose blob is kept can always be extracted again.
+   */
+  async syncSnapshots(chain: Digest): Promise<void> {
+    await execFileAsync('sync', ['--file-system', await this.snapshots.diffDir(chain)]);
   }
 
   /** Commits a detached extract as `chain` above `parent`; false (the extract stays for `discard`) when it exists. */
@@ -196,29 +231,6 @@ export class Unpacker {
     return { ...layer, committed: await this.commitChain(chainID, key, opts.lease, undefined, usage) };
   }
 
-  /**
-   * Records the tar split of a layer tar stream (pkg/tar/split) as a gzip'd blob under `lease`; `clean` false when
-   * the tar cannot be rebuilt from its extracted files (the caller then keeps the tar itself).
-   */
-  async recordSplit(input: Readable, lease: string, signal?: AbortSignal): Promise<{ digest: Digest; clean: boolean; why?: string }> {
-    const gz = createGzip({ level: 6 });
-    const ingest = this.content.ingest(gz, { lease, signal });
-    ingest.catch(() => {});
-    const splitter = new TarSplitter((b) => {
-      if (!gz.write(b)) return new Promise<void>((r) => gz.once('drain', r));
-    });
-    try {
-      for await (const chunk of input) await splitter.push(chunk as Buffer);
-      await splitter.end();
-    } catch (e) {
-      gz.destroy(e as Error);
-      throw e;
-    }
-    gz.end();
-    const info = await ingest;
-    return { digest: info.digest as Digest, clean: splitter.whyNotClean === undefined, why: splitter.whyNotClean };
-  }
-
   /** The layer tar rebuilt from a tar split and the committed snapshot `chain`; fails when it is not `diffID`. */
   async joinSplit(split: Digest, chain: Digest, diffID: Digest): Promise<Readable> {
     const dir = await this.snapshots.diffDir(chain);
@@ -233,18 +245,6 @@ export class Unpacker {
       if (got !== diffID) throw new Error(`layer ${diffID}: the files of ${chain} give back a tar with digest ${got}`);
     }
     return Readable.from(checked(), { objectMode: false, highWaterMark: 1 << 20 });
-  }
-
-  /** Whether the tar split rebuilds exactly `diffID` from `chain` (read through once). */
-  async verifySplit(split: Digest, chain: Digest, diffID: Digest): Promise<boolean> {
-    try {
-      await pipeline(await this.joinSplit(split, chain, diffID), async (src: AsyncIterable<Buffer>) => {
-        for await (const _ of src);
-      });
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /**

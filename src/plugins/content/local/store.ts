@@ -71,10 +71,14 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
+  tempPath(): string {
+    return path.join(this.ingestDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+  }
+
   async ingest(input: Readable | AsyncIterable<Buffer>, opts: IngestOptions = {}): Promise<Info> {
     if (opts.expected) validateDigest(opts.expected);
     if (opts.lease && opts.expected) await this.leases?.addResource(opts.lease, { type: 'content', id: opts.expected });
-    const tmp = path.join(this.ingestDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    const tmp = this.tempPath();
     const hash = createHash('sha256');
     let size = 0;
     const hasher = new Transform({
@@ -89,7 +93,7 @@ export class LocalContentStore implements ContentStore {
         signal: opts.signal,
       });
       // fsync applies to the inode: a fresh descriptor flushes what the stream wrote.
-      if (opts.durable !== false) await fsyncFile(tmp);
+      await fsyncFile(tmp);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw e;
@@ -113,12 +117,6 @@ export class LocalContentStore implements ContentStore {
       await fsp.rm(tmp, { force: true });
       throw e;
     }
-  }
-
-  async sync(digest: Digest): Promise<void> {
-    validateDigest(digest);
-    await fsyncFile(this.path(digest));
-    await syncDir(this.blobsDir);
   }
 
   async put(data: Buffer, opts: IngestOptions = {}): Promise<Info> {
