@@ -3,7 +3,7 @@
  * log and exit status, so that berthd can die (even with SIGKILL) and be restarted without losing anything.
  *
  * COMMAND LINE
- *   berth-monitor --id ID --bundle DIR --runc PATH --runc-root DIR --mode create|exec
+ *   berth-monitor --id ID --bundle DIR --runc PATH --runc-root DIR --mode create|run|exec
  *                 [--process FILE]          exec mode: the OCI process.json for `runc exec --process`
  *                 [--tty] [--stdin]         allocate a pty (runc --console-socket); keep stdin open
  *                 [--log FILE]              create mode: append Docker json-file records for stdout/stderr
@@ -23,9 +23,17 @@
  *   process, is reparented to it when runc exits and it can waitpid() the real exit status), binds the attach socket
  *   (mode 0600) and writes its own pid to "<socket>.pid" (removed again when it exits; used for re-adoption).
  *   create mode: runs `runc --root R --log /dev/null create --bundle B --pid-file P [--console-socket S] ID`.
+ *   run mode:    the same with `run --detach` instead of `create`: the container runs at once (one runc process
+ *                instead of create + start, i.e. one Go runtime start-up less), but its output is HELD: read and
+ *                logged as it comes, yet queued for no client until the first start frame, which answers "started"
+ *                and then hands the held output to the clients connected by then. So clients that connect between
+ *                the report and the start frame (berthd's attach sessions) see every byte, as with create mode.
+ *                The exit is recorded only after that start frame too (a client connecting after the exit would
+ *                otherwise find no monitor), or HOLD_AFTER_EXIT_MS after the exit without one (berthd died between
+ *                the report and the start frame; the container was then killed by the next start or rm).
  *   exec mode:   nothing is run yet; `runc exec -d` only runs on the client's start frame so no output is lost.
  *   It then writes exactly ONE JSON line on its stdout and closes it (write errors ignored: berthd may be gone):
- *     {"pid":N,"monitorPid":M,"features":[…]}   create mode: container init pid
+ *     {"pid":N,"monitorPid":M,"features":[…]}   create / run mode: container init pid
  *     {"monitorPid":M,"features":[…]}           exec mode: ready for the start frame
  *   "features" names the client frames beyond the first protocol that this monitor understands ("signal"); a
  *   monitor without it (an older build, still running a container across a berthd upgrade) must be sent none of
@@ -38,8 +46,8 @@
  *     0 stdin data                               1 stdout data (with a tty all output is stdout)
  *     1 close stdin (tty: sends VEOF, ^D)        2 stderr data
  *     2 resize: u16 rows, u16 cols (BE)          3 started: container/exec pid as decimal text
- *     3 start (create: runc start;               4 exit: exit status as decimal text (code, or 128+signal);
- *              exec: runc exec -d)                 the monitor then closes the connection
+ *     3 start (create: runc start; run: release  4 exit: exit status as decimal text (code, or 128+signal);
+ *              the held output; exec: runc exec -d)  the monitor then closes the connection
  *     4 subscribe: u8 flags, 1 stdout |          5 start error: runc's message
  *              2 stderr (0: control only)        6 signal result: empty when delivered, else why not
  *     5 signal: signal number, decimal text        ("container not running", or strerror of kill(2))
@@ -129,6 +137,7 @@ enum { M_STDOUT = 1, M_STDERR = 2, M_STARTED = 3, M_EXIT = 4, M_START_ERROR = 5,
 #define STDIN_MAX (1u << 20)      /* pending stdin; beyond it clients are not read (back-pressure) */
 #define MAX_CLIENTS 128
 #define DRAIN_MS 1000
+#define HOLD_AFTER_EXIT_MS 10000 /* run mode: how long an exited container's record waits for the start frame */
 #define LINGER_IDLE_MS 30000 /* after the exit: a client that takes no byte for this long is dropped */
 #define READ_CHUNK 65536
 
@@ -143,7 +152,7 @@ struct client {
 
 static struct {
     const char *id, *bundle, *runc, *runc_root, *process, *exit_file, *socket, *pid_file, *dns_netns, *dns_config;
-    int exec_mode, tty, stdin_open;
+    int exec_mode, run_mode, tty, stdin_open;
 } o; /* the log options are log_opts (log.h) */
 
 static int sigfd = -1, listen_fd = -1;
@@ -164,6 +173,10 @@ static int exit_status;  /* Docker semantics */
 static int exit_signal;  /* 0 unless killed by a signal */
 static struct timespec finished_at;
 static struct timespec deadline;
+/* run mode until the first start frame: output frames (header + payload, as sent) queued for the clients */
+static int held;
+static struct buf held_out;
+static long long hold_until_ms; /* after the exit: when the exit is recorded even without a start frame */
 
 /* ---------- small helpers (more in util.h) ---------- */
 
@@ -345,7 +358,9 @@ static long long read_oom_kills(void) {
     return v;
 }
 
-static void find_oom_counter(pid_t pid) {
+/* base_zero: the counter's value at the container's start is 0 (run mode: it may have run, even exited, already,
+ * in the cgroup runc just made for it) */
+static void find_oom_counter(pid_t pid, int base_zero) {
     char p[64], line[4096], v2[4096] = "";
     snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
     FILE *f = fopen(p, "re");
@@ -361,14 +376,14 @@ static void find_oom_counter(pid_t pid) {
             if (strcmp(t, "memory") == 0) {
                 snprintf(oom_path, sizeof oom_path, "/sys/fs/cgroup/memory%s/memory.oom_control", path);
                 fclose(f);
-                oom_base = read_oom_kills();
+                oom_base = base_zero ? 0 : read_oom_kills();
                 return;
             }
     }
     fclose(f);
     if (v2[0]) {
         snprintf(oom_path, sizeof oom_path, "/sys/fs/cgroup%s/memory.events", v2);
-        oom_base = read_oom_kills();
+        oom_base = base_zero ? 0 : read_oom_kills();
     }
 }
 
@@ -418,6 +433,7 @@ static void broadcast(int type, const void *d, size_t n) {
 /* True while some output subscriber has too much queued: the container's output is then not read. */
 static int output_paused(void) {
     size_t high = state == ST_DRAINING ? DRAIN_OUT_MAX : CLIENT_OUT_HIGH;
+    if (held && buf_size(&held_out) >= high) return 1;
     for (int i = 0; i < nclients; i++)
         if (clients[i]->subs && !clients[i]->closing && buf_size(&clients[i]->out) >= high) return 1;
     return 0;
@@ -438,7 +454,15 @@ static int pump_output(int *fdp, int stream) {
         ssize_t r = read(*fdp, chunk, sizeof chunk);
         if (r > 0) {
             log_feed(stream, chunk, (size_t)r);
-            broadcast(stream ? M_STDERR : M_STDOUT, chunk, (size_t)r);
+            int type = stream ? M_STDERR : M_STDOUT;
+            if (held) {
+                unsigned char h[HDR] = {(unsigned char)type, (unsigned char)(r >> 24), (unsigned char)(r >> 16),
+                                        (unsigned char)(r >> 8), (unsigned char)r};
+                buf_add(&held_out, h, HDR);
+                buf_add(&held_out, chunk, (size_t)r);
+            } else {
+                broadcast(type, chunk, (size_t)r);
+            }
             continue;
         }
         if (r < 0 && errno == EINTR) continue;
@@ -497,6 +521,7 @@ static void on_container_exit(int st) {
         exit_status = WEXITSTATUS(st);
     }
     state = ST_DRAINING;
+    hold_until_ms = mono_ms() + HOLD_AFTER_EXIT_MS;
     long long d = mono_ms() + DRAIN_MS;
     deadline.tv_sec = d / 1000;
     deadline.tv_nsec = (d % 1000) * 1000000;
@@ -612,7 +637,8 @@ static int launch(struct buf *errmsg) {
         argv[a++] = "--process";
         argv[a++] = (char *)o.process;
     } else {
-        argv[a++] = "create";
+        argv[a++] = o.run_mode ? "run" : "create";
+        if (o.run_mode) argv[a++] = "--detach";
         argv[a++] = "--bundle";
         argv[a++] = (char *)o.bundle;
     }
@@ -676,7 +702,7 @@ static int launch(struct buf *errmsg) {
         if (o.stdin_open) in_fd = out_fd;
         apply_winsize();
     } else {
-        if (!o.exec_mode) {
+        if (!o.exec_mode && !o.run_mode) {
             /* the container has not run yet: anything here came from runc itself, not the container */
             struct buf junk = {0};
             read_available(errp[0], &junk);
@@ -694,8 +720,34 @@ static int launch(struct buf *errmsg) {
     return 0;
 }
 
+static void accept_clients(void);
+
+/*
+ * run mode, the first start frame (or the hold's end): "started", then the output held so far, in order, to every
+ * client that connected before the frame was sent — those still in the listen backlog are accepted first (create
+ * mode gets that from its poll loop, which accepts before it reads any output).
+ */
+static void release(void) {
+    held = 0;
+    accept_clients();
+    char pidtxt[16];
+    int n = snprintf(pidtxt, sizeof pidtxt, "%d", (int)cpid);
+    broadcast(M_STARTED, pidtxt, (size_t)n);
+    while (buf_size(&held_out) >= HDR) {
+        const unsigned char *h = (const unsigned char *)buf_data(&held_out);
+        size_t len = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
+        broadcast(h[0], h + HDR, len);
+        buf_drop(&held_out, HDR + len);
+    }
+    buf_free(&held_out);
+}
+
 static void start(struct client *req) {
     char pidtxt[16];
+    if (held) {
+        release();
+        return;
+    }
     if (state == ST_RUNNING) { /* idempotent */
         int n = snprintf(pidtxt, sizeof pidtxt, "%d", (int)cpid);
         if (req) client_send(req, M_STARTED, pidtxt, (size_t)n);
@@ -862,7 +914,7 @@ static int deadline_ms(void) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR --runc PATH --runc-root DIR --mode create|exec "
+    fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR --runc PATH --runc-root DIR --mode create|run|exec "
                     "[--process FILE] [--tty] [--stdin] [--log FILE] --exit-file FILE --socket PATH --pid-file FILE\n");
 }
 
@@ -916,7 +968,8 @@ int main(int argc, char **argv) {
         }
     }
     o.exec_mode = strcmp(mode, "exec") == 0;
-    if (!o.exec_mode && strcmp(mode, "create") != 0) die_report(2, "--mode must be create or exec");
+    o.run_mode = strcmp(mode, "run") == 0;
+    if (!o.exec_mode && !o.run_mode && strcmp(mode, "create") != 0) die_report(2, "--mode must be create, run or exec");
     if (!o.id || !o.runc || !o.runc_root || !o.exit_file || !o.socket || !o.pid_file ||
         (o.exec_mode ? !o.process : !o.bundle))
         die_report(2, "missing required arguments (--id --runc --runc-root --exit-file --socket --pid-file and "
@@ -966,8 +1019,9 @@ int main(int argc, char **argv) {
         if (o.dns_netns && o.dns_config && dns_open(o.dns_netns, o.dns_config, dns_err, sizeof dns_err) < 0)
             fprintf(stderr, "berth-monitor: %s\n", dns_err);
         if (launch(&err) < 0) die_report(1, "%s", buf_cstr(&err));
-        state = ST_CREATED;
-        find_oom_counter(cpid);
+        state = o.run_mode ? ST_RUNNING : ST_CREATED;
+        held = o.run_mode;
+        find_oom_counter(cpid, o.run_mode);
         snprintf(line, sizeof line, "{\"pid\":%d,\"monitorPid\":%d,\"features\":" FEATURES "}\n", (int)cpid,
                  (int)getpid());
     }
@@ -975,7 +1029,9 @@ int main(int argc, char **argv) {
 
     struct pollfd pf[MAX_CLIENTS + 8 + DNS_MAX_FDS];
     for (;;) {
-        if (state == ST_DRAINING && ((out_fd < 0 && err_fd < 0) || deadline_ms() == 0)) finish(NULL);
+        int drained = state == ST_DRAINING && ((out_fd < 0 && err_fd < 0) || deadline_ms() == 0);
+        if (drained && held && mono_ms() >= hold_until_ms) release();
+        if (drained && !held) finish(NULL);
         for (int i = nclients - 1; i >= 0; i--) /* finished clients: their exit frame is out */
             if (clients[i]->closing && buf_size(&clients[i]->out) == 0) client_drop(i);
         if (state == ST_DONE) {
@@ -1003,6 +1059,10 @@ int main(int argc, char **argv) {
         int i_dns = n;
         n += dns_poll_fill(pf + n);
         int timeout = state == ST_DRAINING ? deadline_ms() : state == ST_DONE ? linger_ms() : -1;
+        if (drained && held) { /* waiting for the start frame */
+            long long left = hold_until_ms - mono_ms();
+            timeout = left < 0 ? 0 : (int)left;
+        }
         int dns_t = dns_timeout_ms();
         if (dns_t >= 0 && (timeout < 0 || dns_t < timeout)) timeout = dns_t;
         int r = poll(pf, (nfds_t)n, timeout);

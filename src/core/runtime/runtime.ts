@@ -101,8 +101,10 @@ export interface Runtime {
   /** cgroupsPath for a container's spec: below `parent` (HostConfig.CgroupParent) when given, else the daemon's parent. */
   cgroupsPath(id: string, parent?: string): string;
   /**
-   * Creates the task: writes the bundle for `spec` and starts its monitor, which has the runtime create the init
-   * (stopped before the user's program). Rejects with a RuntimeError; nothing is left behind then.
+   * Creates the task: writes the bundle for `spec` and starts its monitor, which has the runtime create the init.
+   * The user's program may already run (the runc runtime starts it in the same runc call), but none of its output
+   * reaches an attach session before `start()`: sessions attached in between see all of it. Rejects with a
+   * RuntimeError; nothing is left behind then.
    */
   create(id: string, spec: Spec, io: TaskIO): Promise<Task>;
   /**
@@ -132,7 +134,10 @@ export interface Task {
   readonly exited: Promise<ExitStatus | undefined>;
   /** The spec the task was created from (its `process` is the template for health probes and execs). */
   spec(): Promise<Spec>;
-  /** Runs the user's program; resolves with the init's pid. Rejects with a RuntimeError. */
+  /**
+   * Runs the user's program (or, when it runs already, releases its output to the attach sessions); resolves with
+   * the init's pid. Rejects with a RuntimeError.
+   */
   start(): Promise<number>;
   /** Signals the init (`all`: every process). A task already gone rejects with a RuntimeError whose `gone` is set. */
   kill(signal: string, opts?: { all?: boolean }): Promise<void>;

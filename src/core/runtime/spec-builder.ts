@@ -42,6 +42,8 @@ export interface DockerDeviceMapping {
 
 /** The fields of Docker's `HostConfig` that shape the runtime spec. Binds/Mounts arrive pre-resolved as OCI mounts. */
 export interface DockerHostConfig {
+  /** [height, width] of the client's terminal (Tty): the init's first terminal size. */
+  ConsoleSize?: number[] | null;
   Privileged?: boolean;
   CapAdd?: string[] | null;
   CapDrop?: string[] | null;

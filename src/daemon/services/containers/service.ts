@@ -2,8 +2,8 @@
  * ContainerService: Docker's container lifecycle on top of a Runtime (core/runtime; runc in production).
  *
  * create → Docker's create-time rules (create-config.ts), writable snapshot prepared, record saved
- * start  → rootfs mounted (rootfs.ts), /etc files written, OCI spec built, `runtime.create` (the task exists,
- *          stopped), pending attach clients are wired, then `task.start`.
+ * start  → rootfs mounted (rootfs.ts), /etc files written, OCI spec built, `runtime.create` (the task exists; its
+ *          output is held), pending attach clients are wired, then `task.start` (the output flows).
  * exit   → `task.exited` → state recorded, `task.delete`, rootfs released, `die` event, then AutoRemove or the
  *          restart policy.
  *
@@ -565,7 +565,7 @@ export class ContainerService {
       await Promise.all(sessions); // every waiting client is subscribed before the first byte can be written
       trace(rec.Id, 'start: attach sessions wired');
       const pid = await task.start();
-      trace(rec.Id, 'start: runc start done');
+      trace(rec.Id, 'start: task started');
       rec.State = {
         ...rec.State,
         Status: 'running',

@@ -492,6 +492,8 @@ export function buildSpec(input: SpecInput): Spec {
       capabilities,
       rlimits: buildRlimits(hc, facts),
       oomScoreAdj,
+      // the client's terminal size from the first byte on (as dockerd): the program may run before any resize
+      ...(config.Tty && (hc.ConsoleSize?.[0] || hc.ConsoleSize?.[1]) ? { consoleSize: { height: hc.ConsoleSize![0]!, width: hc.ConsoleSize![1]! } } : {}),
     },
     root: { path: input.rootfsPath, readonly: !!hc.ReadonlyRootfs },
     mounts,

@@ -37,12 +37,12 @@ describe('berth-monitor', { skip, concurrency: false }, () => {
     await env?.cleanup();
   });
 
-  async function create(name: string, args: string[], extra: Partial<StartMonitorOptions> = {}) {
+  async function create(name: string, args: string[], extra: Partial<StartMonitorOptions> = {}, consoleSize?: { height: number; width: number }) {
     const c = env.container(name);
-    const bundle = env.bundle(c.dir, { args, terminal: extra.tty ?? false });
+    const bundle = env.bundle(c.dir, { args, terminal: extra.tty ?? false, ...(consoleSize ? { consoleSize } : {}) });
     const opts: StartMonitorOptions = {
       id: c.id,
-      mode: 'create',
+      mode: 'run', // berthd's (runtime.ts); create mode is tested where named
       bundle,
       ...(c.log ? { log: { driver: 'json-file' as const, path: c.log } } : {}),
       exitFile: c.exitFile,
@@ -59,39 +59,73 @@ describe('berth-monitor', { skip, concurrency: false }, () => {
     return { ...c, ...res, bundle, t0 };
   }
 
-  it('streams output to an attached client and writes a json-file log', async () => {
-    const script = `echo hello; echo oops >&2; printf '<a&b>\\t"q"\\\\\\n'; printf 'no newline'`;
-    const c = await create('out', ['sh', '-c', script]);
-    assert.ok(c.pid > 0);
-    assert.equal((statSync(c.socket).mode & 0o777).toString(8), '600');
-    assert.equal(await readMonitorPid(c.socket), c.monitorPid);
+  for (const mode of ['run', 'create'] as const) {
+    it(`streams output to an attached client and writes a json-file log (${mode} mode)`, async () => {
+      const script = `echo hello; echo oops >&2; printf '<a&b>\\t"q"\\\\\\n'; printf 'no newline'`;
+      const c = await create(`out-${mode}`, ['sh', '-c', script], { mode });
+      assert.ok(c.pid > 0);
+      assert.equal((statSync(c.socket).mode & 0o777).toString(8), '600');
+      assert.equal(await readMonitorPid(c.socket), c.monitorPid);
+      const conn = await MonitorConnection.connect(c.socket);
+      const got = collect(conn);
+      const pid = await conn.start();
+      assert.equal(pid, c.pid);
+      assert.equal(await conn.exited, 0);
+      assert.equal(got.out(), 'hello\n<a&b>\t"q"\\\nno newline');
+      assert.equal(got.err(), 'oops\n');
+
+      const lines = readFileSync(c.log, 'utf8').split('\n');
+      assert.equal(lines.pop(), '');
+      const recs = lines.map((l) => JSON.parse(l) as { log: string; stream: string; time: string });
+      const out = recs.filter((r) => r.stream === 'stdout').map((r) => r.log);
+      assert.deepEqual(out, ['hello\n', '<a&b>\t"q"\\\n', 'no newline']);
+      assert.deepEqual(
+        recs.filter((r) => r.stream === 'stderr').map((r) => r.log),
+        ['oops\n'],
+      );
+      // byte-exact Docker shape: key order, HTML escapes, \u0009 for tab, RFC3339Nano UTC
+      const escaped = lines.find((l) => l.includes('003ca'))!;
+      assert.match(escaped, /^\{"log":"\\u003ca\\u0026b\\u003e\\u0009\\"q\\"\\\\\\n","stream":"stdout","time":"[^"]+"\}$/);
+      for (const r of recs) assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
+
+      const ef = await waitFor(() => readExitFile(c.exitFile), 5000, 'exit file');
+      assert.equal(ef.exitCode, 0);
+      assert.equal(ef.oomKilled, false);
+      assert.equal(ef.signal, undefined);
+      await waitFor(() => !existsSync(c.socket) && !existsSync(`${c.socket}.pid`), 5000, 'socket removal');
+    });
+  }
+
+  it('run mode: the output is logged at once but reaches clients, with the exit, only after the start frame', async () => {
+    const c = await create('held', ['sh', '-c', 'echo early; echo err >&2; exit 6']);
+    // the container ran (and exited) before anyone connected: its output is in the log already
+    await waitFor(() => existsSync(c.log) && readFileSync(c.log, 'utf8').includes('early'), 5000, 'log');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await readExitFile(c.exitFile), undefined, 'the exit waits for the start frame');
+    assert.ok(existsSync(c.socket));
+    const control = await MonitorConnection.connect(c.socket, { subscribe: { stdout: false, stderr: false } });
     const conn = await MonitorConnection.connect(c.socket);
     const got = collect(conn);
-    const pid = await conn.start();
-    assert.equal(pid, c.pid);
-    assert.equal(await conn.exited, 0);
-    assert.equal(got.out(), 'hello\n<a&b>\t"q"\\\nno newline');
-    assert.equal(got.err(), 'oops\n');
+    const order: string[] = [];
+    conn.on('started', () => order.push('started'));
+    conn.on('stdout', () => order.push('stdout'));
+    assert.equal(await control.start(), c.pid);
+    assert.equal(await conn.exited, 6);
+    assert.equal(await control.exited, 6);
+    assert.equal(got.out(), 'early\n');
+    assert.equal(got.err(), 'err\n');
+    assert.equal(order[0], 'started');
+    assert.equal((await waitFor(() => readExitFile(c.exitFile), 5000, 'exit file')).exitCode, 6);
+  });
 
-    const lines = readFileSync(c.log, 'utf8').split('\n');
-    assert.equal(lines.pop(), '');
-    const recs = lines.map((l) => JSON.parse(l) as { log: string; stream: string; time: string });
-    const out = recs.filter((r) => r.stream === 'stdout').map((r) => r.log);
-    assert.deepEqual(out, ['hello\n', '<a&b>\t"q"\\\n', 'no newline']);
-    assert.deepEqual(
-      recs.filter((r) => r.stream === 'stderr').map((r) => r.log),
-      ['oops\n'],
-    );
-    // byte-exact Docker shape: key order, HTML escapes, \u0009 for tab, RFC3339Nano UTC
-    const escaped = lines.find((l) => l.includes('003ca'))!;
-    assert.match(escaped, /^\{"log":"\\u003ca\\u0026b\\u003e\\u0009\\"q\\"\\\\\\n","stream":"stdout","time":"[^"]+"\}$/);
-    for (const r of recs) assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
-
-    const ef = await waitFor(() => readExitFile(c.exitFile), 5000, 'exit file');
-    assert.equal(ef.exitCode, 0);
-    assert.equal(ef.oomKilled, false);
-    assert.equal(ef.signal, undefined);
-    await waitFor(() => !existsSync(c.socket) && !existsSync(`${c.socket}.pid`), 5000, 'socket removal');
+  it('run mode: without a start frame (berthd died before sending it) the exit is still recorded, 10 s after it', async () => {
+    const c = await create('unreleased', ['sh', '-c', 'echo lost; exit 2']);
+    const t0 = Date.now();
+    const ef = await waitFor(() => readExitFile(c.exitFile), 20000, 'exit file');
+    assert.ok(Date.now() - t0 >= 9000, `recorded after ${Date.now() - t0} ms`);
+    assert.equal(ef.exitCode, 2);
+    assert.ok(readFileSync(c.log, 'utf8').includes('lost'));
+    await waitFor(() => !alive(c.monitorPid), 5000, 'monitor exit');
   });
 
   it('splits lines over 16 KiB and replaces invalid UTF-8 like Docker', async () => {
@@ -123,24 +157,29 @@ describe('berth-monitor', { skip, concurrency: false }, () => {
     assert.equal(got.out(), 'ping\npong');
   });
 
-  it('gives a tty, applies resize before and after start', async () => {
-    const c = await create('tty', ['sh', '-c', 'tty; stty size; read x; stty size; exit 3'], { tty: true, stdin: true });
-    const conn = await MonitorConnection.connect(c.socket);
-    const got = collect(conn);
-    conn.resize(30, 100);
-    await conn.start();
-    await waitFor(() => got.out().includes('30 100'), 5000, 'first stty size');
-    conn.resize(40, 120);
-    conn.writeStdin(Buffer.from('\n'));
-    assert.equal(await conn.exited, 3);
-    const out = got.out();
-    assert.match(out, /^\/dev\/pts\/\d+\r\n30 100\r\n/);
-    assert.match(out, /40 120\r\n$/);
-    assert.equal(got.err(), '');
-    const recs = readFileSync(c.log, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { log: string; stream: string });
-    assert.ok(recs.every((r) => r.stream === 'stdout'));
-    assert.equal(recs[1]!.log, '30 100\r\n');
-  });
+  // create mode: a resize before the start frame gives the first size; run mode: the program runs before any frame
+  // can arrive, so the first size is the spec's consoleSize (berthd's, from HostConfig.ConsoleSize)
+  for (const mode of ['run', 'create'] as const) {
+    it(`gives a tty, applies the first size and a resize after start (${mode} mode)`, async () => {
+      const script = ['sh', '-c', 'tty; stty size; read x; stty size; exit 3'];
+      const c = await create(`tty-${mode}`, script, { tty: true, stdin: true, mode }, mode === 'run' ? { height: 30, width: 100 } : undefined);
+      const conn = await MonitorConnection.connect(c.socket);
+      const got = collect(conn);
+      if (mode === 'create') conn.resize(30, 100);
+      await conn.start();
+      await waitFor(() => got.out().includes('30 100'), 5000, 'first stty size');
+      conn.resize(40, 120);
+      conn.writeStdin(Buffer.from('\n'));
+      assert.equal(await conn.exited, 3);
+      const out = got.out();
+      assert.match(out, /^\/dev\/pts\/\d+\r\n30 100\r\n/);
+      assert.match(out, /40 120\r\n$/);
+      assert.equal(got.err(), '');
+      const recs = readFileSync(c.log, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { log: string; stream: string });
+      assert.ok(recs.every((r) => r.stream === 'stdout'));
+      assert.equal(recs[1]!.log, '30 100\r\n');
+    });
+  }
 
   it('reports exit codes: exit 7, and 137 for SIGKILL', async (t: TestContext) => {
     const a = await create('exit7', ['sh', '-c', 'exit 7']);

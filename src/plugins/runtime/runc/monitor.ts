@@ -4,7 +4,9 @@
  *
  * Lifecycle of a container:
  *   startMonitor({mode:'create'}) → runc create has run; {pid} is the container's init, waiting for start
+ *   startMonitor({mode:'run'}) → `runc run --detach` has run: the init runs, its output is held (logged, not sent)
  *   MonitorConnection.connect(socket) → conn.start() → 'started' → 'stdout'/'stderr' … → 'exit' (status)
+ *     (run mode: the start frame releases the held output to the connections made by then)
  *   conn.signal(n) while it runs (monitors whose report names the `signal` feature only)
  *   readExitFile(exitFile) → exit code, signal, finishedAt, oomKilled (also after a berthd restart)
  *   runc delete is berthd's job (runc.ts), the monitor never deletes.
@@ -41,8 +43,9 @@ export type { ExitFile, MonitorFeature, Subscription } from './monitor-protocol.
 export interface StartMonitorOptions {
   /** Container id (runc's id). */
   id: string;
-  mode: 'create' | 'exec';
-  /** OCI bundle directory (create mode). */
+  /** create: `runc create`, start() runs `runc start`; run: `runc run --detach`, start() releases the output. */
+  mode: 'create' | 'run' | 'exec';
+  /** OCI bundle directory (create and run mode). */
   bundle?: string;
   /** process.json for `runc exec --process` (exec mode). */
   processFile?: string;
@@ -149,8 +152,8 @@ export function monitorArgs(opts: StartMonitorOptions): string[] {
   }
   const args = ['--id', opts.id, '--mode', opts.mode, '--runc', opts.runcPath ?? '/usr/sbin/runc'];
   args.push('--runc-root', opts.runcRoot);
-  if (opts.mode === 'create') {
-    if (!opts.bundle) throw new TypeError('create mode needs bundle');
+  if (opts.mode !== 'exec') {
+    if (!opts.bundle) throw new TypeError(`${opts.mode} mode needs bundle`);
     args.push('--bundle', opts.bundle);
     if (opts.log) args.push(...logArgs(opts.log));
     if (opts.dns) args.push('--dns-netns', opts.dns.netnsPath, '--dns-config', opts.dns.configPath);

@@ -1,6 +1,6 @@
 /**
- * The runc runtime (core/runtime's Runtime and Task): one berth-monitor per task process runs `runc create`/`start`
- * or `runc exec` and holds its stdio, log and exit file; berthd talks to it over its attach socket (io.ts), and a
+ * The runc runtime (core/runtime's Runtime and Task): one berth-monitor per task process runs `runc run --detach`
+ * (holding the output until the task's start) or `runc exec` and holds its stdio, log and exit file; berthd talks to it over its attach socket (io.ts), and a
  * plain signal to the init goes to it too (see RuncTask.kill). The other runc calls (kill --all, pause, resume,
  * update, delete) go through the thin CLI wrapper (runc.ts), and cgroup counters are read directly (cgroups.ts). This is the only module that spawns runc or the monitor; file locations
  * are layout.ts's.
@@ -57,7 +57,7 @@ export function classifyRuncFailure(message: string): RuntimeFailure {
 function createFailed(message: string): RuntimeError {
   // the monitor marks its log driver's own failures (monitor.c)
   if (message.startsWith('log driver: ')) return new RuntimeError(message.slice('log driver: '.length), 'log-driver');
-  const text = `OCI runtime create failed: runc create failed: ${message.replace(/^runc (create|start) failed: /, '')}: unknown`;
+  const text = `OCI runtime create failed: runc create failed: ${message.replace(/^runc (create|run|start) failed: /, '')}: unknown`;
   return new RuntimeError(text, classifyRuncFailure(message));
 }
 
@@ -136,7 +136,8 @@ export class RuncRuntime implements Runtime {
       bundle: l.bundle(id),
       runcPath: this.o.runtimePath,
       runcRoot: l.runcRoot,
-      mode: 'create',
+      // one runc process (create + start in one Go start-up); the monitor holds the output until task.start()
+      mode: 'run',
       tty: io.tty,
       stdin: io.stdin,
       ...(io.log ? { log: io.log } : {}),
@@ -147,7 +148,7 @@ export class RuncRuntime implements Runtime {
     }).catch((e: Error) => {
       throw createFailed(e.message);
     });
-    trace(id, 'runtime: monitor up, runc create done');
+    trace(id, 'runtime: monitor up, runc run done');
     // Kept for a re-adopting berthd: a monitor an older berthd started has no such file and gets runc kill.
     fs.writeFileSync(l.monitorFile(id), JSON.stringify({ features: started.features }));
     const cio = new ContainerIO(io.tty);

@@ -33,6 +33,8 @@ export function buildMonitor(): string {
 export interface BundleOptions {
   args: string[];
   terminal?: boolean;
+  /** process.consoleSize (with terminal). */
+  consoleSize?: { height: number; width: number };
 }
 
 export class TestEnv {
@@ -78,6 +80,7 @@ export class TestEnv {
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
     cfg.process.terminal = opts.terminal ?? false;
     cfg.process.args = opts.args;
+    if (opts.consoleSize) cfg.process.consoleSize = opts.consoleSize;
     writeFileSync(cfgPath, JSON.stringify(cfg));
     return bundle;
   }
