@@ -54,14 +54,17 @@ async function profile(e: Engine, traceFile: string): Promise<void> {
       const text = step.join(' ');
       // requests: no API version, query or ids, so the same step has the same label in every run
       const label = id === 'http' ? text.replace(/\/v1\.\d+/, '').replace(/\?\S*/, '').replace(/[0-9a-f]{64}/, '{id}').replace(/ \d{3}$/, (m) => m) : text;
-      return { t: Number(t), label };
+      return { t: Number(t), id, label };
     });
   const offsets = new Map<string, number[]>();
   const add = (label: string, v: number) => (offsets.get(label) ?? offsets.set(label, []).get(label)!).push(v);
   for (const [t0, t1] of windows) {
     const seen = new Set<string>();
+    // this run's container: work left over from the run before (a `runc delete` the removal did not wait for)
+    // may land in this window and is not this run's
+    const own = lines.find((l) => l.t >= t0 && l.t <= t1 && l.label === 'create: image resolved')?.id;
     for (const l of lines) {
-      if (l.t < t0 || l.t > t1 || seen.has(l.label)) continue;
+      if (l.t < t0 || l.t > t1 || seen.has(l.label) || (l.id !== 'http' && l.id !== own)) continue;
       seen.add(l.label);
       add(l.label, l.t - t0);
     }

@@ -205,6 +205,25 @@ test('a crash after an exit is recorded but before runc deleted its state: start
   assert.equal(await ok(['inspect', '-f', '{{.State.Running}}', id]), 'true');
   await ok(['stop', '-t', '1', id]);
   await ok(['rm', id]);
+  // the exit's own `runc delete` is not waited for by the removal: it finishes right after
+  for (let t = Date.now(); fs.existsSync(runcState) && Date.now() - t < 10_000; ) await sleep(50);
   assert.equal(fs.existsSync(runcState), false);
+  assert.deepEqual(leftoversOf(id), []);
+});
+
+test('a crash after a removal, before the exit\'s runc delete finished: the next start releases the runc state', async () => {
+  // what that crash leaves, made deterministic: runc state (a crash before the exit's runc delete) and no record
+  // (its writable layer, which the removal deleted before the record, stays here: the test root's teardown has it)
+  const id = await ok(['run', '-d', IMG, 'sleep', '300']);
+  const runcState = path.join(live.execRoot, 'runc', id);
+  process.env.BERTH_FAILPOINT = 'exit:state-saved';
+  live = await d.restart('SIGTERM');
+  delete process.env.BERTH_FAILPOINT;
+  assert.notEqual((await live.docker(['stop', '-t', '1', id])).code, 0, 'the daemon should have died during the stop');
+  await live.stop('SIGKILL');
+  assert.ok(fs.existsSync(runcState), 'the crash left runc state');
+  fs.rmSync(path.join(live.dataRoot, 'containers', id), { recursive: true, force: true });
+  live = await d.restart('SIGKILL');
+  assert.equal(fs.existsSync(runcState), false, 'restore releases runc state no record owns');
   assert.deepEqual(leftoversOf(id), []);
 });

@@ -113,8 +113,16 @@ export interface Runtime {
    * recorded exit status, or undefined when the monitor died without recording one (the init may still run: kill it).
    */
   load(id: string, io: Pick<TaskIO, 'tty'>): Promise<Task>;
-  /** Releases whatever the runtime still holds for a container (state, cgroup, bundle files); idempotent. */
+  /**
+   * Releases whatever the runtime still holds for a container (state, cgroup, bundle files); idempotent. A task's
+   * own `delete()` still in flight keeps the state and finishes it: this does not wait for it.
+   */
   delete(id: string): Promise<void>;
+  /**
+   * Releases the runtime state of every container not in `known` (start-up: a crash after a removal, before a
+   * task's `delete()` it did not wait for had finished).
+   */
+  deleteUnknown(known: ReadonlySet<string>): Promise<void>;
   /** The runtime program's version and commit (`/version`'s runc component); 'unknown' when it cannot tell. */
   version(): Promise<{ version: string; commit: string }>;
 }

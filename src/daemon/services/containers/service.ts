@@ -212,6 +212,8 @@ export class ContainerService {
       this.o.logger.error(`container ${id}: unreadable record (${err.message}); it is shown as Dead until removed (docker rm -f)`);
       return this.unreadablePlaceholder(id, err, text);
     });
+    // runtime state of containers removed just before a crash (see removeLocked)
+    await this.o.runtime.deleteUnknown(new Set([...records.map((r) => r.Id)])).catch(() => {});
     for (const id of orphans) {
       // a create or removal cut short by a crash: its writable layer and directory have no record to belong to
       this.o.logger.warn(`container ${id.slice(0, 12)}: directory without a record; removing it`);
@@ -848,8 +850,10 @@ export class ContainerService {
       // by now): removed concurrently. Each step is idempotent, so a crash anywhere among them is finished by the
       // next start as before; a failure is thrown once all three have settled.
       const steps = await Promise.allSettled([
-        Promise.resolve(this.runtimeReleases.get(rec.Id))
-          .then(() => this.o.runtime.delete(rec.Id))
+        // not waiting for the exit's `runc delete` (runtimeReleases): it finishes on its own, and a crash before it
+        // did leaves runc state without a record, which restore() releases (runtime.deleteUnknown)
+        this.o.runtime
+          .delete(rec.Id)
           .then(() => {
             trace(rec.Id, 'remove: runtime bundle deleted');
             crashPoint('remove:runtime-deleted');

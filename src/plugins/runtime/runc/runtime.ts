@@ -69,6 +69,8 @@ function asRuntimeError(e: unknown): unknown {
 export class RuncRuntime implements Runtime {
   readonly layout: RuncLayout;
   readonly runc: Runc;
+  /** `runc delete`s of tasks (after their exit) in flight, by container id: they own runc's state until done. */
+  private readonly deletingState = new Map<string, Promise<void>>();
 
   constructor(private readonly o: RuncRuntimeOptions) {
     this.layout = new RuncLayout(o.execRoot, o.cgroupParent);
@@ -184,9 +186,19 @@ export class RuncRuntime implements Runtime {
     }
   }
 
+  /** A task's `runc delete`, known to `delete(id)` while it runs. */
+  deleteState(id: string): Promise<void> {
+    const p = this.runc.delete(id, { force: true }).finally(() => {
+      if (this.deletingState.get(id) === p) this.deletingState.delete(id);
+    });
+    this.deletingState.set(id, p.catch(() => {}));
+    return p;
+  }
+
   async delete(id: string): Promise<void> {
-    // Only a task whose exit was never handled still has runc state; skip the spawn otherwise.
-    if (fs.existsSync(this.layout.runcState(id))) await this.runc.delete(id, { force: true }).catch(() => {});
+    // Only a task whose exit was never handled (or a crash's leftover) still has runc state here; skip the spawn
+    // otherwise, and leave it to a task's own delete in flight (a removal does not wait for that Go start-up).
+    if (!this.deletingState.has(id) && fs.existsSync(this.layout.runcState(id))) await this.runc.delete(id, { force: true }).catch(() => {});
     const bundle = this.layout.bundle(id);
     let entries: fs.Dirent[];
     try {
@@ -209,6 +221,16 @@ export class RuncRuntime implements Runtime {
     } catch {
       /* not empty: see above */
     }
+  }
+
+  async deleteUnknown(known: ReadonlySet<string>): Promise<void> {
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(this.layout.runcRoot);
+    } catch {
+      return;
+    }
+    await Promise.all(ids.filter((id) => !known.has(id)).map((id) => this.delete(id)));
   }
 
   /** The exit status the task's monitor recorded, or undefined. */
@@ -406,7 +428,7 @@ class RuncTask implements Task {
   }
 
   async delete(): Promise<void> {
-    await this.rt.runc.delete(this.id, { force: true }).catch((e) => {
+    await this.rt.deleteState(this.id).catch((e) => {
       throw asRuntimeError(e);
     });
   }
