@@ -18,14 +18,14 @@
  * the host. A tar that ends early, has a bad header or a hardlink to nothing is refused as an InvalidArgument (400)
  * with dockerd's `Error processing tar file` wording; nothing is written outside the work dir.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { invalidArgument } from '../errdefs/index.js';
 import { applyLayer } from '../pkg/archive/apply-layer.js';
 import { resolveWithSync, SymlinkLoopError, type Lookup } from '../pkg/securejoin/securejoin.js';
-import { readTar } from '../pkg/tar/reader.js';
+import { TarPushReader, type TarSink } from '../pkg/tar/push-reader.js';
 import { TarFormatError, type EntryType, type TarHeader } from '../pkg/tar/header.js';
 import { tarFromEntries, type TarBody } from '../pkg/tar/writer.js';
 
@@ -33,6 +33,9 @@ import { tarFromEntries, type TarBody } from '../pkg/tar/writer.js';
 export const SMALL_FILE = 64 * 1024;
 /** Bytes of file content one context keeps in memory; the rest is spilled. */
 export const MEMORY_BUDGET = 64 << 20;
+/** Bytes of one slab small files are copied into. */
+const SLAB = 1 << 20;
+const EMPTY = Buffer.alloc(0);
 /** moby's FollowSymlinkInScope limit (the classic builder's, not Linux's 40). */
 const MAX_SYMLINKS = 255;
 
@@ -100,8 +103,17 @@ export class ContextIndex {
   /** Reads the whole context tar into an index. Bad input is an InvalidArgument (see the module comment). */
   static async read(input: AsyncIterable<Buffer>, opts: ContextIndexOptions): Promise<ContextIndex> {
     const ix = new ContextIndex(opts);
+    const parser = new TarPushReader(ix.sink);
     try {
-      for await (const { header, body } of readTar(input, { signal: opts.signal })) await ix.add(header, body);
+      for await (const chunk of input) {
+        opts.signal?.throwIfAborted();
+        if (parser.finished) continue; // read to the end all the same (the request body)
+        parser.push(chunk);
+        // spilled bytes are written between chunks, off the main thread
+        for (const w of ix.spillWrites.splice(0)) await writeAll(ix.spillFd!, w.data, w.position);
+      }
+      opts.signal?.throwIfAborted();
+      parser.end();
     } catch (e) {
       ix.close();
       if (e instanceof TarFormatError) {
@@ -130,7 +142,21 @@ export class ContextIndex {
 
   // ------------------------------------------------------------------------------------------ reading the tar
 
-  private async add(h: TarHeader, body: Readable): Promise<void> {
+  /** Spilled body pieces not yet written: (subarrays of the input's chunks, written before the next one is read). */
+  private readonly spillWrites: Array<{ data: Buffer; position: number }> = [];
+  /** The file entry whose body is arriving. */
+  private current: { node: ContextNode; inMemory: boolean; pieces: Buffer[]; got: number; hash?: Hash } | undefined;
+  /** The slab small files' bytes are copied into (one allocation for many files; see `keep`). */
+  private slab = Buffer.alloc(0);
+  private slabUsed = 0;
+
+  private readonly sink: TarSink = {
+    entry: (h) => this.add(h),
+    data: (piece) => this.bodyPiece(piece),
+    entryEnd: () => this.endBody(),
+  };
+
+  private add(h: TarHeader): void {
     const comps = confinedComponents(h.name);
     if (comps.length === 0) {
       // the root itself: only its metadata
@@ -153,25 +179,18 @@ export class ContextIndex {
     }
     const node: ContextNode = { type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime, size: 0, linkname: h.type === 'symlink' ? h.linkname : '', devmajor: h.devmajor, devminor: h.devminor, xattrs: h.xattrs };
     if (h.type === 'dir') node.children = new Map();
-    if (h.type === 'file') await this.readBody(node, h.size, body);
+    if (h.type === 'file') this.startBody(node, h.size);
     parent.children!.set(base, node);
   }
 
-  /** A file's bytes: hashed, kept in memory or appended to the spill file. */
-  private async readBody(node: ContextNode, size: number, body: Readable): Promise<void> {
-    const hash = createHash('sha256');
+  /** A file's bytes are about to arrive: kept in memory (small, within the budget) or appended to the spill file. */
+  private startBody(node: ContextNode, size: number): void {
+    node.size = size;
     const small = this.opts.smallFile ?? SMALL_FILE;
     const budget = this.opts.memoryBudget ?? MEMORY_BUDGET;
-    node.size = size;
     if (size <= small && this.inMemory + size <= budget) {
-      const chunks: Buffer[] = [];
-      for await (const c of body) chunks.push(c as Buffer);
-      const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      // an archive cut short inside a body
-      if (data.length !== size) throw tarError('unexpected EOF');
-      node.data = data;
-      node.digest = hash.update(data).digest();
       this.inMemory += size;
+      this.current = { node, inMemory: true, pieces: [], got: 0 };
       return;
     }
     if (this.spillFd === undefined) {
@@ -179,16 +198,46 @@ export class ContextIndex {
       this.spillFd = fs.openSync(this.spillFile, 'wx+', 0o600);
     }
     node.offset = this.spillSize;
-    let got = 0;
-    for await (const c of body) {
-      const b = c as Buffer;
-      hash.update(b);
-      got += b.length;
-      await writeAll(this.spillFd, b, this.spillSize);
+    this.current = { node, inMemory: false, pieces: [], got: 0, hash: createHash('sha256') };
+  }
+
+  private bodyPiece(b: Buffer): void {
+    const cur = this.current!;
+    cur.got += b.length;
+    if (cur.inMemory) cur.pieces.push(b);
+    else {
+      cur.hash!.update(b);
+      this.spillWrites.push({ data: b, position: this.spillSize });
       this.spillSize += b.length;
     }
-    if (got !== size) throw tarError('unexpected EOF');
-    node.digest = hash.digest();
+  }
+
+  private endBody(): void {
+    const cur = this.current;
+    if (!cur) return; // not a file
+    this.current = undefined;
+    if (cur.inMemory) {
+      const data = this.keep(cur.pieces, cur.got);
+      cur.node.data = data;
+      cur.node.digest = hash('sha256', data, 'buffer') as unknown as Buffer;
+    } else cur.node.digest = cur.hash!.digest();
+  }
+
+  /**
+   * A small file's bytes, copied out of the input's chunks into the current slab: holding the chunks instead would
+   * keep every header and padding block of the context in memory too (a 10-byte file takes 1 KiB of tar).
+   */
+  private keep(pieces: Buffer[], size: number): Buffer {
+    if (size === 0) return EMPTY;
+    if (this.slab.length - this.slabUsed < size) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB, size));
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + size);
+    let off = 0;
+    for (const p of pieces) off += p.copy(out, off);
+    this.slabUsed += size;
+    return out;
   }
 
   /** The directory at `comps` (a tar's parents, followed through symlinks in scope), created as needed. */

@@ -9,7 +9,7 @@ import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { tarFromEntries } from '../pkg/tar/writer.js';
+import { tarFromEntries, type TarBody } from '../pkg/tar/writer.js';
 import type { TarHeader } from '../pkg/tar/header.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import { parseGroup, parsePasswd, readFileInRoot } from '../pkg/idtools/passwd.js';
@@ -375,19 +375,18 @@ export class LayerPlan {
 
   tar(): Readable {
     const self = this;
-    async function* gen() {
+    // a plain generator with one header object per entry: this runs once per file of the context
+    function* gen(): Generator<{ header: DirHeader; body?: TarBody }> {
       for (const d of self.dirs) yield { header: d };
+      const { uid, gid } = self.owner;
       for (const { entries, name } of self.parts) {
         for (const e of entries) {
-          const header = self.header(e, name(e.rel));
-          if (e.type === 'dir') yield { header: { ...header, type: 'dir' as const } };
-          else if (e.type === 'symlink') yield { header: { ...header, type: 'symlink' as const, linkname: e.linkname } };
+          const mode = self.chmod ?? e.mode;
+          if (e.type === 'dir') yield { header: { name: name(e.rel), type: 'dir', mode, uid, gid, mtime: e.mtime } };
+          else if (e.type === 'symlink') yield { header: { name: name(e.rel), type: 'symlink', mode, uid, gid, mtime: e.mtime, linkname: e.linkname } };
           else if (e.type === 'file') {
-            if (e.size > SMALL_FILE) yield { header: { ...header, type: 'file' as const, size: e.size }, body: e.stream() as AsyncIterable<Buffer> };
-            else {
-              const body = e.read();
-              yield { header: { ...header, type: 'file' as const, size: body.length }, body };
-            }
+            const body = e.size > SMALL_FILE ? (e.stream() as AsyncIterable<Buffer>) : e.read();
+            yield { header: { name: name(e.rel), type: 'file', mode, uid, gid, mtime: e.mtime, size: e.size > SMALL_FILE ? e.size : (body as Buffer).length }, body };
           }
         }
       }

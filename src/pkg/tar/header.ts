@@ -38,7 +38,10 @@ export interface TarHeader {
   xattrs: Map<string, Buffer>;
 }
 
-/** Fills the optional fields of a header with their neutral values. */
+/** The xattrs of a header that has none (shared: never add to it). */
+const NO_XATTRS: Map<string, Buffer> = new Map();
+
+/** Fills the optional fields of a header with their neutral values (a header without xattrs shares one empty map). */
 export function makeHeader(h: Partial<TarHeader> & { name: string }): TarHeader {
   return {
     name: h.name,
@@ -53,7 +56,7 @@ export function makeHeader(h: Partial<TarHeader> & { name: string }): TarHeader 
     linkname: h.linkname ?? '',
     devmajor: h.devmajor ?? 0,
     devminor: h.devminor ?? 0,
-    xattrs: h.xattrs ?? new Map(),
+    xattrs: h.xattrs ?? NO_XATTRS,
   };
 }
 
@@ -113,14 +116,14 @@ export function decodeNumeric(b: Buffer, off: number, len: number): number {
 /** True when the block's checksum field matches (unsigned or, as some old tars wrote, signed byte sum). */
 export function checksumOK(b: Buffer): boolean {
   const stored = decodeNumeric(b, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
+  if (stored === computeChecksum(b)) return true;
+  let signed = 8 * 0x20;
   for (let i = 0; i < BLOCK_SIZE; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : b[i]!;
-    unsigned += c;
+    if (i >= 148 && i < 156) continue;
+    const c = b[i]!;
     signed += c > 127 ? c - 256 : c;
   }
-  return stored === unsigned || stored === signed;
+  return stored === signed;
 }
 
 export function isZeroBlock(b: Buffer): boolean {
@@ -189,8 +192,10 @@ export function encodeNumeric(b: Buffer, off: number, len: number, v: number): v
 }
 
 export function computeChecksum(b: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i < BLOCK_SIZE; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i]!;
+  // the checksum field itself counts as eight spaces
+  let sum = 8 * 0x20;
+  for (let i = 0; i < 148; i++) sum += b[i]!;
+  for (let i = 156; i < BLOCK_SIZE; i++) sum += b[i]!;
   return sum;
 }
 

@@ -11,17 +11,8 @@
  * directories (type '0' with a trailing '/'). PAX global headers and volume labels are ignored.
  */
 import { Readable } from 'node:stream';
-import {
-  BLOCK_SIZE,
-  type EntryType,
-  type TarHeader,
-  TarFormatError,
-  checksumOK,
-  decodeNumeric,
-  decodeString,
-  isZeroBlock,
-  parsePax,
-} from './header.js';
+import { BLOCK_SIZE, type TarHeader, TarFormatError, checksumOK, decodeNumeric, isZeroBlock } from './header.js';
+import { applyExtension, checkMetaSize, decodeEntryHeader, type Extensions, hasExtensions, isExtension, isIgnoredEntry, padOf } from './entry-header.js';
 
 /** One archive entry: its header and a stream of its body bytes. */
 export interface TarEntry {
@@ -117,44 +108,6 @@ class ByteSource {
   }
 }
 
-function typeOf(flag: string, name: string): EntryType | undefined {
-  switch (flag) {
-    case '0':
-    case '\0':
-    case '7':
-      return name.endsWith('/') ? 'dir' : 'file';
-    case '1':
-      return 'hardlink';
-    case '2':
-      return 'symlink';
-    case '3':
-      return 'char';
-    case '4':
-      return 'block';
-    case '5':
-      return 'dir';
-    case '6':
-      return 'fifo';
-    default:
-      return undefined;
-  }
-}
-
-function paxTime(s: string): Date {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(s);
-  if (!m) throw new TarFormatError(`invalid PAX mtime ${JSON.stringify(s)}`);
-  const ms = Number(m[2]) * 1000 + Number((m[3] ?? '').padEnd(3, '0').slice(0, 3));
-  return new Date(m[1] ? -ms : ms);
-}
-
-function paxNumber(key: string, v: Buffer): number {
-  const s = v.toString('latin1');
-  if (!/^\d+$/.test(s)) throw new TarFormatError(`invalid PAX ${key} ${JSON.stringify(s)}`);
-  const n = Number(s);
-  if (!Number.isSafeInteger(n)) throw new TarFormatError(`PAX ${key} out of range`);
-  return n;
-}
-
 interface PendingBody {
   remaining: number;
   pad: number;
@@ -169,16 +122,13 @@ export async function* readTar(
 ): AsyncGenerator<TarEntry, void, undefined> {
   const src = new ByteSource(input);
   const maxMeta = opts.maxMetaSize ?? 16 << 20;
-  let pax: Map<string, Buffer> | undefined;
-  let longName: string | undefined;
-  let longLink: string | undefined;
+  const ext: Extensions = {};
   let pending: PendingBody | undefined;
 
   const readMeta = async (size: number): Promise<Buffer> => {
-    if (size > maxMeta) throw new TarFormatError(`tar extended header of ${size} bytes exceeds the limit`);
     const data = size === 0 ? Buffer.alloc(0) : await src.readExact(size);
     if (!data) throw new TarFormatError('unexpected end of tar archive');
-    await src.skip((BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE);
+    await src.skip(padOf(size));
     return data;
   };
 
@@ -202,7 +152,7 @@ export async function* readTar(
 
       const block = await src.readExact(BLOCK_SIZE);
       if (!block) {
-        if (pax || longName || longLink) throw new TarFormatError('unexpected end of tar archive');
+        if (hasExtensions(ext)) throw new TarFormatError('unexpected end of tar archive');
         return; // tolerate archives without the end-of-archive marker
       }
       if (isZeroBlock(block)) {
@@ -216,84 +166,20 @@ export async function* readTar(
       if (size < 0) throw new TarFormatError('negative tar entry size');
 
       // Extension pseudo-entries modify the next real entry.
-      if (flag === 'x') {
-        const recs = parsePax(await readMeta(size));
-        pax = pax ? new Map([...pax, ...recs]) : recs;
+      if (isExtension(flag)) {
+        checkMetaSize(size, maxMeta);
+        applyExtension(ext, flag, await readMeta(size));
         continue;
       }
-      if (flag === 'g' || flag === 'V') {
-        await src.skip(size + ((BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE));
-        continue;
-      }
-      if (flag === 'L' || flag === 'K') {
-        const data = await readMeta(size);
-        const end = data.indexOf(0);
-        const s = data.toString('utf8', 0, end < 0 ? data.length : end);
-        if (flag === 'L') longName = s;
-        else longLink = s;
+      if (isIgnoredEntry(flag)) {
+        await src.skip(size + padOf(size));
         continue;
       }
 
-      const magic = block.toString('latin1', 257, 263);
-      const isUstar = magic === 'ustar\0';
-      let name = decodeString(block, 0, 100);
-      if (isUstar) {
-        const prefix = decodeString(block, 345, 155);
-        if (prefix) name = `${prefix}/${name}`;
-      }
-      if (longName !== undefined) name = longName;
-      let linkname = longLink ?? decodeString(block, 157, 100);
-
-      const header: TarHeader = {
-        name,
-        type: 'file',
-        mode: decodeNumeric(block, 100, 8) & 0o7777,
-        uid: decodeNumeric(block, 108, 8),
-        gid: decodeNumeric(block, 116, 8),
-        uname: decodeString(block, 265, 32),
-        gname: decodeString(block, 297, 32),
-        size,
-        mtime: new Date(decodeNumeric(block, 136, 12) * 1000),
-        linkname,
-        devmajor: decodeNumeric(block, 329, 8),
-        devminor: decodeNumeric(block, 337, 8),
-        xattrs: new Map(),
-      };
-
-      if (pax) {
-        for (const [k, v] of pax) {
-          if (k === 'path') header.name = v.toString('utf8');
-          else if (k === 'linkpath') header.linkname = v.toString('utf8');
-          else if (k === 'size') header.size = paxNumber(k, v);
-          else if (k === 'uid') header.uid = paxNumber(k, v);
-          else if (k === 'gid') header.gid = paxNumber(k, v);
-          else if (k === 'uname') header.uname = v.toString('utf8');
-          else if (k === 'gname') header.gname = v.toString('utf8');
-          else if (k === 'mtime') header.mtime = paxTime(v.toString('latin1'));
-          else if (k.startsWith('SCHILY.xattr.')) header.xattrs.set(k.slice(13), v);
-          else if (k.startsWith('LIBARCHIVE.xattr.')) {
-            // libarchive: URL-encoded name, base64 value.
-            header.xattrs.set(decodeURIComponent(k.slice(17)), Buffer.from(v.toString('latin1'), 'base64'));
-          }
-        }
-      }
-      pax = undefined;
-      longName = undefined;
-      longLink = undefined;
-      linkname = header.linkname;
-
-      const type = typeOf(flag, header.name);
-      if (!type) {
-        if (flag === 'S') throw new TarFormatError(`GNU sparse tar entries are not supported: ${header.name}`);
-        throw new TarFormatError(`unsupported tar entry type ${JSON.stringify(flag)}: ${header.name}`);
-      }
-      header.type = type;
-      // Like Go's archive/tar, every type but regular files is header-only: a size field there is informational.
-      if (type !== 'file') header.size = 0;
-
+      const header = decodeEntryHeader(block, flag, size, ext);
       const state: PendingBody = {
         remaining: header.size,
-        pad: (BLOCK_SIZE - (header.size % BLOCK_SIZE)) % BLOCK_SIZE,
+        pad: padOf(header.size),
         body: undefined as unknown as Readable,
         inflight: undefined,
       };

@@ -113,7 +113,8 @@ export class TarWriter {
     let name = h.name;
     if (h.type === 'dir' && !name.endsWith('/')) name += '/';
     const pax: Buffer[] = [];
-    const block = Buffer.alloc(BLOCK_SIZE);
+    // from Node's shared pool (one ArrayBuffer per header is most of the cost of a small file's entry), zeroed
+    const block = Buffer.allocUnsafe(BLOCK_SIZE).fill(0);
 
     const split = isASCII(name) ? splitUstarPath(name) : undefined;
     if (split) {
@@ -131,34 +132,20 @@ export class TarWriter {
       }
     }
     encodeOctal(block, 100, 8, h.mode & 0o7777);
-    for (const [key, off, len, v] of [
-      ['uid', 108, 8, h.uid],
-      ['gid', 116, 8, h.gid],
-      ['size', 124, 12, h.size],
-    ] as const) {
-      if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`tar header ${key} must be a non-negative integer`);
-      if (v > octalMax(len)) pax.push(paxRecord(key, String(v)));
-      encodeNumeric(block, off, len, v);
-    }
+    numberField(block, pax, 'uid', 108, 8, h.uid);
+    numberField(block, pax, 'gid', 116, 8, h.gid);
+    numberField(block, pax, 'size', 124, 12, h.size);
     encodeNumeric(block, 136, 12, Math.max(0, Math.floor(h.mtime.getTime() / 1000)));
     block.write(TYPE_FLAGS[h.type], 156, 1, 'latin1');
     block.write('ustar\u000000', 257, 8, 'latin1');
-    for (const [key, off, v] of [
-      ['uname', 265, h.uname],
-      ['gname', 297, h.gname],
-    ] as const) {
-      if (fitsString(v, 32)) block.write(v, off, 32, 'latin1');
-      else {
-        pax.push(paxRecord(key, v));
-        block.write(asciiTruncate(v, 32), off, 32, 'latin1');
-      }
-    }
+    ownerNameField(block, pax, 'uname', 265, h.uname);
+    ownerNameField(block, pax, 'gname', 297, h.gname);
     if (h.type === 'char' || h.type === 'block') {
       encodeNumeric(block, 329, 8, h.devmajor);
       encodeNumeric(block, 337, 8, h.devminor);
     }
-    for (const [k, v] of [...h.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
+    if (h.xattrs.size) {
+      for (const [k, v] of [...h.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
     }
     finishBlock(block);
     if (pax.length === 0) return block;
@@ -232,6 +219,23 @@ export class TarWriter {
   destroy(err?: Error): void {
     this.finished = true;
     this.readable.destroy(err);
+  }
+}
+
+/** A numeric field; beyond its octal range also a PAX record (the field gets base-256). */
+function numberField(block: Buffer, pax: Buffer[], key: string, off: number, len: number, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`tar header ${key} must be a non-negative integer`);
+  if (v > octalMax(len)) pax.push(paxRecord(key, String(v)));
+  encodeNumeric(block, off, len, v);
+}
+
+/** uname / gname; a PAX record when it is too long or not ASCII. */
+function ownerNameField(block: Buffer, pax: Buffer[], key: string, off: number, v: string): void {
+  if (!v) return; // the block is zeroed already
+  if (fitsString(v, 32)) block.write(v, off, 32, 'latin1');
+  else {
+    pax.push(paxRecord(key, v));
+    block.write(asciiTruncate(v, 32), off, 32, 'latin1');
   }
 }
 
