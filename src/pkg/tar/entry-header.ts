@@ -7,7 +7,7 @@
  *   long link ('L' / 'K'). Its body is read whole and folded into `Extensions` until the next real entry.
  * - *ignored entry*: a PAX global header ('g') or a volume label ('V'), skipped with its body.
  */
-import { BLOCK_SIZE, type EntryType, type TarHeader, TarFormatError, decodeNumeric, decodeString, parsePax } from './header.js';
+import { BLOCK_SIZE, type EntryType, type TarHeader, TarFormatError, checksumOK, decodeNumeric, decodeString, parsePax } from './header.js';
 
 /** Extensions seen since the last real entry. */
 export interface Extensions {
@@ -22,6 +22,14 @@ export const padOf = (size: number): number => (BLOCK_SIZE - (size % BLOCK_SIZE)
 export const isExtension = (flag: string): boolean => flag === 'x' || flag === 'L' || flag === 'K';
 export const isIgnoredEntry = (flag: string): boolean => flag === 'g' || flag === 'V';
 export const hasExtensions = (ext: Extensions): boolean => !!(ext.pax || ext.longName !== undefined || ext.longLink !== undefined);
+
+/** A (non-zero) header block's type flag and size field; a bad checksum or a negative size is a TarFormatError. */
+export function blockKind(block: Buffer): { flag: string; size: number } {
+  if (!checksumOK(block)) throw new TarFormatError('invalid tar header checksum');
+  const size = decodeNumeric(block, 124, 12);
+  if (size < 0) throw new TarFormatError('negative tar entry size');
+  return { flag: String.fromCharCode(block[156]!), size };
+}
 
 /** Refuses an extension body larger than `max` bytes before it is read. */
 export function checkMetaSize(size: number, max: number): void {

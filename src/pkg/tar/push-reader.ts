@@ -11,8 +11,8 @@
  * or body is a TarFormatError), and the same leniency: input may end without the end-of-archive marker or without the
  * last body's padding. Anything after the end-of-archive marker is ignored.
  */
-import { BLOCK_SIZE, type TarHeader, TarFormatError, checksumOK, decodeNumeric, isZeroBlock } from './header.js';
-import { applyExtension, checkMetaSize, decodeEntryHeader, type Extensions, hasExtensions, isExtension, isIgnoredEntry, padOf } from './entry-header.js';
+import { BLOCK_SIZE, type TarHeader, TarFormatError, isZeroBlock } from './header.js';
+import { applyExtension, blockKind, checkMetaSize, decodeEntryHeader, type Extensions, hasExtensions, isExtension, isIgnoredEntry, padOf } from './entry-header.js';
 
 export interface TarSink {
   entry(header: TarHeader): void;
@@ -130,10 +130,7 @@ export class TarPushReader {
       this.state = 'done';
       return;
     }
-    if (!checksumOK(block)) throw new TarFormatError('invalid tar header checksum');
-    const flag = String.fromCharCode(block[156]!);
-    const size = decodeNumeric(block, 124, 12);
-    if (size < 0) throw new TarFormatError('negative tar entry size');
+    const { flag, size } = blockKind(block);
     if (isExtension(flag)) {
       checkMetaSize(size, this.opts.maxMetaSize ?? 16 << 20);
       this.metaFlag = flag;

@@ -11,8 +11,8 @@
  * directories (type '0' with a trailing '/'). PAX global headers and volume labels are ignored.
  */
 import { Readable } from 'node:stream';
-import { BLOCK_SIZE, type TarHeader, TarFormatError, checksumOK, decodeNumeric, isZeroBlock } from './header.js';
-import { applyExtension, checkMetaSize, decodeEntryHeader, type Extensions, hasExtensions, isExtension, isIgnoredEntry, padOf } from './entry-header.js';
+import { BLOCK_SIZE, type TarHeader, TarFormatError, isZeroBlock } from './header.js';
+import { applyExtension, blockKind, checkMetaSize, decodeEntryHeader, type Extensions, hasExtensions, isExtension, isIgnoredEntry, padOf } from './entry-header.js';
 
 /** One archive entry: its header and a stream of its body bytes. */
 export interface TarEntry {
@@ -159,11 +159,7 @@ export async function* readTar(
         if (opts.drain !== false) await src.drain();
         return;
       }
-      if (!checksumOK(block)) throw new TarFormatError('invalid tar header checksum');
-
-      const flag = String.fromCharCode(block[156]!);
-      const size = decodeNumeric(block, 124, 12);
-      if (size < 0) throw new TarFormatError('negative tar entry size');
+      const { flag, size } = blockKind(block);
 
       // Extension pseudo-entries modify the next real entry.
       if (isExtension(flag)) {
