@@ -25,8 +25,10 @@ import { chainNames } from '../../src/plugins/network/bridge/iptables.js';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-'));
 const naming = networkNaming(path.join(root, 'data'));
 const tag = naming.tag;
-const FIXED = `fd42:${tag}:1::/64`;
-const SUB6 = `fd42:${tag}:2::/64`;
+/** The tag as an IPv6 group: without leading zeros, as the daemon prints addresses (fd42:b24:…, not fd42:0b24:…). */
+const group = tag.replace(/^0+(?=.)/, '');
+const FIXED = `fd42:${group}:1::/64`;
+const SUB6 = `fd42:${group}:2::/64`;
 const SUB4 = `10.233.${parseInt(tag.slice(0, 2), 16)}.0/24`;
 const chains = chainNames(tag, naming.bridgePrefix);
 const IMG = 'ipv6/busybox:1';
@@ -78,15 +80,15 @@ test('dual-stack network: inspect shapes, --ip6, ping/HTTP/DNS over IPv6 between
   const net = JSON.parse(await ok(['network', 'inspect', 'v6net']))[0];
   assert.equal(net.EnableIPv6, true);
   assert.deepEqual(net.IPAM.Config.map((c: { Subnet: string }) => c.Subnet), [SUB4, SUB6]);
-  assert.equal(net.IPAM.Config[1].Gateway, `fd42:${tag}:2::1`);
+  assert.equal(net.IPAM.Config[1].Gateway, `fd42:${group}:2::1`);
 
-  const web6 = `fd42:${tag}:2::99`;
+  const web6 = `fd42:${group}:2::99`;
   await ok(['run', '-d', '--name', 'web', '--network', 'v6net', '--ip6', web6, IMG, 'sh', '-c', 'mkdir /www && echo hello-v6 > /www/index.html && exec httpd -f -p 8080 -h /www']);
   const w = await inspect('web');
   const ep = w.NetworkSettings.Networks.v6net;
   assert.equal(ep.GlobalIPv6Address, web6);
   assert.equal(ep.GlobalIPv6PrefixLen, 64);
-  assert.equal(ep.IPv6Gateway, `fd42:${tag}:2::1`);
+  assert.equal(ep.IPv6Gateway, `fd42:${group}:2::1`);
   assert.deepEqual(ep.IPAMConfig, { IPv6Address: web6 });
   assert.match(ep.IPAddress, /^10\.233\./);
   // not the default bridge: the top-level fields stay empty, as with dockerd
@@ -97,13 +99,13 @@ test('dual-stack network: inspect shapes, --ip6, ping/HTTP/DNS over IPv6 between
   // the kernel side in the container: the address, the route, IPv6 switched on
   const addrs = await ok(['exec', 'web', 'ip', '-6', 'addr', 'show', 'eth0']);
   assert.match(addrs, new RegExp(`inet6 ${web6}/64`));
-  assert.match(await ok(['exec', 'web', 'ip', '-6', 'route']), new RegExp(`default via fd42:${tag}:2::1 dev eth0`));
+  assert.match(await ok(['exec', 'web', 'ip', '-6', 'route']), new RegExp(`default via fd42:${group}:2::1 dev eth0`));
   assert.equal((await ok(['exec', 'web', 'cat', '/proc/sys/net/ipv6/conf/all/disable_ipv6'])).trim(), '0');
   assert.match(await ok(['exec', 'web', 'cat', '/etc/hosts']), new RegExp(`${web6}\\t`));
 
   // a second container: the next address of the pool; ping, HTTP and DNS (AAAA) over fd42:…
   await ok(['run', '-d', '--name', 'cli', '--network', 'v6net', IMG, 'sleep', '120']);
-  assert.equal((await inspect('cli')).NetworkSettings.Networks.v6net.GlobalIPv6Address, `fd42:${tag}:2::2`);
+  assert.equal((await inspect('cli')).NetworkSettings.Networks.v6net.GlobalIPv6Address, `fd42:${group}:2::2`);
   await ok(['exec', 'cli', 'ping', '-6', '-c', '1', '-W', '5', web6]);
   // (the static busybox's wget crashes on IPv6 URLs; its nc speaks HTTP well enough)
   const page = await eventually(async () => {
@@ -136,7 +138,7 @@ test('published on 0.0.0.0 and ::, reached through the bridge\'s IPv6 gateway; r
   assert.match(ip6tables('nat', chains.postrouting), new RegExp(`-s ${SUB6.replace('/', '\\/')} ! -o \\S+ -j MASQUERADE`));
   assert.match(ip6tables('filter', chains.forward), /-j ACCEPT/);
   // the bridge's own IPv6 address is local: the OUTPUT DNAT takes the host's connection to the container
-  assert.equal((await eventually(() => httpGet(`fd42:${tag}:2::1`, port))).trim(), 'pub-v6');
+  assert.equal((await eventually(() => httpGet(`fd42:${group}:2::1`, port))).trim(), 'pub-v6');
   assert.equal((await eventually(() => httpGet('127.0.0.1', port))).trim(), 'pub-v6');
   await ok(['rm', '-f', 'pub']);
   assert.doesNotMatch(ip6tables('nat', chains.dnat), /DNAT/);
@@ -150,14 +152,14 @@ test('default bridge with --ipv6 --fixed-cidr-v6: addresses at the top level too
   assert.equal(def.IPAM.Config[1].Subnet, FIXED);
   await ok(['run', '-d', '--name', 'b1', IMG, 'sh', '-c', 'mkdir /www && echo bridge-v6 > /www/index.html && exec httpd -f -p 8080 -h /www']);
   const ns = (await inspect('b1')).NetworkSettings;
-  assert.match(ns.GlobalIPv6Address, new RegExp(`^fd42:${tag}:1::`));
+  assert.match(ns.GlobalIPv6Address, new RegExp(`^fd42:${group}:1::`));
   assert.equal(ns.GlobalIPv6PrefixLen, 64);
-  assert.equal(ns.IPv6Gateway, `fd42:${tag}:1::1`);
+  assert.equal(ns.IPv6Gateway, `fd42:${group}:1::1`);
   assert.equal(ns.Networks.bridge.GlobalIPv6Address, ns.GlobalIPv6Address);
-  assert.match(await ok(['exec', 'b1', 'ip', '-6', 'route']), new RegExp(`default via fd42:${tag}:1::1`));
+  assert.match(await ok(['exec', 'b1', 'ip', '-6', 'route']), new RegExp(`default via fd42:${group}:1::1`));
   // the host reaches it over the bridge (no forwarding needed: same link)
   assert.equal((await eventually(() => httpGet(ns.GlobalIPv6Address, 8080))).trim(), 'bridge-v6');
-  const r = await cur.docker(['run', '--rm', '--ip6', `fd42:${tag}:1::77`, IMG, 'true']);
+  const r = await cur.docker(['run', '--rm', '--ip6', `fd42:${group}:1::77`, IMG, 'true']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /user specified IP address is supported on user defined networks only/);
   await ok(['rm', '-f', 'b1']);
@@ -195,7 +197,7 @@ test('side by side with dockerd: the same dual-stack network and container give 
   const dockerd = await startComparisonDockerd();
   if (!dockerd) return t.skip('dockerd did not start');
   const engines = [
-    { name: 'dockerd', docker: (a: string[]) => dockerd.docker(a), socket: dockerd.host.slice('unix://'.length), sub6: `fd42:${tag}:d::/64` },
+    { name: 'dockerd', docker: (a: string[]) => dockerd.docker(a), socket: dockerd.host.slice('unix://'.length), sub6: `fd42:${group}:d::/64` },
     { name: 'berth', docker: (a: string[]) => cur.docker(a), socket: cur.socket, sub6: SUB6 },
   ];
   const seen: Record<string, { net: any; ep: any; top: any; ports: string[] }> = {};
@@ -221,7 +223,7 @@ test('side by side with dockerd: the same dual-stack network and container give 
     await dockerd.stop();
   }
   const [dk, b] = [seen.dockerd, seen.berth];
-  const sub = (x: string) => x.replace(`fd42:${tag}:d::`, 'SUB::').replace(`fd42:${tag}:2::`, 'SUB::');
+  const sub = (x: string) => x.replace(`fd42:${group}:d::`, 'SUB::').replace(`fd42:${group}:2::`, 'SUB::');
   assert.equal(b.net.EnableIPv6, dk.net.EnableIPv6);
   assert.equal(sub(b.net.IPAM.Config[1].Subnet), sub(dk.net.IPAM.Config[1].Subnet));
   assert.deepEqual(Object.values(b.net.Containers).map((m: any) => sub(m.IPv6Address)), Object.values(dk.net.Containers).map((m: any) => sub(m.IPv6Address)));
@@ -237,7 +239,7 @@ test('after a berthd crash and restart a running IPv6 container keeps its addres
   await ok(['run', '-d', '--name', 'r1', '--network', 'v6r', '-p', '8080', IMG, 'sh', '-c', 'mkdir /www && echo restart-v6 > /www/index.html && exec httpd -f -p 8080 -h /www']);
   const before = await inspect('r1');
   const port = Number(before.NetworkSettings.Ports['8080/tcp'][1].HostPort);
-  assert.equal((await eventually(() => httpGet(`fd42:${tag}:2::1`, port))).trim(), 'restart-v6');
+  assert.equal((await eventually(() => httpGet(`fd42:${group}:2::1`, port))).trim(), 'restart-v6');
   await cur.stop('SIGKILL');
   // while berthd is down, its IPv6 DNAT chain loses its rules (only berth's own chain is touched)
   execFileSync('ip6tables', ['-w', '-t', 'nat', '-F', chains.dnat]);
@@ -246,7 +248,7 @@ test('after a berthd crash and restart a running IPv6 container keeps its addres
   assert.equal(after.State.Running, true);
   assert.equal(after.NetworkSettings.Networks.v6r.GlobalIPv6Address, before.NetworkSettings.Networks.v6r.GlobalIPv6Address);
   assert.match(ip6tables('nat', chains.dnat), new RegExp(`--dport ${port} -j DNAT`));
-  assert.equal((await eventually(() => httpGet(`fd42:${tag}:2::1`, port))).trim(), 'restart-v6');
+  assert.equal((await eventually(() => httpGet(`fd42:${group}:2::1`, port))).trim(), 'restart-v6');
   // the next container does not get r1's address
   await ok(['run', '-d', '--name', 'r2', '--network', 'v6r', IMG, 'sleep', '60']);
   assert.notEqual((await inspect('r2')).NetworkSettings.Networks.v6r.GlobalIPv6Address, after.NetworkSettings.Networks.v6r.GlobalIPv6Address);
@@ -260,6 +262,6 @@ test('a clean stop leaves no bridge, address or ip6tables chain of this daemon',
   stopped = true;
   assert.deepEqual(await networkLeftovers(cur.dataRoot), []);
   const addrs = execFileSync('ip', ['-6', 'addr']).toString();
-  assert.equal(addrs.includes(`fd42:${tag}:`), false, 'no IPv6 address of this daemon left on the host');
+  assert.equal(addrs.includes(`fd42:${group}:`), false, 'no IPv6 address of this daemon left on the host');
   assert.ok(stopped);
 });
