@@ -101,6 +101,25 @@ test('compress=true: rotated files are gzip, and logs reads them back in order',
   await docker(['rm', 'gz']);
 });
 
+test('the first output of a start is never older than State.StartedAt: logs --since=<StartedAt> has it, also after restarts', async () => {
+  // testcontainers waits for a log line with since=StartedAt after a restart; runc run starts the program before
+  // berthd hears back, so a StartedAt stamped then would be later than the line.
+  const r = await docker(['run', '-d', '--name', 'early', IMG, 'sh', '-c', 'echo first-line; exec sleep 60']);
+  assert.equal(r.code, 0, r.stderr);
+  for (let round = 0; round < 3; round++) {
+    if (round > 0) assert.equal((await docker(['restart', '-t', '0', 'early'])).code, 0);
+    const startedAt = await inspect('early', '{{.State.StartedAt}}');
+    const since = (Date.parse(startedAt) / 1000).toFixed(3);
+    let lines = '';
+    for (let i = 0; i < 50 && !lines.includes('first-line'); i++) {
+      lines = (await docker(['logs', '--since', since, 'early'])).stdout;
+      if (!lines.includes('first-line')) await sleep(100);
+    }
+    assert.equal(lines, 'first-line\n', `round ${round}: since ${since} (StartedAt ${startedAt})`);
+  }
+  await docker(['rm', '-f', 'early']);
+});
+
 test('--log-driver none: nothing is written and docker logs answers as dockerd', async () => {
   const r = await docker(['run', '-d', '--name', 'nolog', '--log-driver', 'none', IMG, 'echo', 'hi']);
   assert.equal(r.code, 0, r.stderr);

@@ -136,6 +136,11 @@ export interface Task {
   /** False for a task `load` found without a monitor. */
   readonly connected: boolean;
   /**
+   * When the user's program was set running: taken before the runtime call that runs it, so none of its output is
+   * timestamped earlier (State.StartedAt; clients filter logs with `since=<StartedAt>`). Undefined for a loaded task.
+   */
+  readonly startedAt: Date | undefined;
+  /**
    * Resolves once the init exited and its output is in the log: its exit status, or undefined when the monitor
    * went away without one.
    */

@@ -579,7 +579,7 @@ export class ContainerService {
         Pid: pid,
         ExitCode: 0,
         Error: '',
-        StartedAt: new Date().toISOString(),
+        StartedAt: (task.startedAt ?? new Date()).toISOString(),
         FinishedAt: rec.State.FinishedAt,
       };
       rec.Berth.monitorPid = task.monitorPid;

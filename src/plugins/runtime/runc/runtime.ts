@@ -132,6 +132,7 @@ export class RuncRuntime implements Runtime {
     fs.writeFileSync(l.configFile(id), JSON.stringify(spec));
     await this.prepareRealtimeParents(spec, id);
     trace(id, 'runtime: bundle written');
+    const startedAt = new Date(); // runc run starts the program: its first output may come before start()
     const started = await startMonitor({
       monitorPath: this.o.monitorPath,
       id,
@@ -161,7 +162,9 @@ export class RuncRuntime implements Runtime {
       throw e;
     }
     trace(id, 'runtime: monitor connected');
-    return new RuncTask(this, id, cio, true, started.pid, started.monitorPid, started.features, false, spec);
+    const task = new RuncTask(this, id, cio, true, started.pid, started.monitorPid, started.features, false, spec);
+    task.startedAt = startedAt;
+    return task;
   }
 
   async load(id: string, io: Pick<TaskIO, 'tty'>): Promise<Task> {
@@ -314,6 +317,7 @@ async function readPid(file: string): Promise<number> {
 
 class RuncTask implements Task {
   readonly exited: Promise<ExitStatus | undefined>;
+  startedAt: Date | undefined;
   private specCache: Spec | undefined;
 
   constructor(
