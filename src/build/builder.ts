@@ -34,6 +34,7 @@ import { hostKernel as kernel } from '../sys/kernel.js';
 import { expandWord, expandWords, parseDockerfile, keyValuePairs, splitRaw, type Dockerfile, type Heredoc, type Instruction } from './dockerfile/parser.js';
 import { BuildCache } from './cache.js';
 import { ContextIndex } from './context-index.js';
+import { fileLinks } from './file-links.js';
 import {
   applyDockerignore, collectSources, ContextTree, diskEntry, DiskTree, hashSources, isDirScoped, isIgnored, LayerPlan, lookupOwner, mkdirScoped, parseDockerignore, readContextFile, tarOf, type Source, type SourceEntry, type SourceTree,
 } from './context.js';
@@ -1182,7 +1183,7 @@ class BuildRun {
             const base = path.posix.basename(dest);
             parts.push({ entries: sources[0]!.entries, name: () => joinRel(parent, base) });
           }
-          return new LayerPlan(dirs.headers, parts, owner, chmod);
+          return new LayerPlan(dirs.headers, parts, owner, chmod, fileLinks);
         });
         return;
       }

@@ -13,6 +13,7 @@ import { EngineError } from '../errdefs/index.js';
 import { ContextIndex } from './context-index.js';
 import { applyDockerignore, collectSources, ContextTree, DiskTree, hashSources, LayerPlan, readContextFile } from './context.js';
 import { dirUsage } from '../plugins/snapshots/usage.js';
+import { FileLinks } from './file-links.js';
 
 type E = { header: Partial<TarHeader> & { name: string }; body?: Buffer | string };
 const tarOf = async (entries: E[]) => buffer(tarFromEntries(entries));
@@ -251,4 +252,37 @@ test('a COPY layer from the index: materialize writes the tree tar() describes a
   }
   assert.deepEqual(names, ['dst/ dir 0', 'dst/a file 5', 'dst/big file 100000', 'dst/ln symlink 0', 'dst/twin file 5']);
   ix.close();
+}));
+
+test('a second layer with the same files hard-links them from the first (FileLinks); a changed or vanished file is written anew', withTmp(async (dir) => {
+  const ctx = (body: string) => tarOf([{ header: { name: 'a', mode: 0o640, mtime: new Date(1e12) }, body: 'alpha' }, { header: { name: 'b', mode: 0o644, mtime: new Date(1e12) }, body }]);
+  const links = new FileLinks();
+  const layer = async (t: Buffer, name: string, mode?: number) => {
+    const ix = await read(t, dir);
+    const [src] = await collectSources(new ContextTree(ix), '.', false);
+    const upper = join(dir, name);
+    fs.mkdirSync(upper);
+    const usage = await new LayerPlan([], [{ entries: src!.entries, name: (rel) => rel }], { uid: 0, gid: 0 }, mode, links).materialize(upper);
+    assert.deepEqual(usage, await dirUsage(upper));
+    ix.close();
+    return (f: string) => fs.statSync(join(upper, f));
+  };
+  const one = await layer(await ctx('beta'), 'one');
+  const two = await layer(await ctx('gamma'), 'two');
+  assert.equal(two('a').ino, one('a').ino, 'same bytes and metadata: one inode');
+  assert.notEqual(two('b').ino, one('b').ino);
+  assert.equal(fs.readFileSync(join(dir, 'two/b'), 'utf8'), 'gamma');
+  const three = await layer(await ctx('beta'), 'three', 0o600);
+  assert.notEqual(three('a').ino, one('a').ino, 'another mode (--chmod) is another file');
+  assert.equal(three('a').mode & 0o7777, 0o600);
+  fs.rmSync(join(dir, 'one'), { recursive: true });
+  fs.rmSync(join(dir, 'two'), { recursive: true });
+  fs.chmodSync(join(dir, 'three/a'), 0o644); // a remembered file that is not what it was
+  const four = await layer(await ctx('beta'), 'four');
+  assert.equal(four('a').mode & 0o7777, 0o640, 'the remembered file vanished: written anew');
+  assert.equal(fs.readFileSync(join(dir, 'four/b'), 'utf8'), 'beta');
+  const five = await layer(await ctx('beta'), 'five', 0o600);
+  assert.notEqual(five('a').ino, three('a').ino, 'the remembered file changed: written anew');
+  assert.equal(five('a').mode & 0o7777, 0o600);
+  assert.equal(five('b').ino, three('b').ino);
 }));

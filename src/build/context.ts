@@ -14,6 +14,7 @@ import type { TarHeader } from '../pkg/tar/header.js';
 import { ScopedFS } from '../pkg/securejoin/scoped.js';
 import { parseGroup, parsePasswd, readFileInRoot } from '../pkg/idtools/passwd.js';
 import { BuildError } from './errors.js';
+import { FileLinks } from './file-links.js';
 import type { ContextIndex } from './context-index.js';
 import type { Usage } from '../core/snapshots/types.js';
 import { hostKernel as kernel } from '../sys/kernel.js';
@@ -354,7 +355,8 @@ type DirHeader = Partial<TarHeader> & { name: string };
  *
  * `tar()` is the layer tar; `materialize(upper)` writes the same tree into an empty overlay upper dir. Small files are
  * read (or taken from the context index's memory) and written with synchronous calls: for contexts of many small files
- * the thread-pool round trip of an asynchronous call costs far more than the call. A host file whose owner, mode and
+ * the thread-pool round trip of an asynchronous call costs far more than the call. A file an earlier layer holds with
+ * the same bytes and metadata is hard-linked from there (`links`, file-links.ts). A host file whose owner, mode and
  * xattrs are already what the layer wants is hard-linked rather than copied (layers are never written), and so is a
  * second name of one context file.
  */
@@ -364,6 +366,8 @@ export class LayerPlan {
     readonly parts: Array<{ entries: SourceEntry[]; name: (rel: string) => string }>,
     readonly owner: { uid: number; gid: number },
     readonly chmod: number | undefined,
+    /** Where `materialize` finds files of earlier layers to hard-link (none: every file is created). */
+    readonly links?: FileLinks,
   ) {}
 
   /** Hard links from a host file into a snapshot work while both are on one filesystem (both are below the data root). */
@@ -477,6 +481,10 @@ export class LayerPlan {
               this.linkOk = false;
             }
           }
+          // the same file in a layer written before (a rebuild of the same context): one more name, no new inode
+          const meta = { mode: h.mode!, uid: h.uid!, gid: h.gid!, size: e.size, mtime: h.mtime! };
+          const key = e.digest ? FileLinks.key(e.digest, meta) : undefined;
+          if (key && this.links?.link(key, abs, meta)) continue;
           let fd = -1;
           place(abs, () => {
             fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
@@ -499,6 +507,7 @@ export class LayerPlan {
           } finally {
             fs.closeSync(fd);
           }
+          if (key) this.links?.remember(key, abs);
         }
       }
     }
