@@ -112,7 +112,11 @@ export async function main(argv: string[]): Promise<number> {
     prog,
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // A getter: the first read of process.stdin makes its stream (a pipe's loads net, a file's fs streams and
+    // readline: ~2 ms), which only commands that read stdin need.
+    get stdin() {
+      return process.stdin;
+    },
     async client() {
       if (!client) {
         client = new Client(host);

@@ -68,3 +68,67 @@ test('berthd started as bin/berthd runs with two malloc arenas; one set by the u
     await d2.teardown();
   }
 });
+
+// bin/berth compiles its bundle with V8's code cache, kept in $XDG_CACHE_HOME/berth (see bin/berth). Whatever is
+// wrong with that cache costs only the compile it would have saved: the command runs, and the cache is written anew.
+test('bin/berth keeps a code cache of its bundle and uses it; a broken, stale or foreign cache is replaced, never fatal', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-cli-cache-'));
+  try {
+    const dir = path.join(home, 'berth');
+    const berth = async () => {
+      const r = await run(berthBin, ['--version'], { env: { XDG_CACHE_HOME: home } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, /^berth version /);
+    };
+    const cacheFile = () => {
+      const files = fs.readdirSync(dir).filter((f) => /^cli-[0-9a-f]+-v[\d.]+\.v8$/.test(f));
+      assert.equal(files.length, 1, `cache files: ${fs.readdirSync(dir).join(', ')}`);
+      return path.join(dir, files[0]);
+    };
+    // a write replaces the file (rename), so a new inode says the run did not use what was there
+    const ino = (f: string) => fs.statSync(f).ino;
+
+    await berth();
+    const file = cacheFile();
+    assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    const good = fs.readFileSync(file);
+    const nl = good.indexOf(10);
+    const stamp = good.subarray(0, nl + 1).toString();
+    assert.match(stamp, new RegExp(`^berth-cli ${process.version} ${process.arch} \\d+ [\\d.]+\\n$`));
+    assert.ok(good.length > nl + 1 + 10_000, 'no V8 data after the stamp');
+
+    const before = ino(file);
+    await berth();
+    assert.equal(ino(file), before, 'a good cache was written again: V8 rejected it or the stamp did not match');
+
+    const replacedBy = async (data: Buffer, what: string, mode = 0o600) => {
+      fs.writeFileSync(file, data, { mode });
+      fs.chmodSync(file, mode);
+      const i = ino(file);
+      await berth();
+      assert.notEqual(ino(file), i, `${what}: not written anew`);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600, what);
+      assert.equal(fs.readFileSync(file).subarray(0, nl + 1).toString(), stamp, what);
+    };
+    // V8 rejects these (its own checks), the stamp being right
+    await replacedBy(Buffer.concat([Buffer.from(stamp), Buffer.alloc(good.length - nl - 1, 0x5a)]), 'garbage after the stamp');
+    await replacedBy(good.subarray(0, nl + 1 + Math.floor((good.length - nl) / 2)), 'truncated data');
+    // never given to V8 (whose checks would pass: the stamps have the right length): another Node's, an older
+    // bundle's (a rebuild changes its mtime)
+    const sameLength = (s: string) => s.replace(/\d/g, (d) => (d === '9' ? '8' : '9'));
+    await replacedBy(Buffer.concat([Buffer.from(stamp.replace(process.version, sameLength(process.version))), good.subarray(nl + 1)]), 'another Node version');
+    await replacedBy(Buffer.concat([Buffer.from(stamp.replace(/\d\n$/, (d) => sameLength(d))), good.subarray(nl + 1)]), 'an older bundle');
+    await replacedBy(Buffer.alloc(0), 'an empty file');
+    // a good cache others may write is not read (it holds code berth runs)
+    await replacedBy(good, 'writable by others', 0o666);
+
+    // a cache that cannot be written: the command still runs
+    const r = await run(berthBin, ['--version'], { env: { XDG_CACHE_HOME: '/dev/null' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^berth version /);
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});
