@@ -124,6 +124,11 @@ test('bin/berth keeps a code cache of its bundle and uses it; a broken, stale or
     // a good cache others may write is not read (it holds code berth runs)
     await replacedBy(good, 'writable by others', 0o666);
 
+    // --enable-source-maps: Node's loader runs the bundle (for stack traces through its source map)
+    const sm = await run(berthBin, ['--version'], { env: { XDG_CACHE_HOME: home, NODE_OPTIONS: '--enable-source-maps' } });
+    assert.equal(sm.code, 0, sm.stderr);
+    assert.match(sm.stdout, /^berth version /);
+
     // a cache that cannot be written: the command still runs
     const r = await run(berthBin, ['--version'], { env: { XDG_CACHE_HOME: '/dev/null' } });
     assert.equal(r.code, 0, r.stderr);
