@@ -31,6 +31,7 @@ import { registerContainerRoutes } from './routes/containers.js';
 import { applyModes, DATA_ROOT_MODES, EXEC_ROOT_MODES } from './modes.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
+import { registerBuildRoutes } from './routes/build.js';
 import { ContainerService, ImageAccess } from './services/containers/service.js';
 import { ExecService } from './services/containers/exec.js';
 import { containerEventAttributes, EventBus } from './services/events.js';
@@ -240,12 +241,11 @@ export class Daemon {
       containers: this.containers,
       events: this.events,
     });
-    // ---- build: classic Dockerfile builder (POST /build, /build/prune) ----
+    // ---- build: classic Dockerfile builder (POST /build, /build/prune), loaded on the first build, prune or df ----
     {
-      const { Builder } = await import('../build/builder.js');
-      const { registerBuildRoutes } = await import('./routes/build.js');
       const containers = this.containers;
-      const builder = new Builder({
+      let builder: Promise<import('../build/builder.js').Builder> | undefined;
+      const getBuilder = () => (builder ??= import('../build/builder.js').then(({ Builder }) => new Builder({
         dataRoot: this.config.dataRoot,
         images: this.images,
         arch: HOST_ARCH,
@@ -265,9 +265,9 @@ export class Daemon {
           });
           if (failed) throw new Error(failed);
         },
-      });
-      registerBuildRoutes(this.router, builder);
-      this.system.providers.buildCacheDf = () => builder.df();
+      })));
+      registerBuildRoutes(this.router, getBuilder);
+      this.system.providers.buildCacheDf = async () => (await getBuilder()).df();
     }
     // ---- end build ----
     registerEventRoutes(this.router, this.events);

@@ -15,18 +15,25 @@ import { decodeText, type Infer, type Schema } from '../../api/decode/schema.js'
 import { buildArgs as buildArgsSchema, buildCacheFrom, buildLabels } from '../../api/types/build.js';
 import { invalidArgument, notImplemented } from '../../errdefs/index.js';
 import type { JsonStream, Router } from '../server/router.js';
-import { BuildError, Builder, type BuildMessage } from '../../build/builder.js';
+import type { Builder, BuildMessage } from '../../build/builder.js';
 import { parseFilters } from '../../pkg/filters/filters.js';
 
-export function registerBuildRoutes(router: Router, builder: Builder): void {
+/**
+ * `builder` gives the Builder, loading it on first use: the builder's modules are a seventh of the daemon's code,
+ * and a daemon that never builds need not keep them compiled (issue 17 item 4).
+ */
+export function registerBuildRoutes(router: Router, builder: () => Promise<Builder>): void {
   router.post('/build', async (ctx) => {
     const q = ctx.query;
     let opts: Parameters<Builder['build']>[1];
+    let b: Builder;
+    let mod: typeof import('../../build/builder.js');
     try {
+      [b, mod] = await Promise.all([builder(), import('../../build/builder.js')]);
       if (q.string('remote')) throw notImplemented('building from a remote context is not supported by berth; send the context as the request body');
       if (q.string('version') === '2') throw invalidArgument('BuildKit sessions (version=2) are not supported by berth; its builder speaks BuildKit\'s Dockerfile syntax through the classic API (version=1)');
       const tags = q.strings('t').filter(Boolean);
-      Builder.validateTags(tags);
+      mod.Builder.validateTags(tags);
       const num = (name: string) => {
         const v = q.int(name);
         return v === undefined || v === 0 ? undefined : v;
@@ -74,12 +81,12 @@ export function registerBuildRoutes(router: Router, builder: Builder): void {
       if (!out.closed) out.write(m);
     };
     try {
-      await builder.build(ctx.req, opts, emit);
+      await b.build(ctx.req, opts, emit);
     } catch (e) {
       ctx.req.resume();
       if (!out) throw e;
       const message = (e as Error).message;
-      const code = e instanceof BuildError ? e.code : undefined;
+      const code = e instanceof mod.BuildError ? e.code : undefined;
       const tail = (e as { tail?: string }).tail;
       out.write({ errorDetail: { ...(code !== undefined ? { code } : {}), message }, error: message, ...(opts.structuredProgress && tail ? { berthTail: tail } : {}) });
     }
@@ -92,7 +99,7 @@ export function registerBuildRoutes(router: Router, builder: Builder): void {
     const keep = ctx.query.int('keep-storage') ?? ctx.query.int('reserved-space');
     filters.validate(['until', 'unused-for', 'type', 'id', 'description', 'private', 'shared', 'inuse']);
     const until = filters.until() ?? filters.until('unused-for');
-    ctx.json(200, await builder.prune({ all, until, keepStorage: keep }));
+    ctx.json(200, await (await builder()).prune({ all, until, keepStorage: keep }));
   });
 }
 
