@@ -2,7 +2,7 @@
  * bin/berth and bin/docker-compose start Node without NODE_EXTRA_CA_CERTS (loading a CA bundle is ~90 ms of every
  * command's start-up) and put it back for the programs they run. Node warns on stderr when it loads a file named
  * there that does not exist, so a missing file shows whether Node read the variable; a credential helper the test
- * provides records the environment berth hands on. bin/berthd sets MALLOC_ARENA_MAX before Node starts.
+ * provides records the environment berth hands on. bin/berthd sets MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ before Node starts.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -51,19 +51,21 @@ test('run by node directly, bin/berth still works (Node reads the sh line as a s
   assert.match(r.stdout, /^berth version /);
 });
 
-test('berthd started as bin/berthd runs with two malloc arenas; one set by the user is kept', async () => {
+test('berthd started as bin/berthd runs with two malloc arenas and a fixed mmap threshold; values set by the user are kept', async () => {
   const { startDaemon } = await import('../harness.js');
   const environOf = (pid: number) => fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
   const d = await startDaemon();
   try {
     assert.ok(environOf(d.pid).includes('MALLOC_ARENA_MAX=2'), 'the launcher did not set MALLOC_ARENA_MAX');
+    assert.ok(environOf(d.pid).includes('MALLOC_MMAP_THRESHOLD_=131072'), 'the launcher did not set MALLOC_MMAP_THRESHOLD_');
     assert.match(fs.readFileSync(`/proc/${d.pid}/cmdline`, 'utf8'), /bin\/berthd\0/, 'the pid is not the node process running bin/berthd');
   } finally {
     await d.teardown();
   }
-  const d2 = await startDaemon({ env: { MALLOC_ARENA_MAX: '4' } });
+  const d2 = await startDaemon({ env: { MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '65536' } });
   try {
     assert.ok(environOf(d2.pid).includes('MALLOC_ARENA_MAX=4'));
+    assert.ok(environOf(d2.pid).includes('MALLOC_MMAP_THRESHOLD_=65536'));
   } finally {
     await d2.teardown();
   }
