@@ -1,9 +1,10 @@
 /**
  * berthd's memory: RSS fresh, peak during a ~200 MB one-layer pull and a ~200 MB load, idle RSS within 30 s after
  * that work and 100 `docker run --rm`, and a leak check over BENCH_LEAK_RUNS (default 1000) sequential runs (RSS
- * at each tenth, busy and after berthd's idle release; growth of the retained RSS from the first tenth to the last). dockerd (+ its containerd) is measured beside it for the
- * same pull, load and runs. Goals (issue 17 item 4): idle ≤ 60 MB within 30 s, pull peak ≤ 100 MB, no growth.
- * Never asserts. BENCH_PULL_MB (200), BENCH_WORK_RUNS (100), BENCH_LEAK_RUNS (1000).
+ * at each tenth, busy and after berthd's idle release; growth of the retained RSS from the first tenth to the last).
+ * dockerd (+ its containerd) is measured beside it for the same pull, load and runs. Goals (issue 17 item 4): idle
+ * ≤ 60 MB within 30 s, pull peak ≤ 100 MB, no growth. Never asserts.
+ * BENCH_PULL_MB (200), BENCH_WORK_RUNS (100), BENCH_LEAK_RUNS (1000).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
